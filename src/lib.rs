@@ -1,0 +1,24 @@
+//! A blocking, allocation-conscious client for the GLM models (glm-5, glm-4.7, glm-4.6)
+//! on Alibaba Cloud Model Studio (DashScope).
+//!
+//! The crate is built in layers; each one is usable on its own, and dependencies point
+//! down only:
+//!
+//! ```text
+//!  examples/   sse_dump, ...                      programs a user runs first
+//!  blocking    feature "blocking" (ureq, rustls)  the client (later)
+//!  testing     feature "testing" (std only)       recorded streams on 127.0.0.1 (later)
+//!  chat        feature "chat" (serde, serde_json) requests, wire types, merger, PartialJson
+//!  sse         always compiled, no dependencies   bytes -> lines -> events
+//! ```
+//!
+//! `cargo build --no-default-features` builds the [`sse`] layer alone.
+//!
+//! # Crate features
+//!
+//! - `chat`: wire types, the delta merger and [`PartialJson`](crate::PartialJson)-style
+//!   helpers; pulls in `serde` and `serde_json`.
+//! - `blocking` (default): the ureq client, built on `chat`.
+//! - `testing`: a replay server for tests (std only).
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]

@@ -1,0 +1,64 @@
+//! A counting global allocator for tests and benches.
+//!
+//! Counts allocations (and reallocations) made by the *current thread*, so that tests
+//! running in parallel do not see each other's allocations. Include it with
+//! `#[path = "common/alloc_counter.rs"] mod alloc_counter;` (or `../tests/common/...`
+//! from a bench) and install it with
+//! `#[global_allocator] static A: alloc_counter::Counting = alloc_counter::Counting;`.
+#![allow(unsafe_code, reason = "a GlobalAlloc impl is unsafe by definition")]
+#![allow(dead_code, reason = "each includer uses a different subset")]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+thread_local! {
+    // `const` init: reading it never allocates and registers no destructor.
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Forwards to the system allocator and counts `alloc` and `realloc` calls.
+pub struct Counting;
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        bump();
+        // SAFETY: same contract as our caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        bump();
+        // SAFETY: same contract as our caller's.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as our caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        bump();
+        // SAFETY: same contract as our caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+fn bump() {
+    // `try_with`: during thread teardown the slot may be gone; such allocations are not
+    // part of any measurement.
+    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+}
+
+/// Allocations (including reallocations) made by this thread so far.
+pub fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
+
+/// Runs `f` and returns its result with the number of allocations it made on this thread.
+pub fn count<T>(f: impl FnOnce() -> T) -> (T, u64) {
+    let before = allocations();
+    let out = f();
+    (out, allocations() - before)
+}
