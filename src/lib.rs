@@ -22,3 +22,14 @@
 //! - `testing`: a replay server for tests (std only).
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod sse;
+
+#[cfg(feature = "chat")]
+#[cfg_attr(docsrs, doc(cfg(feature = "chat")))]
+pub mod chat;
+#[cfg(feature = "chat")]
+mod error;
+
+#[cfg(feature = "chat")]
+pub use error::{ApiError, Error, MalformedChunk};

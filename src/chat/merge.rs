@@ -1,0 +1,617 @@
+//! The delta-merging state machine: wire chunks in, [`StreamEvent`]s and a
+//! [`Completion`] out.
+
+use crate::chat::wire::{self, WireChunk, WireTool};
+use crate::chat::{Completion, FinishReason, Protocol, ToolCall, Usage};
+use crate::error::{ApiError, Error, MalformedChunk};
+
+/// What one chunk contributed, lent by [`Accumulator::next_event`].
+///
+/// Within one chunk the order is always: reasoning, content, tool calls (in the order of
+/// their fragments), usage, finish. Text variants are the new text only (the delta);
+/// the whole text so far is in [`Accumulator::completion`].
+///
+/// # Example
+///
+/// ```
+/// use dashscope_glm::chat::{Accumulator, Protocol, StreamEvent};
+///
+/// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+/// acc.push_data(r#"{"choices":[{"index":0,"delta":{"content":"lo","reasoning_content":"hm"}}]}"#)?;
+/// assert!(matches!(acc.next_event(), Some(StreamEvent::Reasoning("hm"))));
+/// assert!(matches!(acc.next_event(), Some(StreamEvent::Content("lo"))));
+/// assert!(acc.next_event().is_none());
+/// # Ok::<(), dashscope_glm::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum StreamEvent<'a> {
+    /// New thinking text (`reasoning_content`).
+    Reasoning(&'a str),
+    /// New answer text (`content`).
+    Content(&'a str),
+    /// A tool call was opened. `id` and `name` are what the stream had said when the call
+    /// opened; either may still be empty then (the final values are in the
+    /// [`Completion`]).
+    ToolCallStart {
+        /// Position of the call in the completion's `tool_calls`.
+        index: usize,
+        /// The call id so far.
+        id: &'a str,
+        /// The function name so far.
+        name: &'a str,
+    },
+    /// More argument text for the call at `index`.
+    ToolCallArguments {
+        /// Position of the call in the completion's `tool_calls`.
+        index: usize,
+        /// The new piece of the arguments' JSON text.
+        fragment: &'a str,
+    },
+    /// The latest usage totals (they replace, never add to, earlier ones).
+    Usage(&'a Usage),
+    /// The model stopped, for this reason.
+    Finish(FinishReason),
+}
+
+/// Limits on what one response may grow to.
+///
+/// # Example
+///
+/// ```
+/// use dashscope_glm::chat::Limits;
+///
+/// let limits = Limits::default().max_tool_calls(8);
+/// assert_eq!(limits.max_message_bytes, 64 << 20);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Tool calls in one response (default 128).
+    pub max_tool_calls: usize,
+    /// Bytes of reasoning, content and tool arguments together (default 64 MiB).
+    pub max_message_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_tool_calls: 128, max_message_bytes: 64 << 20 }
+    }
+}
+
+impl Limits {
+    /// Sets [`max_tool_calls`](Limits::max_tool_calls).
+    #[must_use]
+    pub fn max_tool_calls(mut self, n: usize) -> Self {
+        self.max_tool_calls = n;
+        self
+    }
+
+    /// Sets [`max_message_bytes`](Limits::max_message_bytes).
+    #[must_use]
+    pub fn max_message_bytes(mut self, n: usize) -> Self {
+        self.max_message_bytes = n;
+        self
+    }
+}
+
+/// An event the accumulator owes its caller: ranges into the merged state, resolved to
+/// borrowed [`StreamEvent`]s when asked for, so queuing one costs no allocation.
+#[derive(Debug, Clone, Copy)]
+enum Pending {
+    Reasoning(usize, usize),
+    Content(usize, usize),
+    ToolStart(usize),
+    ToolArguments(usize, usize, usize),
+    Usage,
+    Finish,
+}
+
+/// Which growing text a delta goes to.
+#[derive(Clone, Copy)]
+enum Text {
+    Reasoning,
+    Content,
+}
+
+/// Per-call bookkeeping beside the public [`ToolCall`].
+#[derive(Debug)]
+struct CallState {
+    /// The wire `index` this call was opened under (`None`: opened without one).
+    wire_index: Option<u64>,
+}
+
+/// Turns one response's SSE events into [`StreamEvent`]s and, at the end, a
+/// [`Completion`]. Sans-IO: it never reads or blocks.
+///
+/// Use it in three steps, repeated:
+/// 1. hand it each SSE item: [`push_event`](Accumulator::push_event) and
+///    [`push_comment`](Accumulator::push_comment) (or [`push_data`](Accumulator::push_data)
+///    with just an event's data);
+/// 2. drain [`next_event`](Accumulator::next_event) until it returns `None`;
+/// 3. at the end of the body, call [`finish`](Accumulator::finish).
+///
+/// # Tool-call identity
+///
+/// Servers disagree on how tool-call fragments say which call they belong to. One
+/// policy covers all of them:
+/// - fragments are keyed by their wire `index`; gaps or a first index of 1 create no
+///   phantom calls;
+/// - an empty or missing `id` or `name` is absent: it never overwrites, and an id or name
+///   repeated on every fragment is stored once;
+/// - a different non-empty `id` at an index that already has one opens a new call (some
+///   servers give every parallel call index 0); a different non-empty `name` with the
+///   same or no id is a malformed stream;
+/// - a fragment without `index` goes to the call with the same id, else to the latest
+///   call (a new non-empty id opens a new one), else to a new call at index 0;
+/// - arguments append verbatim; an empty fragment changes nothing;
+/// - a call is final only at the end ([`finish`](Accumulator::finish)), never because its
+///   arguments happen to parse; a call the server never gave an id gets
+///   `call_synthetic_<index>` there, marked [`ToolCall::id_synthetic`];
+/// - at most [`Limits::max_tool_calls`] calls.
+///
+/// # End of stream
+///
+/// The stream is finished when a finish reason arrived, or, on the OpenAI-compatible
+/// protocol, at `data: [DONE]` (then the finish reason may be `None`). Events after
+/// `[DONE]` are ignored. [`finish`](Accumulator::finish) on a stream that is not finished
+/// returns [`Error::Interrupted`] with everything merged so far.
+///
+/// # Errors
+///
+/// In-band errors (`event:error`, `{"error": ...}`, a native non-empty `code`) become
+/// [`Error::Api`], data that is not a valid chunk [`Error::MalformedChunk`]; both carry
+/// the partial completion. After an error the accumulator is failed: every later call
+/// returns the same error.
+///
+/// # Example
+///
+/// ```
+/// use dashscope_glm::chat::{Accumulator, FinishReason, Protocol, StreamEvent};
+///
+/// let mut acc = Accumulator::new(Protocol::DashScope);
+/// for data in [
+///     r#"{"output":{"choices":[{"message":{"content":"","reasoning_content":"Sum.","role":"assistant"},"finish_reason":"null"}]},"usage":{"input_tokens":10,"output_tokens":2,"total_tokens":12},"request_id":"5c0a"}"#,
+///     r#"{"output":{"choices":[{"message":{"content":"2","reasoning_content":"","role":"assistant"},"finish_reason":"stop"}]},"usage":{"input_tokens":10,"output_tokens":3,"total_tokens":13},"request_id":"5c0a"}"#,
+/// ] {
+///     acc.push_data(data)?;
+///     while let Some(event) = acc.next_event() {
+///         if let StreamEvent::Content(text) = event {
+///             print!("{text}");
+///         }
+///     }
+/// }
+/// let completion = acc.finish()?;
+/// assert_eq!(completion.message.reasoning_content, "Sum.");
+/// assert_eq!(completion.message.content, "2");
+/// assert_eq!(completion.finish_reason, Some(FinishReason::Stop));
+/// assert_eq!(completion.usage.unwrap().output_tokens, 3);
+/// assert_eq!(completion.request_id.as_deref(), Some("5c0a"));
+/// # Ok::<(), dashscope_glm::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Accumulator {
+    protocol: Protocol,
+    cumulative: bool,
+    limits: Limits,
+    chunk: WireChunk,
+    state: State,
+}
+
+/// Everything but the chunk scratch, so that a chunk can be applied while borrowed.
+#[derive(Debug, Default)]
+struct State {
+    completion: Completion,
+    calls: Vec<CallState>,
+    pending: Vec<Pending>,
+    cursor: usize,
+    /// The `:HTTP_STATUS/<n>` comment seen since the last event, if any.
+    status: Option<u16>,
+    done: bool,
+    failed: Option<Error>,
+    message_bytes: usize,
+    ignored_choices: u64,
+}
+
+impl Accumulator {
+    /// A new accumulator for one response of `protocol`, with default [`Limits`].
+    pub fn new(protocol: Protocol) -> Self {
+        Self {
+            protocol,
+            cumulative: false,
+            limits: Limits::default(),
+            chunk: WireChunk::default(),
+            state: State::default(),
+        }
+    }
+
+    /// Sets the limits.
+    #[must_use]
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Treats every chunk's texts as the whole text so far (native
+    /// `incremental_output: false`): deltas become the new suffix, never repeated text.
+    /// A text that neither extends nor repeats a prefix of what came before is a
+    /// malformed stream.
+    #[must_use]
+    pub fn cumulative(mut self, cumulative: bool) -> Self {
+        self.cumulative = cumulative;
+        self
+    }
+
+    /// The protocol this accumulator decodes.
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
+    }
+
+    /// Takes an SSE comment line (the text after the colon). On the native protocol a
+    /// `HTTP_STATUS/<n>` comment gives the status of the event that follows; every other
+    /// comment (keep-alives) is ignored.
+    pub fn push_comment(&mut self, text: &str) {
+        if let Some(code) = text.trim_ascii().strip_prefix("HTTP_STATUS/") {
+            self.state.status = code.trim_ascii().parse().ok();
+        }
+    }
+
+    /// Takes the data of one `message` event (the OpenAI-compatible shape; a native
+    /// event's type only matters when it is `error`). See
+    /// [`push_event_parts`](Accumulator::push_event_parts).
+    ///
+    /// # Errors
+    ///
+    /// As [`push_event_parts`](Accumulator::push_event_parts).
+    pub fn push_data(&mut self, data: &str) -> Result<(), Error> {
+        self.push_event_parts("message", data, 0)
+    }
+
+    /// Takes one SSE event: its type, its data, and its byte offset in the stream (for
+    /// error messages; 0 if unknown). Empty data (a keep-alive) is ignored.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] for an in-band error, [`Error::MalformedChunk`] for data that is not
+    /// a chunk, [`Error::LimitExceeded`]; or the earlier error if the accumulator has
+    /// failed already.
+    pub fn push_event_parts(&mut self, event_type: &str, data: &str, offset: u64) -> Result<(), Error> {
+        if let Some(err) = &self.state.failed {
+            return Err(err.clone());
+        }
+        self.state.release_consumed();
+        let status = self.state.status.take();
+        if self.state.done {
+            return Ok(());
+        }
+        let result = self.push_inner(event_type, data, offset, status);
+        result.map_err(|e| self.state.fail(e))
+    }
+
+    fn push_inner(&mut self, event_type: &str, data: &str, offset: u64, status: Option<u16>) -> Result<(), Error> {
+        if event_type == "error" {
+            return Err(self.error_event(data, status));
+        }
+        if data.is_empty() || event_type == "done" {
+            return Ok(());
+        }
+        if data.trim_ascii() == "[DONE]" {
+            self.state.done = true;
+            return Ok(());
+        }
+        match wire::decode(data, &mut self.chunk) {
+            Ok(()) => self.apply(status, data, offset),
+            // Older native gateways omit the blank line between events, so several
+            // `data:` lines can arrive joined in one event: take each line on its own.
+            Err(_) if self.protocol == Protocol::DashScope && data.contains('\n') => {
+                for line in data.split('\n').filter(|l| !l.trim_ascii().is_empty()) {
+                    wire::decode(line, &mut self.chunk)
+                        .map_err(|e| Error::MalformedChunk(Box::new(MalformedChunk::new(e.to_string(), line, offset))))?;
+                    self.apply(status, line, offset)?;
+                }
+                Ok(())
+            }
+            Err(e) => Err(Error::MalformedChunk(Box::new(MalformedChunk::new(e.to_string(), data, offset)))),
+        }
+    }
+
+    /// An `event:error`: its data is `{code, message, request_id}` or `{"error": ...}`;
+    /// anything else is kept as the message.
+    fn error_event(&mut self, data: &str, status: Option<u16>) -> Error {
+        let status = status.unwrap_or(200);
+        match wire::decode(data, &mut self.chunk) {
+            Ok(()) => self.api_error(status),
+            Err(_) => {
+                let snippet = MalformedChunk::new(String::new(), data, 0).snippet;
+                Error::Api(Box::new(ApiError::new(status, None, snippet, self.state.completion.request_id.clone())))
+            }
+        }
+    }
+
+    fn api_error(&self, status: u16) -> Error {
+        let c = &self.chunk;
+        let code = (!c.error_code.is_empty()).then(|| c.error_code.clone());
+        let request_id = if c.request_id.is_empty() {
+            self.state.completion.request_id.clone()
+        } else {
+            Some(c.request_id.clone())
+        };
+        Error::Api(Box::new(ApiError::new(status, code, c.error_message.clone(), request_id)))
+    }
+
+    fn apply(&mut self, status: Option<u16>, data: &str, offset: u64) -> Result<(), Error> {
+        if self.chunk.has_error {
+            return Err(self.api_error(status.unwrap_or(200)));
+        }
+        let ctx = Ctx { cumulative: self.cumulative, limits: &self.limits, data, offset };
+        self.state.apply(&self.chunk, &ctx)
+    }
+
+    /// The next event owed from what was pushed, or `None` when all were taken.
+    #[must_use]
+    pub fn next_event(&mut self) -> Option<StreamEvent<'_>> {
+        let pending = *self.state.pending.get(self.state.cursor)?;
+        self.state.cursor += 1;
+        let completion = &self.state.completion;
+        let message = &completion.message;
+        let tool = |i: usize| message.tool_calls.get(i);
+        Some(match pending {
+            Pending::Reasoning(a, b) => StreamEvent::Reasoning(message.reasoning_content.get(a..b)?),
+            Pending::Content(a, b) => StreamEvent::Content(message.content.get(a..b)?),
+            Pending::ToolStart(i) => {
+                let call = tool(i)?;
+                StreamEvent::ToolCallStart { index: i, id: &call.id, name: &call.name }
+            }
+            Pending::ToolArguments(i, a, b) => {
+                StreamEvent::ToolCallArguments { index: i, fragment: tool(i)?.arguments.get(a..b)? }
+            }
+            Pending::Usage => StreamEvent::Usage(completion.usage.as_ref()?),
+            Pending::Finish => StreamEvent::Finish(completion.finish_reason.clone()?),
+        })
+    }
+
+    /// Whether [`next_event`](Accumulator::next_event) has something to return.
+    pub fn has_event(&self) -> bool {
+        self.state.cursor < self.state.pending.len()
+    }
+
+    /// Whether the server said the response is complete (a finish reason, or `[DONE]`).
+    pub fn is_finished(&self) -> bool {
+        self.state.completion.finish_reason.is_some() || self.state.done
+    }
+
+    /// Whether `data: [DONE]` arrived (OpenAI-compatible protocol).
+    pub fn is_done(&self) -> bool {
+        self.state.done
+    }
+
+    /// Everything merged so far. Tool calls may still lack their id and name here; the
+    /// synthetic ids are only given at [`finish`](Accumulator::finish).
+    pub fn completion(&self) -> &Completion {
+        &self.state.completion
+    }
+
+    /// The tool call at `index` (its position), as merged so far.
+    pub fn tool_call(&self, index: usize) -> Option<&ToolCall> {
+        self.state.completion.message.tool_calls.get(index)
+    }
+
+    /// How many `choices[]` entries other than the first were seen and not merged (a
+    /// request with `n` > 1; GLM does not support it).
+    pub fn ignored_choices(&self) -> u64 {
+        self.state.ignored_choices
+    }
+
+    /// Records a request id learnt elsewhere (the `x-request-id` response header), unless
+    /// the body gave one already.
+    pub fn set_request_id(&mut self, id: &str) {
+        if self.state.completion.request_id.is_none() && !id.is_empty() {
+            self.state.completion.request_id = Some(id.to_owned());
+        }
+    }
+
+    /// Ends the response and returns the merged [`Completion`].
+    ///
+    /// # Errors
+    ///
+    /// The error the accumulator failed with, if any; else [`Error::Interrupted`] (with the
+    /// partial completion) when the stream did not finish (see the type docs).
+    pub fn finish(mut self) -> Result<Completion, Error> {
+        if let Some(err) = self.state.failed.take() {
+            return Err(err);
+        }
+        let finished = self.is_finished();
+        let mut completion = std::mem::take(&mut self.state.completion);
+        synthesize_ids(&mut completion);
+        if finished { Ok(completion) } else { Err(Error::Interrupted(Box::new(completion))) }
+    }
+}
+
+fn synthesize_ids(completion: &mut Completion) {
+    for call in &mut completion.message.tool_calls {
+        if call.id.is_empty() {
+            call.id = format!("call_synthetic_{}", call.index);
+            call.id_synthetic = true;
+        }
+    }
+}
+
+/// What applying one chunk needs besides the state.
+struct Ctx<'a> {
+    cumulative: bool,
+    limits: &'a Limits,
+    data: &'a str,
+    offset: u64,
+}
+
+impl Ctx<'_> {
+    fn malformed(&self, message: &str) -> Error {
+        Error::MalformedChunk(Box::new(MalformedChunk::new(message.to_owned(), self.data, self.offset)))
+    }
+}
+
+impl State {
+    /// Drops the events already taken, keeping the queue's capacity.
+    fn release_consumed(&mut self) {
+        if self.cursor >= self.pending.len() {
+            self.pending.clear();
+            self.cursor = 0;
+        }
+    }
+
+    fn fail(&mut self, err: Error) -> Error {
+        let err = err.with_partial(|| {
+            let mut partial = self.completion.clone();
+            synthesize_ids(&mut partial);
+            partial
+        });
+        self.failed = Some(err.clone());
+        err
+    }
+
+    fn apply(&mut self, chunk: &WireChunk, ctx: &Ctx<'_>) -> Result<(), Error> {
+        self.ignored_choices = self.ignored_choices.saturating_add(u64::from(chunk.ignored_choices));
+        let completion = &mut self.completion;
+        for (field, value) in [
+            (&mut completion.request_id, &chunk.request_id),
+            (&mut completion.model, &chunk.model),
+            (&mut completion.id, &chunk.id),
+        ] {
+            if field.is_none() && !value.is_empty() {
+                *field = Some(value.clone());
+            }
+        }
+        let mut finish = None;
+        if chunk.has_choice {
+            let choice = &chunk.choice;
+            if let Some(text) = choice.reasoning() {
+                self.append_text(Text::Reasoning, text, ctx)?;
+            }
+            if let Some(text) = choice.content() {
+                self.append_text(Text::Content, text, ctx)?;
+            }
+            for fragment in choice.tools() {
+                self.apply_tool(fragment, ctx)?;
+            }
+            finish = choice.finish().and_then(FinishReason::from_wire);
+        }
+        if let Some(usage) = chunk.usage {
+            self.completion.usage = Some(usage);
+            self.pending.push(Pending::Usage);
+        }
+        if let Some(reason) = finish {
+            self.completion.finish_reason = Some(reason);
+            self.pending.push(Pending::Finish);
+        }
+        Ok(())
+    }
+
+    /// Appends a delta (or, in cumulative mode, the new suffix of a whole text) and owes
+    /// the caller an event for it.
+    fn append_text(&mut self, which: Text, text: &str, ctx: &Ctx<'_>) -> Result<(), Error> {
+        let message = &mut self.completion.message;
+        let buffer = match which {
+            Text::Reasoning => &mut message.reasoning_content,
+            Text::Content => &mut message.content,
+        };
+        let Some(range) = grow(buffer, text, ctx, &mut self.message_bytes)? else {
+            return Ok(());
+        };
+        self.pending.push(match which {
+            Text::Reasoning => Pending::Reasoning(range.0, range.1),
+            Text::Content => Pending::Content(range.0, range.1),
+        });
+        Ok(())
+    }
+
+    fn apply_tool(&mut self, fragment: &WireTool, ctx: &Ctx<'_>) -> Result<(), Error> {
+        let slot = self.route(fragment.index, &fragment.id, ctx.limits)?;
+        let Some(call) = self.completion.message.tool_calls.get_mut(slot) else {
+            return Ok(());
+        };
+        if call.id.is_empty() && !fragment.id.is_empty() {
+            call.id.push_str(&fragment.id);
+        }
+        if !fragment.name.is_empty() {
+            if call.name.is_empty() {
+                call.name.push_str(&fragment.name);
+            } else if call.name != fragment.name {
+                return Err(ctx.malformed(&format!(
+                    "tool call {slot} changed its name from {:?} to {:?} without a new id",
+                    call.name, fragment.name
+                )));
+            }
+        }
+        if let Some((a, b)) = grow(&mut call.arguments, &fragment.arguments, ctx, &mut self.message_bytes)? {
+            self.pending.push(Pending::ToolArguments(slot, a, b));
+        }
+        Ok(())
+    }
+
+    /// Finds the call a fragment belongs to, opening a new one if needed (see the tool-call
+    /// identity policy on [`Accumulator`]).
+    fn route(&mut self, index: Option<u64>, id: &str, limits: &Limits) -> Result<usize, Error> {
+        let calls = &self.completion.message.tool_calls;
+        let differs = |slot: usize| !id.is_empty() && calls.get(slot).is_some_and(|c| !c.id.is_empty() && c.id != id);
+        match index {
+            Some(index) => match self.calls.iter().rposition(|c| c.wire_index == Some(index)) {
+                Some(slot) if !differs(slot) => Ok(slot),
+                _ => self.open(Some(index), limits),
+            },
+            None => {
+                if !id.is_empty() {
+                    if let Some(slot) = calls.iter().position(|c| c.id == id) {
+                        return Ok(slot);
+                    }
+                }
+                match calls.len().checked_sub(1) {
+                    Some(last) if !differs(last) => Ok(last),
+                    Some(_) => self.open(None, limits),
+                    None => self.open(Some(0), limits),
+                }
+            }
+        }
+    }
+
+    fn open(&mut self, wire_index: Option<u64>, limits: &Limits) -> Result<usize, Error> {
+        let calls = &mut self.completion.message.tool_calls;
+        let slot = calls.len();
+        if slot >= limits.max_tool_calls {
+            return Err(Error::LimitExceeded { what: "tool calls per response", limit: limits.max_tool_calls });
+        }
+        calls.push(ToolCall::new(slot, String::new(), String::new(), String::new()));
+        self.calls.push(CallState { wire_index });
+        self.pending.push(Pending::ToolStart(slot));
+        Ok(slot)
+    }
+}
+
+/// Adds `text` to `buffer` (in cumulative mode only the part past what `buffer` holds)
+/// and returns the byte range added, if any.
+fn grow(
+    buffer: &mut String,
+    text: &str,
+    ctx: &Ctx<'_>,
+    message_bytes: &mut usize,
+) -> Result<Option<(usize, usize)>, Error> {
+    let added = if ctx.cumulative {
+        match text.strip_prefix(buffer.as_str()) {
+            Some(suffix) => suffix,
+            None if buffer.starts_with(text) => "",
+            None => return Err(ctx.malformed("cumulative output does not extend the text received so far")),
+        }
+    } else {
+        text
+    };
+    if added.is_empty() {
+        return Ok(None);
+    }
+    let total = message_bytes.saturating_add(added.len());
+    if total > ctx.limits.max_message_bytes {
+        return Err(Error::LimitExceeded { what: "message bytes", limit: ctx.limits.max_message_bytes });
+    }
+    *message_bytes = total;
+    let start = buffer.len();
+    buffer.push_str(added);
+    Ok(Some((start, buffer.len())))
+}

@@ -1,0 +1,251 @@
+//! Owned, protocol-neutral result types: what a finished (or interrupted) stream holds.
+
+use std::fmt;
+
+/// Which of Model Studio's two wire protocols a stream speaks.
+///
+/// Both end in the same [`StreamEvent`](crate::chat::StreamEvent)s and
+/// [`Completion`]; they differ in framing, field names and how a stream ends.
+///
+/// # Example
+///
+/// ```
+/// use dashscope_glm::chat::Protocol;
+///
+/// assert_eq!(Protocol::default(), Protocol::OpenAiCompatible);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// `/compatible-mode/v1/chat/completions`: `data: {chat.completion.chunk}` events,
+    /// usage in a final `choices: []` chunk, `data: [DONE]` at the end.
+    #[default]
+    OpenAiCompatible,
+    /// `/api/v1/services/aigc/text-generation/generation` with `X-DashScope-SSE: enable`:
+    /// `id:` / `event:result` / `:HTTP_STATUS/200` / `data:` events, cumulative usage on
+    /// every event, no `[DONE]` (the stream ends after the event with a finish reason).
+    DashScope,
+}
+
+/// Why the model stopped.
+///
+/// Values the API documents map to their own variant; anything else (GLM also sends
+/// `sensitive`, `network_error`, `abort`, ...) is kept verbatim in
+/// [`Other`](FinishReason::Other). The wire values `null`, `"null"` and `""` mean "not
+/// finished yet" and never become a `FinishReason`.
+///
+/// # Example
+///
+/// ```
+/// use dashscope_glm::chat::FinishReason;
+///
+/// assert_eq!(FinishReason::from_wire("tool_calls"), Some(FinishReason::ToolCalls));
+/// assert_eq!(FinishReason::from_wire("null"), None);
+/// assert_eq!(
+///     FinishReason::from_wire("sensitive"),
+///     Some(FinishReason::Other("sensitive".into()))
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FinishReason {
+    /// The model finished its answer (`stop`).
+    Stop,
+    /// The output hit `max_tokens` (or the reasoning budget) and was cut (`length`).
+    Length,
+    /// The model wants tool results (`tool_calls`).
+    ToolCalls,
+    /// Output moderation stopped the answer (`content_filter`).
+    ContentFilter,
+    /// Any other value, verbatim.
+    Other(String),
+}
+
+impl FinishReason {
+    /// Maps a wire value; `""` and `"null"` (not finished) give `None`.
+    pub fn from_wire(value: &str) -> Option<Self> {
+        Some(match value {
+            "" | "null" => return None,
+            "stop" => Self::Stop,
+            "length" => Self::Length,
+            "tool_calls" => Self::ToolCalls,
+            "content_filter" => Self::ContentFilter,
+            other => Self::Other(other.to_owned()),
+        })
+    }
+
+    /// The wire spelling of this reason.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Stop => "stop",
+            Self::Length => "length",
+            Self::ToolCalls => "tool_calls",
+            Self::ContentFilter => "content_filter",
+            Self::Other(other) => other,
+        }
+    }
+}
+
+impl fmt::Display for FinishReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Token counts, in the names of the native protocol.
+///
+/// OpenAI-compatible names map as `prompt_tokens` → `input_tokens`,
+/// `completion_tokens` → `output_tokens`,
+/// `completion_tokens_details.reasoning_tokens` → `reasoning_tokens`; both protocols use
+/// `prompt_tokens_details.cached_tokens`. Detail counts the server did not send are
+/// `None`; a main count it did not send is 0.
+///
+/// # Example
+///
+/// ```
+/// use dashscope_glm::chat::Usage;
+///
+/// let usage = Usage::default();
+/// assert_eq!(usage.total_tokens, 0);
+/// assert_eq!(usage.reasoning_tokens, None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub struct Usage {
+    /// Tokens in the prompt (`input_tokens` / `prompt_tokens`).
+    pub input_tokens: u64,
+    /// Tokens generated, reasoning included (`output_tokens` / `completion_tokens`).
+    pub output_tokens: u64,
+    /// `input_tokens + output_tokens`, as the server reports it.
+    pub total_tokens: u64,
+    /// Of `output_tokens`, how many were reasoning, when reported.
+    pub reasoning_tokens: Option<u64>,
+    /// Of `input_tokens`, how many came from the context cache, when reported.
+    pub cached_tokens: Option<u64>,
+}
+
+/// One tool call the model made, with its arguments as the raw JSON text it streamed.
+///
+/// # Example
+///
+/// ```
+/// use dashscope_glm::chat::ToolCall;
+///
+/// let call = ToolCall::new(0, "call_1", "get_weather", r#"{"city": "Beijing"}"#);
+/// assert_eq!(call.parse_arguments()?["city"], "Beijing");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct ToolCall {
+    /// Position of this call in [`AssistantMessage::tool_calls`] (0, 1, 2, ...), in the
+    /// order the calls first appeared. Not the wire `index`, which may start at 1, have
+    /// gaps, or be shared by two calls.
+    pub index: usize,
+    /// The call id (`call_...`). When the server never sent one, a synthetic id
+    /// `call_synthetic_<index>` and [`id_synthetic`](ToolCall::id_synthetic) `true`.
+    pub id: String,
+    /// `true` when [`id`](ToolCall::id) was made up because the server sent none.
+    pub id_synthetic: bool,
+    /// The function name.
+    pub name: String,
+    /// The arguments exactly as streamed: a JSON text, possibly truncated or malformed
+    /// (see [`parse_arguments`](ToolCall::parse_arguments)).
+    pub arguments: String,
+}
+
+impl ToolCall {
+    /// A complete tool call, for building assistant turns by hand and for tests.
+    pub fn new(
+        index: usize,
+        id: impl Into<String>,
+        name: impl Into<String>,
+        arguments: impl Into<String>,
+    ) -> Self {
+        Self {
+            index,
+            id: id.into(),
+            id_synthetic: false,
+            name: name.into(),
+            arguments: arguments.into(),
+        }
+    }
+
+    /// Parses the arguments strictly. An empty text parses as the empty object `{}`, as
+    /// servers send `""` for calls without parameters.
+    ///
+    /// # Errors
+    ///
+    /// The text is not one complete JSON value: truncated (check the completion's
+    /// finish reason: [`FinishReason::Length`] means the output limit cut it, anything
+    /// else a malformed stream) or invalid. The arguments are never "repaired".
+    pub fn parse_arguments(&self) -> Result<serde_json::Value, serde_json::Error> {
+        self.arguments_as()
+    }
+
+    /// Parses the arguments into `T` (see [`parse_arguments`](ToolCall::parse_arguments)).
+    ///
+    /// # Errors
+    ///
+    /// As [`parse_arguments`](ToolCall::parse_arguments), or when the JSON does not fit `T`.
+    pub fn arguments_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        if self.arguments.trim_ascii().is_empty() {
+            return serde_json::from_str("{}");
+        }
+        serde_json::from_str(&self.arguments)
+    }
+}
+
+/// The assistant's turn as the stream built it.
+///
+/// # Example
+///
+/// ```
+/// use dashscope_glm::chat::AssistantMessage;
+///
+/// let message = AssistantMessage::default();
+/// assert!(message.content.is_empty() && message.tool_calls.is_empty());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub struct AssistantMessage {
+    /// The thinking text (`reasoning_content`, or `reasoning` from some gateways).
+    pub reasoning_content: String,
+    /// The answer text.
+    pub content: String,
+    /// Tool calls in order of first appearance.
+    pub tool_calls: Vec<ToolCall>,
+}
+
+/// The result of one chat call: the merged message and what the server said about it.
+///
+/// # Example
+///
+/// ```
+/// use dashscope_glm::chat::{Accumulator, FinishReason, Protocol};
+///
+/// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+/// acc.push_data(r#"{"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":"stop"}]}"#)?;
+/// acc.push_data("[DONE]")?;
+/// let completion = acc.finish()?;
+/// assert_eq!(completion.message.content, "Hi");
+/// assert_eq!(completion.finish_reason, Some(FinishReason::Stop));
+/// # Ok::<(), dashscope_glm::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub struct Completion {
+    /// The merged assistant message.
+    pub message: AssistantMessage,
+    /// Why the model stopped; `None` when the stream ended without saying (an
+    /// OpenAI-compatible stream that reached `[DONE]` without a finish reason).
+    pub finish_reason: Option<FinishReason>,
+    /// The latest non-empty usage the server sent (totals, never summed).
+    pub usage: Option<Usage>,
+    /// The request id (`request_id` in the body, or the `x-request-id` header).
+    pub request_id: Option<String>,
+    /// The model that answered, when the server said.
+    pub model: Option<String>,
+    /// The OpenAI-compatible completion id (`chatcmpl-...`), when sent.
+    pub id: Option<String>,
+}

@@ -1,0 +1,543 @@
+//! The serde visitors behind [`decode`]: one pass over the event data, straight into a
+//! reused [`WireChunk`].
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use super::{WireChoice, WireChunk, WireTool, unescape_into};
+use crate::chat::Usage;
+
+/// Tool-call fragments accepted in one chunk. Real chunks carry one or two; the cap keeps
+/// a hostile chunk from growing the fragment buffers without bound.
+pub(crate) const MAX_TOOL_FRAGMENTS_PER_CHUNK: usize = 1024;
+
+/// Decodes one event's data into `out` (cleared first).
+///
+/// # Errors
+///
+/// Not one JSON object (trailing data included: a second frame glued onto the first is
+/// an error), or a known field of the wrong type.
+pub(crate) fn decode(data: &str, out: &mut WireChunk) -> Result<(), serde_json::Error> {
+    out.clear();
+    let mut de = serde_json::Deserializer::from_str(data);
+    de.deserialize_map(Top(out))?;
+    de.end()
+}
+
+/// Accepts `null` (and a missing value) as "nothing", and otherwise runs the inner seed.
+struct Nullable<S>(S);
+
+impl<'de, S: DeserializeSeed<'de, Value = ()>> DeserializeSeed<'de> for Nullable<S> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de, S: DeserializeSeed<'de, Value = ()>> Visitor<'de> for Nullable<S> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a value or null")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        self.0.deserialize(d)
+    }
+}
+
+/// A JSON string, unescaped into the buffer (cleared first). `null` and, for the
+/// multimodal shape, an empty array `[]` count as absent. Yields whether it was present.
+struct Text<'s>(&'s mut String);
+
+impl<'de> DeserializeSeed<'de> for Text<'_> {
+    type Value = bool;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        self.0.clear();
+        let Some(raw) = Option::<&'de RawValue>::deserialize(d)? else {
+            return Ok(false);
+        };
+        let raw = raw.get();
+        if raw.starts_with('"') {
+            unescape_into(raw, self.0).map_err(de::Error::custom)?;
+            Ok(true)
+        } else if raw.starts_with('[') && raw[1..].trim_start().starts_with(']') {
+            Ok(false)
+        } else {
+            Err(de::Error::custom(format_args!("expected a string, found {}", kind(raw))))
+        }
+    }
+}
+
+/// Like [`Text`], but a number or boolean is kept as its JSON text (error codes are
+/// strings on DashScope and numbers elsewhere).
+struct Scalar<'s>(&'s mut String);
+
+impl<'de> DeserializeSeed<'de> for Scalar<'_> {
+    type Value = bool;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        self.0.clear();
+        let Some(raw) = Option::<&'de RawValue>::deserialize(d)? else {
+            return Ok(false);
+        };
+        let raw = raw.get();
+        if raw.starts_with('"') {
+            unescape_into(raw, self.0).map_err(de::Error::custom)?;
+        } else if raw.starts_with(['{', '[']) {
+            return Err(de::Error::custom(format_args!("expected a string or number, found {}", kind(raw))));
+        } else {
+            self.0.push_str(raw);
+        }
+        Ok(true)
+    }
+}
+
+/// Tool arguments: a JSON string (the usual shape), or an object or array sent as JSON
+/// itself by some gateways, kept as its text.
+struct Arguments<'s>(&'s mut String);
+
+impl<'de> DeserializeSeed<'de> for Arguments<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        self.0.clear();
+        let Some(raw) = Option::<&'de RawValue>::deserialize(d)? else {
+            return Ok(());
+        };
+        let raw = raw.get();
+        if raw.starts_with('"') {
+            unescape_into(raw, self.0).map_err(de::Error::custom)
+        } else if raw.starts_with(['{', '[']) {
+            self.0.push_str(raw);
+            Ok(())
+        } else {
+            Err(de::Error::custom(format_args!("expected arguments as a string, found {}", kind(raw))))
+        }
+    }
+}
+
+fn kind(raw: &str) -> &'static str {
+    match raw.as_bytes().first() {
+        Some(b'{') => "an object",
+        Some(b'[') => "an array",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        _ => "a number",
+    }
+}
+
+macro_rules! fields {
+    ($name:ident { $($variant:ident = $wire:literal),* $(,)? }) => {
+        #[derive(Deserialize)]
+        #[serde(field_identifier)]
+        enum $name {
+            $(#[serde(rename = $wire)] $variant,)*
+            #[serde(other)]
+            Other,
+        }
+    };
+}
+
+fields!(TopField {
+    Id = "id",
+    Model = "model",
+    Choices = "choices",
+    Usage = "usage",
+    Error = "error",
+    RequestId = "request_id",
+    Code = "code",
+    Message = "message",
+    Output = "output",
+});
+
+struct Top<'s>(&'s mut WireChunk);
+
+impl<'de> Visitor<'de> for Top<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a chunk object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let out = self.0;
+        while let Some(key) = map.next_key::<TopField>()? {
+            match key {
+                TopField::Id => _ = map.next_value_seed(Text(&mut out.id))?,
+                TopField::Model => _ = map.next_value_seed(Text(&mut out.model))?,
+                TopField::RequestId => _ = map.next_value_seed(Text(&mut out.request_id))?,
+                TopField::Choices => map.next_value_seed(Nullable(Choices(out)))?,
+                TopField::Output => map.next_value_seed(Nullable(Output(out)))?,
+                TopField::Usage => {
+                    if let Some(usage) = map.next_value::<Option<WireUsage>>()? {
+                        out.usage = usage.into_usage().or(out.usage);
+                    }
+                }
+                TopField::Error => map.next_value_seed(ErrorObject(out))?,
+                TopField::Code => {
+                    let present = map.next_value_seed(Scalar(&mut out.error_code))?;
+                    out.has_error |= present && !out.error_code.is_empty();
+                }
+                TopField::Message => _ = map.next_value_seed(Scalar(&mut out.error_message))?,
+                TopField::Other => _ = map.next_value::<IgnoredAny>()?,
+            }
+        }
+        Ok(())
+    }
+}
+
+fields!(OutputField { Choices = "choices", Text = "text", FinishReason = "finish_reason" });
+
+/// Native `output`: `choices` (result_format "message") or `text` + `finish_reason`
+/// (result_format "text").
+struct Output<'s>(&'s mut WireChunk);
+
+impl<'de> DeserializeSeed<'de> for Output<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Output<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an output object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let out = self.0;
+        while let Some(key) = map.next_key::<OutputField>()? {
+            match key {
+                OutputField::Choices => map.next_value_seed(Nullable(Choices(&mut *out)))?,
+                OutputField::Text => {
+                    let c = &mut out.choice;
+                    c.has_content = map.next_value_seed(Text(&mut c.content_text))?;
+                    out.has_choice |= c.has_content;
+                }
+                OutputField::FinishReason => {
+                    let c = &mut out.choice;
+                    c.has_finish = map.next_value_seed(Text(&mut c.finish_text))?;
+                    out.has_choice |= c.has_finish;
+                }
+                OutputField::Other => _ = map.next_value::<IgnoredAny>()?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `choices[]`: the first entry with index 0 (or without an index, in first position) is
+/// decoded into `out.choice`; the others are decoded into scratch and counted.
+struct Choices<'s>(&'s mut WireChunk);
+
+impl<'de> DeserializeSeed<'de> for Choices<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Choices<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a choices array")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let out = self.0;
+        let mut position = 0u64;
+        loop {
+            out.spare.clear();
+            if seq.next_element_seed(Choice(&mut out.spare))?.is_none() {
+                return Ok(());
+            }
+            let ours = !out.has_choice && out.spare.index.unwrap_or(position) == 0;
+            if ours {
+                std::mem::swap(&mut out.choice, &mut out.spare);
+                out.has_choice = true;
+            } else {
+                out.ignored_choices = out.ignored_choices.saturating_add(1);
+            }
+            position += 1;
+        }
+    }
+}
+
+fields!(ChoiceField {
+    Index = "index",
+    Delta = "delta",
+    Message = "message",
+    FinishReason = "finish_reason",
+});
+
+struct Choice<'s>(&'s mut WireChoice);
+
+impl<'de> DeserializeSeed<'de> for Choice<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Choice<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a choice object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let c = self.0;
+        while let Some(key) = map.next_key::<ChoiceField>()? {
+            match key {
+                ChoiceField::Index => c.index = map.next_value()?,
+                ChoiceField::Delta | ChoiceField::Message => {
+                    map.next_value_seed(Nullable(Message(&mut *c)))?;
+                }
+                ChoiceField::FinishReason => {
+                    c.has_finish = map.next_value_seed(Text(&mut c.finish_text))?;
+                }
+                ChoiceField::Other => _ = map.next_value::<IgnoredAny>()?,
+            }
+        }
+        Ok(())
+    }
+}
+
+fields!(MessageField {
+    Content = "content",
+    ReasoningContent = "reasoning_content",
+    Reasoning = "reasoning",
+    ToolCalls = "tool_calls",
+});
+
+/// OpenAI `delta` or native `message`: the same fields under two names.
+struct Message<'s>(&'s mut WireChoice);
+
+impl<'de> DeserializeSeed<'de> for Message<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Message<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a delta or message object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let c = self.0;
+        while let Some(key) = map.next_key::<MessageField>()? {
+            match key {
+                MessageField::Content => {
+                    c.has_content = map.next_value_seed(Text(&mut c.content_text))?;
+                }
+                MessageField::ReasoningContent => {
+                    c.has_reasoning = map.next_value_seed(Text(&mut c.reasoning_text))?;
+                }
+                MessageField::Reasoning => {
+                    c.has_reasoning_alt = map.next_value_seed(Text(&mut c.reasoning_alt_text))?;
+                }
+                MessageField::ToolCalls => map.next_value_seed(Nullable(Tools(&mut *c)))?,
+                MessageField::Other => _ = map.next_value::<IgnoredAny>()?,
+            }
+        }
+        Ok(())
+    }
+}
+
+struct Tools<'s>(&'s mut WireChoice);
+
+impl<'de> DeserializeSeed<'de> for Tools<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Tools<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a tool_calls array")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let c = self.0;
+        // A repeated `tool_calls` key replaces the earlier list, as for any other field.
+        c.tools_len = 0;
+        loop {
+            if c.tools_len == c.tools.len() {
+                if c.tools_len >= MAX_TOOL_FRAGMENTS_PER_CHUNK {
+                    return Err(de::Error::custom(format_args!(
+                        "more than {MAX_TOOL_FRAGMENTS_PER_CHUNK} tool-call fragments in one chunk"
+                    )));
+                }
+                c.tools.push(WireTool::default());
+            }
+            let Some(tool) = c.tools.get_mut(c.tools_len) else {
+                return Ok(());
+            };
+            tool.clear();
+            if seq.next_element_seed(Tool(tool))?.is_none() {
+                return Ok(());
+            }
+            c.tools_len += 1;
+        }
+    }
+}
+
+fields!(ToolField { Index = "index", Id = "id", Function = "function" });
+
+struct Tool<'s>(&'s mut WireTool);
+
+impl<'de> DeserializeSeed<'de> for Tool<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Tool<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a tool call object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let t = self.0;
+        while let Some(key) = map.next_key::<ToolField>()? {
+            match key {
+                ToolField::Index => t.index = map.next_value()?,
+                ToolField::Id => _ = map.next_value_seed(Text(&mut t.id))?,
+                ToolField::Function => map.next_value_seed(Nullable(Function(&mut *t)))?,
+                ToolField::Other => _ = map.next_value::<IgnoredAny>()?,
+            }
+        }
+        Ok(())
+    }
+}
+
+fields!(FunctionField { Name = "name", Arguments = "arguments" });
+
+struct Function<'s>(&'s mut WireTool);
+
+impl<'de> DeserializeSeed<'de> for Function<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Function<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a function object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let t = self.0;
+        while let Some(key) = map.next_key::<FunctionField>()? {
+            match key {
+                FunctionField::Name => _ = map.next_value_seed(Text(&mut t.name))?,
+                FunctionField::Arguments => map.next_value_seed(Arguments(&mut t.arguments))?,
+                FunctionField::Other => _ = map.next_value::<IgnoredAny>()?,
+            }
+        }
+        Ok(())
+    }
+}
+
+fields!(ErrorField { Code = "code", Message = "message", Type = "type" });
+
+/// `error`: an object `{code, message, type}` (code string or number; `type` stands in
+/// for a missing code), a bare string, or `null` (no error).
+struct ErrorObject<'s>(&'s mut WireChunk);
+
+impl<'de> DeserializeSeed<'de> for ErrorObject<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ErrorObject<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an error object")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.0.has_error = true;
+        self.0.error_message.clear();
+        self.0.error_message.push_str(v);
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let out = self.0;
+        out.has_error = true;
+        let mut error_type = String::new();
+        let mut has_code = false;
+        while let Some(key) = map.next_key::<ErrorField>()? {
+            match key {
+                ErrorField::Code => has_code = map.next_value_seed(Scalar(&mut out.error_code))?,
+                ErrorField::Message => _ = map.next_value_seed(Scalar(&mut out.error_message))?,
+                ErrorField::Type => _ = map.next_value_seed(Scalar(&mut error_type))?,
+                ErrorField::Other => _ = map.next_value::<IgnoredAny>()?,
+            }
+        }
+        if !has_code || out.error_code.is_empty() {
+            out.error_code = error_type;
+        }
+        Ok(())
+    }
+}
+
+/// `usage` in either protocol's names. Every field is optional; `{}` is "unknown".
+#[derive(Deserialize)]
+struct WireUsage {
+    input_tokens: Option<u64>,
+    output_tokens: Option<u64>,
+    prompt_tokens: Option<u64>,
+    completion_tokens: Option<u64>,
+    total_tokens: Option<u64>,
+    output_tokens_details: Option<ReasoningDetails>,
+    completion_tokens_details: Option<ReasoningDetails>,
+    prompt_tokens_details: Option<CacheDetails>,
+    input_tokens_details: Option<CacheDetails>,
+}
+
+#[derive(Deserialize)]
+struct ReasoningDetails {
+    reasoning_tokens: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct CacheDetails {
+    cached_tokens: Option<u64>,
+}
+
+impl WireUsage {
+    /// `None` when no count at all was sent (`{}`), so that it never erases a real one.
+    fn into_usage(self) -> Option<Usage> {
+        let input = self.input_tokens.or(self.prompt_tokens);
+        let output = self.output_tokens.or(self.completion_tokens);
+        if input.is_none() && output.is_none() && self.total_tokens.is_none() {
+            return None;
+        }
+        let (input, output) = (input.unwrap_or(0), output.unwrap_or(0));
+        Some(Usage {
+            input_tokens: input,
+            output_tokens: output,
+            total_tokens: self.total_tokens.unwrap_or(input.saturating_add(output)),
+            reasoning_tokens: self
+                .output_tokens_details
+                .or(self.completion_tokens_details)
+                .and_then(|d| d.reasoning_tokens),
+            cached_tokens: self
+                .prompt_tokens_details
+                .or(self.input_tokens_details)
+                .and_then(|d| d.cached_tokens),
+        })
+    }
+}

@@ -1,0 +1,232 @@
+//! Wire chunks: one event's JSON data decoded into reused, owned buffers.
+//!
+//! Both protocols share one decoder: a chunk is a JSON object whose useful parts live
+//! at `choices[]` (OpenAI-compatible, under `delta`) or `output.choices[]` (native, under
+//! `message`), with `usage`, `request_id`, `id` and `model` beside them, and errors as
+//! `{"error": {...}}` or a non-empty top-level `code`. Gateways answer either path with
+//! either error shape, so both are accepted everywhere.
+//!
+//! Decoding is one pass of serde_json over the event data with hand-written visitors
+//! ([`chunk`]). Strings are taken as raw JSON text (`&RawValue`, borrowed from the data)
+//! and unescaped straight into the chunk's reused `String`s, so a chunk with escapes
+//! costs no allocation once the buffers have grown; no `serde_json::Value` is built.
+
+mod chunk;
+
+pub(crate) use chunk::decode;
+
+use crate::chat::Usage;
+
+/// One `choices[]` entry (OpenAI `delta` or native `message`), decoded.
+#[derive(Debug, Default)]
+pub(crate) struct WireChoice {
+    /// The choice's `index`, when sent.
+    pub(crate) index: Option<u64>,
+    /// `reasoning_content` (present and not null).
+    pub(crate) has_reasoning: bool,
+    pub(crate) reasoning_text: String,
+    /// `reasoning` (another gateway's name for the same thing).
+    pub(crate) has_reasoning_alt: bool,
+    pub(crate) reasoning_alt_text: String,
+    /// `content` (present and not null).
+    pub(crate) has_content: bool,
+    pub(crate) content_text: String,
+    /// `finish_reason` as sent (string, present and not null).
+    pub(crate) has_finish: bool,
+    pub(crate) finish_text: String,
+    /// Tool-call fragments; only the first `tools_len` are this chunk's.
+    pub(crate) tools: Vec<WireTool>,
+    pub(crate) tools_len: usize,
+}
+
+impl WireChoice {
+    fn clear(&mut self) {
+        self.index = None;
+        self.has_reasoning = false;
+        self.has_reasoning_alt = false;
+        self.has_content = false;
+        self.has_finish = false;
+        self.tools_len = 0;
+    }
+
+    /// The reasoning delta: `reasoning_content` when present, else `reasoning`.
+    pub(crate) fn reasoning(&self) -> Option<&str> {
+        if self.has_reasoning {
+            Some(&self.reasoning_text)
+        } else if self.has_reasoning_alt {
+            Some(&self.reasoning_alt_text)
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn content(&self) -> Option<&str> {
+        self.has_content.then_some(self.content_text.as_str())
+    }
+
+    pub(crate) fn finish(&self) -> Option<&str> {
+        self.has_finish.then_some(self.finish_text.as_str())
+    }
+
+    pub(crate) fn tools(&self) -> &[WireTool] {
+        self.tools.get(..self.tools_len).unwrap_or(&[])
+    }
+}
+
+/// One `tool_calls[]` fragment. Empty strings stand for absent, `null` and `""` alike.
+#[derive(Debug, Default)]
+pub(crate) struct WireTool {
+    pub(crate) index: Option<u64>,
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) arguments: String,
+}
+
+impl WireTool {
+    fn clear(&mut self) {
+        self.index = None;
+        self.id.clear();
+        self.name.clear();
+        self.arguments.clear();
+    }
+}
+
+/// One decoded chunk. Reused across chunks: [`decode`] clears it first.
+#[derive(Debug, Default)]
+pub(crate) struct WireChunk {
+    /// The choice this crate follows (index 0, or the first one without an index).
+    pub(crate) choice: WireChoice,
+    pub(crate) has_choice: bool,
+    /// Scratch for decoding further choices; swapped with `choice` when it is the one.
+    spare: WireChoice,
+    /// Choices with another index (n > 1), counted, not merged.
+    pub(crate) ignored_choices: u32,
+    /// Usage, when the chunk had a non-empty one.
+    pub(crate) usage: Option<Usage>,
+    /// Top-level `id`, `model`, `request_id` (empty: absent).
+    pub(crate) id: String,
+    pub(crate) model: String,
+    pub(crate) request_id: String,
+    /// An error object or a non-empty top-level `code`.
+    pub(crate) has_error: bool,
+    pub(crate) error_code: String,
+    pub(crate) error_message: String,
+}
+
+impl WireChunk {
+    fn clear(&mut self) {
+        self.choice.clear();
+        self.has_choice = false;
+        self.ignored_choices = 0;
+        self.usage = None;
+        self.id.clear();
+        self.model.clear();
+        self.request_id.clear();
+        self.has_error = false;
+        self.error_code.clear();
+        self.error_message.clear();
+    }
+}
+
+/// Appends the text of a JSON string literal (quotes included, as serde_json validated
+/// it) to `out`, resolving escapes.
+///
+/// # Errors
+///
+/// A malformed escape or an unpaired UTF-16 surrogate, which serde_json's own string
+/// parser rejects too (its validating skip, used for raw values, does not check pairs).
+pub(crate) fn unescape_into(literal: &str, out: &mut String) -> Result<(), &'static str> {
+    let inner = literal
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .ok_or("expected a string")?;
+    let mut rest = inner;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let mut chars = rest[at + 1..].chars();
+        let unescaped = match chars.next() {
+            Some('"') => '"',
+            Some('\\') => '\\',
+            Some('/') => '/',
+            Some('b') => '\u{8}',
+            Some('f') => '\u{c}',
+            Some('n') => '\n',
+            Some('r') => '\r',
+            Some('t') => '\t',
+            Some('u') => {
+                let tail = chars.as_str();
+                let (c, used) = decode_u_escape(tail)?;
+                rest = &tail[used..];
+                out.push(c);
+                continue;
+            }
+            _ => return Err("invalid escape"),
+        };
+        out.push(unescaped);
+        rest = chars.as_str();
+    }
+    out.push_str(rest);
+    Ok(())
+}
+
+/// Decodes the `XXXX` after `\u` (and the low half of a surrogate pair, `\uYYYY`, when
+/// the first is a high surrogate); returns the character and the bytes used.
+fn decode_u_escape(s: &str) -> Result<(char, usize), &'static str> {
+    let hi = hex4(s).ok_or("invalid \\u escape")?;
+    match hi {
+        0xD800..=0xDBFF => {
+            let lo = s
+                .get(4..6)
+                .filter(|p| *p == "\\u")
+                .and_then(|_| hex4(s.get(6..)?))
+                .filter(|lo| (0xDC00..=0xDFFF).contains(lo))
+                .ok_or("lone leading surrogate in \\u escape")?;
+            let c = 0x10000 + ((u32::from(hi) - 0xD800) << 10) + (u32::from(lo) - 0xDC00);
+            char::from_u32(c).map(|c| (c, 10)).ok_or("invalid \\u escape")
+        }
+        0xDC00..=0xDFFF => Err("lone trailing surrogate in \\u escape"),
+        _ => char::from_u32(u32::from(hi)).map(|c| (c, 4)).ok_or("invalid \\u escape"),
+    }
+}
+
+fn hex4(s: &str) -> Option<u16> {
+    let digits = s.get(..4)?;
+    if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u16::from_str_radix(digits, 16).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unescape(literal: &str) -> Result<String, &'static str> {
+        let mut out = String::new();
+        unescape_into(literal, &mut out).map(|()| out)
+    }
+
+    #[test]
+    fn unescape_agrees_with_serde_json() {
+        for literal in [
+            r#""""#,
+            r#""plain""#,
+            r#""a\nb\t\"q\"\\ \/ \b\f\r""#,
+            r#""\u00e9t\u00e9 \u676d\u5dde""#,
+            r#""\ud83d\ude00!""#,
+            r#""杭州 ✓ \u2713""#,
+            r#""{\"path\": \"no""#,
+        ] {
+            let expected: String = serde_json::from_str(literal).unwrap();
+            assert_eq!(unescape(literal).unwrap(), expected, "{literal}");
+        }
+    }
+
+    #[test]
+    fn unescape_rejects_what_serde_json_rejects() {
+        for literal in [r#""\ud83d""#, r#""\ude00""#, r#""\ud83dx""#, r#""\ud83d\u0041""#, r#""\x""#] {
+            assert!(serde_json::from_str::<String>(literal).is_err(), "{literal}");
+            assert!(unescape(literal).is_err(), "{literal}");
+        }
+    }
+}

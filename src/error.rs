@@ -1,0 +1,249 @@
+//! The crate's one error type.
+
+use std::fmt;
+
+use crate::chat::Completion;
+use crate::sse;
+
+/// Everything that can go wrong between the bytes on the wire and a [`Completion`].
+///
+/// Nothing received is lost: an error raised after part of a stream was merged carries
+/// that part ([`partial`](Error::partial)), and every error that came with a request id
+/// keeps it ([`request_id`](Error::request_id)).
+///
+/// # Example
+///
+/// ```
+/// use dashscope_glm::chat::{Accumulator, Protocol};
+/// use dashscope_glm::Error;
+///
+/// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+/// acc.push_data(r#"{"choices":[{"index":0,"delta":{"content":"Partial"}}]}"#)?;
+/// let err = acc
+///     .push_data(r#"{"error":{"code":"data_inspection_failed","message":"Output data may contain inappropriate content."},"request_id":"abcd"}"#)
+///     .unwrap_err();
+/// match &err {
+///     Error::Api(api) => assert_eq!(api.code.as_deref(), Some("data_inspection_failed")),
+///     other => panic!("unexpected {other}"),
+/// }
+/// assert_eq!(err.request_id(), Some("abcd"));
+/// assert_eq!(err.partial().unwrap().message.content, "Partial");
+/// # Ok::<(), Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The SSE framing was broken: invalid UTF-8 or a line or event over its limit.
+    Sse(sse::Error),
+    /// The server reported an error: in an HTTP error response, as an `event:error`, as a
+    /// `{"error": ...}` chunk, or as a native payload with a non-empty `code`.
+    Api(Box<ApiError>),
+    /// An event's data was not the JSON chunk it should be.
+    MalformedChunk(Box<MalformedChunk>),
+    /// The stream ended before the server said it was finished (no finish reason, and on
+    /// the OpenAI-compatible protocol no `[DONE]`). Carries everything merged so far.
+    Interrupted(Box<Completion>),
+    /// A configured limit was exceeded (see [`Limits`](crate::chat::Limits)).
+    LimitExceeded {
+        /// Which limit.
+        what: &'static str,
+        /// Its value.
+        limit: usize,
+    },
+}
+
+/// An error the server reported, with everything it said.
+///
+/// # Example
+///
+/// ```
+/// use dashscope_glm::ApiError;
+///
+/// let err = ApiError::new(429, Some("Throttling.RateQuota".into()), "slow down".into(), None);
+/// assert!(err.is_retryable());
+/// let quota = ApiError::new(429, Some("Throttling.AllocationQuota".into()), "".into(), None);
+/// assert!(!quota.is_retryable());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// The HTTP status: the response's, or for an in-band error the `:HTTP_STATUS/<n>`
+    /// comment of the native protocol, else 200 (the stream's own status).
+    pub status: u16,
+    /// The provider's code (`InvalidParameter`, `data_inspection_failed`, `1301`, ...);
+    /// numeric codes are kept as their decimal text.
+    pub code: Option<String>,
+    /// The provider's message, verbatim.
+    pub message: String,
+    /// The request id, when the error or its response carried one.
+    pub request_id: Option<String>,
+    /// What had been merged before the error, for errors inside a stream.
+    pub partial: Option<Completion>,
+}
+
+impl ApiError {
+    /// An API error with no partial completion.
+    pub fn new(status: u16, code: Option<String>, message: String, request_id: Option<String>) -> Self {
+        Self { status, code, message, request_id, partial: None }
+    }
+
+    /// Whether sending the same request again may succeed: 408, 409, 429, 500, 502, 503
+    /// and 504, except quota and billing errors (`Arrearage`, `insufficient_quota`,
+    /// `Throttling.AllocationQuota`, overdue bills), which no retry can fix.
+    pub fn is_retryable(&self) -> bool {
+        if self.code.as_deref().is_some_and(is_quota_code) {
+            return false;
+        }
+        matches!(self.status, 408 | 409 | 429 | 500 | 502 | 503 | 504)
+    }
+}
+
+fn is_quota_code(code: &str) -> bool {
+    matches!(
+        code,
+        "Arrearage"
+            | "insufficient_quota"
+            | "Throttling.AllocationQuota"
+            | "AllocationQuota.FreeTierOnly"
+            | "PrepaidBillOverdue"
+            | "PostpaidBillOverdue"
+            | "CommodityNotPurchased"
+    )
+}
+
+/// A chunk whose data could not be used, with where it was and what it looked like.
+///
+/// # Example
+///
+/// ```
+/// use dashscope_glm::chat::{Accumulator, Protocol};
+/// use dashscope_glm::Error;
+///
+/// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+/// match acc.push_data(r#"{"choices":[{"delta":{"content":"a"}data: {"#).unwrap_err() {
+///     Error::MalformedChunk(m) => assert!(m.snippet.starts_with(r#"{"choices""#)),
+///     other => panic!("unexpected {other}"),
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MalformedChunk {
+    /// What is wrong, e.g. serde_json's message.
+    pub message: String,
+    /// The start of the event data (at most [`MalformedChunk::SNIPPET_LEN`] bytes, cut at a
+    /// character boundary).
+    pub snippet: String,
+    /// Byte offset of the event in the stream (0 when unknown).
+    pub offset: u64,
+    /// What had been merged before this chunk.
+    pub partial: Option<Completion>,
+}
+
+impl MalformedChunk {
+    /// The longest snippet kept, in bytes.
+    pub const SNIPPET_LEN: usize = 256;
+
+    pub(crate) fn new(message: String, data: &str, offset: u64) -> Self {
+        let mut end = data.len().min(Self::SNIPPET_LEN);
+        while !data.is_char_boundary(end) {
+            end -= 1;
+        }
+        Self { message, snippet: data[..end].to_owned(), offset, partial: None }
+    }
+}
+
+impl Error {
+    /// The request id, when the server sent one with this error or before it.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Self::Api(api) => api
+                .request_id
+                .as_deref()
+                .or_else(|| api.partial.as_ref().and_then(|p| p.request_id.as_deref())),
+            _ => self.partial().and_then(|p| p.request_id.as_deref()),
+        }
+    }
+
+    /// What had been merged when the error happened, if the error came mid-stream.
+    pub fn partial(&self) -> Option<&Completion> {
+        match self {
+            Self::Api(api) => api.partial.as_ref(),
+            Self::MalformedChunk(m) => m.partial.as_ref(),
+            Self::Interrupted(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Whether the same request may succeed if sent again. Only API errors with a
+    /// retryable status are; a malformed or interrupted stream is not retried
+    /// automatically, since part of the answer was already delivered.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Api(api) => api.is_retryable(),
+            _ => false,
+        }
+    }
+
+    /// Attaches the partial completion to errors that can carry one and have none yet.
+    pub(crate) fn with_partial(mut self, partial: impl FnOnce() -> Completion) -> Self {
+        match &mut self {
+            Self::Api(api) if api.partial.is_none() => api.partial = Some(partial()),
+            Self::MalformedChunk(m) if m.partial.is_none() => m.partial = Some(partial()),
+            _ => {}
+        }
+        self
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sse(e) => write!(f, "event stream: {e}"),
+            Self::Api(api) => fmt::Display::fmt(api, f),
+            Self::MalformedChunk(m) => write!(
+                f,
+                "malformed chunk at byte {}: {} (data starts {:?})",
+                m.offset, m.message, m.snippet
+            ),
+            Self::Interrupted(c) => write!(
+                f,
+                "stream ended before it finished ({} bytes of content, {} of reasoning, {} tool calls received)",
+                c.message.content.len(),
+                c.message.reasoning_content.len(),
+                c.message.tool_calls.len()
+            ),
+            Self::LimitExceeded { what, limit } => write!(f, "limit exceeded: {what} (limit {limit})"),
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "API error (HTTP {})", self.status)?;
+        if let Some(code) = &self.code {
+            write!(f, " {code}")?;
+        }
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " [request id {id}]")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Sse(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<sse::Error> for Error {
+    fn from(e: sse::Error) -> Self {
+        Self::Sse(e)
+    }
+}
