@@ -22,3 +22,5 @@
 //! - `testing`: a replay server for tests (std only).
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod sse;
