@@ -1,0 +1,808 @@
+//! The decoder state machine.
+
+use super::event::{Eof, Event, Item};
+use super::line::{find_eol, parse_retry, split_field};
+use super::{Error, Limits};
+
+const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+/// `State::bom` once the start of the stream has been decided (BOM stripped or absent).
+const BOM_DONE: u8 = 3;
+
+/// Where the pending event's data lives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Data {
+    /// No `data` field yet: the data buffer is empty (nothing to dispatch).
+    #[default]
+    None,
+    /// One `data` field so far; its value is `buf[start..end]`, already validated. Lent
+    /// from the input buffer instead of copied; `feed` keeps these bytes.
+    Buf { start: usize, end: usize },
+    /// Two or more `data` fields (or a lossy line): joined in `State::data`.
+    Owned,
+}
+
+/// A sans-IO SSE decoder: [`feed`](Self::feed) bytes in, pull [`Item`]s out with
+/// [`next_item`](Self::next_item), and call [`finish`](Self::finish) at end of input.
+///
+/// The protocol, in order:
+///
+/// 1. `feed(bytes)` with whatever the transport delivered (any size, split anywhere);
+/// 2. `next_item()` until it returns `None` ("need more input"); items borrow the
+///    decoder, so use each one before the next call;
+/// 3. repeat; at end of input, drain `next_item()` and call `finish()`.
+///
+/// Feeding never fails; errors come out of `next_item` in stream order, and decoding
+/// goes on after them. The decoder never reads a byte twice in its line-end search, and
+/// once its buffers have grown it allocates nothing per event. Memory is bounded by
+/// [`Limits`] as long as `next_item` is drained between feeds.
+///
+/// # Example
+///
+/// This example shows a stream fed one byte at a time, with a CR-only line end.
+///
+/// ```
+/// use dashscope_glm::sse::{Decoder, Item};
+///
+/// let mut decoder = Decoder::new();
+/// let mut data = Vec::new();
+/// for byte in b"retry: 1500\nid: 7\r\ndata: YHOO\rdata: +2\ndata: 10\n\n" {
+///     decoder.feed(std::slice::from_ref(byte));
+///     while let Some(item) = decoder.next_item() {
+///         if let Item::Event(event) = item? {
+///             data.push(event.data().to_owned());
+///         }
+///     }
+/// }
+/// assert_eq!(data, ["YHOO\n+2\n10"]);
+/// assert_eq!(decoder.retry(), Some(1500));
+/// assert_eq!(decoder.last_event_id(), "7");
+/// assert!(decoder.finish()?.is_clean());
+/// # Ok::<(), dashscope_glm::sse::Error>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Decoder {
+    /// Input not yet consumed, plus (for `Data::Buf`) the pending data value.
+    buf: Vec<u8>,
+    st: State,
+}
+
+/// Everything but the input buffer, so that `next_item` can lend from `buf` while it
+/// updates the state.
+///
+/// Invariants: `pos <= scan <= buf.len()`; `buf[pos..scan]` holds no CR or LF; for
+/// `Data::Buf { start, end }`, `start <= end <= pos`; when `skip_lf` is set,
+/// `pos == buf.len()`.
+#[derive(Clone, Debug, Default)]
+struct State {
+    limits: Limits,
+    lossy: bool,
+    /// Stream offset of `buf[0]`.
+    base: u64,
+    /// Start of the first line not yet processed.
+    pos: usize,
+    /// Resume offset of the line-end search.
+    scan: usize,
+    /// Bytes examined by the line-end search.
+    scanned: u64,
+    /// The last byte processed was a CR ending a line: an LF starting the next feed
+    /// belongs to it.
+    skip_lf: bool,
+    /// How many bytes of a leading BOM have been seen (0..=2), or `BOM_DONE`.
+    bom: u8,
+    /// After a limit error: drop lines up to and including the next blank line.
+    discard: bool,
+    /// While discarding: the input so far ended inside a line.
+    mid_line: bool,
+    /// A non-blank line has been read since the last blank line.
+    event_open: bool,
+    /// Stream offset of the first line of the open event.
+    event_start: u64,
+    data: Data,
+    /// The data buffer when `data == Data::Owned` (values joined with LF).
+    data_buf: String,
+    /// The event type buffer.
+    event_type: String,
+    /// The last event ID buffer, set by `id` fields; valid when `id_dirty`.
+    id_buf: String,
+    id_dirty: bool,
+    /// The last event ID string, committed from `id_buf` at each blank line.
+    last_id: String,
+    retry: Option<u64>,
+    /// The last item lent the type/data buffers; clear them before going on.
+    reset_pending: bool,
+    /// A line decoded with U+FFFD replacement (lossy mode).
+    scratch: String,
+    /// Set by `finish`.
+    eof: Option<EofState>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct EofState {
+    unterminated_line: bool,
+    pending: bool,
+}
+
+impl Decoder {
+    /// A decoder with the default [`Limits`] (16 MiB each) in strict UTF-8 mode.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A decoder with the given limits, in strict UTF-8 mode.
+    #[must_use]
+    pub fn with_limits(limits: Limits) -> Self {
+        let mut decoder = Self::new();
+        decoder.st.limits = limits;
+        decoder
+    }
+
+    /// Chooses between strict UTF-8 (`false`, the default: invalid input is
+    /// [`Error::InvalidUtf8`]) and lossy decoding (`true`: each invalid sequence of a
+    /// line becomes U+FFFD, exactly as [`String::from_utf8_lossy`] would do on the
+    /// complete line, as the WHATWG rules do). A character split across feeds is never
+    /// replaced in either mode.
+    ///
+    /// # Example
+    ///
+    /// This example shows lossy decoding.
+    ///
+    /// ```
+    /// use dashscope_glm::sse::{Decoder, Item};
+    ///
+    /// let mut decoder = Decoder::new().lossy(true);
+    /// decoder.feed(b"data: a\xFFb\n\n");
+    /// let Some(Ok(Item::Event(event))) = decoder.next_item() else { panic!() };
+    /// assert_eq!(event.data(), "a\u{FFFD}b");
+    /// ```
+    #[must_use]
+    pub fn lossy(mut self, lossy: bool) -> Self {
+        self.st.lossy = lossy;
+        self
+    }
+
+    /// Same as [`lossy`](Self::lossy), on a decoder in place (takes effect for lines
+    /// not yet processed).
+    pub fn set_lossy(&mut self, lossy: bool) {
+        self.st.lossy = lossy;
+    }
+
+    /// Pushes input. Any size, split anywhere (also inside a line end, a BOM or a UTF-8
+    /// character). Never fails and produces nothing by itself: call
+    /// [`next_item`](Self::next_item) until it returns `None` before feeding more, or
+    /// the input buffer grows with every feed.
+    ///
+    /// The bytes are copied into an internal buffer, which is compacted lazily (only the
+    /// unfinished line, and a pending single-line data value, are kept). Bytes fed after
+    /// [`finish`](Self::finish) are ignored (see [`reset`](Self::reset)).
+    pub fn feed(&mut self, bytes: &[u8]) {
+        let st = &mut self.st;
+        if st.eof.is_some() || bytes.is_empty() {
+            return;
+        }
+        st.apply_reset();
+        let mut bytes = bytes;
+        if st.bom != BOM_DONE {
+            // Spec: one leading U+FEFF is removed. Match it byte by byte, so that it may
+            // arrive split across feeds; a partial match followed by anything else is data.
+            while let Some((&first, rest)) = bytes.split_first() {
+                if BOM.get(usize::from(st.bom)) != Some(&first) {
+                    break;
+                }
+                st.bom += 1;
+                bytes = rest;
+                if st.bom == BOM_DONE {
+                    st.base = 3;
+                    break;
+                }
+            }
+            if st.bom != BOM_DONE {
+                if bytes.is_empty() {
+                    return; // Still a possible BOM prefix: wait for more.
+                }
+                // Not a BOM: the bytes held back are data.
+                let held = BOM.get(..usize::from(st.bom)).unwrap_or_default();
+                self.buf.extend_from_slice(held);
+                st.bom = BOM_DONE;
+            }
+            if bytes.is_empty() {
+                return;
+            }
+        }
+        let skip_lf = st.skip_lf && bytes.first() == Some(&b'\n');
+        st.skip_lf = false;
+        self.compact(bytes.len());
+        self.buf.extend_from_slice(bytes);
+        if skip_lf {
+            // The LF completes a CRLF whose CR ended the previous feed (`pos` was at the
+            // end of the buffer).
+            self.st.pos += 1;
+            self.st.scan = self.st.pos;
+        }
+    }
+
+    /// Drops consumed bytes and makes room for `incoming` more, keeping capacity within
+    /// `max(max_line, max_event) + incoming` when the retained tail is within limits.
+    fn compact(&mut self, incoming: usize) {
+        let st = &mut self.st;
+        let keep = match st.data {
+            Data::Buf { start, .. } => start.min(st.pos),
+            _ => st.pos,
+        };
+        let len = self.buf.len();
+        let tail = len.saturating_sub(keep);
+        let full = len.saturating_add(incoming) > self.buf.capacity();
+        // Moving the tail costs at most the bytes dropped, so compaction is amortised
+        // O(1) per byte; when the buffer is full it avoids growing it.
+        if keep > 0 && (tail <= keep || full) {
+            self.buf.drain(..keep);
+            st.base += keep as u64;
+            st.pos -= keep;
+            st.scan -= keep;
+            if let Data::Buf { start, end } = &mut st.data {
+                *start -= keep;
+                *end -= keep;
+            }
+        }
+        let need = self.buf.len().saturating_add(incoming);
+        if need > self.buf.capacity() {
+            let bound = st
+                .limits
+                .max_line
+                .max(st.limits.max_event)
+                .saturating_add(incoming);
+            let target = need.max(self.buf.capacity().saturating_mul(2).min(bound));
+            self.buf.reserve_exact(target - self.buf.len());
+        }
+    }
+
+    /// Pulls the next event or comment. `None` means "need more input" (or, after
+    /// [`finish`](Self::finish), "done").
+    ///
+    /// Comments are yielded as their line is read, so they come out in input order with
+    /// the events around them. An event is yielded as soon as the blank line that ends it
+    /// has been read, CR-terminated ones included.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidUtf8`] (strict mode), [`Error::LineTooLong`] and
+    /// [`Error::EventTooLong`], in stream order. Keep calling `next_item` after an
+    /// error: decoding goes on as the [module docs](super#errors-and-recovery) describe.
+    #[must_use = "an unread item is lost at the next call"]
+    pub fn next_item(&mut self) -> Option<Result<Item<'_>, Error>> {
+        // Split borrows: items lend from `buf` while `st` changes.
+        let buf = self.buf.as_slice();
+        let st = &mut self.st;
+        if st.eof.is_some() {
+            return None;
+        }
+        st.apply_reset();
+        loop {
+            let from = st.scan;
+            let hay = buf.get(from..).unwrap_or_default();
+            let Some(rel) = find_eol(hay) else {
+                st.scanned += hay.len() as u64;
+                st.scan = buf.len();
+                return st.unfinished_line(buf.len()).map(Err);
+            };
+            st.scanned += rel as u64 + 1;
+            let line_start = st.pos;
+            let eol = from + rel;
+            let next = line_end(buf, eol, &mut st.skip_lf);
+            st.pos = next;
+            st.scan = next;
+            let line = buf.get(line_start..eol).unwrap_or_default();
+
+            if st.discard {
+                if line.is_empty() && !st.mid_line {
+                    // The blank line ending the discarded event.
+                    st.discard = false;
+                    st.end_block();
+                }
+                st.mid_line = false;
+                continue;
+            }
+
+            if line.is_empty() {
+                // Dispatch (spec "dispatch the event"): commit the last event ID; with an
+                // empty data buffer reset and dispatch nothing.
+                st.end_block();
+                match st.data {
+                    Data::None => {
+                        st.event_type.clear();
+                        continue;
+                    }
+                    Data::Buf { start, end } => {
+                        st.reset_pending = true;
+                        // Validated when the line was read; checked again because only
+                        // `from_utf8` makes a `&str` without unsafe code.
+                        let Some(Ok(data)) = buf.get(start..end).map(std::str::from_utf8) else {
+                            return Some(Err(Error::InvalidUtf8 {
+                                offset: st.base + start as u64,
+                            }));
+                        };
+                        return Some(Ok(Item::Event(st.event(data))));
+                    }
+                    Data::Owned => {
+                        st.reset_pending = true;
+                        let st = &*st;
+                        return Some(Ok(Item::Event(st.event(&st.data_buf))));
+                    }
+                }
+            }
+
+            if !st.event_open {
+                st.event_open = true;
+                st.event_start = st.base + line_start as u64;
+            }
+            if let Some(err) = st.check_complete_line(line_start, eol) {
+                return Some(Err(err));
+            }
+
+            let text = match std::str::from_utf8(line) {
+                Ok(text) => text,
+                Err(e) if !st.lossy => {
+                    // Strict: drop this line, report the first bad byte.
+                    return Some(Err(Error::InvalidUtf8 {
+                        offset: st.base + (line_start + e.valid_up_to()) as u64,
+                    }));
+                }
+                Err(_) => {
+                    st.scratch.clear();
+                    for chunk in line.utf8_chunks() {
+                        st.scratch.push_str(chunk.valid());
+                        if !chunk.invalid().is_empty() {
+                            st.scratch.push(char::REPLACEMENT_CHARACTER);
+                        }
+                    }
+                    st.own_data(buf);
+                    let text = std::mem::take(&mut st.scratch);
+                    let is_comment = st.owned_line(&text);
+                    st.scratch = text;
+                    if is_comment {
+                        let st = &*st;
+                        return Some(Ok(Item::Comment(st.scratch.get(1..).unwrap_or_default())));
+                    }
+                    continue;
+                }
+            };
+
+            if let Some(comment) = text.strip_prefix(':') {
+                return Some(Ok(Item::Comment(comment)));
+            }
+            let (name, value) = split_field(text);
+            match name {
+                "data" => match st.data {
+                    Data::None => {
+                        // Fast path: a single data line directly followed by the blank
+                        // line is dispatched at once, lent from the input.
+                        if let Some(after) = blank_line_at(buf, next, &mut st.skip_lf) {
+                            st.scanned += (after - next) as u64;
+                            st.pos = after;
+                            st.scan = after;
+                            st.end_block();
+                            st.reset_pending = true;
+                            return Some(Ok(Item::Event(st.event(value))));
+                        }
+                        // `value` is a suffix of the line.
+                        st.data = Data::Buf {
+                            start: eol - value.len(),
+                            end: eol,
+                        };
+                    }
+                    Data::Buf { start, end } => {
+                        let first = buf
+                            .get(start..end)
+                            .and_then(|b| std::str::from_utf8(b).ok())
+                            .unwrap_or_default();
+                        st.data_buf.clear();
+                        st.push_data(first);
+                        st.push_data("\n");
+                        st.push_data(value);
+                        st.data = Data::Owned;
+                    }
+                    Data::Owned => {
+                        st.push_data("\n");
+                        st.push_data(value);
+                    }
+                },
+                _ => st.other_field(name, value),
+            }
+        }
+    }
+
+    /// Ends the input. Call it after `next_item` returned `None` for the last feed.
+    ///
+    /// By the WHATWG rules, an event not ended by a blank line, and a last line without a
+    /// line end, are discarded: the returned [`Eof`] says whether that happened and lends
+    /// the event that was discarded ([`Eof::pending`]). The last event ID and the
+    /// reconnection time are not changed by what is discarded.
+    ///
+    /// Items still buffered when `finish` is called (because `next_item` was not
+    /// drained) are processed and dropped. Calling `finish` again returns the same
+    /// `Eof`; later feeds are ignored until [`reset`](Self::reset).
+    ///
+    /// # Errors
+    ///
+    /// The first error of any items still buffered, or [`Error::InvalidUtf8`] when the
+    /// unterminated last line is not UTF-8 in strict mode. That line is then dropped;
+    /// call `finish` again to get the `Eof`.
+    pub fn finish(&mut self) -> Result<Eof<'_>, Error> {
+        if self.st.eof.is_none() {
+            while let Some(item) = self.next_item() {
+                item?;
+            }
+            self.finish_input()?;
+        }
+        let st = &self.st;
+        let Some(eof) = st.eof else {
+            return Err(Error::InvalidUtf8 { offset: 0 }); // unreachable: set above
+        };
+        let pending = eof.pending.then(|| Event {
+            event_type: if st.event_type.is_empty() {
+                "message"
+            } else {
+                &st.event_type
+            },
+            data: &st.data_buf,
+            id: if st.id_dirty { &st.id_buf } else { &st.last_id },
+            offset: st.event_start,
+        });
+        Ok(Eof {
+            pending,
+            unterminated_line: eof.unterminated_line,
+        })
+    }
+
+    /// Processes the unterminated last line (for `Eof::pending` only) and records the
+    /// end of input.
+    fn finish_input(&mut self) -> Result<(), Error> {
+        let st = &mut self.st;
+        st.apply_reset();
+        if st.bom != BOM_DONE {
+            // One or two bytes of a BOM and then the end: they are data.
+            let held = BOM.get(..usize::from(st.bom)).unwrap_or_default();
+            self.buf.extend_from_slice(held);
+            st.bom = BOM_DONE;
+        }
+        let len = self.buf.len();
+        if st.discard {
+            st.eof = Some(EofState {
+                unterminated_line: st.mid_line || st.pos < len,
+                pending: false,
+            });
+            st.pos = len;
+            st.scan = len;
+            return Ok(());
+        }
+        // Pending data moves to `data_buf` so that `Eof` can lend it.
+        st.own_data(&self.buf);
+        let unterminated_line = st.pos < len;
+        if unterminated_line {
+            let line_start = st.pos;
+            st.pos = len;
+            st.scan = len;
+            if !st.event_open {
+                st.event_open = true;
+                st.event_start = st.base + line_start as u64;
+            }
+            let line = self.buf.get(line_start..).unwrap_or_default();
+            let mut text = std::mem::take(&mut st.scratch);
+            text.clear();
+            match std::str::from_utf8(line) {
+                Ok(valid) => text.push_str(valid),
+                Err(e) if !st.lossy => {
+                    st.scratch = text;
+                    st.eof = Some(EofState {
+                        unterminated_line: true,
+                        pending: st.data != Data::None,
+                    });
+                    return Err(Error::InvalidUtf8 {
+                        offset: st.base + (line_start + e.valid_up_to()) as u64,
+                    });
+                }
+                Err(_) => {
+                    for chunk in line.utf8_chunks() {
+                        text.push_str(chunk.valid());
+                        if !chunk.invalid().is_empty() {
+                            text.push(char::REPLACEMENT_CHARACTER);
+                        }
+                    }
+                }
+            }
+            // As a field line; a `retry` here is discarded with the line.
+            let retry = st.retry;
+            st.owned_line(&text);
+            st.retry = retry;
+            st.scratch = text;
+        }
+        st.eof = Some(EofState {
+            unterminated_line,
+            pending: st.data != Data::None,
+        });
+        Ok(())
+    }
+
+    /// Starts a new stream on this decoder (a reconnection), keeping what the spec keeps
+    /// across reconnections (the last event ID and the reconnection time), the limits,
+    /// the UTF-8 mode and the buffers' capacity. Offsets start again at 0.
+    pub fn reset(&mut self) {
+        let st = &mut self.st;
+        self.buf.clear();
+        let mut fresh = State {
+            limits: st.limits,
+            lossy: st.lossy,
+            retry: st.retry,
+            last_id: std::mem::take(&mut st.last_id),
+            data_buf: std::mem::take(&mut st.data_buf),
+            event_type: std::mem::take(&mut st.event_type),
+            id_buf: std::mem::take(&mut st.id_buf),
+            scratch: std::mem::take(&mut st.scratch),
+            ..State::default()
+        };
+        fresh.data_buf.clear();
+        fresh.event_type.clear();
+        fresh.id_buf.clear();
+        *st = fresh;
+    }
+
+    /// The reconnection time in milliseconds set by the last valid `retry` field, if
+    /// any. A digit run too large for a `u64` saturates at `u64::MAX`.
+    #[must_use]
+    pub fn retry(&self) -> Option<u64> {
+        self.st.retry
+    }
+
+    /// The last event ID string: committed from the `id` fields at each blank line
+    /// (whether or not an event was dispatched), `""` if never set.
+    #[must_use]
+    pub fn last_event_id(&self) -> &str {
+        &self.st.last_id
+    }
+
+    /// Stream bytes processed so far: every byte fed except the unfinished last line
+    /// (and a possible BOM prefix still being matched). After [`finish`](Self::finish)
+    /// it equals the number of bytes fed.
+    #[must_use]
+    pub fn offset(&self) -> u64 {
+        self.st.base + self.st.pos as u64
+    }
+
+    /// The limits in force.
+    #[must_use]
+    pub fn limits(&self) -> Limits {
+        self.st.limits
+    }
+
+    /// Bytes examined by the line-end search so far (for tests of linearity: each byte
+    /// is examined at most once).
+    #[doc(hidden)]
+    #[must_use]
+    pub fn bytes_scanned(&self) -> u64 {
+        self.st.scanned
+    }
+
+    /// Total capacity of the decoder's buffers, in bytes (for tests of memory bounds).
+    #[doc(hidden)]
+    #[must_use]
+    pub fn buffered_capacity(&self) -> usize {
+        self.buf.capacity()
+            + self.st.data_buf.capacity()
+            + self.st.event_type.capacity()
+            + self.st.id_buf.capacity()
+            + self.st.last_id.capacity()
+            + self.st.scratch.capacity()
+    }
+}
+
+/// The index after the line end at `eol` (CR, LF or CRLF). A CR that is the last byte
+/// so far sets `skip_lf`: an LF starting the next feed is part of it.
+#[inline]
+fn line_end(buf: &[u8], eol: usize, skip_lf: &mut bool) -> usize {
+    if buf.get(eol) == Some(&b'\r') {
+        match buf.get(eol + 1) {
+            Some(b'\n') => return eol + 2,
+            None => *skip_lf = true,
+            Some(_) => {}
+        }
+    }
+    eol + 1
+}
+
+/// If a blank line starts at `at` (and is complete), the index after it.
+#[inline]
+fn blank_line_at(buf: &[u8], at: usize, skip_lf: &mut bool) -> Option<usize> {
+    match buf.get(at) {
+        Some(b'\n' | b'\r') => Some(line_end(buf, at, skip_lf)),
+        _ => None,
+    }
+}
+
+impl State {
+    /// Clears the buffers the last item lent out.
+    #[inline]
+    fn apply_reset(&mut self) {
+        if self.reset_pending {
+            self.reset_pending = false;
+            self.event_type.clear();
+            self.data_buf.clear();
+            self.data = Data::None;
+        }
+    }
+
+    /// The end of an event block (a blank line): commits the last event ID buffer
+    /// (spec dispatch step 1, done whether or not anything is dispatched).
+    #[inline]
+    fn end_block(&mut self) {
+        self.event_open = false;
+        if self.id_dirty {
+            self.id_dirty = false;
+            std::mem::swap(&mut self.last_id, &mut self.id_buf);
+        }
+    }
+
+    /// The event being dispatched, with `data`.
+    #[inline]
+    fn event<'a>(&'a self, data: &'a str) -> Event<'a> {
+        Event {
+            event_type: if self.event_type.is_empty() {
+                "message"
+            } else {
+                &self.event_type
+            },
+            data,
+            id: &self.last_id,
+            offset: self.event_start,
+        }
+    }
+
+    /// Limit checks on a complete, non-blank line `buf[line_start..eol]`.
+    #[inline]
+    fn check_complete_line(&mut self, line_start: usize, eol: usize) -> Option<Error> {
+        let err = if eol - line_start > self.limits.max_line {
+            Error::LineTooLong {
+                limit: self.limits.max_line,
+                offset: self.base + line_start as u64,
+            }
+        } else if self.base + eol as u64 - self.event_start > self.limits.max_event as u64 {
+            Error::EventTooLong {
+                limit: self.limits.max_event,
+                offset: self.event_start,
+            }
+        } else {
+            return None;
+        };
+        self.start_discarding(false);
+        Some(err)
+    }
+
+    /// No line end in `buf[pos..len]`: consume it if discarding, else check the limits
+    /// against the unfinished line, so that an over-long line is reported (and its bytes
+    /// dropped) before it is complete.
+    fn unfinished_line(&mut self, len: usize) -> Option<Error> {
+        if self.pos == len {
+            return None;
+        }
+        if self.discard {
+            self.mid_line = true;
+            self.pos = len;
+            self.scan = len;
+            return None;
+        }
+        let line_start = self.base + self.pos as u64;
+        let event_start = if self.event_open {
+            self.event_start
+        } else {
+            line_start
+        };
+        let err = if len - self.pos > self.limits.max_line {
+            Error::LineTooLong {
+                limit: self.limits.max_line,
+                offset: line_start,
+            }
+        } else if self.base + len as u64 - event_start > self.limits.max_event as u64 {
+            Error::EventTooLong {
+                limit: self.limits.max_event,
+                offset: event_start,
+            }
+        } else {
+            return None;
+        };
+        self.pos = len;
+        self.scan = len;
+        self.start_discarding(true);
+        Some(err)
+    }
+
+    /// Drops the event being read; lines are skipped up to the next blank line.
+    fn start_discarding(&mut self, mid_line: bool) {
+        self.discard = true;
+        self.mid_line = mid_line;
+        self.data = Data::None;
+        self.data_buf.clear();
+        self.event_type.clear();
+    }
+
+    /// Appends to the owned data buffer, growing it at most to `max_event` bytes when the
+    /// data fits (the limit check has already bounded the data by then).
+    #[inline]
+    fn push_data(&mut self, s: &str) {
+        let need = self.data_buf.len() + s.len();
+        if need > self.data_buf.capacity() {
+            let target = need.max(
+                self.data_buf
+                    .capacity()
+                    .saturating_mul(2)
+                    .min(self.limits.max_event),
+            );
+            self.data_buf.reserve_exact(target - self.data_buf.len());
+        }
+        self.data_buf.push_str(s);
+    }
+
+    /// Moves data lent from the input buffer into `data_buf`.
+    fn own_data(&mut self, buf: &[u8]) {
+        if let Data::Buf { start, end } = self.data {
+            let data = buf
+                .get(start..end)
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .unwrap_or_default();
+            self.data_buf.clear();
+            self.push_data(data);
+            self.data = Data::Owned;
+        }
+    }
+
+    /// A line that is not in the input buffer (lossy-decoded, or the last line at
+    /// `finish`). Returns whether it is a comment (whose text is `line[1..]`).
+    fn owned_line(&mut self, line: &str) -> bool {
+        if line.starts_with(':') {
+            return true;
+        }
+        let (name, value) = split_field(line);
+        if name != "data" {
+            self.other_field(name, value);
+            return false;
+        }
+        match self.data {
+            Data::None => {
+                self.data_buf.clear();
+                self.push_data(value);
+            }
+            // Callers move lent data to `data_buf` first (`own_data`).
+            Data::Buf { .. } | Data::Owned => {
+                self.push_data("\n");
+                self.push_data(value);
+            }
+        }
+        self.data = Data::Owned;
+        false
+    }
+
+    /// The fields other than `data`.
+    #[inline]
+    fn other_field(&mut self, name: &str, value: &str) {
+        // Note: DashScope's native endpoint sometimes omits the blank line between
+        // events (PROTOCOL.md §2.5, T8), so `id:`/`event:` lines arrive while data is
+        // pending. This decoder stays spec-exact here; the chat layer handles that
+        // legacy framing (as an opt-in on top of these items).
+        match name {
+            "event" => {
+                self.event_type.clear();
+                self.event_type.push_str(value);
+            }
+            // An `id` value containing U+0000 NULL is ignored.
+            "id" if !value.contains('\0') => {
+                self.id_buf.clear();
+                self.id_buf.push_str(value);
+                self.id_dirty = true;
+            }
+            "retry" => {
+                if let Some(ms) = parse_retry(value) {
+                    self.retry = Some(ms);
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Line-level helpers: the line-end search and the field-value rules that need no state.
+//!
+//! WHATWG "event stream interpretation", the parts that look at one line only:
+//!
+//! - Lines end at CRLF, a lone LF or a lone CR ([`find_eol`] finds the first CR or LF;
+//!   the decoder pairs a CR with a following LF, also across feeds).
+//! - A line containing a colon splits at the FIRST colon into field name and value; if
+//!   the value starts with one U+0020 SPACE, that one space is removed. A line without a
+//!   colon is a field whose value is empty ([`split_field`]).
+//! - `retry`: only a non-empty run of ASCII digits sets the reconnection time
+//!   ([`parse_retry`]).
+
+/// `0x0101_0101_0101_0101`: one in every byte.
+const ONES: u64 = u64::from_le_bytes([1; 8]);
+/// `0x8080_8080_8080_8080`: the high bit of every byte.
+const HIGHS: u64 = ONES << 7;
+/// 14 (one past CR, `0x0D`) in every byte.
+const FOURTEENS: u64 = ONES * 14;
+
+/// The index of the first CR or LF in `hay`, if any.
+///
+/// Scans 16 bytes per step with word-at-a-time arithmetic (SWAR): the classic
+/// "has a byte less than n" test flags every byte below 14 (CR, LF and the other ASCII
+/// control characters, which JSON text never holds raw), and only a flagged block is
+/// searched exactly. Each byte is read once, so the caller's resume offset makes the
+/// whole search over a line linear.
+#[inline]
+pub(crate) fn find_eol(hay: &[u8]) -> Option<usize> {
+    let mut chunks = hay.chunks_exact(16);
+    let mut at = 0;
+    for block in &mut chunks {
+        let (a, b) = block.split_at(8);
+        let a = u64::from_le_bytes(a.try_into().unwrap_or_default());
+        let b = u64::from_le_bytes(b.try_into().unwrap_or_default());
+        // A flag in a byte means "this byte may be < 14"; false positives only occur in
+        // bytes after a true hit, so a zero result proves there is none.
+        let low = (a.wrapping_sub(FOURTEENS) & !a) | (b.wrapping_sub(FOURTEENS) & !b);
+        if low & HIGHS != 0 {
+            if let Some(i) = block.iter().position(|&c| c == b'\n' || c == b'\r') {
+                return Some(at + i);
+            }
+        }
+        at += 16;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&c| c == b'\n' || c == b'\r')
+        .map(|i| at + i)
+}
+
+/// Splits a field line into name and value (spec steps "collect the characters before
+/// the first colon" and "if value starts with a U+0020 SPACE, remove it").
+///
+/// A line without a colon is a field with an empty value.
+#[inline]
+pub(crate) fn split_field(line: &str) -> (&str, &str) {
+    match line.split_once(':') {
+        Some((name, value)) => (name, value.strip_prefix(' ').unwrap_or(value)),
+        None => (line, ""),
+    }
+}
+
+/// The `retry` field: `Some(ms)` when `value` is a non-empty run of ASCII digits,
+/// `None` otherwise (the field is then ignored).
+///
+/// A digit run too large for a `u64` saturates at `u64::MAX` (the spec sets the
+/// reconnection time to "that integer", so a huge value still means "a very long
+/// time"; it never panics).
+pub(crate) fn parse_retry(value: &str) -> Option<u64> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(value.bytes().fold(0u64, |acc, d| {
+        acc.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(hay: &[u8]) -> Option<usize> {
+        hay.iter().position(|&c| c == b'\n' || c == b'\r')
+    }
+
+    #[test]
+    fn find_eol_matches_naive_at_every_position_and_length() {
+        // Every length up to 40, the line end at every position, with noise bytes that
+        // trip the SWAR pre-filter (control characters, high bytes) around it.
+        for len in 0..40 {
+            for noise in [b'a', 0x00, 0x09, 0x0B, 0x0C, 0x0E, 0x80, 0xFF] {
+                let base = vec![noise; len];
+                assert_eq!(find_eol(&base), naive(&base), "len {len} noise {noise}");
+                for at in 0..len {
+                    for eol in [b'\n', b'\r'] {
+                        let mut hay = base.clone();
+                        hay[at] = eol;
+                        assert_eq!(find_eol(&hay), Some(at), "len {len} at {at}");
+                        if at + 1 < len {
+                            hay[at + 1] = b'\n';
+                            assert_eq!(find_eol(&hay), Some(at));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn split_field_rules() {
+        assert_eq!(split_field("data: x"), ("data", "x"));
+        assert_eq!(split_field("data:x"), ("data", "x"));
+        assert_eq!(split_field("data:  x "), ("data", " x "));
+        assert_eq!(split_field("data:\tx"), ("data", "\tx"));
+        assert_eq!(split_field("data"), ("data", ""));
+        assert_eq!(split_field("data:"), ("data", ""));
+        assert_eq!(split_field("a:b:c"), ("a", "b:c"));
+        assert_eq!(split_field(": c"), ("", "c"));
+    }
+
+    #[test]
+    fn parse_retry_rules() {
+        assert_eq!(parse_retry("1500"), Some(1500));
+        assert_eq!(parse_retry("0"), Some(0));
+        assert_eq!(parse_retry("007"), Some(7));
+        for bad in ["", "15s", "-1", "+5", "1.5", " 1", "1 ", "١"] {
+            assert_eq!(parse_retry(bad), None, "{bad:?}");
+        }
+        assert_eq!(parse_retry("18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_retry("18446744073709551616"), Some(u64::MAX));
+        assert_eq!(parse_retry(&"9".repeat(100)), Some(u64::MAX));
+    }
+}
