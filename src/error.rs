@@ -83,8 +83,19 @@ pub struct ApiError {
 
 impl ApiError {
     /// An API error with no partial completion.
-    pub fn new(status: u16, code: Option<String>, message: String, request_id: Option<String>) -> Self {
-        Self { status, code, message, request_id, partial: None }
+    pub fn new(
+        status: u16,
+        code: Option<String>,
+        message: String,
+        request_id: Option<String>,
+    ) -> Self {
+        Self {
+            status,
+            code,
+            message,
+            request_id,
+            partial: None,
+        }
     }
 
     /// Whether sending the same request again may succeed: 408, 409, 429, 500, 502, 503
@@ -148,7 +159,12 @@ impl MalformedChunk {
         while !data.is_char_boundary(end) {
             end -= 1;
         }
-        Self { message, snippet: data[..end].to_owned(), offset, partial: None }
+        Self {
+            message,
+            snippet: data[..end].to_owned(),
+            offset,
+            partial: None,
+        }
     }
 }
 
@@ -212,7 +228,9 @@ impl fmt::Display for Error {
                 c.message.reasoning_content.len(),
                 c.message.tool_calls.len()
             ),
-            Self::LimitExceeded { what, limit } => write!(f, "limit exceeded: {what} (limit {limit})"),
+            Self::LimitExceeded { what, limit } => {
+                write!(f, "limit exceeded: {what} (limit {limit})")
+            }
         }
     }
 }

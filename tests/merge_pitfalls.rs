@@ -37,7 +37,9 @@ fn events(acc: &mut Accumulator, data: &str) -> Vec<String> {
             StreamEvent::Reasoning(t) => format!("reasoning:{t}"),
             StreamEvent::Content(t) => format!("content:{t}"),
             StreamEvent::ToolCallStart { index, id, name } => format!("start:{index}:{id}:{name}"),
-            StreamEvent::ToolCallArguments { index, fragment } => format!("args:{index}:{fragment}"),
+            StreamEvent::ToolCallArguments { index, fragment } => {
+                format!("args:{index}:{fragment}")
+            }
             StreamEvent::Usage(u) => format!("usage:{}", u.total_tokens),
             StreamEvent::Finish(r) => format!("finish:{r}"),
             other => format!("{other:?}"),
@@ -59,7 +61,9 @@ fn pitfall_13_keepalive_comments_and_empty_data_are_skipped() {
 fn pitfall_14_two_frames_glued_mid_json_are_a_malformed_chunk() {
     let glued = r#"{"choices":[{"index":0,"delta":{"content":"a"}}]data: {"choices":[]}"#;
     let err = run(&[delta(r#"{"content":"before"}"#), glued.to_owned()]).unwrap_err();
-    let Error::MalformedChunk(m) = &err else { panic!("{err:?}") };
+    let Error::MalformedChunk(m) = &err else {
+        panic!("{err:?}")
+    };
     assert!(glued.starts_with(&m.snippet));
     assert_eq!(m.partial.as_ref().unwrap().message.content, "before");
     assert!(!err.is_retryable());
@@ -81,8 +85,13 @@ fn pitfall_22_in_band_errors_of_each_shape_are_api_errors() {
     let err = acc
         .push_data(r#"{"error":{"message":"bad","type":"data_inspection_failed","code":null},"request_id":"r1"}"#)
         .unwrap_err();
-    let Error::Api(api) = &err else { panic!("{err:?}") };
-    assert_eq!((api.status, api.code.as_deref(), api.message.as_str()), (200, Some("data_inspection_failed"), "bad"));
+    let Error::Api(api) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        (api.status, api.code.as_deref(), api.message.as_str()),
+        (200, Some("data_inspection_failed"), "bad")
+    );
     assert_eq!(api.request_id.as_deref(), Some("r1"));
     assert_eq!(api.partial.as_ref().unwrap().message.content, "Par");
     // Never partial success: finish() repeats the error.
@@ -92,19 +101,34 @@ fn pitfall_22_in_band_errors_of_each_shape_are_api_errors() {
     let mut acc = Accumulator::new(Protocol::DashScope);
     acc.push_comment("HTTP_STATUS/400");
     let err = acc
-        .push_event_parts("error", r#"{"code":"InvalidParameter","message":"m","request_id":"r2"}"#, 0)
+        .push_event_parts(
+            "error",
+            r#"{"code":"InvalidParameter","message":"m","request_id":"r2"}"#,
+            0,
+        )
         .unwrap_err();
-    let Error::Api(api) = &err else { panic!("{err:?}") };
-    assert_eq!((api.status, api.code.as_deref(), api.request_id.as_deref()), (400, Some("InvalidParameter"), Some("r2")));
+    let Error::Api(api) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        (api.status, api.code.as_deref(), api.request_id.as_deref()),
+        (400, Some("InvalidParameter"), Some("r2"))
+    );
 
     // Native payload with a non-empty code in a `result` event.
     let mut acc = Accumulator::new(Protocol::DashScope);
-    let err = acc.push_data(r#"{"code":"Throttling","message":"slow","request_id":"r3"}"#).unwrap_err();
-    assert!(matches!(&err, Error::Api(api) if api.code.as_deref() == Some("Throttling") && api.status == 200));
+    let err = acc
+        .push_data(r#"{"code":"Throttling","message":"slow","request_id":"r3"}"#)
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Api(api) if api.code.as_deref() == Some("Throttling") && api.status == 200)
+    );
 
     // An event:error whose data is not JSON keeps the text as the message.
     let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
-    let err = acc.push_event_parts("error", "upstream timed out", 0).unwrap_err();
+    let err = acc
+        .push_event_parts("error", "upstream timed out", 0)
+        .unwrap_err();
     assert!(matches!(&err, Error::Api(api) if api.message == "upstream timed out"));
 }
 
@@ -112,11 +136,17 @@ fn pitfall_22_in_band_errors_of_each_shape_are_api_errors() {
 fn pitfall_23_numeric_and_string_codes_both_parse() {
     for (payload, code) in [
         (r#"{"error":{"code":400,"message":"m"}}"#, "400"),
-        (r#"{"error":{"code":"InvalidParameter","message":"m"}}"#, "InvalidParameter"),
+        (
+            r#"{"error":{"code":"InvalidParameter","message":"m"}}"#,
+            "InvalidParameter",
+        ),
         (r#"{"code":1301,"message":"unsafe"}"#, "1301"),
     ] {
         let err = run(&[payload.to_owned()]).unwrap_err();
-        assert!(matches!(&err, Error::Api(api) if api.code.as_deref() == Some(code)), "{err:?}");
+        assert!(
+            matches!(&err, Error::Api(api) if api.code.as_deref() == Some(code)),
+            "{err:?}"
+        );
     }
 }
 
@@ -127,9 +157,15 @@ fn pitfall_27_nonstandard_finish_reasons() {
         ("content_filter", Some(FinishReason::ContentFilter)),
         ("eos_token", Some(FinishReason::Other("eos_token".into()))),
         ("sensitive", Some(FinishReason::Other("sensitive".into()))),
-        ("network_error", Some(FinishReason::Other("network_error".into()))),
+        (
+            "network_error",
+            Some(FinishReason::Other("network_error".into())),
+        ),
         ("abort", Some(FinishReason::Other("abort".into()))),
-        ("model_context_window_exceeded", Some(FinishReason::Other("model_context_window_exceeded".into()))),
+        (
+            "model_context_window_exceeded",
+            Some(FinishReason::Other("model_context_window_exceeded".into())),
+        ),
         ("", None),
         ("null", None),
     ] {
@@ -138,7 +174,8 @@ fn pitfall_27_nonstandard_finish_reasons() {
     }
     // Native: the string "null" is "not finished", so the stream is interrupted.
     let mut acc = Accumulator::new(Protocol::DashScope);
-    acc.push_data(r#"{"output":{"choices":[{"message":{"content":"x"},"finish_reason":"null"}]}}"#).unwrap();
+    acc.push_data(r#"{"output":{"choices":[{"message":{"content":"x"},"finish_reason":"null"}]}}"#)
+        .unwrap();
     assert!(!acc.is_finished());
     assert!(matches!(acc.finish(), Err(Error::Interrupted(c)) if c.message.content == "x"));
 }
@@ -152,8 +189,10 @@ fn pitfall_28_done_without_finish_reason_is_ok_with_none() {
 #[test]
 fn pitfall_29_role_missing_empty_or_repeated() {
     for role in ["", r#""role":"","#, r#""role":"assistant","#] {
-        let chunks: Vec<String> =
-            ["a", "b", "c"].iter().map(|t| delta(&format!(r#"{{{role}"content":"{t}"}}"#))).collect();
+        let chunks: Vec<String> = ["a", "b", "c"]
+            .iter()
+            .map(|t| delta(&format!(r#"{{{role}"content":"{t}"}}"#)))
+            .collect();
         assert_eq!(run(&chunks).unwrap().message.content, "abc");
     }
 }
@@ -167,7 +206,10 @@ fn pitfall_30_top_level_fields_absent_null_or_varying() {
     ])
     .unwrap();
     assert_eq!(c.message.content, "abc");
-    assert_eq!((c.id.as_deref(), c.model.as_deref()), (Some("chatcmpl-1"), Some("glm-5")));
+    assert_eq!(
+        (c.id.as_deref(), c.model.as_deref()),
+        (Some("chatcmpl-1"), Some("glm-5"))
+    );
 }
 
 #[test]
@@ -182,7 +224,10 @@ fn pitfall_31_usage_replaced_never_summed_and_empty_never_erases() {
     ])
     .unwrap();
     let u = c.usage.unwrap();
-    assert_eq!((u.input_tokens, u.output_tokens, u.total_tokens), (5, 9, 14));
+    assert_eq!(
+        (u.input_tokens, u.output_tokens, u.total_tokens),
+        (5, 9, 14)
+    );
     assert_eq!((u.reasoning_tokens, u.cached_tokens), (Some(4), Some(2)));
 }
 
@@ -190,16 +235,34 @@ fn pitfall_31_usage_replaced_never_summed_and_empty_never_erases() {
 fn pitfall_32_cumulative_native_output_gives_suffixes() {
     let mut acc = Accumulator::new(Protocol::DashScope).cumulative(true);
     let mut deltas = Vec::new();
-    for (text, reason) in [("I", "null"), ("I like", "null"), ("I like apples.", "null"), ("I like apples.", "stop")] {
-        let data = format!(r#"{{"output":{{"choices":[{{"message":{{"content":"{text}"}},"finish_reason":"{reason}"}}]}}}}"#);
+    for (text, reason) in [
+        ("I", "null"),
+        ("I like", "null"),
+        ("I like apples.", "null"),
+        ("I like apples.", "stop"),
+    ] {
+        let data = format!(
+            r#"{{"output":{{"choices":[{{"message":{{"content":"{text}"}},"finish_reason":"{reason}"}}]}}}}"#
+        );
         deltas.extend(events(&mut acc, &data));
     }
-    assert_eq!(deltas, ["content:I", "content: like", "content: apples.", "finish:stop"]);
+    assert_eq!(
+        deltas,
+        [
+            "content:I",
+            "content: like",
+            "content: apples.",
+            "finish:stop"
+        ]
+    );
     assert_eq!(acc.finish().unwrap().message.content, "I like apples.");
 
     let mut acc = Accumulator::new(Protocol::DashScope).cumulative(true);
-    acc.push_data(r#"{"output":{"choices":[{"message":{"content":"abc"}}]}}"#).unwrap();
-    let err = acc.push_data(r#"{"output":{"choices":[{"message":{"content":"xyz"}}]}}"#).unwrap_err();
+    acc.push_data(r#"{"output":{"choices":[{"message":{"content":"abc"}}]}}"#)
+        .unwrap();
+    let err = acc
+        .push_data(r#"{"output":{"choices":[{"message":{"content":"xyz"}}]}}"#)
+        .unwrap_err();
     assert!(matches!(err, Error::MalformedChunk(_)));
 }
 
@@ -214,7 +277,13 @@ fn pitfall_35_reasoning_under_either_name_and_content_wins() {
     .unwrap();
     assert_eq!(c.message.reasoning_content, "abc");
     let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
-    assert_eq!(events(&mut acc, &delta(r#"{"reasoning_content":"","content":null}"#)), Vec::<String>::new());
+    assert_eq!(
+        events(
+            &mut acc,
+            &delta(r#"{"reasoning_content":"","content":null}"#)
+        ),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -223,7 +292,14 @@ fn pitfall_37_one_delta_with_every_kind_emits_all_in_order() {
     let data = r#"{"choices":[{"finish_reason":"tool_calls","delta":{"tool_calls":[{"index":0,"id":"c1","function":{"name":"f","arguments":"{}"}}],"content":"C","reasoning_content":"R"},"index":0}],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}"#;
     assert_eq!(
         events(&mut acc, data),
-        ["reasoning:R", "content:C", "start:0:c1:f", "args:0:{}", "usage:3", "finish:tool_calls"]
+        [
+            "reasoning:R",
+            "content:C",
+            "start:0:c1:f",
+            "args:0:{}",
+            "usage:3",
+            "finish:tool_calls"
+        ]
     );
 }
 
@@ -244,8 +320,16 @@ fn pitfall_38_missing_index() {
         tools(r#"[{"id":"c1","function":{"arguments":"1}"}}]"#),
     ])
     .unwrap();
-    let calls: Vec<_> = c.message.tool_calls.iter().map(|t| (t.id.as_str(), t.name.as_str(), t.arguments.as_str())).collect();
-    assert_eq!(calls, [("c1", "f", r#"{"a":1}"#), ("c2", "g", r#"{"b":2}"#)]);
+    let calls: Vec<_> = c
+        .message
+        .tool_calls
+        .iter()
+        .map(|t| (t.id.as_str(), t.name.as_str(), t.arguments.as_str()))
+        .collect();
+    assert_eq!(
+        calls,
+        [("c1", "f", r#"{"a":1}"#), ("c2", "g", r#"{"b":2}"#)]
+    );
 }
 
 #[test]
@@ -255,7 +339,19 @@ fn pitfall_39_parallel_calls_sharing_index_0() {
         tools(r#"[{"index":0,"id":"call_2","function":{"name":"b","arguments":"{}"}}]"#),
     ])
     .unwrap();
-    let calls: Vec<_> = c.message.tool_calls.iter().map(|t| (t.index, t.id.as_str(), t.name.as_str(), t.arguments.as_str())).collect();
+    let calls: Vec<_> = c
+        .message
+        .tool_calls
+        .iter()
+        .map(|t| {
+            (
+                t.index,
+                t.id.as_str(),
+                t.name.as_str(),
+                t.arguments.as_str(),
+            )
+        })
+        .collect();
     assert_eq!(calls, [(0, "call_1", "a", "{}"), (1, "call_2", "b", "{}")]);
 }
 
@@ -266,7 +362,12 @@ fn pitfall_40_index_starting_at_1_or_with_gaps_makes_no_phantoms() {
         tools(r#"[{"index":5,"id":"c5","function":{"name":"g","arguments":"[]"}}]"#),
     ])
     .unwrap();
-    let ids: Vec<_> = c.message.tool_calls.iter().map(|t| (t.index, t.id.as_str())).collect();
+    let ids: Vec<_> = c
+        .message
+        .tool_calls
+        .iter()
+        .map(|t| (t.index, t.id.as_str()))
+        .collect();
     assert_eq!(ids, [(0, "c1"), (1, "c5")]);
 }
 
@@ -282,10 +383,17 @@ fn pitfall_41_same_index_twice_in_one_chunk_merges() {
 
 #[test]
 fn pitfall_42_repeated_id_name_type_stored_once() {
-    let frag = |args: &str| tools(&format!(r#"[{{"index":0,"id":"call_1","type":"function","function":{{"name":"get","arguments":"{args}"}}}}]"#));
+    let frag = |args: &str| {
+        tools(&format!(
+            r#"[{{"index":0,"id":"call_1","type":"function","function":{{"name":"get","arguments":"{args}"}}}}]"#
+        ))
+    };
     let c = run(&[frag("{"), frag("}")]).unwrap();
     let t = &c.message.tool_calls[0];
-    assert_eq!((t.id.as_str(), t.name.as_str(), t.arguments.as_str()), ("call_1", "get", "{}"));
+    assert_eq!(
+        (t.id.as_str(), t.name.as_str(), t.arguments.as_str()),
+        ("call_1", "get", "{}")
+    );
 }
 
 #[test]
@@ -295,12 +403,22 @@ fn pitfall_43_empty_name_appends_and_keeps_the_original() {
         tools(r#"[{"index":0,"id":"","function":{"name":"","arguments":"}"}}]"#),
     ])
     .unwrap();
-    assert_eq!((c.message.tool_calls[0].name.as_str(), c.message.tool_calls[0].arguments.as_str()), ("get", "{}"));
+    assert_eq!(
+        (
+            c.message.tool_calls[0].name.as_str(),
+            c.message.tool_calls[0].arguments.as_str()
+        ),
+        ("get", "{}")
+    );
 }
 
 #[test]
 fn pitfall_44_missing_id_gets_a_stable_synthetic_one() {
-    let c = run(&[tools(r#"[{"index":0,"function":{"name":"f","arguments":"{}"}}]"#), finish("tool_calls")]).unwrap();
+    let c = run(&[
+        tools(r#"[{"index":0,"function":{"name":"f","arguments":"{}"}}]"#),
+        finish("tool_calls"),
+    ])
+    .unwrap();
     let t = &c.message.tool_calls[0];
     assert_eq!((t.id.as_str(), t.id_synthetic), ("call_synthetic_0", true));
     // A real id arriving later is kept, not a synthetic one.
@@ -309,13 +427,21 @@ fn pitfall_44_missing_id_gets_a_stable_synthetic_one() {
         tools(r#"[{"index":0,"id":"real","function":{"arguments":"}"}}]"#),
     ])
     .unwrap();
-    assert_eq!((c.message.tool_calls[0].id.as_str(), c.message.tool_calls[0].id_synthetic), ("real", false));
+    assert_eq!(
+        (
+            c.message.tool_calls[0].id.as_str(),
+            c.message.tool_calls[0].id_synthetic
+        ),
+        ("real", false)
+    );
 }
 
 #[test]
 fn pitfall_45_id_less_continuations_are_merged() {
     let c = run(&[
-        tools(r#"[{"index":0,"id":"c1","type":"function","function":{"name":"f","arguments":""}}]"#),
+        tools(
+            r#"[{"index":0,"id":"c1","type":"function","function":{"name":"f","arguments":""}}]"#,
+        ),
         tools(r#"[{"index":0,"function":{"arguments":"{\"q\":"}}]"#),
         tools(r#"[{"index":0,"function":{}}]"#),
         tools(r#"[{"index":0,"function":{"arguments":null}}]"#),
@@ -339,18 +465,27 @@ fn pitfall_46_whole_arguments_then_empty_fragment_with_finish() {
 #[test]
 fn pitfall_47_a_call_is_not_final_because_its_prefix_parses() {
     let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
-    acc.push_data(&tools(r#"[{"index":0,"id":"c1","function":{"name":"f","arguments":"{\"a\":1}"}}]"#)).unwrap();
+    acc.push_data(&tools(
+        r#"[{"index":0,"id":"c1","function":{"name":"f","arguments":"{\"a\":1}"}}]"#,
+    ))
+    .unwrap();
     // Parses already, but the stream is not finished: more arguments still append.
     assert!(acc.tool_call(0).unwrap().parse_arguments().is_ok());
     assert!(!acc.is_finished());
-    acc.push_data(&tools(r#"[{"index":0,"function":{"arguments":" "}}]"#)).unwrap();
-    assert!(matches!(acc.finish(), Err(Error::Interrupted(c)) if c.message.tool_calls[0].arguments == "{\"a\":1} "));
+    acc.push_data(&tools(r#"[{"index":0,"function":{"arguments":" "}}]"#))
+        .unwrap();
+    assert!(
+        matches!(acc.finish(), Err(Error::Interrupted(c)) if c.message.tool_calls[0].arguments == "{\"a\":1} ")
+    );
 }
 
 #[test]
 fn pitfall_48_truncated_arguments_keep_their_raw_text() {
-    let c = run(&[tools(r#"[{"index":0,"id":"c1","function":{"name":"f","arguments":"{\"path\": \"/tm"}}]"#), finish("length")])
-        .unwrap();
+    let c = run(&[
+        tools(r#"[{"index":0,"id":"c1","function":{"name":"f","arguments":"{\"path\": \"/tm"}}]"#),
+        finish("length"),
+    ])
+    .unwrap();
     let t = &c.message.tool_calls[0];
     assert_eq!(t.arguments, r#"{"path": "/tm"#);
     assert!(t.parse_arguments().is_err());
@@ -372,7 +507,10 @@ fn pitfall_49_identity_change_is_deterministic() {
         tools(r#"[{"index":0,"function":{"name":"g"}}]"#),
     ])
     .unwrap_err();
-    assert!(matches!(&err, Error::MalformedChunk(m) if m.message.contains("changed its name")), "{err:?}");
+    assert!(
+        matches!(&err, Error::MalformedChunk(m) if m.message.contains("changed its name")),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -385,27 +523,53 @@ fn pitfall_50_finish_returns_ordered_calls_with_id_name_and_raw_arguments() {
     .unwrap();
     let calls = &c.message.tool_calls;
     assert_eq!(calls.iter().map(|t| t.index).collect::<Vec<_>>(), [0, 1]);
-    assert_eq!(calls[0].parse_arguments().unwrap(), serde_json::json!({"x": 1}));
+    assert_eq!(
+        calls[0].parse_arguments().unwrap(),
+        serde_json::json!({"x": 1})
+    );
     assert_eq!(calls[1].arguments_as::<Vec<u8>>().unwrap(), [1, 2]);
 }
 
 #[test]
 fn limit_tool_calls_per_response() {
-    let chunks: Vec<String> =
-        (0..129).map(|i| tools(&format!(r#"[{{"index":{i},"id":"c{i}","function":{{"name":"f"}}}}]"#))).collect();
+    let chunks: Vec<String> = (0..129)
+        .map(|i| {
+            tools(&format!(
+                r#"[{{"index":{i},"id":"c{i}","function":{{"name":"f"}}}}]"#
+            ))
+        })
+        .collect();
     let err = run(&chunks).unwrap_err();
-    assert_eq!(err, Error::LimitExceeded { what: "tool calls per response", limit: 128 });
+    assert_eq!(
+        err,
+        Error::LimitExceeded {
+            what: "tool calls per response",
+            limit: 128
+        }
+    );
     assert!(run(&chunks[..128]).is_ok());
 }
 
 #[test]
 fn limit_message_bytes() {
     use dashscope_glm::chat::Limits;
-    let mut acc = Accumulator::new(Protocol::OpenAiCompatible).limits(Limits::default().max_message_bytes(10));
-    acc.push_data(&delta(r#"{"content":"0123456789"}"#)).unwrap();
+    let mut acc = Accumulator::new(Protocol::OpenAiCompatible)
+        .limits(Limits::default().max_message_bytes(10));
+    acc.push_data(&delta(r#"{"content":"0123456789"}"#))
+        .unwrap();
     let err = acc.push_data(&delta(r#"{"content":"x"}"#)).unwrap_err();
-    assert_eq!(err, Error::LimitExceeded { what: "message bytes", limit: 10 });
-    assert_eq!(err.partial(), None, "limit errors do not carry partial state");
+    assert_eq!(
+        err,
+        Error::LimitExceeded {
+            what: "message bytes",
+            limit: 10
+        }
+    );
+    assert_eq!(
+        err.partial(),
+        None,
+        "limit errors do not carry partial state"
+    );
 }
 
 #[test]
@@ -420,7 +584,10 @@ fn after_done_further_events_are_ignored() {
 #[test]
 fn other_choices_are_counted_not_merged() {
     let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
-    acc.push_data(r#"{"choices":[{"index":1,"delta":{"content":"B"}},{"index":0,"delta":{"content":"A"}}]}"#).unwrap();
+    acc.push_data(
+        r#"{"choices":[{"index":1,"delta":{"content":"B"}},{"index":0,"delta":{"content":"A"}}]}"#,
+    )
+    .unwrap();
     assert_eq!(acc.completion().message.content, "A");
     assert_eq!(acc.ignored_choices(), 1);
 }

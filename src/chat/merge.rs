@@ -4,6 +4,7 @@
 use crate::chat::wire::{self, WireChunk, WireTool};
 use crate::chat::{Completion, FinishReason, Protocol, ToolCall, Usage};
 use crate::error::{ApiError, Error, MalformedChunk};
+use crate::sse;
 
 /// What one chunk contributed, lent by [`Accumulator::next_event`].
 ///
@@ -75,7 +76,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_tool_calls: 128, max_message_bytes: 64 << 20 }
+        Self {
+            max_tool_calls: 128,
+            max_message_bytes: 64 << 20,
+        }
     }
 }
 
@@ -256,6 +260,30 @@ impl Accumulator {
         }
     }
 
+    /// Takes one item from the SSE decoder: an event or a comment.
+    ///
+    /// # Errors
+    ///
+    /// As [`push_event_parts`](Accumulator::push_event_parts).
+    pub fn push(&mut self, item: &sse::Item<'_>) -> Result<(), Error> {
+        match item {
+            sse::Item::Event(event) => self.push_event(event),
+            sse::Item::Comment(text) => {
+                self.push_comment(text);
+                Ok(())
+            }
+        }
+    }
+
+    /// Takes one SSE event.
+    ///
+    /// # Errors
+    ///
+    /// As [`push_event_parts`](Accumulator::push_event_parts).
+    pub fn push_event(&mut self, event: &sse::Event<'_>) -> Result<(), Error> {
+        self.push_event_parts(event.event_type(), event.data(), event.offset())
+    }
+
     /// Takes the data of one `message` event (the OpenAI-compatible shape; a native
     /// event's type only matters when it is `error`). See
     /// [`push_event_parts`](Accumulator::push_event_parts).
@@ -275,7 +303,12 @@ impl Accumulator {
     /// [`Error::Api`] for an in-band error, [`Error::MalformedChunk`] for data that is not
     /// a chunk, [`Error::LimitExceeded`]; or the earlier error if the accumulator has
     /// failed already.
-    pub fn push_event_parts(&mut self, event_type: &str, data: &str, offset: u64) -> Result<(), Error> {
+    pub fn push_event_parts(
+        &mut self,
+        event_type: &str,
+        data: &str,
+        offset: u64,
+    ) -> Result<(), Error> {
         if let Some(err) = &self.state.failed {
             return Err(err.clone());
         }
@@ -288,7 +321,13 @@ impl Accumulator {
         result.map_err(|e| self.state.fail(e))
     }
 
-    fn push_inner(&mut self, event_type: &str, data: &str, offset: u64, status: Option<u16>) -> Result<(), Error> {
+    fn push_inner(
+        &mut self,
+        event_type: &str,
+        data: &str,
+        offset: u64,
+        status: Option<u16>,
+    ) -> Result<(), Error> {
         if event_type == "error" {
             return Err(self.error_event(data, status));
         }
@@ -305,13 +344,22 @@ impl Accumulator {
             // `data:` lines can arrive joined in one event: take each line on its own.
             Err(_) if self.protocol == Protocol::DashScope && data.contains('\n') => {
                 for line in data.split('\n').filter(|l| !l.trim_ascii().is_empty()) {
-                    wire::decode(line, &mut self.chunk)
-                        .map_err(|e| Error::MalformedChunk(Box::new(MalformedChunk::new(e.to_string(), line, offset))))?;
+                    wire::decode(line, &mut self.chunk).map_err(|e| {
+                        Error::MalformedChunk(Box::new(MalformedChunk::new(
+                            e.to_string(),
+                            line,
+                            offset,
+                        )))
+                    })?;
                     self.apply(status, line, offset)?;
                 }
                 Ok(())
             }
-            Err(e) => Err(Error::MalformedChunk(Box::new(MalformedChunk::new(e.to_string(), data, offset)))),
+            Err(e) => Err(Error::MalformedChunk(Box::new(MalformedChunk::new(
+                e.to_string(),
+                data,
+                offset,
+            )))),
         }
     }
 
@@ -323,7 +371,12 @@ impl Accumulator {
             Ok(()) => self.api_error(status),
             Err(_) => {
                 let snippet = MalformedChunk::new(String::new(), data, 0).snippet;
-                Error::Api(Box::new(ApiError::new(status, None, snippet, self.state.completion.request_id.clone())))
+                Error::Api(Box::new(ApiError::new(
+                    status,
+                    None,
+                    snippet,
+                    self.state.completion.request_id.clone(),
+                )))
             }
         }
     }
@@ -336,15 +389,33 @@ impl Accumulator {
         } else {
             Some(c.request_id.clone())
         };
-        Error::Api(Box::new(ApiError::new(status, code, c.error_message.clone(), request_id)))
+        Error::Api(Box::new(ApiError::new(
+            status,
+            code,
+            c.error_message.clone(),
+            request_id,
+        )))
     }
 
     fn apply(&mut self, status: Option<u16>, data: &str, offset: u64) -> Result<(), Error> {
         if self.chunk.has_error {
             return Err(self.api_error(status.unwrap_or(200)));
         }
-        let ctx = Ctx { cumulative: self.cumulative, limits: &self.limits, data, offset };
+        let ctx = Ctx {
+            cumulative: self.cumulative,
+            limits: &self.limits,
+            data,
+            offset,
+        };
         self.state.apply(&self.chunk, &ctx)
+    }
+
+    /// Fails the accumulator with an error found outside it (a framing error).
+    pub(crate) fn fail(&mut self, err: Error) -> Error {
+        if let Some(err) = &self.state.failed {
+            return err.clone();
+        }
+        self.state.fail(err)
     }
 
     /// The next event owed from what was pushed, or `None` when all were taken.
@@ -356,15 +427,22 @@ impl Accumulator {
         let message = &completion.message;
         let tool = |i: usize| message.tool_calls.get(i);
         Some(match pending {
-            Pending::Reasoning(a, b) => StreamEvent::Reasoning(message.reasoning_content.get(a..b)?),
+            Pending::Reasoning(a, b) => {
+                StreamEvent::Reasoning(message.reasoning_content.get(a..b)?)
+            }
             Pending::Content(a, b) => StreamEvent::Content(message.content.get(a..b)?),
             Pending::ToolStart(i) => {
                 let call = tool(i)?;
-                StreamEvent::ToolCallStart { index: i, id: &call.id, name: &call.name }
+                StreamEvent::ToolCallStart {
+                    index: i,
+                    id: &call.id,
+                    name: &call.name,
+                }
             }
-            Pending::ToolArguments(i, a, b) => {
-                StreamEvent::ToolCallArguments { index: i, fragment: tool(i)?.arguments.get(a..b)? }
-            }
+            Pending::ToolArguments(i, a, b) => StreamEvent::ToolCallArguments {
+                index: i,
+                fragment: tool(i)?.arguments.get(a..b)?,
+            },
             Pending::Usage => StreamEvent::Usage(completion.usage.as_ref()?),
             Pending::Finish => StreamEvent::Finish(completion.finish_reason.clone()?),
         })
@@ -423,7 +501,11 @@ impl Accumulator {
         let finished = self.is_finished();
         let mut completion = std::mem::take(&mut self.state.completion);
         synthesize_ids(&mut completion);
-        if finished { Ok(completion) } else { Err(Error::Interrupted(Box::new(completion))) }
+        if finished {
+            Ok(completion)
+        } else {
+            Err(Error::Interrupted(Box::new(completion)))
+        }
     }
 }
 
@@ -446,7 +528,11 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn malformed(&self, message: &str) -> Error {
-        Error::MalformedChunk(Box::new(MalformedChunk::new(message.to_owned(), self.data, self.offset)))
+        Error::MalformedChunk(Box::new(MalformedChunk::new(
+            message.to_owned(),
+            self.data,
+            self.offset,
+        )))
     }
 }
 
@@ -470,7 +556,9 @@ impl State {
     }
 
     fn apply(&mut self, chunk: &WireChunk, ctx: &Ctx<'_>) -> Result<(), Error> {
-        self.ignored_choices = self.ignored_choices.saturating_add(u64::from(chunk.ignored_choices));
+        self.ignored_choices = self
+            .ignored_choices
+            .saturating_add(u64::from(chunk.ignored_choices));
         let completion = &mut self.completion;
         for (field, value) in [
             (&mut completion.request_id, &chunk.request_id),
@@ -542,7 +630,12 @@ impl State {
                 )));
             }
         }
-        if let Some((a, b)) = grow(&mut call.arguments, &fragment.arguments, ctx, &mut self.message_bytes)? {
+        if let Some((a, b)) = grow(
+            &mut call.arguments,
+            &fragment.arguments,
+            ctx,
+            &mut self.message_bytes,
+        )? {
             self.pending.push(Pending::ToolArguments(slot, a, b));
         }
         Ok(())
@@ -552,7 +645,12 @@ impl State {
     /// identity policy on [`Accumulator`]).
     fn route(&mut self, index: Option<u64>, id: &str, limits: &Limits) -> Result<usize, Error> {
         let calls = &self.completion.message.tool_calls;
-        let differs = |slot: usize| !id.is_empty() && calls.get(slot).is_some_and(|c| !c.id.is_empty() && c.id != id);
+        let differs = |slot: usize| {
+            !id.is_empty()
+                && calls
+                    .get(slot)
+                    .is_some_and(|c| !c.id.is_empty() && c.id != id)
+        };
         match index {
             Some(index) => match self.calls.iter().rposition(|c| c.wire_index == Some(index)) {
                 Some(slot) if !differs(slot) => Ok(slot),
@@ -577,9 +675,17 @@ impl State {
         let calls = &mut self.completion.message.tool_calls;
         let slot = calls.len();
         if slot >= limits.max_tool_calls {
-            return Err(Error::LimitExceeded { what: "tool calls per response", limit: limits.max_tool_calls });
+            return Err(Error::LimitExceeded {
+                what: "tool calls per response",
+                limit: limits.max_tool_calls,
+            });
         }
-        calls.push(ToolCall::new(slot, String::new(), String::new(), String::new()));
+        calls.push(ToolCall::new(
+            slot,
+            String::new(),
+            String::new(),
+            String::new(),
+        ));
         self.calls.push(CallState { wire_index });
         self.pending.push(Pending::ToolStart(slot));
         Ok(slot)
@@ -598,7 +704,11 @@ fn grow(
         match text.strip_prefix(buffer.as_str()) {
             Some(suffix) => suffix,
             None if buffer.starts_with(text) => "",
-            None => return Err(ctx.malformed("cumulative output does not extend the text received so far")),
+            None => {
+                return Err(
+                    ctx.malformed("cumulative output does not extend the text received so far")
+                );
+            }
         }
     } else {
         text
@@ -608,7 +718,10 @@ fn grow(
     }
     let total = message_bytes.saturating_add(added.len());
     if total > ctx.limits.max_message_bytes {
-        return Err(Error::LimitExceeded { what: "message bytes", limit: ctx.limits.max_message_bytes });
+        return Err(Error::LimitExceeded {
+            what: "message bytes",
+            limit: ctx.limits.max_message_bytes,
+        });
     }
     *message_bytes = total;
     let start = buffer.len();

@@ -6,8 +6,10 @@
 //! [`Completion`]. Nothing here reads a socket, a clock or a thread.
 
 mod merge;
+mod stream;
 mod types;
 mod wire;
 
 pub use merge::{Accumulator, Limits, StreamEvent};
+pub use stream::StreamDecoder;
 pub use types::{AssistantMessage, Completion, FinishReason, Protocol, ToolCall, Usage};

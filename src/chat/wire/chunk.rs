@@ -71,7 +71,10 @@ impl<'de> DeserializeSeed<'de> for Text<'_> {
         } else if raw.starts_with('[') && raw[1..].trim_start().starts_with(']') {
             Ok(false)
         } else {
-            Err(de::Error::custom(format_args!("expected a string, found {}", kind(raw))))
+            Err(de::Error::custom(format_args!(
+                "expected a string, found {}",
+                kind(raw)
+            )))
         }
     }
 }
@@ -91,7 +94,10 @@ impl<'de> DeserializeSeed<'de> for Scalar<'_> {
         if raw.starts_with('"') {
             unescape_into(raw, self.0).map_err(de::Error::custom)?;
         } else if raw.starts_with(['{', '[']) {
-            return Err(de::Error::custom(format_args!("expected a string or number, found {}", kind(raw))));
+            return Err(de::Error::custom(format_args!(
+                "expected a string or number, found {}",
+                kind(raw)
+            )));
         } else {
             self.0.push_str(raw);
         }
@@ -117,7 +123,10 @@ impl<'de> DeserializeSeed<'de> for Arguments<'_> {
             self.0.push_str(raw);
             Ok(())
         } else {
-            Err(de::Error::custom(format_args!("expected arguments as a string, found {}", kind(raw))))
+            Err(de::Error::custom(format_args!(
+                "expected arguments as a string, found {}",
+                kind(raw)
+            )))
         }
     }
 }

@@ -182,10 +182,14 @@ fn decode_u_escape(s: &str) -> Result<(char, usize), &'static str> {
                 .filter(|lo| (0xDC00..=0xDFFF).contains(lo))
                 .ok_or("lone leading surrogate in \\u escape")?;
             let c = 0x10000 + ((u32::from(hi) - 0xD800) << 10) + (u32::from(lo) - 0xDC00);
-            char::from_u32(c).map(|c| (c, 10)).ok_or("invalid \\u escape")
+            char::from_u32(c)
+                .map(|c| (c, 10))
+                .ok_or("invalid \\u escape")
         }
         0xDC00..=0xDFFF => Err("lone trailing surrogate in \\u escape"),
-        _ => char::from_u32(u32::from(hi)).map(|c| (c, 4)).ok_or("invalid \\u escape"),
+        _ => char::from_u32(u32::from(hi))
+            .map(|c| (c, 4))
+            .ok_or("invalid \\u escape"),
     }
 }
 
@@ -224,8 +228,17 @@ mod tests {
 
     #[test]
     fn unescape_rejects_what_serde_json_rejects() {
-        for literal in [r#""\ud83d""#, r#""\ude00""#, r#""\ud83dx""#, r#""\ud83d\u0041""#, r#""\x""#] {
-            assert!(serde_json::from_str::<String>(literal).is_err(), "{literal}");
+        for literal in [
+            r#""\ud83d""#,
+            r#""\ude00""#,
+            r#""\ud83dx""#,
+            r#""\ud83d\u0041""#,
+            r#""\x""#,
+        ] {
+            assert!(
+                serde_json::from_str::<String>(literal).is_err(),
+                "{literal}"
+            );
             assert!(unescape(literal).is_err(), "{literal}");
         }
     }

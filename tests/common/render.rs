@@ -1,0 +1,59 @@
+//! The `--json` schema of the `replay` and `chat` examples, shared by them and the tests:
+//!
+//! `{"reasoning_content", "content", "tool_calls": [{"index", "id", "name", "arguments"}],
+//! "finish_reason", "usage": {"prompt_tokens", "completion_tokens", "total_tokens",
+//! "reasoning_tokens", "cached_tokens"} | null}` for a completion, and
+//! `{"error": {"kind", "status", "code", "message"}}` for an error.
+#![allow(dead_code, reason = "each includer uses a different subset")]
+
+use dashscope_glm::Error;
+use dashscope_glm::chat::Completion;
+use serde_json::{Value, json};
+
+/// A completion in the examples' `--json` schema.
+pub fn completion(c: &Completion) -> Value {
+    let m = &c.message;
+    json!({
+        "reasoning_content": m.reasoning_content,
+        "content": m.content,
+        "tool_calls": m.tool_calls.iter().map(|t| json!({
+            "index": t.index,
+            "id": t.id,
+            "name": t.name,
+            "arguments": t.arguments,
+        })).collect::<Vec<_>>(),
+        "finish_reason": c.finish_reason.as_ref().map(|r| r.as_str()),
+        "usage": c.usage.map(|u| json!({
+            "prompt_tokens": u.input_tokens,
+            "completion_tokens": u.output_tokens,
+            "total_tokens": u.total_tokens,
+            "reasoning_tokens": u.reasoning_tokens,
+            "cached_tokens": u.cached_tokens,
+        })),
+    })
+}
+
+/// An error in the examples' `--json` schema. Kinds: `stream` (the server reported an
+/// error inside the stream), `protocol` (the bytes were not a valid stream: framing,
+/// malformed chunk, limit), `transport` (the body ended early).
+pub fn error(e: &Error) -> Value {
+    let (kind, status, code, message) = match e {
+        Error::Api(api) => (
+            "stream",
+            Some(api.status),
+            api.code.clone(),
+            api.message.clone(),
+        ),
+        Error::Interrupted(_) => ("transport", None, None, e.to_string()),
+        _ => ("protocol", None, None, e.to_string()),
+    };
+    json!({"error": {"kind": kind, "status": status, "code": code, "message": message}})
+}
+
+/// Either of the above.
+pub fn result(r: &Result<Completion, Error>) -> Value {
+    match r {
+        Ok(c) => completion(c),
+        Err(e) => error(e),
+    }
+}

@@ -1,0 +1,192 @@
+//! Every recorded stream in `tests/data/transcripts/` against its expected outcome
+//! (`<name>.json`, in the `replay --json` schema): whole, one byte at a time, at every
+//! two-way split, and at random splits.
+#![cfg(feature = "chat")]
+
+#[path = "common/render.rs"]
+mod render;
+
+use std::path::PathBuf;
+
+use dashscope_glm::Error;
+use dashscope_glm::chat::{Accumulator, Completion, Protocol, StreamDecoder, StreamEvent};
+use proptest::prelude::*;
+
+struct Transcript {
+    name: String,
+    bytes: Vec<u8>,
+    expected: serde_json::Value,
+    protocol: Protocol,
+    cumulative: bool,
+}
+
+fn transcripts() -> Vec<Transcript> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/transcripts");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "sse") {
+            continue;
+        }
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let expected = std::fs::read_to_string(path.with_extension("json")).unwrap();
+        out.push(Transcript {
+            protocol: if name.starts_with("native_") {
+                Protocol::DashScope
+            } else {
+                Protocol::OpenAiCompatible
+            },
+            cumulative: name.contains("cumulative"),
+            bytes: std::fs::read(&path).unwrap(),
+            expected: serde_json::from_str(&expected).unwrap(),
+            name,
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    assert!(
+        out.len() >= 15,
+        "transcripts missing from {}",
+        dir.display()
+    );
+    out
+}
+
+/// Runs `bytes` cut at `cuts` (sorted offsets) and returns every event, rendered, and
+/// the outcome.
+fn run(t: &Transcript, cuts: &[usize]) -> (Vec<String>, Result<Completion, Error>) {
+    let accumulator = Accumulator::new(t.protocol).cumulative(t.cumulative);
+    let mut stream = StreamDecoder::from_parts(dashscope_glm::sse::Decoder::new(), accumulator);
+    let mut events = Vec::new();
+    let mut drain = |stream: &mut StreamDecoder| -> Result<(), Error> {
+        while let Some(e) = stream.next_event()? {
+            events.push(render_event(&e));
+        }
+        Ok(())
+    };
+    let mut start = 0;
+    for &cut in cuts.iter().chain([&t.bytes.len()]) {
+        stream.feed(&t.bytes[start..cut]);
+        start = cut;
+        if let Err(e) = drain(&mut stream) {
+            return (events, Err(e));
+        }
+    }
+    if let Err(e) = stream.end().and_then(|()| drain(&mut stream)) {
+        return (events, Err(e));
+    }
+    (events, stream.finish())
+}
+
+fn render_event(e: &StreamEvent<'_>) -> String {
+    match e {
+        StreamEvent::Reasoning(t) => format!("reasoning:{t}"),
+        StreamEvent::Content(t) => format!("content:{t}"),
+        StreamEvent::ToolCallStart { index, id, name } => format!("start:{index}:{id}:{name}"),
+        StreamEvent::ToolCallArguments { index, fragment } => format!("args:{index}:{fragment}"),
+        StreamEvent::Usage(u) => format!("usage:{u:?}"),
+        StreamEvent::Finish(r) => format!("finish:{r}"),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The events must add up to the completion they came with.
+fn check_events_add_up(name: &str, events: &[String], outcome: &Result<Completion, Error>) {
+    let Some(c) = outcome
+        .as_ref()
+        .ok()
+        .or_else(|| outcome.as_ref().err().and_then(Error::partial))
+    else {
+        return;
+    };
+    let joined = |prefix: &str| -> String {
+        events
+            .iter()
+            .filter_map(|e| e.strip_prefix(prefix))
+            .collect()
+    };
+    assert_eq!(joined("reasoning:"), c.message.reasoning_content, "{name}");
+    assert_eq!(joined("content:"), c.message.content, "{name}");
+    for call in &c.message.tool_calls {
+        assert_eq!(
+            joined(&format!("args:{}:", call.index)),
+            call.arguments,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn each_transcript_whole_gives_its_expected_outcome() {
+    for t in transcripts() {
+        let (events, outcome) = run(&t, &[]);
+        assert_eq!(render::result(&outcome), t.expected, "{}", t.name);
+        check_events_add_up(&t.name, &events, &outcome);
+    }
+}
+
+#[test]
+fn each_transcript_one_byte_at_a_time_and_at_every_two_way_split() {
+    for t in transcripts() {
+        let whole = run(&t, &[]);
+        let bytewise: Vec<usize> = (1..t.bytes.len()).collect();
+        let (events, outcome) = run(&t, &bytewise);
+        assert_eq!(events, whole.0, "{}", t.name);
+        assert_eq!(outcome, whole.1, "{}", t.name);
+        for cut in 1..t.bytes.len() {
+            let (events, outcome) = run(&t, &[cut]);
+            assert_eq!(
+                (&events, &outcome),
+                (&whole.0, &whole.1),
+                "{} cut at {cut}",
+                t.name
+            );
+        }
+    }
+}
+
+#[test]
+fn request_ids_and_partials_survive() {
+    let all = transcripts();
+    let get = |name: &str| all.iter().find(|t| t.name == name).unwrap();
+    let (_, ok) = run(get("native_thinking"), &[]);
+    assert_eq!(
+        ok.unwrap().request_id.as_deref(),
+        Some("5c0a7e1b-3f2d-9a41-b8c6-0d2e4f6a8b10")
+    );
+    let (_, err) = run(get("native_error_midstream"), &[]);
+    let err = err.unwrap_err();
+    assert_eq!(
+        err.request_id(),
+        Some("c3d40000-0000-4000-8000-000000000005")
+    );
+    assert_eq!(err.partial().unwrap().message.content, "Here is");
+    let (_, err) = run(get("openai_error_midstream"), &[]);
+    assert_eq!(
+        err.unwrap_err().partial().unwrap().message.content,
+        "Partial"
+    );
+    let (_, err) = run(get("openai_interrupted"), &[]);
+    assert_eq!(
+        err.unwrap_err().partial().unwrap().message.content,
+        "The answer is"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn random_splits_give_the_same_events_and_outcome(
+        which in 0usize..64,
+        cuts in proptest::collection::vec(any::<proptest::sample::Index>(), 0..12),
+    ) {
+        let all = transcripts();
+        let t = &all[which % all.len()];
+        let mut cuts: Vec<usize> = cuts.iter().map(|i| i.index(t.bytes.len() + 1)).collect();
+        cuts.sort_unstable();
+        let whole = run(t, &[]);
+        let split = run(t, &cuts);
+        prop_assert_eq!(split.0, whole.0);
+        prop_assert_eq!(split.1, whole.1);
+    }
+}
