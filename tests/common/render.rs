@@ -11,7 +11,7 @@ use dashscope_glm::chat::Completion;
 use serde_json::{Value, json};
 
 /// A completion in the examples' `--json` schema.
-pub fn completion(c: &Completion) -> Value {
+pub(crate) fn completion(c: &Completion) -> Value {
     let m = &c.message;
     json!({
         "reasoning_content": m.reasoning_content,
@@ -36,7 +36,7 @@ pub fn completion(c: &Completion) -> Value {
 /// An error in the examples' `--json` schema. Kinds: `stream` (the server reported an
 /// error inside the stream), `protocol` (the bytes were not a valid stream: framing,
 /// malformed chunk, limit), `transport` (the body ended early).
-pub fn error(e: &Error) -> Value {
+pub(crate) fn error(e: &Error) -> Value {
     let (kind, status, code, message) = match e {
         Error::Api(api) => (
             "stream",
@@ -51,7 +51,7 @@ pub fn error(e: &Error) -> Value {
 }
 
 /// Either of the above.
-pub fn result(r: &Result<Completion, Error>) -> Value {
+pub(crate) fn result(r: &Result<Completion, Error>) -> Value {
     match r {
         Ok(c) => completion(c),
         Err(e) => error(e),

@@ -1,0 +1,110 @@
+//! The merger's steady state allocates only to grow the merged strings: no allocation
+//! per chunk once its buffers have grown (PITFALLS.md 33: O(n) copying, nothing cloned
+//! per chunk).
+#![cfg(feature = "chat")]
+
+#[path = "common/alloc_counter.rs"]
+mod alloc_counter;
+
+#[global_allocator]
+static COUNTING: alloc_counter::Counting = alloc_counter::Counting;
+
+use dashscope_glm::chat::{Protocol, StreamDecoder, StreamEvent};
+
+/// `n` chunks of each kind the GLM stream has, with escapes in every one (so that
+/// unescaping is exercised, not just borrowing).
+fn stream(protocol: Protocol, n: usize) -> Vec<u8> {
+    let mut out = String::new();
+    for i in 0..n {
+        let text = format!("piece {i} with \\\"quotes\\\", a tab\\t, \\u00e9t\\u00e9 and 杭州\\n");
+        let data = match (protocol, i % 3) {
+            (Protocol::OpenAiCompatible, 0) => format!(
+                r#"{{"id":"chatcmpl-1","object":"chat.completion.chunk","model":"glm-5","choices":[{{"index":0,"delta":{{"content":null,"reasoning_content":"{text}"}},"finish_reason":null}}],"usage":null}}"#
+            ),
+            (Protocol::OpenAiCompatible, 1) => format!(
+                r#"{{"id":"chatcmpl-1","object":"chat.completion.chunk","model":"glm-5","choices":[{{"index":0,"delta":{{"content":"{text}","reasoning_content":null}},"finish_reason":null}}],"usage":null}}"#
+            ),
+            (Protocol::OpenAiCompatible, _) => format!(
+                r#"{{"id":"chatcmpl-1","choices":[{{"index":0,"delta":{{"tool_calls":[{{"index":0,"id":"","type":"function","function":{{"arguments":"{{\"k\": \"{text}\"}}"}}}}]}},"finish_reason":null}}]}}"#
+            ),
+            (_, k) => {
+                let message = match k {
+                    0 => format!(r#""content":"","reasoning_content":"{text}""#),
+                    1 => format!(r#""content":"{text}","reasoning_content":"""#),
+                    _ => format!(
+                        r#""content":"","tool_calls":[{{"index":0,"id":"","type":"function","function":{{"arguments":"{text}"}}}}]"#
+                    ),
+                };
+                format!(
+                    r#"{{"output":{{"choices":[{{"message":{{{message},"role":"assistant"}},"index":0,"finish_reason":"null"}}]}},"usage":{{"total_tokens":{},"output_tokens":{i},"input_tokens":10,"output_tokens_details":{{"reasoning_tokens":{i}}}}},"request_id":"5c0a7e1b"}}"#,
+                    10 + i
+                )
+            }
+        };
+        match protocol {
+            Protocol::DashScope => out.push_str(&format!(
+                "id:{i}\nevent:result\n:HTTP_STATUS/200\ndata:{data}\n\n"
+            )),
+            _ => out.push_str(&format!("data: {data}\n\n")),
+        }
+    }
+    out.into_bytes()
+}
+
+fn allocations_per_chunk(protocol: Protocol) -> (u64, usize) {
+    const WARM: usize = 300;
+    const STEADY: usize = 9_000;
+    let body = stream(protocol, WARM + STEADY);
+    let mut stream = StreamDecoder::new(protocol);
+    // The first tool fragment opens the call (a one-time allocation); feed the warm-up
+    // part first.
+    let warm_end = {
+        let marker = if protocol == Protocol::DashScope {
+            format!("id:{WARM}\n")
+        } else {
+            String::new()
+        };
+        if marker.is_empty() {
+            body.len() * WARM / (WARM + STEADY)
+        } else {
+            find(&body, marker.as_bytes())
+        }
+    };
+    let mut events = 0usize;
+    let mut feed = |stream: &mut StreamDecoder, bytes: &[u8]| {
+        for piece in bytes.chunks(1460) {
+            stream.feed(piece);
+            while let Some(event) = stream.next_event().unwrap() {
+                if let StreamEvent::Content(t) | StreamEvent::Reasoning(t) = event {
+                    std::hint::black_box(t);
+                }
+                events += 1;
+            }
+        }
+    };
+    feed(&mut stream, &body[..warm_end]);
+    let ((), allocations) = alloc_counter::count(|| feed(&mut stream, &body[warm_end..]));
+    (allocations, events)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .unwrap()
+}
+
+#[test]
+fn steady_state_allocates_only_to_grow_the_merged_strings() {
+    for protocol in [Protocol::OpenAiCompatible, Protocol::DashScope] {
+        let (allocations, events) = allocations_per_chunk(protocol);
+        // Three strings grow from ~100 KiB to ~1 MiB each by doubling: a few dozen
+        // reallocations in all, against ~9,000 chunks and events.
+        eprintln!("{protocol:?}: {allocations} allocations over {events} events");
+        assert!(events > 9_000, "{protocol:?}: {events} events");
+        assert!(
+            allocations <= 40,
+            "{protocol:?}: {allocations} allocations for {events} events"
+        );
+    }
+}
