@@ -422,8 +422,16 @@ fn pitfall_51_linear_work() {
             .unwrap()
     };
     let half = args(2 << 20);
-    let (t2, t4) = (time(&half), time(&text));
-    assert!(t4 < t2 * 3, "2 MiB: {t2:?}, 4 MiB: {t4:?}");
+    // Timing is noisy on a loaded machine: a few attempts, each the minimum of three.
+    let mut tries = Vec::new();
+    for _ in 0..3 {
+        let (t2, t4) = (time(&half), time(&text));
+        if t4 < t2 * 3 {
+            return;
+        }
+        tries.push((t2, t4));
+    }
+    panic!("doubling the input tripled the time: (2 MiB, 4 MiB) = {tries:?}");
 }
 
 /// PITFALLS 52: a split escape never makes the string vanish or show half an escape.
