@@ -16,8 +16,8 @@
 //!
 //! # Crate features
 //!
-//! - `chat`: wire types, the delta merger and [`PartialJson`](crate::PartialJson)-style
-//!   helpers; pulls in `serde` and `serde_json`.
+//! - `chat`: wire types, the delta merger and [`PartialJson`] (incremental
+//!   partial JSON); pulls in `serde` and `serde_json`.
 //! - `blocking` (default): the ureq client, built on `chat`.
 //! - `testing`: a replay server for tests (std only).
 #![forbid(unsafe_code)]
@@ -33,3 +33,12 @@ mod error;
 
 #[cfg(feature = "chat")]
 pub use error::{ApiError, Error, MalformedChunk};
+
+#[cfg(feature = "chat")]
+mod json;
+
+#[cfg(feature = "chat")]
+#[cfg_attr(docsrs, doc(cfg(feature = "chat")))]
+pub use json::{
+    Expected, JsonError, JsonErrorKind, JsonLimits, PartialJson, PathSegment, StringDelta,
+};
