@@ -591,3 +591,62 @@ fn other_choices_are_counted_not_merged() {
     assert_eq!(acc.completion().message.content, "A");
     assert_eq!(acc.ignored_choices(), 1);
 }
+
+#[test]
+fn tracked_arguments_show_the_best_value_as_they_stream() {
+    let mut acc = Accumulator::new(Protocol::OpenAiCompatible).track_arguments(true);
+    let pieces = [
+        r#"{\"path\": \"no"#,
+        r#"te.txt\", \"text\": \"line1\\"#,
+        r#"nline2 \\u2713\"}"#,
+    ];
+    let mut seen = Vec::new();
+    acc.push_data(&tools(
+        r#"[{"index":0,"id":"c1","function":{"name":"write_file","arguments":""}}]"#,
+    ))
+    .unwrap();
+    assert_eq!(
+        acc.tool_arguments(0),
+        None,
+        "nothing to show before the first byte"
+    );
+    for piece in pieces {
+        acc.push_data(&tools(&format!(
+            r#"[{{"index":0,"function":{{"arguments":"{piece}"}}}}]"#
+        )))
+        .unwrap();
+        seen.push(acc.tool_arguments(0).cloned());
+    }
+    assert_eq!(
+        seen,
+        [
+            Some(serde_json::json!({"path": "no"})),
+            Some(serde_json::json!({"path": "note.txt", "text": "line1"})),
+            Some(serde_json::json!({"path": "note.txt", "text": "line1\nline2 ✓"})),
+        ]
+    );
+    // The tracker says which string grew in the last chunk.
+    let deltas: Vec<_> = acc
+        .arguments_tracker(0)
+        .unwrap()
+        .string_deltas()
+        .map(|d| (d.pointer(), d.text().to_owned()))
+        .collect();
+    assert_eq!(deltas, [("/text".to_owned(), "\nline2 ✓".to_owned())]);
+    let c = {
+        acc.push_data(&finish("tool_calls")).unwrap();
+        acc.finish().unwrap()
+    };
+    assert_eq!(
+        c.message.tool_calls[0].parse_arguments().unwrap(),
+        seen[2].clone().unwrap()
+    );
+    // Without tracking there is no parse.
+    let mut plain = Accumulator::new(Protocol::OpenAiCompatible);
+    plain
+        .push_data(&tools(
+            r#"[{"index":0,"id":"c1","function":{"name":"f","arguments":"{}"}}]"#,
+        ))
+        .unwrap();
+    assert_eq!(plain.tool_arguments(0), None);
+}

@@ -375,7 +375,7 @@ fn error_kinds_and_offsets() {
 }
 
 /// PITFALLS 51: linear work. 4 MiB of arguments in 1-byte and 500-byte deltas keep the
-/// bytes-touched counter at most 3n; doubling the input less than triples the time.
+/// bytes-touched counter at most 3n; doubling the input doubles the work.
 #[test]
 fn pitfall_51_linear_work() {
     fn args(n: usize) -> String {
@@ -407,31 +407,18 @@ fn pitfall_51_linear_work() {
         );
         assert!(p.finish().is_ok());
     }
-    let time = |text: &str| {
-        (0..3)
-            .map(|_| {
-                let start = std::time::Instant::now();
-                let mut p = PartialJson::new();
-                for piece in split(text, &[500]) {
-                    p.push(piece).unwrap();
-                    std::hint::black_box(p.value());
-                }
-                start.elapsed()
-            })
-            .min()
-            .unwrap()
-    };
-    let half = args(2 << 20);
-    // Timing is noisy on a loaded machine: a few attempts, each the minimum of three.
-    let mut tries = Vec::new();
-    for _ in 0..3 {
-        let (t2, t4) = (time(&half), time(&text));
-        if t4 < t2 * 3 {
-            return;
+    // Doubling the input doubles the work (counted, not timed: timing belongs to
+    // `benches/partial_json.rs`, which shows ns per byte flat from 1 KB to 1 MB).
+    let work = |text: &str| {
+        let mut p = PartialJson::new();
+        for piece in split(text, &[500]) {
+            p.push(piece).unwrap();
+            std::hint::black_box(p.value());
         }
-        tries.push((t2, t4));
-    }
-    panic!("doubling the input tripled the time: (2 MiB, 4 MiB) = {tries:?}");
+        p.bytes_touched()
+    };
+    let (w2, w4) = (work(&args(2 << 20)), work(&text));
+    assert!(w4 < w2 * 5 / 2, "work for 2 MiB {w2}, for 4 MiB {w4}");
 }
 
 /// PITFALLS 52: a split escape never makes the string vanish or show half an escape.

@@ -1,6 +1,7 @@
 //! The delta-merging state machine: wire chunks in, [`StreamEvent`]s and a
 //! [`Completion`] out.
 
+use crate::PartialJson;
 use crate::chat::wire::{self, WireChunk, WireTool};
 use crate::chat::{Completion, FinishReason, Protocol, ToolCall, Usage};
 use crate::error::{ApiError, Error, MalformedChunk};
@@ -123,6 +124,8 @@ enum Text {
 struct CallState {
     /// The wire `index` this call was opened under (`None`: opened without one).
     wire_index: Option<u64>,
+    /// The arguments parsed as they stream, when tracking is on.
+    tracker: Option<PartialJson>,
 }
 
 /// Turns one response's SSE events into [`StreamEvent`]s and, at the end, a
@@ -215,6 +218,7 @@ struct State {
     failed: Option<Error>,
     message_bytes: usize,
     ignored_choices: u64,
+    track_arguments: bool,
 }
 
 impl Accumulator {
@@ -243,6 +247,17 @@ impl Accumulator {
     #[must_use]
     pub fn cumulative(mut self, cumulative: bool) -> Self {
         self.cumulative = cumulative;
+        self
+    }
+
+    /// Parses each tool call's arguments as they stream, with [`PartialJson`], so that
+    /// [`tool_arguments`](Accumulator::tool_arguments) shows the best value so far (a
+    /// form that fills in, a file being written). Off by default: it costs a parse of
+    /// every argument byte. Arguments that stop being valid JSON stop updating the value;
+    /// the raw text still grows, and [`ToolCall::parse_arguments`] gives the verdict.
+    #[must_use]
+    pub fn track_arguments(mut self, track: bool) -> Self {
+        self.state.track_arguments = track;
         self
     }
 
@@ -474,6 +489,30 @@ impl Accumulator {
         self.state.completion.message.tool_calls.get(index)
     }
 
+    /// The arguments of the tool call at `index` parsed so far (the best value, rooted at
+    /// the document root), when [`track_arguments`](Accumulator::track_arguments) is on.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Protocol};
+    ///
+    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible).track_arguments(true);
+    /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c1","function":{"name":"write","arguments":"{\"path\": \"notes.t"}}]}}]}"#)?;
+    /// assert_eq!(acc.tool_arguments(0), Some(&serde_json::json!({"path": "notes.t"})));
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
+    pub fn tool_arguments(&self, index: usize) -> Option<&serde_json::Value> {
+        self.arguments_tracker(index)?.value()
+    }
+
+    /// The [`PartialJson`] following the arguments of the tool call at `index`, when
+    /// tracking is on: its [`string_deltas`](PartialJson::string_deltas) tell which
+    /// argument string the last chunk grew, and by what.
+    pub fn arguments_tracker(&self, index: usize) -> Option<&PartialJson> {
+        self.state.calls.get(index)?.tracker.as_ref()
+    }
+
     /// How many `choices[]` entries other than the first were seen and not merged (a
     /// request with `n` > 1; GLM does not support it).
     pub fn ignored_choices(&self) -> u64 {
@@ -636,6 +675,11 @@ impl State {
             ctx,
             &mut self.message_bytes,
         )? {
+            if let Some(tracker) = self.calls.get_mut(slot).and_then(|c| c.tracker.as_mut()) {
+                // A tracker that failed keeps its error and its last value; the raw text
+                // is what counts (see `track_arguments`).
+                let _ = tracker.push(call.arguments.get(a..b).unwrap_or_default());
+            }
             self.pending.push(Pending::ToolArguments(slot, a, b));
         }
         Ok(())
@@ -686,7 +730,11 @@ impl State {
             String::new(),
             String::new(),
         ));
-        self.calls.push(CallState { wire_index });
+        let tracker = self.track_arguments.then(PartialJson::new);
+        self.calls.push(CallState {
+            wire_index,
+            tracker,
+        });
         self.pending.push(Pending::ToolStart(slot));
         Ok(slot)
     }

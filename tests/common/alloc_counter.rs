@@ -7,6 +7,10 @@
 //! `#[global_allocator] static A: alloc_counter::Counting = alloc_counter::Counting;`.
 #![allow(unsafe_code, reason = "a GlobalAlloc impl is unsafe by definition")]
 #![allow(dead_code, reason = "each includer uses a different subset")]
+#![allow(
+    unreachable_pub,
+    reason = "items of a module included by tests and benches"
+)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
