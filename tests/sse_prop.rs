@@ -244,3 +244,48 @@ fn reference_agrees_with_the_spec_examples() {
     );
     assert!(run.eof.dropped && run.eof.unterminated);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+    /// With tiny limits (errors everywhere), the split still does not matter.
+    #[test]
+    fn tiny_limits_any_split_matches_one_feed(
+        input in sse_bytes(),
+        cuts in cuts(),
+        lossy in any::<bool>(),
+        max_line in 0usize..40,
+        max_event in 0usize..80,
+    ) {
+        let make = || harness::small(max_line, max_event).lossy(lossy);
+        let whole = harness::run_cuts(make(), &input, &[]);
+        prop_assert_eq!(&harness::run_cuts(make(), &input, &cuts), &whole);
+        prop_assert_eq!(&harness::run_chunked(make(), &input, 1), &whole);
+    }
+}
+
+#[test]
+fn limit_error_does_not_depend_on_the_split() {
+    // Found by fuzzing: a line crossing max_line while its event crosses max_event.
+    // The limit crossed at the earlier byte is reported, however the input is split.
+    let input = b"data: a\nd\xf6??????\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n\ndata: ok\n\n";
+    let whole = harness::run_cuts(harness::small(16, 24), input, &[]);
+    assert_eq!(
+        whole.items,
+        [
+            harness::Out::Error(Error::InvalidUtf8 { offset: 9 }),
+            harness::Out::Error(Error::EventTooLong {
+                limit: 24,
+                offset: 0
+            }),
+            harness::event("message", "ok", "", 48),
+        ]
+    );
+    for cut in 0..=input.len() {
+        assert_eq!(
+            harness::run_cuts(harness::small(16, 24), input, &[cut]),
+            whole,
+            "cut {cut}"
+        );
+    }
+}
