@@ -6,6 +6,10 @@
 #![allow(missing_docs, reason = "a bench binary")]
 
 #[path = "../tests/common/alloc_counter.rs"]
+#[allow(
+    unreachable_pub,
+    reason = "shared helper file, included as a private module"
+)]
 mod alloc_counter;
 
 use std::hint::black_box;

@@ -16,7 +16,7 @@
 //!
 //! # Crate features
 //!
-//! - `chat`: wire types, the delta merger and [`PartialJson`](crate::PartialJson)-style
+//! - `chat`: wire types, the delta merger and `PartialJson`-style
 //!   helpers; pulls in `serde` and `serde_json`.
 //! - `blocking` (default): the ureq client, built on `chat`.
 //! - `testing`: a replay server for tests (std only).

@@ -1,6 +1,10 @@
 //! Steady-state allocation tests with the per-thread counting allocator.
 
 #[path = "common/alloc_counter.rs"]
+#[allow(
+    unreachable_pub,
+    reason = "shared helper file, included as a private module"
+)]
 mod alloc_counter;
 
 use dashscope_glm::sse::{Decoder, Item};

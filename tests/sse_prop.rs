@@ -273,8 +273,8 @@ fn limit_error_does_not_depend_on_the_split() {
     assert_eq!(
         whole.items,
         [
-            harness::Out::Error(Error::InvalidUtf8 { offset: 9 }),
-            harness::Out::Error(Error::EventTooLong {
+            Out::Error(Error::InvalidUtf8 { offset: 9 }),
+            Out::Error(Error::EventTooLong {
                 limit: 24,
                 offset: 0
             }),

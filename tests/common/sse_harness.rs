@@ -1,6 +1,10 @@
 //! Shared helpers for the SSE tests: run a decoder over chunks and record what it does
 //! as owned values, so that runs can be compared.
 #![allow(dead_code, reason = "each includer uses a different subset")]
+#![allow(
+    unreachable_pub,
+    reason = "included as a private module by several tests"
+)]
 
 use dashscope_glm::sse::{Decoder, Error, Item, Limits};
 
