@@ -41,10 +41,20 @@ fn run(protocol: Protocol, input: &[u8], chunk: usize) -> (u64, u64) {
     stream.end().expect("clean end");
     take(&mut stream);
     let completion = stream.finish().expect("bench stream finishes");
-    (events, black_box(sum + completion.message.content.len() as u64))
+    (
+        events,
+        black_box(sum + completion.message.content.len() as u64),
+    )
 }
 
-fn scenario(name: &str, protocol: Protocol, input: &[u8], sse_events: usize, chunk: usize, runs: usize) {
+fn scenario(
+    name: &str,
+    protocol: Protocol,
+    input: &[u8],
+    sse_events: usize,
+    chunk: usize,
+    runs: usize,
+) {
     if let Some(filter) = std::env::args().skip(1).find(|a| !a.starts_with('-')) {
         if !name.contains(filter.as_str()) {
             return;
@@ -80,9 +90,40 @@ fn main() {
         "| {:<30} | {:>7} | {:>8} | {:>8} | {:>7} | {:>9} |",
         "scenario", "MB", "MB/s", "ns/event", "allocs", "allocs/ev"
     );
-    println!("|{:-<32}|{:->9}|{:->10}|{:->10}|{:->9}|{:->11}|", "", "", "", "", "", "");
-    scenario("native, 1460 B reads", Protocol::DashScope, &native, EVENTS, 1460, 7);
-    scenario("native, 16 KiB reads", Protocol::DashScope, &native, EVENTS, 16 * 1024, 7);
-    scenario("compat, 1460 B reads", Protocol::OpenAiCompatible, &compat, EVENTS + 1, 1460, 7);
-    scenario("compat, 16 KiB reads", Protocol::OpenAiCompatible, &compat, EVENTS + 1, 16 * 1024, 7);
+    println!(
+        "|{:-<32}|{:->9}|{:->10}|{:->10}|{:->9}|{:->11}|",
+        "", "", "", "", "", ""
+    );
+    scenario(
+        "native, 1460 B reads",
+        Protocol::DashScope,
+        &native,
+        EVENTS,
+        1460,
+        7,
+    );
+    scenario(
+        "native, 16 KiB reads",
+        Protocol::DashScope,
+        &native,
+        EVENTS,
+        16 * 1024,
+        7,
+    );
+    scenario(
+        "compat, 1460 B reads",
+        Protocol::OpenAiCompatible,
+        &compat,
+        EVENTS + 1,
+        1460,
+        7,
+    );
+    scenario(
+        "compat, 16 KiB reads",
+        Protocol::OpenAiCompatible,
+        &compat,
+        EVENTS + 1,
+        16 * 1024,
+        7,
+    );
 }

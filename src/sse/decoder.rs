@@ -659,21 +659,41 @@ impl State {
     /// Limit checks on a complete, non-blank line `buf[line_start..eol]`.
     #[inline]
     fn check_complete_line(&mut self, line_start: usize, eol: usize) -> Option<Error> {
-        let err = if eol - line_start > self.limits.max_line {
-            Error::LineTooLong {
-                limit: self.limits.max_line,
-                offset: self.base + line_start as u64,
-            }
-        } else if self.base + eol as u64 - self.event_start > self.limits.max_event as u64 {
-            Error::EventTooLong {
-                limit: self.limits.max_event,
-                offset: self.event_start,
-            }
-        } else {
-            return None;
-        };
+        let err = self.limit_error(self.base + line_start as u64, self.event_start, eol)?;
         self.start_discarding(false);
         Some(err)
+    }
+
+    /// The limit crossed by the line starting at stream offset `line_start`, in an event
+    /// starting at `event_start`, once `buf[..end]` is read.
+    ///
+    /// When both limits are exceeded, the one crossed at the earlier byte wins (the line
+    /// limit on a tie), so the error does not depend on how the input was split.
+    #[inline]
+    fn limit_error(&self, line_start: u64, event_start: u64, end: usize) -> Option<Error> {
+        let end = self.base + end as u64;
+        let Limits {
+            max_line,
+            max_event,
+        } = self.limits;
+        // Stream offset of the byte that crosses each limit.
+        let line_cross = line_start.saturating_add(max_line as u64);
+        let event_cross = event_start.saturating_add(max_event as u64);
+        let line_over = end > line_cross;
+        let event_over = end > event_cross;
+        if line_over && (!event_over || line_cross <= event_cross) {
+            Some(Error::LineTooLong {
+                limit: max_line,
+                offset: line_start,
+            })
+        } else if event_over {
+            Some(Error::EventTooLong {
+                limit: max_event,
+                offset: event_start,
+            })
+        } else {
+            None
+        }
     }
 
     /// No line end in `buf[pos..len]`: consume it if discarding, else check the limits
@@ -695,19 +715,7 @@ impl State {
         } else {
             line_start
         };
-        let err = if len - self.pos > self.limits.max_line {
-            Error::LineTooLong {
-                limit: self.limits.max_line,
-                offset: line_start,
-            }
-        } else if self.base + len as u64 - event_start > self.limits.max_event as u64 {
-            Error::EventTooLong {
-                limit: self.limits.max_event,
-                offset: event_start,
-            }
-        } else {
-            return None;
-        };
+        let err = self.limit_error(line_start, event_start, len)?;
         self.pos = len;
         self.scan = len;
         self.start_discarding(true);

@@ -84,7 +84,8 @@ use std::fmt;
 
 /// Size limits that bound the decoder's memory.
 ///
-/// Both default to 16 MiB. Exceeding one gives [`Error::LineTooLong`] or
+/// Both default to 16 MiB and count raw input bytes (before any U+FFFD replacement in
+/// lossy mode). Exceeding one gives [`Error::LineTooLong`] or
 /// [`Error::EventTooLong`]; the event is then discarded and decoding resumes at the
 /// next one.
 ///
