@@ -190,3 +190,28 @@ proptest! {
         prop_assert_eq!(split.1, whole.1);
     }
 }
+
+#[test]
+fn legacy_framing_streams_each_event_as_the_next_one_starts() {
+    let all = transcripts();
+    let t = all
+        .iter()
+        .find(|t| t.name == "native_legacy_framing")
+        .unwrap();
+    let mut stream = StreamDecoder::new(Protocol::DashScope);
+    // Everything but the last event: "Hel" and "lo" must be out before the end.
+    let last = t.bytes.windows(5).rposition(|w| w == b"id:3\n").unwrap();
+    stream.feed(&t.bytes[..last + 5]);
+    let mut content = String::new();
+    while let Some(e) = stream.next_event().unwrap() {
+        if let StreamEvent::Content(text) = e {
+            content.push_str(text);
+        }
+    }
+    assert_eq!(content, "Hello");
+    stream.feed(&t.bytes[last + 5..]);
+    assert_eq!(
+        stream.finish().unwrap().finish_reason,
+        Some(dashscope_glm::chat::FinishReason::Stop)
+    );
+}

@@ -6,15 +6,25 @@ use dashscope_glm::chat::{Accumulator, Completion, Limits, Protocol, StreamEvent
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &[u8]| {
-    let Some((&flags, rest)) = input.split_first() else { return };
-    let protocol = if flags & 1 == 0 { Protocol::OpenAiCompatible } else { Protocol::DashScope };
+    let Some((&flags, rest)) = input.split_first() else {
+        return;
+    };
+    let protocol = if flags & 1 == 0 {
+        Protocol::OpenAiCompatible
+    } else {
+        Protocol::DashScope
+    };
     let limits = Limits::default().max_tool_calls(4).max_message_bytes(4096);
-    let mut acc = Accumulator::new(protocol).cumulative(flags & 2 != 0).limits(limits);
+    let mut acc = Accumulator::new(protocol)
+        .cumulative(flags & 2 != 0)
+        .limits(limits);
     let mut seen = Seen::default();
     let mut failed = None;
     // Events are separated by 0xFF; the first byte of each says what it is.
     for event in rest.split(|&b| b == 0xFF) {
-        let Some((&kind, data)) = event.split_first() else { continue };
+        let Some((&kind, data)) = event.split_first() else {
+            continue;
+        };
         let data = String::from_utf8_lossy(data);
         let result = match kind % 8 {
             0 => {
@@ -43,7 +53,12 @@ fuzz_target!(|input: &[u8]| {
     assert!(state.message.tool_calls.len() <= 4);
     let total = state.message.content.len()
         + state.message.reasoning_content.len()
-        + state.message.tool_calls.iter().map(|t| t.arguments.len()).sum::<usize>();
+        + state
+            .message
+            .tool_calls
+            .iter()
+            .map(|t| t.arguments.len())
+            .sum::<usize>();
     assert!(total <= 4096);
     match acc.finish() {
         Ok(c) => {

@@ -7,7 +7,9 @@ use dashscope_glm::sse::{Decoder, Limits as SseLimits};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &[u8]| {
-    let Some((&flags, rest)) = input.split_first() else { return };
+    let Some((&flags, rest)) = input.split_first() else {
+        return;
+    };
     // The next bytes, up to 8, are split sizes; the rest is the body.
     let n = usize::from(flags >> 4).min(8).min(rest.len());
     let (sizes, body) = rest.split_at(n);
@@ -17,8 +19,13 @@ fuzz_target!(|input: &[u8]| {
 });
 
 fn run(flags: u8, body: &[u8], sizes: &[u8]) -> (Vec<String>, String) {
-    let protocol = if flags & 1 == 0 { Protocol::OpenAiCompatible } else { Protocol::DashScope };
-    let sse = Decoder::with_limits(SseLimits::default().max_line(512).max_event(1024)).lossy(flags & 4 != 0);
+    let protocol = if flags & 1 == 0 {
+        Protocol::OpenAiCompatible
+    } else {
+        Protocol::DashScope
+    };
+    let sse = Decoder::with_limits(SseLimits::default().max_line(512).max_event(1024))
+        .lossy(flags & 4 != 0);
     let acc = Accumulator::new(protocol).cumulative(flags & 2 != 0);
     let mut stream = StreamDecoder::from_parts(sse, acc);
     let mut events = Vec::new();
@@ -26,7 +33,10 @@ fn run(flags: u8, body: &[u8], sizes: &[u8]) -> (Vec<String>, String) {
     let mut sizes = sizes.iter().cycle();
     let outcome = loop {
         // No sizes: one feed of the whole body.
-        let take = sizes.next().map_or(rest.len(), |&n| usize::from(n).max(1)).min(rest.len());
+        let take = sizes
+            .next()
+            .map_or(rest.len(), |&n| usize::from(n).max(1))
+            .min(rest.len());
         let (piece, tail) = rest.split_at(take);
         rest = tail;
         stream.feed(piece);

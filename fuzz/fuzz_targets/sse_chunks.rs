@@ -1,6 +1,7 @@
 //! The SSE decoder fed in arbitrary chunks must behave exactly like one feed.
 //!
-//! Input layout: byte 0 = flags (bit 0: lossy; bit 1: tiny limits, chosen by bytes 1-2),
+//! Input layout: byte 0 = flags (bit 0: lossy; bit 1: tiny limits, chosen by bytes 1-2;
+//! bit 2: the legacy `split_on_new_id` framing),
 //! byte 3 = number of cuts k (mod 16), then k bytes of chunk sizes, then the stream.
 #![no_main]
 
@@ -100,7 +101,12 @@ fuzz_target!(|input: &[u8]| {
     let k = usize::from(input[3] % 16).min(input.len() - 4);
     let sizes: Vec<usize> = input[4..4 + k].iter().map(|&b| usize::from(b)).collect();
     let stream = &input[4 + k..];
-    let make = || Decoder::with_limits(limits).lossy(lossy);
+    let split = flags & 4 != 0;
+    let make = || {
+        Decoder::with_limits(limits)
+            .lossy(lossy)
+            .split_on_new_id(split)
+    };
     let whole = run(&make, lossy, stream, &[]);
     let split = run(&make, lossy, stream, &sizes);
     assert_eq!(whole, split);

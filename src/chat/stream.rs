@@ -58,8 +58,7 @@ impl StreamDecoder {
     /// Joins a configured SSE decoder and accumulator (limits, cumulative mode).
     pub fn from_parts(mut decoder: sse::Decoder, accumulator: Accumulator) -> Self {
         if accumulator.protocol() == Protocol::DashScope {
-            // TODO(legacy) decoder.set_split_on_new_id(true);
-            let _ = &mut decoder;
+            decoder.set_split_on_new_id(true);
         }
         Self {
             decoder,

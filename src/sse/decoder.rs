@@ -108,6 +108,8 @@ struct State {
     /// The last event ID string, committed from `id_buf` at each blank line.
     last_id: String,
     retry: Option<u64>,
+    /// Opt-in legacy framing: an `id`/`event` line dispatches pending data.
+    split_on_new_id: bool,
     /// The last item lent the type/data buffers; clear them before going on.
     reset_pending: bool,
     /// A line decoded with U+FFFD replacement (lossy mode).
@@ -159,6 +161,41 @@ impl Decoder {
     pub fn lossy(mut self, lossy: bool) -> Self {
         self.st.lossy = lossy;
         self
+    }
+
+    /// Opt-in, not WHATWG: an `id` or `event` line that arrives while the event's data
+    /// buffer is not empty ends that event first, as if a blank line had preceded it.
+    ///
+    /// Older DashScope gateways send native events without the blank line between them
+    /// (`id:1`, `event:result`, `data:{...}`, `id:2`, ...). By the spec such a stream is
+    /// one event that never ends; with this mode each `id:` starts a new one, so the
+    /// events stream as they arrive. Streams whose `id` and `event` lines come before
+    /// their `data` lines, as DashScope's do, decode exactly as without it. The last event of such a stream still lacks its blank line: take it from
+    /// [`Eof::pending`] at the end.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use dashscope_glm::sse::{Decoder, Item};
+    ///
+    /// let mut decoder = Decoder::new().split_on_new_id(true);
+    /// decoder.feed(b"id:1\nevent:result\ndata:{\"a\":1}\nid:2\nevent:result\ndata:{\"a\":2}\n");
+    /// let Some(Ok(Item::Event(first))) = decoder.next_item() else { panic!() };
+    /// assert_eq!((first.id(), first.data()), ("1", r#"{"a":1}"#));
+    /// assert!(decoder.next_item().is_none());
+    /// let eof = decoder.finish()?;
+    /// assert_eq!(eof.pending().map(|e| (e.id(), e.data())), Some(("2", r#"{"a":2}"#)));
+    /// # Ok::<(), dashscope_glm::sse::Error>(())
+    /// ```
+    #[must_use]
+    pub fn split_on_new_id(mut self, split: bool) -> Self {
+        self.st.split_on_new_id = split;
+        self
+    }
+
+    /// Same as [`split_on_new_id`](Self::split_on_new_id), on a decoder in place.
+    pub fn set_split_on_new_id(&mut self, split: bool) {
+        self.st.split_on_new_id = split;
     }
 
     /// Same as [`lossy`](Self::lossy), on a decoder in place (takes effect for lines
@@ -283,6 +320,19 @@ impl Decoder {
             let Some(rel) = find_eol(hay) else {
                 st.scanned += hay.len() as u64;
                 st.scan = buf.len();
+                if st.split_on_new_id && st.data != Data::None && !st.discard {
+                    // Decide as early as the bytes allow whether the unfinished line
+                    // starts a new event, so that limits (and so the items) do not depend
+                    // on where the input was split.
+                    match starts_new_event_so_far(buf.get(st.pos..).unwrap_or_default()) {
+                        Some(true) => {
+                            st.end_block();
+                            return Some(st.dispatch(buf));
+                        }
+                        None => return None,
+                        Some(false) => {}
+                    }
+                }
                 return st.unfinished_line(buf.len()).map(Err);
             };
             st.scanned += rel as u64 + 1;
@@ -307,28 +357,24 @@ impl Decoder {
                 // Dispatch (spec "dispatch the event"): commit the last event ID; with an
                 // empty data buffer reset and dispatch nothing.
                 st.end_block();
-                match st.data {
-                    Data::None => {
-                        st.event_type.clear();
-                        continue;
-                    }
-                    Data::Buf { start, end } => {
-                        st.reset_pending = true;
-                        // Validated when the line was read; checked again because only
-                        // `from_utf8` makes a `&str` without unsafe code.
-                        let Some(Ok(data)) = buf.get(start..end).map(std::str::from_utf8) else {
-                            return Some(Err(Error::InvalidUtf8 {
-                                offset: st.base + start as u64,
-                            }));
-                        };
-                        return Some(Ok(Item::Event(st.event(data))));
-                    }
-                    Data::Owned => {
-                        st.reset_pending = true;
-                        let st = &*st;
-                        return Some(Ok(Item::Event(st.event(&st.data_buf))));
-                    }
+                if st.data == Data::None {
+                    st.event_type.clear();
+                    continue;
                 }
+                return Some(st.dispatch(buf));
+            }
+
+            if st.split_on_new_id && st.data != Data::None && starts_new_event(line) {
+                // Not WHATWG: an `id` or `event` field while data is pending ends the
+                // event, as if a blank line had come first (see `split_on_new_id`). The
+                // line is read again for the next event; its line end is known, so the
+                // search resumes there and no byte of it is scanned twice.
+                st.pos = line_start;
+                st.scan = eol;
+                st.scanned -= 1;
+                st.skip_lf = false;
+                st.end_block();
+                return Some(st.dispatch(buf));
             }
 
             if !st.event_open {
@@ -609,6 +655,24 @@ fn line_end(buf: &[u8], eol: usize, skip_lf: &mut bool) -> usize {
     eol + 1
 }
 
+/// Whether a line is an `id` or `event` field (name before the first colon, or the whole
+/// line), which starts a new event in [`Decoder::split_on_new_id`] mode.
+fn starts_new_event(line: &[u8]) -> bool {
+    let name = line.split(|&b| b == b':').next().unwrap_or_default();
+    name == b"id" || name == b"event"
+}
+
+/// For a line not complete yet: whether its bytes so far decide that it is an `id` or
+/// `event` field (`Some`), or could still go either way (`None`: a prefix of `id` or
+/// `event` with no colon yet).
+fn starts_new_event_so_far(partial: &[u8]) -> Option<bool> {
+    match partial.iter().position(|&b| b == b':') {
+        Some(colon) => Some(matches!(partial.get(..colon), Some(b"id" | b"event"))),
+        None if b"id".starts_with(partial) || b"event".starts_with(partial) => None,
+        None => Some(false),
+    }
+}
+
 /// If a blank line starts at `at` (and is complete), the index after it.
 #[inline]
 fn blank_line_at(buf: &[u8], at: usize, skip_lf: &mut bool) -> Option<usize> {
@@ -638,6 +702,25 @@ impl State {
         if self.id_dirty {
             self.id_dirty = false;
             std::mem::swap(&mut self.last_id, &mut self.id_buf);
+        }
+    }
+
+    /// Lends the pending event (the data buffer is not empty) and marks the buffers for
+    /// reset.
+    fn dispatch<'a>(&'a mut self, buf: &'a [u8]) -> Result<Item<'a>, Error> {
+        self.reset_pending = true;
+        match self.data {
+            Data::Buf { start, end } => {
+                // Validated when the line was read; checked again because only
+                // `from_utf8` makes a `&str` without unsafe code.
+                let Some(Ok(data)) = buf.get(start..end).map(std::str::from_utf8) else {
+                    return Err(Error::InvalidUtf8 {
+                        offset: self.base + start as u64,
+                    });
+                };
+                Ok(Item::Event(self.event(data)))
+            }
+            Data::None | Data::Owned => Ok(Item::Event(self.event(&self.data_buf))),
         }
     }
 
@@ -792,8 +875,9 @@ impl State {
     fn other_field(&mut self, name: &str, value: &str) {
         // Note: DashScope's native endpoint sometimes omits the blank line between
         // events (PROTOCOL.md §2.5, T8), so `id:`/`event:` lines arrive while data is
-        // pending. This decoder stays spec-exact here; the chat layer handles that
-        // legacy framing (as an opt-in on top of these items).
+        // pending. By default this decoder stays spec-exact here; the opt-in
+        // `split_on_new_id` (set by the chat layer for the native protocol) dispatches
+        // before such a line is processed, in `next_item`.
         match name {
             "event" => {
                 self.event_type.clear();
