@@ -47,8 +47,30 @@ fn run(protocol: Protocol, input: &[u8], chunk: usize) -> (u64, u64) {
     )
 }
 
+/// The baseline: the SSE decoder plus serde_json merely validating each event's data
+/// (`IgnoredAny`), no merging at all.
+fn validate_only(_: Protocol, input: &[u8], chunk: usize) -> (u64, u64) {
+    let mut decoder = dashscope_glm::sse::Decoder::new();
+    let mut events = 0;
+    for read in input.chunks(chunk) {
+        decoder.feed(read);
+        while let Some(item) = decoder.next_item() {
+            if let Ok(dashscope_glm::sse::Item::Event(e)) = item {
+                if e.data() != "[DONE]" {
+                    serde_json::from_str::<serde::de::IgnoredAny>(e.data()).expect("valid JSON");
+                }
+                events += 1;
+            }
+        }
+    }
+    (events, 0)
+}
+
+type Runner = fn(Protocol, &[u8], usize) -> (u64, u64);
+
 fn scenario(
     name: &str,
+    runner: Runner,
     protocol: Protocol,
     input: &[u8],
     sse_events: usize,
@@ -64,7 +86,7 @@ fn scenario(
     let mut allocs = Vec::with_capacity(runs);
     for _ in 0..runs {
         let start = Instant::now();
-        let (_, a) = alloc_counter::count(|| run(protocol, black_box(input), chunk));
+        let (_, a) = alloc_counter::count(|| runner(protocol, black_box(input), chunk));
         times.push(start.elapsed());
         allocs.push(a);
     }
@@ -73,7 +95,7 @@ fn scenario(
     let secs = times[runs / 2].as_secs_f64();
     let allocations = allocs[runs / 2];
     println!(
-        "| {name:<30} | {:>7.1} | {:>8.1} | {:>8.1} | {:>7} | {:>9.5} |",
+        "| {name:<31} | {:>7.1} | {:>8.1} | {:>8.1} | {:>7} | {:>9.5} |",
         input.len() as f64 / 1e6,
         input.len() as f64 / secs / 1e6,
         secs * 1e9 / sse_events as f64,
@@ -87,43 +109,44 @@ fn main() {
     let native = glm_stream::native_stream(EVENTS);
     let compat = glm_stream::compat_stream(EVENTS);
     println!(
-        "| {:<30} | {:>7} | {:>8} | {:>8} | {:>7} | {:>9} |",
+        "| {:<31} | {:>7} | {:>8} | {:>8} | {:>7} | {:>9} |",
         "scenario", "MB", "MB/s", "ns/event", "allocs", "allocs/ev"
     );
     println!(
-        "|{:-<32}|{:->9}|{:->10}|{:->10}|{:->9}|{:->11}|",
+        "|{:-<33}|{:->9}|{:->10}|{:->10}|{:->9}|{:->11}|",
         "", "", "", "", "", ""
     );
-    scenario(
-        "native, 1460 B reads",
-        Protocol::DashScope,
-        &native,
-        EVENTS,
-        1460,
-        7,
-    );
-    scenario(
-        "native, 16 KiB reads",
-        Protocol::DashScope,
-        &native,
-        EVENTS,
-        16 * 1024,
-        7,
-    );
-    scenario(
-        "compat, 1460 B reads",
-        Protocol::OpenAiCompatible,
-        &compat,
-        EVENTS + 1,
-        1460,
-        7,
-    );
+    let (n, c) = (Protocol::DashScope, Protocol::OpenAiCompatible);
+    let kib16 = 16 * 1024;
+    scenario("native, 1460 B reads", run, n, &native, EVENTS, 1460, 7);
+    scenario("native, 16 KiB reads", run, n, &native, EVENTS, kib16, 7);
+    scenario("compat, 1460 B reads", run, c, &compat, EVENTS + 1, 1460, 7);
     scenario(
         "compat, 16 KiB reads",
-        Protocol::OpenAiCompatible,
+        run,
+        c,
         &compat,
         EVENTS + 1,
-        16 * 1024,
+        kib16,
+        7,
+    );
+    let v = validate_only;
+    scenario(
+        "baseline: native, validate only",
+        v,
+        n,
+        &native,
+        EVENTS,
+        1460,
+        7,
+    );
+    scenario(
+        "baseline: compat, validate only",
+        v,
+        c,
+        &compat,
+        EVENTS + 1,
+        1460,
         7,
     );
 }
