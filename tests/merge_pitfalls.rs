@@ -650,3 +650,12 @@ fn tracked_arguments_show_the_best_value_as_they_stream() {
         .unwrap();
     assert_eq!(plain.tool_arguments(0), None);
 }
+
+#[test]
+fn a_lone_surrogate_in_a_delta_is_a_malformed_chunk_like_serde_json_says() {
+    let bad = delta(r#"{"content":"\ud83d!"}"#);
+    assert!(serde_json::from_str::<serde_json::Value>(&bad).is_err());
+    let err = run(&[delta(r#"{"content":"ok"}"#), bad]).unwrap_err();
+    assert!(matches!(&err, Error::MalformedChunk(m) if m.message.contains("surrogate")), "{err:?}");
+    assert_eq!(err.partial().unwrap().message.content, "ok", "nothing of the bad chunk is kept");
+}

@@ -114,7 +114,7 @@ enum Pending {
 
 /// Which growing text a delta goes to.
 #[derive(Clone, Copy)]
-enum Text {
+enum Growing {
     Reasoning,
     Content,
 }
@@ -219,6 +219,8 @@ struct State {
     message_bytes: usize,
     ignored_choices: u64,
     track_arguments: bool,
+    /// Cumulative mode: a chunk's whole text, unescaped, to compare with the merged one.
+    scratch: String,
 }
 
 impl Accumulator {
@@ -612,10 +614,10 @@ impl State {
         if chunk.has_choice {
             let choice = &chunk.choice;
             if let Some(text) = choice.reasoning() {
-                self.append_text(Text::Reasoning, text, ctx)?;
+                self.append_text(Growing::Reasoning, text, ctx)?;
             }
-            if let Some(text) = choice.content() {
-                self.append_text(Text::Content, text, ctx)?;
+            if let Some(text) = choice.content {
+                self.append_text(Growing::Content, text, ctx)?;
             }
             for fragment in choice.tools() {
                 self.apply_tool(fragment, ctx)?;
@@ -635,18 +637,30 @@ impl State {
 
     /// Appends a delta (or, in cumulative mode, the new suffix of a whole text) and owes
     /// the caller an event for it.
-    fn append_text(&mut self, which: Text, text: &str, ctx: &Ctx<'_>) -> Result<(), Error> {
+    fn append_text(
+        &mut self,
+        which: Growing,
+        text: wire::Text,
+        ctx: &Ctx<'_>,
+    ) -> Result<(), Error> {
         let message = &mut self.completion.message;
         let buffer = match which {
-            Text::Reasoning => &mut message.reasoning_content,
-            Text::Content => &mut message.content,
+            Growing::Reasoning => &mut message.reasoning_content,
+            Growing::Content => &mut message.content,
         };
-        let Some(range) = grow(buffer, text, ctx, &mut self.message_bytes)? else {
+        let Some(range) = grow(
+            buffer,
+            text,
+            ctx,
+            &mut self.message_bytes,
+            &mut self.scratch,
+        )?
+        else {
             return Ok(());
         };
         self.pending.push(match which {
-            Text::Reasoning => Pending::Reasoning(range.0, range.1),
-            Text::Content => Pending::Content(range.0, range.1),
+            Growing::Reasoning => Pending::Reasoning(range.0, range.1),
+            Growing::Content => Pending::Content(range.0, range.1),
         });
         Ok(())
     }
@@ -669,11 +683,15 @@ impl State {
                 )));
             }
         }
+        let Some(text) = fragment.arguments else {
+            return Ok(());
+        };
         if let Some((a, b)) = grow(
             &mut call.arguments,
-            &fragment.arguments,
+            text,
             ctx,
             &mut self.message_bytes,
+            &mut self.scratch,
         )? {
             if let Some(tracker) = self.calls.get_mut(slot).and_then(|c| c.tracker.as_mut()) {
                 // A tracker that failed keeps its error and its last value; the raw text
@@ -744,35 +762,42 @@ impl State {
 /// and returns the byte range added, if any.
 fn grow(
     buffer: &mut String,
-    text: &str,
+    text: wire::Text,
     ctx: &Ctx<'_>,
     message_bytes: &mut usize,
+    scratch: &mut String,
 ) -> Result<Option<(usize, usize)>, Error> {
-    let added = if ctx.cumulative {
-        match text.strip_prefix(buffer.as_str()) {
+    let start = buffer.len();
+    if ctx.cumulative {
+        scratch.clear();
+        text.append_to(ctx.data, scratch)
+            .map_err(|m| ctx.malformed(m))?;
+        let added = match scratch.strip_prefix(buffer.as_str()) {
             Some(suffix) => suffix,
-            None if buffer.starts_with(text) => "",
+            None if buffer.starts_with(scratch.as_str()) => "",
             None => {
                 return Err(
                     ctx.malformed("cumulative output does not extend the text received so far")
                 );
             }
-        }
-    } else {
-        text
-    };
-    if added.is_empty() {
+        };
+        buffer.push_str(added);
+    } else if let Err(m) = text.append_to(ctx.data, buffer) {
+        buffer.truncate(start);
+        return Err(ctx.malformed(m));
+    }
+    let added = buffer.len() - start;
+    if added == 0 {
         return Ok(None);
     }
-    let total = message_bytes.saturating_add(added.len());
+    let total = message_bytes.saturating_add(added);
     if total > ctx.limits.max_message_bytes {
+        buffer.truncate(start);
         return Err(Error::LimitExceeded {
             what: "message bytes",
             limit: ctx.limits.max_message_bytes,
         });
     }
     *message_bytes = total;
-    let start = buffer.len();
-    buffer.push_str(added);
     Ok(Some((start, buffer.len())))
 }

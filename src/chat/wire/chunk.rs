@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::{WireChoice, WireChunk, WireTool, unescape_into};
+use super::{Src, Text as TextSpan, WireChoice, WireChunk, WireTool, unescape_into};
 use crate::chat::Usage;
 
 /// Tool-call fragments accepted in one chunk. Real chunks carry one or two; the cap keeps
@@ -22,6 +22,7 @@ pub(crate) const MAX_TOOL_FRAGMENTS_PER_CHUNK: usize = 1024;
 /// an error), or a known field of the wrong type.
 pub(crate) fn decode(data: &str, out: &mut WireChunk) -> Result<(), serde_json::Error> {
     out.clear();
+    out.src = Src::of(data);
     let mut de = serde_json::Deserializer::from_str(data);
     de.deserialize_map(Top(out))?;
     de.end()
@@ -105,29 +106,41 @@ impl<'de> DeserializeSeed<'de> for Scalar<'_> {
     }
 }
 
-/// Tool arguments: a JSON string (the usual shape), or an object or array sent as JSON
-/// itself by some gateways, kept as its text.
-struct Arguments<'s>(&'s mut String);
+/// A text that grows the message (reasoning, content, tool arguments): where its JSON
+/// string literal is in the data, not a copy. `null` and `[]` (the multimodal shape) are
+/// absent; with `raw_json`, an object or array is kept as its JSON text (tool arguments
+/// some gateways send as JSON itself).
+struct Span<'s> {
+    out: &'s mut Option<TextSpan>,
+    src: Src,
+    raw_json: bool,
+}
 
-impl<'de> DeserializeSeed<'de> for Arguments<'_> {
+impl<'de> DeserializeSeed<'de> for Span<'_> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        self.0.clear();
+        *self.out = None;
         let Some(raw) = Option::<&'de RawValue>::deserialize(d)? else {
             return Ok(());
         };
         let raw = raw.get();
-        if raw.starts_with('"') {
-            unescape_into(raw, self.0).map_err(de::Error::custom)
-        } else if raw.starts_with(['{', '[']) {
-            self.0.push_str(raw);
-            Ok(())
+        let (start, end) = self
+            .src
+            .span(raw)
+            .ok_or_else(|| de::Error::custom("value outside the chunk"))?;
+        *self.out = if raw.starts_with('"') {
+            Some(TextSpan::Literal(start, end))
+        } else if self.raw_json && raw.starts_with(['{', '[']) {
+            Some(TextSpan::Raw(start, end))
+        } else if raw.starts_with('[') && raw[1..].trim_start().starts_with(']') {
+            None
         } else {
-            Err(de::Error::custom(format_args!(
-                "expected arguments as a string, found {}",
+            return Err(de::Error::custom(format_args!(
+                "expected a string, found {}",
                 kind(raw)
-            )))
-        }
+            )));
+        };
+        Ok(())
     }
 }
 
@@ -224,8 +237,12 @@ impl<'de> Visitor<'de> for Output<'_> {
                 OutputField::Choices => map.next_value_seed(Nullable(Choices(&mut *out)))?,
                 OutputField::Text => {
                     let c = &mut out.choice;
-                    c.has_content = map.next_value_seed(Text(&mut c.content_text))?;
-                    out.has_choice |= c.has_content;
+                    map.next_value_seed(Span {
+                        out: &mut c.content,
+                        src: out.src,
+                        raw_json: false,
+                    })?;
+                    out.has_choice |= c.content.is_some();
                 }
                 OutputField::FinishReason => {
                     let c = &mut out.choice;
@@ -260,7 +277,10 @@ impl<'de> Visitor<'de> for Choices<'_> {
         let mut position = 0u64;
         loop {
             out.spare.clear();
-            if seq.next_element_seed(Choice(&mut out.spare))?.is_none() {
+            if seq
+                .next_element_seed(Choice(&mut out.spare, out.src))?
+                .is_none()
+            {
                 return Ok(());
             }
             let ours = !out.has_choice && out.spare.index.unwrap_or(position) == 0;
@@ -282,7 +302,7 @@ fields!(ChoiceField {
     FinishReason = "finish_reason",
 });
 
-struct Choice<'s>(&'s mut WireChoice);
+struct Choice<'s>(&'s mut WireChoice, Src);
 
 impl<'de> DeserializeSeed<'de> for Choice<'_> {
     type Value = ();
@@ -297,12 +317,12 @@ impl<'de> Visitor<'de> for Choice<'_> {
         f.write_str("a choice object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let c = self.0;
+        let (c, src) = (self.0, self.1);
         while let Some(key) = map.next_key::<ChoiceField>()? {
             match key {
                 ChoiceField::Index => c.index = map.next_value()?,
                 ChoiceField::Delta | ChoiceField::Message => {
-                    map.next_value_seed(Nullable(Message(&mut *c)))?;
+                    map.next_value_seed(Nullable(Message(&mut *c, src)))?;
                 }
                 ChoiceField::FinishReason => {
                     c.has_finish = map.next_value_seed(Text(&mut c.finish_text))?;
@@ -322,7 +342,7 @@ fields!(MessageField {
 });
 
 /// OpenAI `delta` or native `message`: the same fields under two names.
-struct Message<'s>(&'s mut WireChoice);
+struct Message<'s>(&'s mut WireChoice, Src);
 
 impl<'de> DeserializeSeed<'de> for Message<'_> {
     type Value = ();
@@ -337,19 +357,30 @@ impl<'de> Visitor<'de> for Message<'_> {
         f.write_str("a delta or message object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let c = self.0;
+        let (c, src) = (self.0, self.1);
         while let Some(key) = map.next_key::<MessageField>()? {
+            let raw_json = false;
             match key {
-                MessageField::Content => {
-                    c.has_content = map.next_value_seed(Text(&mut c.content_text))?;
-                }
+                MessageField::Content => map.next_value_seed(Span {
+                    out: &mut c.content,
+                    src,
+                    raw_json,
+                })?,
                 MessageField::ReasoningContent => {
-                    c.has_reasoning = map.next_value_seed(Text(&mut c.reasoning_text))?;
+                    map.next_value_seed(Span {
+                        out: &mut c.reasoning,
+                        src,
+                        raw_json,
+                    })?;
                 }
                 MessageField::Reasoning => {
-                    c.has_reasoning_alt = map.next_value_seed(Text(&mut c.reasoning_alt_text))?;
+                    map.next_value_seed(Span {
+                        out: &mut c.reasoning_alt,
+                        src,
+                        raw_json,
+                    })?;
                 }
-                MessageField::ToolCalls => map.next_value_seed(Nullable(Tools(&mut *c)))?,
+                MessageField::ToolCalls => map.next_value_seed(Nullable(Tools(&mut *c, src)))?,
                 MessageField::Other => _ = map.next_value::<IgnoredAny>()?,
             }
         }
@@ -357,7 +388,7 @@ impl<'de> Visitor<'de> for Message<'_> {
     }
 }
 
-struct Tools<'s>(&'s mut WireChoice);
+struct Tools<'s>(&'s mut WireChoice, Src);
 
 impl<'de> DeserializeSeed<'de> for Tools<'_> {
     type Value = ();
@@ -372,7 +403,7 @@ impl<'de> Visitor<'de> for Tools<'_> {
         f.write_str("a tool_calls array")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let c = self.0;
+        let (c, src) = (self.0, self.1);
         // A repeated `tool_calls` key replaces the earlier list, as for any other field.
         c.tools_len = 0;
         loop {
@@ -388,7 +419,7 @@ impl<'de> Visitor<'de> for Tools<'_> {
                 return Ok(());
             };
             tool.clear();
-            if seq.next_element_seed(Tool(tool))?.is_none() {
+            if seq.next_element_seed(Tool(tool, src))?.is_none() {
                 return Ok(());
             }
             c.tools_len += 1;
@@ -398,7 +429,7 @@ impl<'de> Visitor<'de> for Tools<'_> {
 
 fields!(ToolField { Index = "index", Id = "id", Function = "function" });
 
-struct Tool<'s>(&'s mut WireTool);
+struct Tool<'s>(&'s mut WireTool, Src);
 
 impl<'de> DeserializeSeed<'de> for Tool<'_> {
     type Value = ();
@@ -413,12 +444,12 @@ impl<'de> Visitor<'de> for Tool<'_> {
         f.write_str("a tool call object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let t = self.0;
+        let (t, src) = (self.0, self.1);
         while let Some(key) = map.next_key::<ToolField>()? {
             match key {
                 ToolField::Index => t.index = map.next_value()?,
                 ToolField::Id => _ = map.next_value_seed(Text(&mut t.id))?,
-                ToolField::Function => map.next_value_seed(Nullable(Function(&mut *t)))?,
+                ToolField::Function => map.next_value_seed(Nullable(Function(&mut *t, src)))?,
                 ToolField::Other => _ = map.next_value::<IgnoredAny>()?,
             }
         }
@@ -428,7 +459,7 @@ impl<'de> Visitor<'de> for Tool<'_> {
 
 fields!(FunctionField { Name = "name", Arguments = "arguments" });
 
-struct Function<'s>(&'s mut WireTool);
+struct Function<'s>(&'s mut WireTool, Src);
 
 impl<'de> DeserializeSeed<'de> for Function<'_> {
     type Value = ();
@@ -443,11 +474,17 @@ impl<'de> Visitor<'de> for Function<'_> {
         f.write_str("a function object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let t = self.0;
+        let (t, src) = (self.0, self.1);
         while let Some(key) = map.next_key::<FunctionField>()? {
             match key {
                 FunctionField::Name => _ = map.next_value_seed(Text(&mut t.name))?,
-                FunctionField::Arguments => map.next_value_seed(Arguments(&mut t.arguments))?,
+                FunctionField::Arguments => {
+                    map.next_value_seed(Span {
+                        out: &mut t.arguments,
+                        src,
+                        raw_json: true,
+                    })?;
+                }
                 FunctionField::Other => _ = map.next_value::<IgnoredAny>()?,
             }
         }

@@ -7,9 +7,13 @@
 //! either error shape, so both are accepted everywhere.
 //!
 //! Decoding is one pass of serde_json over the event data with hand-written visitors
-//! ([`chunk`]). Strings are taken as raw JSON text (`&RawValue`, borrowed from the data)
-//! and unescaped straight into the chunk's reused `String`s, so a chunk with escapes
-//! costs no allocation once the buffers have grown; no `serde_json::Value` is built.
+//! ([`chunk`]); no `serde_json::Value` is built. The texts that grow the message
+//! (reasoning, content, tool arguments) are not copied at all while decoding: the chunk
+//! records where their JSON string literal is in the event data ([`Text`]), and the
+//! merger appends them straight from there to the merged strings, resolving escapes on
+//! the way. Small fields (ids, names, the finish reason, error fields) are unescaped into
+//! the chunk's reused `String`s. Either way a chunk costs no allocation once the buffers
+//! have grown.
 
 mod chunk;
 
@@ -17,20 +21,71 @@ pub(crate) use chunk::decode;
 
 use crate::chat::Usage;
 
+/// Where a text value is in the event data: a JSON string literal (quotes included,
+/// escapes unresolved), or JSON text kept verbatim (tool arguments some gateways send as
+/// an object).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Text {
+    Literal(usize, usize),
+    Raw(usize, usize),
+}
+
+impl Text {
+    /// Appends the value to `out`: copied straight from `data` up to each escape, escapes
+    /// resolved.
+    ///
+    /// # Errors
+    ///
+    /// A malformed escape or an unpaired surrogate (see [`unescape_into`]).
+    pub(crate) fn append_to(self, data: &str, out: &mut String) -> Result<(), &'static str> {
+        match self {
+            Self::Literal(a, b) => {
+                unescape_into(data.get(a..b).ok_or("text outside the chunk")?, out)
+            }
+            Self::Raw(a, b) => {
+                out.push_str(data.get(a..b).ok_or("text outside the chunk")?);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The event data being decoded, for turning borrowed raw values into [`Text`] offsets.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Src {
+    base: usize,
+    len: usize,
+}
+
+impl Src {
+    fn of(data: &str) -> Self {
+        Self {
+            base: data.as_ptr() as usize,
+            len: data.len(),
+        }
+    }
+
+    /// The offsets of `raw`, a slice of the data.
+    fn span(self, raw: &str) -> Option<(usize, usize)> {
+        let start = (raw.as_ptr() as usize).checked_sub(self.base)?;
+        let end = start
+            .checked_add(raw.len())
+            .filter(|&end| end <= self.len)?;
+        Some((start, end))
+    }
+}
+
 /// One `choices[]` entry (OpenAI `delta` or native `message`), decoded.
 #[derive(Debug, Default)]
 pub(crate) struct WireChoice {
     /// The choice's `index`, when sent.
     pub(crate) index: Option<u64>,
     /// `reasoning_content` (present and not null).
-    pub(crate) has_reasoning: bool,
-    pub(crate) reasoning_text: String,
+    pub(crate) reasoning: Option<Text>,
     /// `reasoning` (another gateway's name for the same thing).
-    pub(crate) has_reasoning_alt: bool,
-    pub(crate) reasoning_alt_text: String,
+    pub(crate) reasoning_alt: Option<Text>,
     /// `content` (present and not null).
-    pub(crate) has_content: bool,
-    pub(crate) content_text: String,
+    pub(crate) content: Option<Text>,
     /// `finish_reason` as sent (string, present and not null).
     pub(crate) has_finish: bool,
     pub(crate) finish_text: String,
@@ -42,26 +97,16 @@ pub(crate) struct WireChoice {
 impl WireChoice {
     fn clear(&mut self) {
         self.index = None;
-        self.has_reasoning = false;
-        self.has_reasoning_alt = false;
-        self.has_content = false;
+        self.reasoning = None;
+        self.reasoning_alt = None;
+        self.content = None;
         self.has_finish = false;
         self.tools_len = 0;
     }
 
     /// The reasoning delta: `reasoning_content` when present, else `reasoning`.
-    pub(crate) fn reasoning(&self) -> Option<&str> {
-        if self.has_reasoning {
-            Some(&self.reasoning_text)
-        } else if self.has_reasoning_alt {
-            Some(&self.reasoning_alt_text)
-        } else {
-            None
-        }
-    }
-
-    pub(crate) fn content(&self) -> Option<&str> {
-        self.has_content.then_some(self.content_text.as_str())
+    pub(crate) fn reasoning(&self) -> Option<Text> {
+        self.reasoning.or(self.reasoning_alt)
     }
 
     pub(crate) fn finish(&self) -> Option<&str> {
@@ -79,7 +124,7 @@ pub(crate) struct WireTool {
     pub(crate) index: Option<u64>,
     pub(crate) id: String,
     pub(crate) name: String,
-    pub(crate) arguments: String,
+    pub(crate) arguments: Option<Text>,
 }
 
 impl WireTool {
@@ -87,13 +132,15 @@ impl WireTool {
         self.index = None;
         self.id.clear();
         self.name.clear();
-        self.arguments.clear();
+        self.arguments = None;
     }
 }
 
 /// One decoded chunk. Reused across chunks: [`decode`] clears it first.
 #[derive(Debug, Default)]
 pub(crate) struct WireChunk {
+    /// The data being decoded (offsets for [`Text`]).
+    src: Src,
     /// The choice this crate follows (index 0, or the first one without an index).
     pub(crate) choice: WireChoice,
     pub(crate) has_choice: bool,
