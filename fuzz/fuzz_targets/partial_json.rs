@@ -11,25 +11,9 @@ use dashscope_glm::PartialJson;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
-fn extends(old: &Value, new: &Value) -> bool {
-    match (old, new) {
-        (Value::String(a), Value::String(b)) => b.starts_with(a.as_str()),
-        (Value::Array(a), Value::Array(b)) => {
-            b.len() >= a.len()
-                && a.iter().zip(b).enumerate().all(|(i, (x, y))| {
-                    if i + 1 < a.len() {
-                        x == y
-                    } else {
-                        extends(x, y)
-                    }
-                })
-        }
-        (Value::Object(a), Value::Object(b)) => a
-            .iter()
-            .all(|(k, x)| b.get(k).is_some_and(|y| extends(x, y))),
-        (a, b) => a == b,
-    }
-}
+#[path = "../../tests/common/json_extends.rs"]
+mod json_extends;
+use json_extends::extends;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&n, rest)) = data.split_first() else {

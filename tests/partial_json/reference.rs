@@ -2,6 +2,9 @@
 //! snapshot of a prefix, an `extends` checker, a generator of JSON documents (duplicate
 //! keys allowed) and serializers that write them in several styles.
 
+#[path = "../common/json_extends.rs"]
+mod json_extends;
+use json_extends::extends as value_extends;
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
@@ -194,26 +197,6 @@ pub(crate) fn extends(old: Option<&Value>, new: Option<&Value>) -> bool {
         (None, _) => true,
         (Some(_), None) => false,
         (Some(old), Some(new)) => value_extends(old, new),
-    }
-}
-
-fn value_extends(old: &Value, new: &Value) -> bool {
-    match (old, new) {
-        (Value::String(a), Value::String(b)) => b.starts_with(a.as_str()),
-        (Value::Array(a), Value::Array(b)) => {
-            b.len() >= a.len()
-                && a.iter().zip(b).enumerate().all(|(i, (x, y))| {
-                    if i + 1 < a.len() {
-                        x == y
-                    } else {
-                        value_extends(x, y)
-                    }
-                })
-        }
-        (Value::Object(a), Value::Object(b)) => a
-            .iter()
-            .all(|(k, x)| b.get(k).is_some_and(|y| value_extends(x, y))),
-        (a, b) => a == b,
     }
 }
 

@@ -154,6 +154,19 @@ fn kind(raw: &str) -> &'static str {
     }
 }
 
+/// The `DeserializeSeed` of a seed that is its own `Visitor`, for the JSON shape it
+/// asks the deserializer for.
+macro_rules! seed_is_visitor {
+    ($seed:ident, $shape:ident) => {
+        impl<'de> DeserializeSeed<'de> for $seed<'_> {
+            type Value = ();
+            fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+                d.$shape(self)
+            }
+        }
+    };
+}
+
 macro_rules! fields {
     ($name:ident { $($variant:ident = $wire:literal),* $(,)? }) => {
         #[derive(Deserialize)]
@@ -218,12 +231,7 @@ fields!(OutputField { Choices = "choices", Text = "text", FinishReason = "finish
 /// (result_format "text").
 struct Output<'s>(&'s mut WireChunk);
 
-impl<'de> DeserializeSeed<'de> for Output<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
+seed_is_visitor!(Output, deserialize_map);
 
 impl<'de> Visitor<'de> for Output<'_> {
     type Value = ();
@@ -260,12 +268,7 @@ impl<'de> Visitor<'de> for Output<'_> {
 /// decoded into `out.choice`; the others are decoded into scratch and counted.
 struct Choices<'s>(&'s mut WireChunk);
 
-impl<'de> DeserializeSeed<'de> for Choices<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
+seed_is_visitor!(Choices, deserialize_seq);
 
 impl<'de> Visitor<'de> for Choices<'_> {
     type Value = ();
@@ -304,12 +307,7 @@ fields!(ChoiceField {
 
 struct Choice<'s>(&'s mut WireChoice, Src);
 
-impl<'de> DeserializeSeed<'de> for Choice<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
+seed_is_visitor!(Choice, deserialize_map);
 
 impl<'de> Visitor<'de> for Choice<'_> {
     type Value = ();
@@ -344,12 +342,7 @@ fields!(MessageField {
 /// OpenAI `delta` or native `message`: the same fields under two names.
 struct Message<'s>(&'s mut WireChoice, Src);
 
-impl<'de> DeserializeSeed<'de> for Message<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
+seed_is_visitor!(Message, deserialize_map);
 
 impl<'de> Visitor<'de> for Message<'_> {
     type Value = ();
@@ -390,12 +383,7 @@ impl<'de> Visitor<'de> for Message<'_> {
 
 struct Tools<'s>(&'s mut WireChoice, Src);
 
-impl<'de> DeserializeSeed<'de> for Tools<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
+seed_is_visitor!(Tools, deserialize_seq);
 
 impl<'de> Visitor<'de> for Tools<'_> {
     type Value = ();
@@ -431,12 +419,7 @@ fields!(ToolField { Index = "index", Id = "id", Function = "function" });
 
 struct Tool<'s>(&'s mut WireTool, Src);
 
-impl<'de> DeserializeSeed<'de> for Tool<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
+seed_is_visitor!(Tool, deserialize_map);
 
 impl<'de> Visitor<'de> for Tool<'_> {
     type Value = ();
@@ -461,12 +444,7 @@ fields!(FunctionField { Name = "name", Arguments = "arguments" });
 
 struct Function<'s>(&'s mut WireTool, Src);
 
-impl<'de> DeserializeSeed<'de> for Function<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
+seed_is_visitor!(Function, deserialize_map);
 
 impl<'de> Visitor<'de> for Function<'_> {
     type Value = ();
@@ -498,12 +476,7 @@ fields!(ErrorField { Code = "code", Message = "message", Type = "type" });
 /// for a missing code), a bare string, or `null` (no error).
 struct ErrorObject<'s>(&'s mut WireChunk);
 
-impl<'de> DeserializeSeed<'de> for ErrorObject<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_is_visitor!(ErrorObject, deserialize_any);
 
 impl<'de> Visitor<'de> for ErrorObject<'_> {
     type Value = ();
