@@ -161,7 +161,7 @@ impl MalformedChunk {
         }
         Self {
             message,
-            snippet: data[..end].to_owned(),
+            snippet: data.get(..end).unwrap_or_default().to_owned(),
             offset,
             partial: None,
         }

@@ -69,7 +69,7 @@ impl<'de> DeserializeSeed<'de> for Text<'_> {
         if raw.starts_with('"') {
             unescape_into(raw, self.0).map_err(de::Error::custom)?;
             Ok(true)
-        } else if raw.starts_with('[') && raw[1..].trim_start().starts_with(']') {
+        } else if is_empty_array(raw) {
             Ok(false)
         } else {
             Err(de::Error::custom(format_args!(
@@ -132,7 +132,7 @@ impl<'de> DeserializeSeed<'de> for Span<'_> {
             Some(TextSpan::Literal(start, end))
         } else if self.raw_json && raw.starts_with(['{', '[']) {
             Some(TextSpan::Raw(start, end))
-        } else if raw.starts_with('[') && raw[1..].trim_start().starts_with(']') {
+        } else if is_empty_array(raw) {
             None
         } else {
             return Err(de::Error::custom(format_args!(
@@ -142,6 +142,12 @@ impl<'de> DeserializeSeed<'de> for Span<'_> {
         };
         Ok(())
     }
+}
+
+/// `[]`, which the multimodal shape sends for an empty content.
+fn is_empty_array(raw: &str) -> bool {
+    raw.strip_prefix('[')
+        .is_some_and(|rest| rest.trim_start() == "]")
 }
 
 fn kind(raw: &str) -> &'static str {

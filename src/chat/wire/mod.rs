@@ -188,9 +188,9 @@ pub(crate) fn unescape_into(literal: &str, out: &mut String) -> Result<(), &'sta
         .and_then(|s| s.strip_suffix('"'))
         .ok_or("expected a string")?;
     let mut rest = inner;
-    while let Some(at) = rest.find('\\') {
-        out.push_str(&rest[..at]);
-        let mut chars = rest[at + 1..].chars();
+    while let Some((before, after)) = rest.split_once('\\') {
+        out.push_str(before);
+        let mut chars = after.chars();
         let unescaped = match chars.next() {
             Some('"') => '"',
             Some('\\') => '\\',
@@ -203,7 +203,7 @@ pub(crate) fn unescape_into(literal: &str, out: &mut String) -> Result<(), &'sta
             Some('u') => {
                 let tail = chars.as_str();
                 let (c, used) = decode_u_escape(tail)?;
-                rest = &tail[used..];
+                rest = tail.get(used..).ok_or("invalid \\u escape")?;
                 out.push(c);
                 continue;
             }
