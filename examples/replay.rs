@@ -192,3 +192,60 @@ impl Printer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each transcript replayed as the example does gives the `--json` output its
+    /// `.json` file expects, in any chunk size.
+    #[test]
+    fn replay_gives_the_expected_json_for_every_transcript() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/transcripts");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "sse") {
+                continue;
+            }
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let protocol = if name.starts_with("native_") {
+                Protocol::DashScope
+            } else {
+                Protocol::OpenAiCompatible
+            };
+            let expected: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(path.with_extension("json")).unwrap(),
+            )
+            .unwrap();
+            let body = std::fs::read(&path).unwrap();
+            for chunk in [1, 7, usize::MAX] {
+                let acc = Accumulator::new(protocol).cumulative(name.contains("cumulative"));
+                let mut stream = StreamDecoder::from_parts(dashscope_glm::sse::Decoder::new(), acc);
+                let result =
+                    replay(&mut stream, &body, chunk, |_| {}).and_then(|()| stream.finish());
+                assert_eq!(
+                    render::result(&result),
+                    expected,
+                    "{name} in {chunk}-byte pieces"
+                );
+            }
+            seen += 1;
+        }
+        assert!(seen >= 15);
+    }
+
+    #[test]
+    fn the_printer_shows_sections_and_the_end() {
+        let mut out = Vec::new();
+        let mut printer = Printer::default();
+        printer.print(&mut out, &StreamEvent::Reasoning("hm"));
+        printer.print(&mut out, &StreamEvent::Content("Hi"));
+        printer.end(&mut out, &Ok(Completion::default()));
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "[reasoning]\nhm\n[answer]\nHi\n\n[finish_reason] (none)\n"
+        );
+    }
+}

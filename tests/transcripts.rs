@@ -215,3 +215,31 @@ fn legacy_framing_streams_each_event_as_the_next_one_starts() {
         Some(dashscope_glm::chat::FinishReason::Stop)
     );
 }
+
+/// PITFALLS 10: `event:error` and `event: error` are both error events, and `data:{...}`
+/// and `data: {...}` both parse.
+#[test]
+fn pitfall_10_fields_with_and_without_the_space_after_the_colon() {
+    for body in [
+        "id:1\nevent:error\n:HTTP_STATUS/429\ndata:{\"code\":\"Throttling\",\"message\":\"m\"}\n\n",
+        "id: 1\nevent: error\n: HTTP_STATUS/429\ndata: {\"code\":\"Throttling\",\"message\":\"m\"}\n\n",
+    ] {
+        let mut stream = StreamDecoder::new(Protocol::DashScope);
+        stream.feed(body.as_bytes());
+        let err = stream.next_event().unwrap_err();
+        assert!(
+            matches!(&err, Error::Api(api) if api.status == 429 && api.code.as_deref() == Some("Throttling")),
+            "{body:?}: {err:?}"
+        );
+    }
+}
+
+/// After an error the stream is fused: it returns the same error, never more events.
+#[test]
+fn after_an_error_the_stream_repeats_it() {
+    let mut stream = StreamDecoder::new(Protocol::OpenAiCompatible);
+    stream.feed(b"data: {not json}\n\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"}}]}\n\n");
+    let first = stream.next_event().unwrap_err();
+    assert_eq!(stream.next_event().unwrap_err(), first);
+    assert_eq!(stream.finish().unwrap_err(), first);
+}
