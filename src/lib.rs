@@ -32,7 +32,7 @@ pub mod chat;
 mod error;
 
 #[cfg(feature = "chat")]
-pub use error::{ApiError, Error, MalformedChunk};
+pub use error::{ApiError, Error, HttpError, MalformedChunk, TimeoutKind, TransportError};
 
 #[cfg(feature = "chat")]
 mod json;

@@ -1,15 +1,21 @@
-//! The chat layer: wire chunks of both protocols, the delta merger, and the owned result
-//! types.
+//! The chat layer: requests and the model catalog, wire chunks of both protocols, the
+//! delta merger, and the owned result types.
 //!
-//! [`Accumulator`] takes one response's SSE events (from [`crate::sse::Decoder`] or any
-//! other SSE parser) and lends protocol-neutral [`StreamEvent`]s; at the end it gives a
+//! [`ChatRequest`] builds and serializes a request for either protocol; [`Model`]
+//! knows the GLM models' limits and refuses what they would reject. [`Accumulator`]
+//! takes one response's SSE events (from [`crate::sse::Decoder`] or any other SSE
+//! parser) and lends protocol-neutral [`StreamEvent`]s; at the end it gives a
 //! [`Completion`]. Nothing here reads a socket, a clock or a thread.
 
 mod merge;
+mod model;
+mod request;
 mod stream;
 mod types;
 mod wire;
 
 pub use merge::{Accumulator, Limits, StreamEvent};
+pub use model::{Capabilities, Model, ModelDefaults, ModelLimits, Rule};
+pub use request::{ChatRequest, JsonSchema, Message, ResponseFormat, Role, Stop, Tool, ToolChoice};
 pub use stream::StreamDecoder;
 pub use types::{AssistantMessage, Completion, FinishReason, Protocol, ToolCall, Usage};
