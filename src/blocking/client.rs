@@ -1038,6 +1038,29 @@ mod tests {
         assert!(root_url("http://10.0.0.1:8080", true).is_ok());
     }
 
+    /// Connect timeouts cannot be provoked on loopback; the mapping that gives them
+    /// their own kind is checked here.
+    #[test]
+    fn timeouts_map_to_their_kinds() {
+        use ureq::Timeout as T;
+        assert_eq!(timeout_kind(T::Connect), TimeoutKind::Connect);
+        assert_eq!(timeout_kind(T::Resolve), TimeoutKind::Connect);
+        assert_eq!(timeout_kind(T::PerRead), TimeoutKind::Idle);
+        assert_eq!(timeout_kind(T::PerWrite), TimeoutKind::Idle);
+        assert_eq!(timeout_kind(T::Global), TimeoutKind::Total);
+        let e = send_error(ureq::Error::Timeout(T::Connect));
+        assert!(matches!(
+            e,
+            Error::Timeout {
+                kind: TimeoutKind::Connect,
+                partial: None
+            }
+        ));
+        assert!(e.is_retryable());
+        assert!(is_connect_failure(&ureq::Error::Timeout(T::Connect)));
+        assert!(!is_connect_failure(&ureq::Error::Timeout(T::PerRead)));
+    }
+
     #[test]
     fn workspace_ids() {
         assert!(valid_workspace("ws-1_a"));
