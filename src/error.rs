@@ -1,8 +1,9 @@
 //! The crate's one error type.
 
 use std::fmt;
+use std::sync::Arc;
 
-use crate::chat::Completion;
+use crate::chat::{Completion, Rule};
 use crate::sse;
 
 /// Everything that can go wrong between the bytes on the wire and a [`Completion`].
@@ -50,6 +51,169 @@ pub enum Error {
         /// Its value.
         limit: usize,
     },
+    /// The request breaks a rule of its model (or of the builder), found before
+    /// anything was sent.
+    Validation {
+        /// The rule.
+        rule: Rule,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// The client's configuration is unusable: no API key, a bad base URL or proxy, an
+    /// API key about to go over plain HTTP. Never caused by the server.
+    Config(String),
+    /// The server answered with an error status and a body that is not an API error
+    /// (an HTML page from a proxy or a wrong base URL, plain text, nothing).
+    Http(Box<HttpError>),
+    /// The connection failed before a response arrived (refused, reset, DNS, TLS),
+    /// after any retries.
+    Transport(Box<TransportError>),
+    /// A timeout expired. Mid-stream, carries everything merged so far.
+    Timeout {
+        /// Which timeout.
+        kind: TimeoutKind,
+        /// What had been merged, when the response had started.
+        partial: Option<Box<Completion>>,
+    },
+}
+
+/// Which timeout expired (see [`Error::Timeout`]).
+///
+/// # Example
+///
+/// ```
+/// use dashscope_glm::TimeoutKind;
+///
+/// assert_eq!(TimeoutKind::Idle.to_string(), "idle");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TimeoutKind {
+    /// Connecting (DNS, TCP, TLS, proxy) took too long.
+    Connect,
+    /// No byte arrived for the idle timeout (while waiting for the response or inside
+    /// the body).
+    Idle,
+    /// The whole call, retries included, passed its deadline.
+    Total,
+}
+
+impl fmt::Display for TimeoutKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Connect => "connect",
+            Self::Idle => "idle",
+            Self::Total => "total",
+        })
+    }
+}
+
+/// An error status whose body was not an API error.
+///
+/// # Example
+///
+/// ```
+/// use dashscope_glm::HttpError;
+///
+/// let err = HttpError::new(404, "<html>Not Found</html>", None);
+/// assert_eq!(err.status, 404);
+/// assert!(!err.is_retryable());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HttpError {
+    /// The HTTP status.
+    pub status: u16,
+    /// The start of the body (at most [`HttpError::SNIPPET_LEN`] bytes, lossy UTF-8).
+    pub body_snippet: String,
+    /// The `x-request-id` header, when sent.
+    pub request_id: Option<String>,
+}
+
+impl HttpError {
+    /// The longest snippet kept, in bytes.
+    pub const SNIPPET_LEN: usize = 512;
+
+    /// An error for `status` keeping the start of `body`.
+    pub fn new(status: u16, body: &str, request_id: Option<String>) -> Self {
+        Self {
+            status,
+            body_snippet: snippet(body, Self::SNIPPET_LEN).to_owned(),
+            request_id,
+        }
+    }
+
+    /// Whether the status is one a retry may fix (408, 409, 429, 500, 502, 503, 504).
+    pub fn is_retryable(&self) -> bool {
+        is_retryable_status(self.status)
+    }
+}
+
+/// A connection failure, with the underlying error as [`source`](std::error::Error::source).
+///
+/// The source (an `io::Error` or a ureq error) is not part of this crate's semver
+/// promise; match on [`Error::Transport`] and read the message.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct TransportError {
+    /// What failed, in words.
+    pub message: String,
+    /// The request id, when the server had sent one.
+    pub request_id: Option<String>,
+    source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl TransportError {
+    /// A transport error with its cause.
+    pub fn new(
+        message: impl Into<String>,
+        source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        Self {
+            message: message.into(),
+            request_id: None,
+            source,
+        }
+    }
+}
+
+impl PartialEq for TransportError {
+    fn eq(&self, other: &Self) -> bool {
+        self.message == other.message && self.request_id == other.request_id
+    }
+}
+
+impl Eq for TransportError {}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "transport: {}", self.message)?;
+        if let Some(id) = &self.request_id {
+            write!(f, " [request id {id}]")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+pub(crate) fn is_retryable_status(status: u16) -> bool {
+    matches!(status, 408 | 409 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+pub(crate) fn snippet(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or("")
 }
 
 /// An error the server reported, with everything it said.
@@ -79,6 +243,9 @@ pub struct ApiError {
     pub request_id: Option<String>,
     /// What had been merged before the error, for errors inside a stream.
     pub partial: Option<Completion>,
+    /// For an error from an HTTP error response: the start of its body (at most
+    /// [`HttpError::SNIPPET_LEN`] bytes).
+    pub body: Option<String>,
 }
 
 impl ApiError {
@@ -95,6 +262,7 @@ impl ApiError {
             message,
             request_id,
             partial: None,
+            body: None,
         }
     }
 
@@ -105,11 +273,11 @@ impl ApiError {
         if self.code.as_deref().is_some_and(is_quota_code) {
             return false;
         }
-        matches!(self.status, 408 | 409 | 429 | 500 | 502 | 503 | 504)
+        is_retryable_status(self.status)
     }
 }
 
-fn is_quota_code(code: &str) -> bool {
+pub(crate) fn is_quota_code(code: &str) -> bool {
     matches!(
         code,
         "Arrearage"
@@ -155,13 +323,9 @@ impl MalformedChunk {
     pub const SNIPPET_LEN: usize = 256;
 
     pub(crate) fn new(message: String, data: &str, offset: u64) -> Self {
-        let mut end = data.len().min(Self::SNIPPET_LEN);
-        while !data.is_char_boundary(end) {
-            end -= 1;
-        }
         Self {
             message,
-            snippet: data.get(..end).unwrap_or_default().to_owned(),
+            snippet: snippet(data, Self::SNIPPET_LEN).to_owned(),
             offset,
             partial: None,
         }
@@ -176,6 +340,8 @@ impl Error {
                 .request_id
                 .as_deref()
                 .or_else(|| api.partial.as_ref().and_then(|p| p.request_id.as_deref())),
+            Self::Http(http) => http.request_id.as_deref(),
+            Self::Transport(t) => t.request_id.as_deref(),
             _ => self.partial().and_then(|p| p.request_id.as_deref()),
         }
     }
@@ -186,16 +352,21 @@ impl Error {
             Self::Api(api) => api.partial.as_ref(),
             Self::MalformedChunk(m) => m.partial.as_ref(),
             Self::Interrupted(c) => Some(c),
+            Self::Timeout { partial, .. } => partial.as_deref(),
             _ => None,
         }
     }
 
-    /// Whether the same request may succeed if sent again. Only API errors with a
-    /// retryable status are; a malformed or interrupted stream is not retried
-    /// automatically, since part of the answer was already delivered.
+    /// Whether the same request may succeed if sent again: API and HTTP errors with a
+    /// retryable status (never quota or billing errors), connection failures and
+    /// connect timeouts. A malformed, interrupted or timed-out stream is not, since part
+    /// of the answer was already delivered; nor is a validation or configuration error.
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Api(api) => api.is_retryable(),
+            Self::Http(http) => http.is_retryable(),
+            Self::Transport(_) => true,
+            Self::Timeout { kind, .. } => *kind == TimeoutKind::Connect,
             _ => false,
         }
     }
@@ -231,6 +402,39 @@ impl fmt::Display for Error {
             Self::LimitExceeded { what, limit } => {
                 write!(f, "limit exceeded: {what} (limit {limit})")
             }
+            Self::Validation { rule, message } => {
+                write!(f, "invalid request ({rule}): {message}")
+            }
+            Self::Config(message) => write!(f, "configuration: {message}"),
+            Self::Http(http) => {
+                write!(f, "HTTP {}", http.status)?;
+                if let Some(id) = &http.request_id {
+                    write!(f, " [request id {id}]")?;
+                }
+                if http.body_snippet.is_empty() {
+                    write!(f, " with an empty body")
+                } else {
+                    write!(f, ": {:?}", http.body_snippet)
+                }
+            }
+            Self::Transport(t) => fmt::Display::fmt(t, f),
+            Self::Timeout { kind, partial } => {
+                match kind {
+                    TimeoutKind::Connect => write!(f, "timed out connecting")?,
+                    TimeoutKind::Idle => write!(f, "timed out: no data for the idle timeout")?,
+                    TimeoutKind::Total => write!(f, "timed out: the call passed its deadline")?,
+                }
+                if let Some(c) = partial {
+                    write!(
+                        f,
+                        " ({} bytes of content, {} of reasoning, {} tool calls received)",
+                        c.message.content.len(),
+                        c.message.reasoning_content.len(),
+                        c.message.tool_calls.len()
+                    )?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -255,6 +459,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Sse(e) => Some(e),
+            Self::Transport(t) => Some(&**t),
             _ => None,
         }
     }

@@ -5,8 +5,8 @@
 //! down only:
 //!
 //! ```text
-//!  examples/   sse_dump, ...                      programs a user runs first
-//!  blocking    feature "blocking" (ureq, rustls)  the client (later)
+//!  examples/   chat, replay, sse_dump             programs a user runs first
+//!  blocking    feature "blocking" (ureq, rustls)  Client, ChatStream, retries, timeouts
 //!  testing     feature "testing" (std only)       recorded streams on 127.0.0.1 (later)
 //!  chat        feature "chat" (serde, serde_json) requests, wire types, merger, PartialJson
 //!  sse         always compiled, no dependencies   bytes -> lines -> events
@@ -31,8 +31,12 @@ pub mod chat;
 #[cfg(feature = "chat")]
 mod error;
 
+#[cfg(feature = "blocking")]
+#[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
+pub mod blocking;
+
 #[cfg(feature = "chat")]
-pub use error::{ApiError, Error, MalformedChunk};
+pub use error::{ApiError, Error, HttpError, MalformedChunk, TimeoutKind, TransportError};
 
 #[cfg(feature = "chat")]
 mod json;

@@ -91,6 +91,35 @@ impl StreamDecoder {
         }
     }
 
+    /// Merges decoded SSE items until an event is owed or more input is needed; returns
+    /// whether [`take_ready`](StreamDecoder::take_ready) has an event. Lets a caller
+    /// that reads the socket in a loop decide without holding a borrow.
+    pub(crate) fn ready(&mut self) -> Result<bool, Error> {
+        loop {
+            if self.accumulator.has_event() {
+                return Ok(true);
+            }
+            match self.decoder.next_item() {
+                None => return Ok(false),
+                Some(Ok(item)) => self.accumulator.push(&item)?,
+                Some(Err(e)) => return Err(self.accumulator.fail(Error::Sse(e))),
+            }
+        }
+    }
+
+    /// The event [`ready`](StreamDecoder::ready) found.
+    pub(crate) fn take_ready(&mut self) -> Option<StreamEvent<'_>> {
+        self.accumulator.next_event()
+    }
+
+    /// Merges a whole non-streaming JSON body (or a JSON body sent where a stream was
+    /// expected) as the only chunk of a finished response.
+    pub(crate) fn push_whole_json(&mut self, body: &str) -> Result<(), Error> {
+        self.ended = true;
+        self.accumulator.push_data(body)?;
+        self.accumulator.push_data("[DONE]")
+    }
+
     /// Marks the end of the body (merging an event left without its blank line, see the
     /// type docs). Drain [`next_event`](StreamDecoder::next_event) afterwards for the
     /// events that gives.

@@ -34,17 +34,36 @@ pub(crate) fn completion(c: &Completion) -> Value {
 }
 
 /// An error in the examples' `--json` schema. Kinds: `stream` (the server reported an
-/// error inside the stream), `protocol` (the bytes were not a valid stream: framing,
-/// malformed chunk, limit), `transport` (the body ended early).
+/// error inside the stream), `http` (a non-2xx answer: its status, the provider's code
+/// or null, its message or the start of its body), `protocol` (the bytes were not a
+/// valid stream: framing, malformed chunk, limit), `transport` (the connection failed or
+/// the body ended early), `timeout`, `validation` (refused before sending; `code` is the
+/// rule), `config`.
 pub(crate) fn error(e: &Error) -> Value {
     let (kind, status, code, message) = match e {
+        // An API error read from an HTTP error response keeps that response's body.
+        Error::Api(api) if api.body.is_some() => (
+            "http",
+            Some(api.status),
+            api.code.clone(),
+            api.message.clone(),
+        ),
         Error::Api(api) => (
             "stream",
             Some(api.status),
             api.code.clone(),
             api.message.clone(),
         ),
-        Error::Interrupted(_) => ("transport", None, None, e.to_string()),
+        Error::Http(http) => ("http", Some(http.status), None, e.to_string()),
+        Error::Interrupted(_) | Error::Transport(_) => ("transport", None, None, e.to_string()),
+        Error::Timeout { .. } => ("timeout", None, None, e.to_string()),
+        Error::Validation { rule, .. } => (
+            "validation",
+            None,
+            Some(rule.as_str().to_owned()),
+            e.to_string(),
+        ),
+        Error::Config(_) => ("config", None, None, e.to_string()),
         _ => ("protocol", None, None, e.to_string()),
     };
     json!({"error": {"kind": kind, "status": status, "code": code, "message": message}})

@@ -1,0 +1,27 @@
+//! The blocking client (feature `blocking`): ureq with rustls, retries, timeouts, and a
+//! stream that reads the socket only when asked.
+//!
+//! ```text
+//!  Client::stream(&ChatRequest)
+//!    validate (model rules)        -> Error::Validation, nothing sent
+//!    POST, retried before any body byte (connect failures, 408/409/429/5xx)
+//!    non-2xx                       -> Error::Api (JSON or SSE body) | Error::Http (other)
+//!  ChatStream::next_event()        read into a 16 KiB buffer -> StreamDecoder -> events
+//!  ChatStream::finish()            -> Completion
+//! ```
+//!
+//! Timeouts: connect, idle (no byte for a while; default 180 s, a slow steady stream is
+//! never cut) and an optional total deadline, each its own [`TimeoutKind`]. The idle
+//! timeout is ureq's per-read timeout (`timeout_per_read`, `timeout_per_write`): it
+//! restarts with every read from the socket, so it bounds the gap between bytes, not
+//! the length of the body; it also covers the wait for the response headers.
+//!
+//! [`TimeoutKind`]: crate::TimeoutKind
+
+mod client;
+mod retry;
+mod stream;
+
+pub use client::{Client, ClientBuilder, Region};
+pub use retry::{RetryPolicy, parse_http_date, retry_after};
+pub use stream::{ChatStream, OwnedStreamEvent};

@@ -1,0 +1,313 @@
+//! The model catalog: what Model Studio documents for glm-5, glm-4.7 and glm-4.6, and
+//! the rules a request must follow before it is sent.
+
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::chat::{ChatRequest, ResponseFormat};
+use crate::error::Error;
+
+/// A rule a request broke, named in [`Error::Validation`].
+///
+/// # Example
+///
+/// ```
+/// use dashscope_glm::chat::Rule;
+///
+/// assert_eq!(Rule::PartialMode.as_str(), "partial_mode");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Rule {
+    /// Structured output (`json_object`, `json_schema`) with thinking on; GLM gives
+    /// structured output only with thinking off (and thinks by default).
+    StructuredOutputWithThinking,
+    /// `json_object` output, but no message contains the word "json" (any case), which
+    /// the server requires.
+    JsonObjectWithoutJsonWord,
+    /// `max_tokens` above the model's maximum response length.
+    MaxTokensAboveLimit,
+    /// `thinking_budget` above the model's maximum reasoning length.
+    ThinkingBudgetAboveLimit,
+    /// Web search (`enable_search`, `search_options`), which the model does not offer.
+    WebSearch,
+    /// Partial mode (a message with `partial: true`), which the model does not offer.
+    PartialMode,
+    /// A forced `tool_choice` (a named function) with thinking on; thinking models take
+    /// only `auto` and `none`.
+    ForcedToolChoiceWithThinking,
+    /// An extra field with the name of a field the builder sets itself.
+    ExtraCollidesWithField,
+}
+
+impl Rule {
+    /// A stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::StructuredOutputWithThinking => "structured_output_with_thinking",
+            Self::JsonObjectWithoutJsonWord => "json_object_without_json_word",
+            Self::MaxTokensAboveLimit => "max_tokens_above_limit",
+            Self::ThinkingBudgetAboveLimit => "thinking_budget_above_limit",
+            Self::WebSearch => "web_search",
+            Self::PartialMode => "partial_mode",
+            Self::ForcedToolChoiceWithThinking => "forced_tool_choice_with_thinking",
+            Self::ExtraCollidesWithField => "extra_collides_with_field",
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A model's size limits, in tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ModelLimits {
+    /// The context window.
+    pub context: u32,
+    /// The longest input.
+    pub max_input: u32,
+    /// The longest chain of thought (and the largest `thinking_budget`).
+    pub max_reasoning: u32,
+    /// The longest answer (and the largest `max_tokens`).
+    pub max_response: u32,
+}
+
+/// What the server uses when a request does not say.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct ModelDefaults {
+    /// Thinking on.
+    pub thinking: bool,
+    /// `temperature`.
+    pub temperature: f64,
+    /// `top_p`.
+    pub top_p: f64,
+    /// `top_k`.
+    pub top_k: u32,
+    /// `repetition_penalty`.
+    pub repetition_penalty: f64,
+}
+
+/// What the model offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// Function calling.
+    pub tools: bool,
+    /// Structured output (JSON) with thinking off.
+    pub structured_output: bool,
+    /// Structured output with thinking on.
+    pub structured_output_with_thinking: bool,
+    /// Web search.
+    pub web_search: bool,
+    /// Partial mode (prefix continuation).
+    pub partial_mode: bool,
+    /// Implicit context cache.
+    pub implicit_cache: bool,
+}
+
+/// A model of the catalog (PROTOCOL.md section 4, from the Model Studio GLM page).
+///
+/// # Example
+///
+/// ```
+/// use dashscope_glm::chat::Model;
+///
+/// let glm5 = Model::lookup("glm-5").unwrap();
+/// assert_eq!(glm5.limits.max_response, 16_384);
+/// assert!(glm5.defaults.thinking);
+/// assert!(glm5.capabilities.implicit_cache);
+/// assert!(!Model::lookup("glm-4.7").unwrap().capabilities.implicit_cache);
+/// assert!(Model::lookup("qwen-plus").is_none());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct Model {
+    /// The model name as the API takes it.
+    pub name: &'static str,
+    /// Size limits.
+    pub limits: ModelLimits,
+    /// Server defaults.
+    pub defaults: ModelDefaults,
+    /// What it offers.
+    pub capabilities: Capabilities,
+}
+
+const GLM_DEFAULTS: ModelDefaults = ModelDefaults {
+    thinking: true,
+    temperature: 1.0,
+    top_p: 0.95,
+    top_k: 20,
+    repetition_penalty: 1.0,
+};
+
+const fn glm(name: &'static str, max_input: u32, implicit_cache: bool) -> Model {
+    Model {
+        name,
+        limits: ModelLimits {
+            context: 202_752,
+            max_input,
+            max_reasoning: 32_768,
+            max_response: 16_384,
+        },
+        defaults: GLM_DEFAULTS,
+        capabilities: Capabilities {
+            tools: true,
+            structured_output: true,
+            structured_output_with_thinking: false,
+            web_search: false,
+            partial_mode: false,
+            implicit_cache,
+        },
+    }
+}
+
+static CATALOG: [Model; 3] = [
+    glm("glm-5", 202_752, true),
+    glm("glm-4.7", 169_984, false),
+    glm("glm-4.6", 169_984, false),
+];
+
+impl Model {
+    /// The catalog entry for `name` (exact, as the API spells it), or `None` for a model
+    /// the crate does not know; requests to those are sent unchecked.
+    pub fn lookup(name: &str) -> Option<&'static Self> {
+        CATALOG.iter().find(|m| m.name == name)
+    }
+
+    /// Every model in the catalog.
+    pub fn all() -> &'static [Self] {
+        &CATALOG
+    }
+
+    /// Checks `request` against this model's rules, first broken rule first: partial
+    /// mode, web search, max_tokens, thinking_budget, structured output with thinking,
+    /// json_object without "json", forced tool choice with thinking. Thinking counts as
+    /// on when the request does not say and the model's default is on.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`] naming the [`Rule`](crate::chat::Rule).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Model, ResponseFormat, Rule};
+    /// use dashscope_glm::Error;
+    ///
+    /// let glm5 = Model::lookup("glm-5").unwrap();
+    /// let json = ChatRequest::new("glm-5")
+    ///     .user("Answer in JSON")
+    ///     .response_format(ResponseFormat::JsonObject);
+    /// // Thinking is on by default, and GLM gives JSON only without it.
+    /// assert!(matches!(
+    ///     glm5.check(&json),
+    ///     Err(Error::Validation { rule: Rule::StructuredOutputWithThinking, .. })
+    /// ));
+    /// assert!(glm5.check(&json.thinking(false)).is_ok());
+    /// ```
+    pub fn check(&self, request: &ChatRequest) -> Result<(), Error> {
+        let fail = |rule: Rule, message: String| Err(Error::Validation { rule, message });
+        let name = self.name;
+        if !self.capabilities.partial_mode {
+            let partial_message = request.messages().iter().any(|m| m.partial);
+            let partial_extra = request
+                .extras()
+                .iter()
+                .any(|(k, v)| k == "partial" && is_truthy(v));
+            if partial_message || partial_extra {
+                return fail(
+                    Rule::PartialMode,
+                    format!("{name} does not support partial mode (a message with partial: true)"),
+                );
+            }
+        }
+        if !self.capabilities.web_search {
+            let search = request.extras().iter().any(|(k, v)| {
+                (k == "enable_search" && is_truthy(v)) || (k == "search_options" && !v.is_null())
+            });
+            if search {
+                return fail(
+                    Rule::WebSearch,
+                    format!("{name} does not support web search (enable_search)"),
+                );
+            }
+        }
+        if let Some(n) = request.max_tokens_value() {
+            if n > self.limits.max_response {
+                return fail(
+                    Rule::MaxTokensAboveLimit,
+                    format!(
+                        "max_tokens {n} is above {name}'s maximum response of {} tokens",
+                        self.limits.max_response
+                    ),
+                );
+            }
+        }
+        if let Some(n) = request.thinking_budget_value() {
+            if n > self.limits.max_reasoning {
+                return fail(
+                    Rule::ThinkingBudgetAboveLimit,
+                    format!(
+                        "thinking_budget {n} is above {name}'s maximum reasoning length of {} tokens",
+                        self.limits.max_reasoning
+                    ),
+                );
+            }
+        }
+        let thinking = request
+            .effective_thinking()
+            .unwrap_or(self.defaults.thinking);
+        let format = request.response_format_ref();
+        if let Some(format) = format.filter(|f| f.is_structured()) {
+            if thinking && !self.capabilities.structured_output_with_thinking {
+                return fail(
+                    Rule::StructuredOutputWithThinking,
+                    format!(
+                        "{name} gives structured output only with thinking off, and thinking is on{}; call .thinking(false)",
+                        if request.thinking_value().is_none() {
+                            " by default"
+                        } else {
+                            ""
+                        }
+                    ),
+                );
+            }
+            if *format == ResponseFormat::JsonObject
+                && !request
+                    .messages()
+                    .iter()
+                    .any(|m| contains_json_word(&m.content))
+            {
+                return fail(
+                    Rule::JsonObjectWithoutJsonWord,
+                    "response_format json_object needs the word \"json\" in the messages".into(),
+                );
+            }
+        }
+        if thinking && request.tool_choice_ref().is_some_and(|c| c.is_forced()) {
+            return fail(
+                Rule::ForcedToolChoiceWithThinking,
+                format!(
+                    "{name} takes only tool_choice auto or none with thinking on; call .thinking(false) to force a tool"
+                ),
+            );
+        }
+        Ok(())
+    }
+}
+
+fn is_truthy(v: &Value) -> bool {
+    !matches!(v, Value::Null | Value::Bool(false))
+}
+
+fn contains_json_word(text: &str) -> bool {
+    text.as_bytes()
+        .windows(4)
+        .any(|w| w.eq_ignore_ascii_case(b"json"))
+}

@@ -1,0 +1,243 @@
+//! The `chat` example end to end: the built binary against the scripted server on
+//! 127.0.0.1, in text and `--json` mode, for answers, HTTP errors, broken bodies and
+//! missing configuration.
+#![cfg(feature = "blocking")]
+
+#[path = "common/http_server.rs"]
+mod http_server;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use http_server::{End, Reply, Server};
+use serde_json::{Value, json};
+
+fn transcript(name: &str) -> Vec<u8> {
+    std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/transcripts")
+            .join(name),
+    )
+    .unwrap()
+}
+
+fn expected(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/transcripts")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The example binary `cargo test` built next to this test's binary.
+fn chat_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    let bin = dir
+        .join("examples")
+        .join(format!("chat{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo test` (which builds the examples) or `cargo build --example chat`",
+        bin.display()
+    );
+    bin
+}
+
+/// Runs the example with a clean environment: no DASHSCOPE_* and no proxy variables
+/// unless given.
+fn chat(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(chat_binary());
+    cmd.args(args);
+    for var in [
+        "DASHSCOPE_API_KEY",
+        "DASHSCOPE_REGION",
+        "DASHSCOPE_WORKSPACE",
+        "DASHSCOPE_BASE_URL",
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+    ] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn stdout_json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON object ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+#[test]
+fn json_answer_openai() {
+    let server = Server::start(vec![Reply::sse(&transcript("openai_thinking.sse"), 40)]);
+    let out = chat(
+        &["--base-url", &server.url(), "--json"],
+        &[("DASHSCOPE_API_KEY", "sk-example")],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(stdout_json(&out), expected("openai_thinking.json"));
+    let r = &server.requests()[0];
+    assert_eq!(r.path, "/compatible-mode/v1/chat/completions");
+    assert_eq!(r.header("authorization"), Some("Bearer sk-example"));
+    assert_eq!(
+        r.json(),
+        json!({
+            "model": "glm-5",
+            "messages": [{"role": "user", "content": "Who are you"}],
+            "stream": true,
+            "stream_options": {"include_usage": true},
+            "enable_thinking": true,
+        })
+    );
+}
+
+#[test]
+fn json_answer_native_cumulative_without_thinking() {
+    let server = Server::start(vec![Reply::sse(&transcript("native_cumulative.sse"), 17)]);
+    let out = chat(
+        &[
+            "--protocol",
+            "dashscope",
+            "--model",
+            "glm-4.6",
+            "--no-thinking",
+            "--no-incremental-output",
+            "--base-url",
+            &format!("{}/", server.url()),
+            "--json",
+            "Hello there",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(stdout_json(&out), expected("native_cumulative.json"));
+    let r = &server.requests()[0];
+    assert_eq!(r.path, "/api/v1/services/aigc/text-generation/generation");
+    assert_eq!(r.header("x-dashscope-sse"), Some("enable"));
+    assert_eq!(
+        r.json(),
+        json!({
+            "model": "glm-4.6",
+            "input": {"messages": [{"role": "user", "content": "Hello there"}]},
+            "parameters": {"result_format": "message", "incremental_output": false, "enable_thinking": false},
+        })
+    );
+}
+
+#[test]
+fn text_mode_prints_the_banners_in_order() {
+    let server = Server::start(vec![Reply::sse(&transcript("native_thinking.sse"), 64)]);
+    let out = chat(
+        &["--protocol", "dashscope", "--base-url", &server.url()],
+        &[("DASHSCOPE_API_KEY", "sk-example")],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let expect = expected("native_thinking.json");
+    let thought = text
+        .find("====================Thought Process====================")
+        .expect("thought banner");
+    let answer = text
+        .find("====================Complete Response====================")
+        .expect("answer banner");
+    let usage = text
+        .find("====================Token Usage====================")
+        .expect("usage banner");
+    assert!(thought < answer && answer < usage, "{text}");
+    let reasoning = expect["reasoning_content"].as_str().unwrap();
+    let content = expect["content"].as_str().unwrap();
+    assert!(text[thought..answer].contains(reasoning), "{text}");
+    assert!(text[answer..usage].contains(content), "{text}");
+    let u = &expect["usage"];
+    assert!(
+        text[usage..].contains(&format!(
+            "input_tokens: {}, output_tokens: {}, total_tokens: {}",
+            u["prompt_tokens"], u["completion_tokens"], u["total_tokens"]
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn http_error_is_kind_http_with_status_and_code() {
+    let server = Server::start(vec![Reply::json(
+        401,
+        r#"{"code":"InvalidApiKey","message":"Invalid API-key provided.","request_id":"r1"}"#,
+    )]);
+    let out = chat(
+        &["--base-url", &server.url(), "--json"],
+        &[("DASHSCOPE_API_KEY", "sk-wrong")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout_json(&out),
+        json!({"error": {"kind": "http", "status": 401, "code": "InvalidApiKey", "message": "Invalid API-key provided."}})
+    );
+    let html = Server::start(vec![
+        Reply::new(502).body_split(b"<html>Bad Gateway</html>", 0),
+    ]);
+    let out = chat(
+        &["--base-url", &html.url(), "--json", "--max-retries", "0"],
+        &[("DASHSCOPE_API_KEY", "sk-x")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let v = stdout_json(&out);
+    assert_eq!(v["error"]["kind"], "http");
+    assert_eq!(v["error"]["status"], 502);
+    assert_eq!(v["error"]["code"], Value::Null);
+    assert_eq!(html.request_count(), 1, "--max-retries 0");
+}
+
+#[test]
+fn broken_body_is_kind_transport() {
+    let part = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Half an ans\"}}]}\n\n";
+    let server = Server::start(vec![Reply::sse(part, 0).end(End::CloseMidBody)]);
+    let out = chat(
+        &["--base-url", &server.url(), "--json"],
+        &[("DASHSCOPE_API_KEY", "sk-x")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stdout_json(&out)["error"]["kind"], "transport");
+}
+
+#[test]
+fn no_key_and_no_base_url_exits_2_with_guidance() {
+    let out = chat(&["--json"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("DASHSCOPE_API_KEY is not set"), "{err}");
+}
+
+/// PITFALL 61 through the environment: a proxy variable that does not parse is a
+/// configuration error (exit 2), not a panic and not silently ignored.
+#[test]
+fn invalid_proxy_in_the_environment_is_a_config_error() {
+    let out = chat(
+        &[],
+        &[
+            ("DASHSCOPE_API_KEY", "sk-secret-proxy-test"),
+            ("HTTPS_PROXY", "http://[::1"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("HTTPS_PROXY"), "{err}");
+    assert!(!err.contains("sk-secret-proxy-test"));
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    let out = chat(&["--protocol", "grpc"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -1,0 +1,406 @@
+//! Request bodies for both protocols, exactly, and the model catalog's rules.
+#![cfg(feature = "chat")]
+
+use dashscope_glm::Error;
+use dashscope_glm::chat::{
+    Accumulator, ChatRequest, JsonSchema, Message, Model, Protocol, ResponseFormat, Rule, Tool,
+    ToolChoice,
+};
+use serde_json::{Value, json};
+
+fn body(request: &ChatRequest, protocol: Protocol, stream: bool) -> Value {
+    let mut out = Vec::new();
+    request.write_body(protocol, stream, &mut out).unwrap();
+    serde_json::from_slice(&out).unwrap()
+}
+
+fn weather_tool() -> Tool {
+    Tool::function(
+        "get_weather",
+        "Current weather",
+        json!({"type": "object", "properties": {"city": {"type": "string"}}}),
+    )
+}
+
+#[test]
+fn openai_streaming_with_default_thinking() {
+    let r = ChatRequest::new("glm-5").user("Who are you");
+    assert_eq!(
+        body(&r, Protocol::OpenAiCompatible, true),
+        json!({
+            "model": "glm-5",
+            "messages": [{"role": "user", "content": "Who are you"}],
+            "stream": true,
+            "stream_options": {"include_usage": true},
+            "enable_thinking": true,
+        })
+    );
+    // Not streaming: no stream fields at all.
+    assert_eq!(
+        body(&r, Protocol::OpenAiCompatible, false),
+        json!({
+            "model": "glm-5",
+            "messages": [{"role": "user", "content": "Who are you"}],
+            "enable_thinking": true,
+        })
+    );
+}
+
+#[test]
+fn unknown_model_gets_no_thinking_default() {
+    let r = ChatRequest::new("qwen-plus").user("hi");
+    let b = body(&r, Protocol::OpenAiCompatible, true);
+    assert!(b.get("enable_thinking").is_none(), "{b}");
+}
+
+#[test]
+fn native_body_every_message_has_its_role() {
+    let r = ChatRequest::new("glm-4.7")
+        .system("Be brief.")
+        .user("Who are you")
+        .thinking(false);
+    assert_eq!(
+        body(&r, Protocol::DashScope, true),
+        json!({
+            "model": "glm-4.7",
+            "input": {"messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "Who are you"},
+            ]},
+            "parameters": {
+                "result_format": "message",
+                "incremental_output": true,
+                "enable_thinking": false,
+            },
+        })
+    );
+    let cumulative = r.clone().incremental_output(false);
+    assert_eq!(
+        body(&cumulative, Protocol::DashScope, true)["parameters"]["incremental_output"],
+        false
+    );
+}
+
+#[test]
+fn every_parameter_openai_top_level_native_in_parameters() {
+    let r = ChatRequest::new("glm-5")
+        .user("Weather in Beijing?")
+        .thinking(true)
+        .thinking_budget(1024)
+        .tool(weather_tool())
+        .tool_choice(ToolChoice::Auto)
+        .parallel_tool_calls(true)
+        .tool_stream(true)
+        .temperature(0.5)
+        .top_p(0.9)
+        .top_k(10)
+        .repetition_penalty(1.1)
+        .presence_penalty(0.25)
+        .max_tokens(100)
+        .seed(42)
+        .stop(vec!["END", "STOP"])
+        .extra("n", 1);
+    let params = json!({
+        "enable_thinking": true,
+        "thinking_budget": 1024,
+        "temperature": 0.5,
+        "top_p": 0.9,
+        "top_k": 10,
+        "repetition_penalty": 1.1,
+        "presence_penalty": 0.25,
+        "max_tokens": 100,
+        "seed": 42,
+        "stop": ["END", "STOP"],
+        "tools": [{"type": "function", "function": {
+            "name": "get_weather",
+            "description": "Current weather",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+        }}],
+        "tool_choice": "auto",
+        "parallel_tool_calls": true,
+        "tool_stream": true,
+        "n": 1,
+    });
+    let mut openai = json!({
+        "model": "glm-5",
+        "messages": [{"role": "user", "content": "Weather in Beijing?"}],
+        "stream": true,
+        "stream_options": {"include_usage": true},
+    });
+    for (k, v) in params.as_object().unwrap() {
+        openai[k] = v.clone();
+    }
+    assert_eq!(body(&r, Protocol::OpenAiCompatible, true), openai);
+
+    let mut native_params = json!({"result_format": "message", "incremental_output": true});
+    for (k, v) in params.as_object().unwrap() {
+        native_params[k] = v.clone();
+    }
+    assert_eq!(
+        body(&r, Protocol::DashScope, true),
+        json!({
+            "model": "glm-5",
+            "input": {"messages": [{"role": "user", "content": "Weather in Beijing?"}]},
+            "parameters": native_params,
+        })
+    );
+}
+
+#[test]
+fn structured_output_shapes() {
+    let object = ChatRequest::new("glm-5")
+        .user("Reply in JSON")
+        .thinking(false)
+        .response_format(ResponseFormat::JsonObject);
+    assert_eq!(
+        body(&object, Protocol::OpenAiCompatible, false)["response_format"],
+        json!({"type": "json_object"})
+    );
+    assert_eq!(
+        body(&object, Protocol::DashScope, false)["parameters"]["response_format"],
+        json!({"type": "json_object"})
+    );
+    let schema = ChatRequest::new("glm-5")
+        .user("x")
+        .thinking(false)
+        .response_format(ResponseFormat::JsonSchema(
+            JsonSchema::new("answer", json!({"type": "object"})).strict(true),
+        ));
+    assert_eq!(
+        body(&schema, Protocol::OpenAiCompatible, false)["response_format"],
+        json!({"type": "json_schema", "json_schema": {"name": "answer", "schema": {"type": "object"}, "strict": true}})
+    );
+    let text = ChatRequest::new("glm-5")
+        .user("x")
+        .response_format(ResponseFormat::Text);
+    assert_eq!(
+        body(&text, Protocol::OpenAiCompatible, false)["response_format"],
+        json!({"type": "text"})
+    );
+    let forced = ChatRequest::new("glm-5")
+        .user("x")
+        .thinking(false)
+        .tool(weather_tool())
+        .tool_choice(ToolChoice::function("get_weather"));
+    assert_eq!(
+        body(&forced, Protocol::DashScope, false)["parameters"]["tool_choice"],
+        json!({"type": "function", "function": {"name": "get_weather"}})
+    );
+}
+
+#[test]
+fn multi_turn_with_tool_calls_and_results() {
+    let mut acc = Accumulator::new(Protocol::DashScope);
+    acc.push_data(r#"{"output":{"choices":[{"message":{"role":"assistant","content":"","reasoning_content":"Need weather.","tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Beijing\"}"}}]},"finish_reason":"tool_calls"}]},"request_id":"r1"}"#).unwrap();
+    let completion = acc.finish().unwrap();
+    let base = ChatRequest::new("glm-5").user("Weather?");
+    let without = base
+        .clone()
+        .assistant_from(&completion)
+        .tool_result("call_1", "21C");
+    let call = json!({"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Beijing\"}"}});
+    let mut native_call = call.clone();
+    native_call["index"] = json!(0);
+    assert_eq!(
+        body(&without, Protocol::OpenAiCompatible, true)["messages"],
+        json!([
+            {"role": "user", "content": "Weather?"},
+            {"role": "assistant", "content": "", "tool_calls": [call]},
+            {"role": "tool", "content": "21C", "tool_call_id": "call_1"},
+        ])
+    );
+    assert_eq!(
+        body(&without, Protocol::DashScope, true)["input"]["messages"][1],
+        json!({"role": "assistant", "content": "", "tool_calls": [native_call]})
+    );
+    let with = base.assistant_from_with_reasoning(&completion);
+    assert_eq!(
+        body(&with, Protocol::OpenAiCompatible, true)["messages"][1]["reasoning_content"],
+        "Need weather."
+    );
+}
+
+/// PITFALL 59: extra fields go through verbatim; a collision is a typed error, never a
+/// duplicate key and never a panic.
+#[test]
+fn pitfall_59_extra_fields_verbatim_and_collisions_refused() {
+    let r = ChatRequest::new("glm-5")
+        .user("hi")
+        .extra("logprobs", true)
+        .extra("metadata", json!({"a": [1, "二"]}))
+        .extra("logprobs", false);
+    let b = body(&r, Protocol::OpenAiCompatible, true);
+    assert_eq!(b["logprobs"], false);
+    assert_eq!(b["metadata"], json!({"a": [1, "二"]}));
+    assert_eq!(
+        body(&r, Protocol::DashScope, true)["parameters"]["metadata"],
+        json!({"a": [1, "二"]})
+    );
+    for key in [
+        "temperature",
+        "messages",
+        "stream",
+        "enable_thinking",
+        "model",
+        "input",
+    ] {
+        let clash = ChatRequest::new("some-model").user("hi").extra(key, 1);
+        let mut out = Vec::new();
+        match clash.write_body(Protocol::OpenAiCompatible, true, &mut out) {
+            Err(Error::Validation { rule, message }) => {
+                assert_eq!(rule, Rule::ExtraCollidesWithField);
+                assert!(message.contains(key), "{message}");
+            }
+            other => panic!("{key}: {other:?}"),
+        }
+        assert!(clash.validate().is_err());
+    }
+}
+
+/// PITFALL 60: content is never rewritten; non-ASCII is written raw.
+#[test]
+fn pitfall_60_content_round_trips_unchanged() {
+    let text = "a literal \\n backslash-n, a real\nnewline, a tab\t, quotes \"\" and 杭州 😀";
+    let r = ChatRequest::new("glm-5").user(text);
+    let mut out = Vec::new();
+    r.write_body(Protocol::OpenAiCompatible, true, &mut out)
+        .unwrap();
+    let raw = String::from_utf8(out.clone()).unwrap();
+    assert!(raw.contains("杭州 😀"), "non-ASCII written raw: {raw}");
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["messages"][0]["content"], text);
+}
+
+#[test]
+fn write_body_reuses_the_buffer() {
+    let r = ChatRequest::new("glm-5").user("hi");
+    let mut out = Vec::with_capacity(4096);
+    out.extend_from_slice(b"garbage");
+    let ptr = out.as_ptr();
+    r.write_body(Protocol::OpenAiCompatible, true, &mut out)
+        .unwrap();
+    assert!(out.starts_with(b"{\"model\""));
+    assert_eq!(out.as_ptr(), ptr, "no reallocation");
+}
+
+fn rule_of(r: &ChatRequest) -> Option<Rule> {
+    match r.validate() {
+        Ok(()) => None,
+        Err(Error::Validation { rule, .. }) => Some(rule),
+        Err(other) => panic!("unexpected {other}"),
+    }
+}
+
+#[test]
+fn catalog_limits_and_defaults() {
+    let names: Vec<_> = Model::all().iter().map(|m| m.name).collect();
+    assert_eq!(names, ["glm-5", "glm-4.7", "glm-4.6"]);
+    for m in Model::all() {
+        assert_eq!(m.limits.context, 202_752);
+        assert_eq!(m.limits.max_reasoning, 32_768);
+        assert_eq!(m.limits.max_response, 16_384);
+        assert!(m.defaults.thinking);
+        assert_eq!(m.defaults.temperature, 1.0);
+        assert_eq!(m.defaults.top_p, 0.95);
+        assert_eq!(m.defaults.top_k, 20);
+        assert_eq!(m.defaults.repetition_penalty, 1.0);
+        assert!(!m.capabilities.web_search && !m.capabilities.partial_mode);
+        assert!(
+            m.capabilities.structured_output && !m.capabilities.structured_output_with_thinking
+        );
+        assert_eq!(m.capabilities.implicit_cache, m.name == "glm-5");
+    }
+    assert_eq!(Model::lookup("glm-5").unwrap().limits.max_input, 202_752);
+    assert_eq!(Model::lookup("glm-4.6").unwrap().limits.max_input, 169_984);
+}
+
+#[test]
+fn each_model_rule() {
+    let base = || ChatRequest::new("glm-5").user("hello");
+    assert_eq!(rule_of(&base()), None);
+    // Structured output with thinking on: by default and when asked.
+    let json = base()
+        .user("answer in JSON")
+        .response_format(ResponseFormat::JsonObject);
+    assert_eq!(rule_of(&json), Some(Rule::StructuredOutputWithThinking));
+    assert_eq!(
+        rule_of(&json.clone().thinking(true)),
+        Some(Rule::StructuredOutputWithThinking)
+    );
+    assert_eq!(rule_of(&json.clone().thinking(false)), None);
+    let schema =
+        base().response_format(ResponseFormat::JsonSchema(JsonSchema::new("a", json!({}))));
+    assert_eq!(rule_of(&schema), Some(Rule::StructuredOutputWithThinking));
+    // json_object without the word json, in any case.
+    let no_word = base()
+        .thinking(false)
+        .response_format(ResponseFormat::JsonObject);
+    assert_eq!(rule_of(&no_word), Some(Rule::JsonObjectWithoutJsonWord));
+    assert_eq!(rule_of(&no_word.clone().system("Output JsOn only")), None);
+    // Limits: at the limit passes, above fails.
+    assert_eq!(rule_of(&base().max_tokens(16_384)), None);
+    assert_eq!(
+        rule_of(&base().max_tokens(16_385)),
+        Some(Rule::MaxTokensAboveLimit)
+    );
+    assert_eq!(rule_of(&base().thinking_budget(32_768)), None);
+    assert_eq!(
+        rule_of(&base().thinking_budget(32_769)),
+        Some(Rule::ThinkingBudgetAboveLimit)
+    );
+    // Web search.
+    assert_eq!(
+        rule_of(&base().extra("enable_search", true)),
+        Some(Rule::WebSearch)
+    );
+    assert_eq!(
+        rule_of(&base().extra("search_options", json!({"forced_search": true}))),
+        Some(Rule::WebSearch)
+    );
+    assert_eq!(rule_of(&base().extra("enable_search", false)), None);
+    // Partial mode, by builder or by extra.
+    let partial = base().message(Message::assistant("Once upon").with_partial(true));
+    assert_eq!(rule_of(&partial), Some(Rule::PartialMode));
+    assert_eq!(
+        rule_of(&base().extra("partial", true)),
+        Some(Rule::PartialMode)
+    );
+    // Forced tool choice with thinking on (default or explicit); auto and none pass.
+    let forced = base()
+        .tool(weather_tool())
+        .tool_choice(ToolChoice::function("get_weather"));
+    assert_eq!(rule_of(&forced), Some(Rule::ForcedToolChoiceWithThinking));
+    assert_eq!(rule_of(&forced.clone().thinking(false)), None);
+    assert_eq!(
+        rule_of(&base().tool(weather_tool()).tool_choice(ToolChoice::None)),
+        None
+    );
+}
+
+#[test]
+fn rules_apply_to_every_catalog_model_and_not_to_unknown_ones() {
+    for name in ["glm-5", "glm-4.7", "glm-4.6"] {
+        let r = ChatRequest::new(name).user("x").max_tokens(20_000);
+        assert_eq!(rule_of(&r), Some(Rule::MaxTokensAboveLimit), "{name}");
+    }
+    let unknown = ChatRequest::new("glm-9-experimental")
+        .user("no word here")
+        .max_tokens(1_000_000)
+        .response_format(ResponseFormat::JsonObject)
+        .extra("enable_search", true)
+        .tool_choice(ToolChoice::function("f"));
+    assert_eq!(rule_of(&unknown), None);
+}
+
+#[test]
+fn validation_error_names_the_rule() {
+    let err = ChatRequest::new("glm-4.6")
+        .user("x")
+        .max_tokens(99_999)
+        .validate()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("max_tokens_above_limit"), "{text}");
+    assert!(text.contains("99999") && text.contains("16384"), "{text}");
+    assert!(!err.is_retryable());
+}
