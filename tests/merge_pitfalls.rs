@@ -656,6 +656,13 @@ fn a_lone_surrogate_in_a_delta_is_a_malformed_chunk_like_serde_json_says() {
     let bad = delta(r#"{"content":"\ud83d!"}"#);
     assert!(serde_json::from_str::<serde_json::Value>(&bad).is_err());
     let err = run(&[delta(r#"{"content":"ok"}"#), bad]).unwrap_err();
-    assert!(matches!(&err, Error::MalformedChunk(m) if m.message.contains("surrogate")), "{err:?}");
-    assert_eq!(err.partial().unwrap().message.content, "ok", "nothing of the bad chunk is kept");
+    assert!(
+        matches!(&err, Error::MalformedChunk(m) if m.message.contains("surrogate")),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.partial().unwrap().message.content,
+        "ok",
+        "nothing of the bad chunk is kept"
+    );
 }
