@@ -1627,8 +1627,11 @@ fn read_body(
             if lengths.any(|other| other != first) {
                 return Err(bad("conflicting content-length headers"));
             }
-            let n: u64 = first.parse().map_err(|_| bad("invalid content-length"))?;
-            Some(usize::try_from(n).map_err(|_| TOO_LARGE)?)
+            if first.is_empty() || !first.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad("invalid content-length"));
+            }
+            // Only digits: a failed parse is an overflow.
+            Some(first.parse::<usize>().map_err(|_| TOO_LARGE)?)
         }
     };
     if length.is_some_and(|n| n > shared.max_body) {
