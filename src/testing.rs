@@ -25,18 +25,28 @@
 //!
 //! - Binding is the only fallible step ([`Builder::start`] returns [`std::io::Result`]);
 //!   nothing a client sends makes the server panic.
-//! - A thread per connection, so a stalled response never delays the next request.
+//! - A thread per connection, so a stalled response never delays the next request (at
+//!   most 256 connections at once; more are closed as soon as they are accepted).
 //! - What the server reads is bounded: the request line and headers by
 //!   [`Builder::max_request_head`] (64 KiB; over it: `431`), the body by
 //!   [`Builder::max_request_body`] (16 MiB; over it: `413`); a request that is not
-//!   HTTP/1.x gets `400`. Such requests are counted ([`ReplayServer::rejected_count`])
-//!   but not recorded.
+//!   HTTP/1.x (or whose head is not UTF-8) gets `400`. Such requests are counted
+//!   ([`ReplayServer::rejected_count`]) but not recorded.
 //! - Dropping the server stops it: the listener closes, every connection (stalled ones
 //!   included) is closed, and every thread is joined. Each blocking call polls a
 //!   shutdown flag every few milliseconds, so drop returns promptly.
 //! - The API key is never stored: the `Authorization` header is recorded as
 //!   `Bearer <redacted>`, and only a keyed hash of the credentials is kept, enough for
 //!   [`RecordedRequest::api_key_is`].
+//!
+//! # In your own tests
+//!
+//! Enable the feature for tests only:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! dashscope-glm = { version = "0.1", features = ["testing"] }
+//! ```
 //!
 //! # Example
 //!
@@ -280,7 +290,8 @@ pub enum Framing {
     Chunked,
     /// `content-length`; the pieces are separate writes, with no marks between them.
     ContentLength,
-    /// Neither header: the body ends when the connection closes (HTTP/1.0 style).
+    /// Neither header: the body ends when the connection closes (HTTP/1.0 style), so a
+    /// cut, or the end of a stall, looks like the normal end of the body.
     Close,
 }
 
