@@ -1813,6 +1813,55 @@ mod tests {
         }
     }
 
+    /// Mutated requests (bytes flipped, CR/LF/colons/digits inserted, cut short) never
+    /// make a connection thread panic, and the server keeps serving.
+    #[test]
+    fn mutated_requests_never_panic_a_connection() {
+        let template: &[u8] =
+            b"POST /v1/x?y=1 HTTP/1.1\r\nhost: x\r\nauthorization: Bearer sk-1\r\n\
+            expect: 100-continue\r\ntransfer-encoding: chunked\r\n\r\n\
+            3;a=b\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nt: 1\r\n\r\n";
+        let server = ReplayServer::builder()
+            .fallback(Reply::sse("data:1\n\n").split(Split::Every(2)))
+            .max_request_head(256)
+            .max_request_body(64)
+            .start()
+            .unwrap();
+        let mut rng = XorShift::new(1);
+        for _ in 0..300 {
+            let mut input = template.to_vec();
+            for _ in 0..=rng.next() % 4 {
+                let at = (rng.next() % input.len() as u64) as usize;
+                let byte = [b'\r', b'\n', b':', b' ', b'0', b'f', b'\xff', b';']
+                    [(rng.next() % 8) as usize];
+                match rng.next() % 3 {
+                    0 => input[at] = byte,
+                    1 => input.insert(at, byte),
+                    _ => input.truncate(at),
+                }
+            }
+            let mut stream = TcpStream::connect(server.addr()).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            let _ = stream.write_all(&input);
+            let _ = stream.shutdown(Shutdown::Write);
+            let _ = stream.read_to_end(&mut Vec::new());
+        }
+        let workers = std::mem::take(&mut *lock(&server.shared.workers));
+        for worker in workers {
+            assert!(worker.join().is_ok(), "a connection thread panicked");
+        }
+        let total = server.request_count() + server.rejected_count();
+        assert!(total > 0 && total <= 300);
+        assert!(
+            server
+                .requests()
+                .iter()
+                .all(|r| r.header("authorization") != Some("Bearer sk-1"))
+        );
+    }
+
     #[test]
     fn redaction_keeps_only_the_scheme() {
         assert_eq!(
