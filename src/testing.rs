@@ -1110,7 +1110,19 @@ impl RecordedRequest {
     ///
     /// # Example
     ///
-    /// See [`RecordedRequest`].
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = dashscope_glm::testing::ReplayServer::builder().start()?;
+    /// # let mut client = std::net::TcpStream::connect(server.addr())?;
+    /// # client.write_all(
+    /// #     b"POST /v1/x?debug=1 HTTP/1.1\r\nhost: x\r\nauthorization: Bearer sk-abc\r\n\
+    /// #       content-length: 7\r\n\r\n{\"a\":1}",
+    /// # )?;
+    /// # client.read_to_end(&mut Vec::new())?;
+    /// let request = &server.requests()[0];
+    /// assert_eq!(request.method(), "POST");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[must_use]
     pub fn method(&self) -> &str {
         &self.method
@@ -1120,7 +1132,19 @@ impl RecordedRequest {
     ///
     /// # Example
     ///
-    /// See [`ReplayServer`].
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = dashscope_glm::testing::ReplayServer::builder().start()?;
+    /// # let mut client = std::net::TcpStream::connect(server.addr())?;
+    /// # client.write_all(
+    /// #     b"POST /v1/x?debug=1 HTTP/1.1\r\nhost: x\r\nauthorization: Bearer sk-abc\r\n\
+    /// #       content-length: 7\r\n\r\n{\"a\":1}",
+    /// # )?;
+    /// # client.read_to_end(&mut Vec::new())?;
+    /// let request = &server.requests()[0];
+    /// assert_eq!(request.target(), "/v1/x?debug=1");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[must_use]
     pub fn target(&self) -> &str {
         &self.target
@@ -1130,7 +1154,19 @@ impl RecordedRequest {
     ///
     /// # Example
     ///
-    /// See [`RecordedRequest`].
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = dashscope_glm::testing::ReplayServer::builder().start()?;
+    /// # let mut client = std::net::TcpStream::connect(server.addr())?;
+    /// # client.write_all(
+    /// #     b"POST /v1/x?debug=1 HTTP/1.1\r\nhost: x\r\nauthorization: Bearer sk-abc\r\n\
+    /// #       content-length: 7\r\n\r\n{\"a\":1}",
+    /// # )?;
+    /// # client.read_to_end(&mut Vec::new())?;
+    /// let request = &server.requests()[0];
+    /// assert_eq!(request.path(), "/v1/x");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[must_use]
     pub fn path(&self) -> &str {
         self.target
@@ -1142,7 +1178,19 @@ impl RecordedRequest {
     ///
     /// # Example
     ///
-    /// See [`RecordedRequest`].
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = dashscope_glm::testing::ReplayServer::builder().start()?;
+    /// # let mut client = std::net::TcpStream::connect(server.addr())?;
+    /// # client.write_all(
+    /// #     b"POST /v1/x?debug=1 HTTP/1.1\r\nhost: x\r\nauthorization: Bearer sk-abc\r\n\
+    /// #       content-length: 7\r\n\r\n{\"a\":1}",
+    /// # )?;
+    /// # client.read_to_end(&mut Vec::new())?;
+    /// let request = &server.requests()[0];
+    /// assert_eq!(request.query(), Some("debug=1"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[must_use]
     pub fn query(&self) -> Option<&str> {
         self.target.split_once('?').map(|(_, query)| query)
@@ -1195,7 +1243,19 @@ impl RecordedRequest {
     ///
     /// # Example
     ///
-    /// See [`RecordedRequest`].
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = dashscope_glm::testing::ReplayServer::builder().start()?;
+    /// # let mut client = std::net::TcpStream::connect(server.addr())?;
+    /// # client.write_all(
+    /// #     b"POST /v1/x?debug=1 HTTP/1.1\r\nhost: x\r\nauthorization: Bearer sk-abc\r\n\
+    /// #       content-length: 7\r\n\r\n{\"a\":1}",
+    /// # )?;
+    /// # client.read_to_end(&mut Vec::new())?;
+    /// let request = &server.requests()[0];
+    /// assert_eq!(request.body(), br#"{"a":1}"#);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[must_use]
     pub fn body(&self) -> &[u8] {
         &self.body
@@ -1205,7 +1265,19 @@ impl RecordedRequest {
     ///
     /// # Example
     ///
-    /// See the [module docs](self).
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = dashscope_glm::testing::ReplayServer::builder().start()?;
+    /// # let mut client = std::net::TcpStream::connect(server.addr())?;
+    /// # client.write_all(
+    /// #     b"POST /v1/x?debug=1 HTTP/1.1\r\nhost: x\r\nauthorization: Bearer sk-abc\r\n\
+    /// #       content-length: 7\r\n\r\n{\"a\":1}",
+    /// # )?;
+    /// # client.read_to_end(&mut Vec::new())?;
+    /// let request = &server.requests()[0];
+    /// assert_eq!(request.body_str(), Some(r#"{"a":1}"#));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[must_use]
     pub fn body_str(&self) -> Option<&str> {
         std::str::from_utf8(&self.body).ok()
@@ -1215,7 +1287,20 @@ impl RecordedRequest {
     ///
     /// # Example
     ///
-    /// See [`RecordedRequest`].
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = dashscope_glm::testing::ReplayServer::builder().start()?;
+    /// # let mut client = std::net::TcpStream::connect(server.addr())?;
+    /// # client.write_all(
+    /// #     b"POST /v1/x?debug=1 HTTP/1.1\r\nhost: x\r\nauthorization: Bearer sk-abc\r\n\
+    /// #       content-length: 7\r\n\r\n{\"a\":1}",
+    /// # )?;
+    /// # client.read_to_end(&mut Vec::new())?;
+    /// let request = &server.requests()[0];
+    /// assert!(request.authorization_present());
+    /// assert_eq!(request.header("authorization"), Some("Bearer <redacted>"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[must_use]
     pub fn authorization_present(&self) -> bool {
         self.key.is_some()
@@ -1226,7 +1311,21 @@ impl RecordedRequest {
     ///
     /// # Example
     ///
-    /// See [`RecordedRequest`].
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = dashscope_glm::testing::ReplayServer::builder().start()?;
+    /// # let mut client = std::net::TcpStream::connect(server.addr())?;
+    /// # client.write_all(
+    /// #     b"POST /v1/x?debug=1 HTTP/1.1\r\nhost: x\r\nauthorization: Bearer sk-abc\r\n\
+    /// #       content-length: 7\r\n\r\n{\"a\":1}",
+    /// # )?;
+    /// # client.read_to_end(&mut Vec::new())?;
+    /// let request = &server.requests()[0];
+    /// assert!(request.api_key_is("sk-abc"));
+    /// assert!(!request.api_key_is("Bearer sk-abc"));
+    /// assert!(!request.api_key_is("sk-ab"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[must_use]
     pub fn api_key_is(&self, key: &str) -> bool {
         self.key
