@@ -7,7 +7,7 @@
 //! ```text
 //!  examples/   chat, replay, sse_dump             programs a user runs first
 //!  blocking    feature "blocking" (ureq, rustls)  Client, ChatStream, retries, timeouts
-//!  testing     feature "testing" (std only)       recorded streams on 127.0.0.1 (later)
+//!  testing     feature "testing" (std only)       ReplayServer: recorded streams on 127.0.0.1
 //!  chat        feature "chat" (serde, serde_json) requests, wire types, merger, PartialJson
 //!  sse         always compiled, no dependencies   bytes -> lines -> events
 //! ```
@@ -19,7 +19,9 @@
 //! - `chat`: wire types, the delta merger and [`PartialJson`] (incremental
 //!   partial JSON); pulls in `serde` and `serde_json`.
 //! - `blocking` (default): the ureq client, built on `chat`.
-//! - `testing`: a replay server for tests (std only).
+//! - `testing`: [`testing::ReplayServer`], an HTTP server on 127.0.0.1 that replays
+//!   recorded streams (per path, split, paced, stalled or cut as a test asks) and
+//!   records each request with the API key redacted; std only, for your own tests.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -40,6 +42,10 @@ pub use error::{ApiError, Error, HttpError, MalformedChunk, TimeoutKind, Transpo
 
 #[cfg(feature = "chat")]
 mod json;
+
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 
 #[cfg(feature = "chat")]
 #[cfg_attr(docsrs, doc(cfg(feature = "chat")))]
