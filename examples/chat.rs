@@ -16,7 +16,13 @@
 //! the `Token Usage`. With `--json` it prints one JSON object: the completion or the
 //! error, in the schema of `tests/common/render.rs`. Exit status: 0 on success, 1 when
 //! the call failed, 2 on bad usage or configuration.
+//!
+//! Offline by default: with no `DASHSCOPE_API_KEY` and no `--base-url`, it says so on
+//! standard error and replays a recorded glm-5 stream (`examples/recordings/`, one per
+//! protocol) from a local server on 127.0.0.1, through the same client.
 
+#[path = "common/offline.rs"]
+mod offline;
 #[path = "../tests/common/render.rs"]
 mod render;
 
@@ -28,11 +34,6 @@ use dashscope_glm::blocking::Client;
 use dashscope_glm::chat::{ChatRequest, Completion, Protocol, StreamEvent};
 
 const USAGE: &str = "usage: chat [--model glm-5] [--protocol openai|dashscope] [--no-thinking] [--base-url URL] [--max-retries N] [--no-incremental-output] [--json] [PROMPT]";
-
-const NO_KEY: &str = "DASHSCOPE_API_KEY is not set.
-Get an API key in the Model Studio console (https://modelstudio.console.alibabacloud.com/),
-then run:  export DASHSCOPE_API_KEY=sk-...
-or point the example at a gateway with --base-url URL.";
 
 struct Args {
     model: String,
@@ -106,17 +107,46 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let client = match build_client(&args) {
+    // Without a key or a gateway, replay a recording through a local server: the same
+    // client, HTTP, decoder and merger, offline.
+    let replay = if offline::wanted(args.base_url.as_deref()) {
+        eprintln!(
+            "DASHSCOPE_API_KEY is not set: replaying a recorded glm-5 stream from a local server (set the key to call Model Studio)."
+        );
+        let recording: &'static [u8] = match args.protocol {
+            Protocol::DashScope => include_bytes!("recordings/chat_dashscope.sse"),
+            _ => include_bytes!("recordings/chat_openai.sse"),
+        };
+        match offline::serve(
+            args.protocol,
+            &[(recording, "6b1d2f7e-1c3a-4e5b-9d8f-0a1b2c3d4e5f")],
+        ) {
+            Ok(server) => Some(server),
+            Err(e) => {
+                eprintln!("cannot start the local replay server: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
+    let client = match &replay {
+        Some(server) => offline::client(server, args.protocol).map_err(|e| e.to_string()),
+        None => build_client(&args),
+    };
+    let client = match client {
         Ok(client) => client,
         Err(message) => {
             eprintln!("{message}");
             return ExitCode::from(2);
         }
     };
+    // The recordings are incremental, whatever the flag asks of a live server.
+    let incremental = args.incremental || replay.is_some();
     let request = ChatRequest::new(args.model.as_str())
         .user(args.prompt.as_str())
         .thinking(args.thinking)
-        .incremental_output(args.incremental);
+        .incremental_output(incremental);
     let mut out = std::io::stdout().lock();
     let mut printer = Printer::default();
     let result = run(&client, &request, |event| {
@@ -148,8 +178,6 @@ fn build_client(args: &Args) -> Result<Client, String> {
         if !has_key {
             builder = builder.api_key("sk-placeholder");
         }
-    } else if !has_key {
-        return Err(NO_KEY.into());
     }
     if let Some(n) = args.max_retries {
         builder = builder.max_retries(n);

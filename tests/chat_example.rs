@@ -5,10 +5,13 @@
 
 #[path = "common/http_server.rs"]
 mod http_server;
+#[path = "common/render.rs"]
+mod render;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+use dashscope_glm::chat::{Protocol, StreamDecoder};
 use http_server::{End, Reply, Server};
 use serde_json::{Value, json};
 
@@ -210,13 +213,60 @@ fn broken_body_is_kind_transport() {
     assert_eq!(stdout_json(&out)["error"]["kind"], "transport");
 }
 
+/// What the `--json` output of a replay of `recording` must be: the recording run
+/// through the library's own decoder and merger.
+fn expected_from_recording(recording: &str, protocol: Protocol) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/recordings")
+        .join(recording);
+    let mut stream = StreamDecoder::new(protocol);
+    stream.feed(&std::fs::read(path).unwrap());
+    render::result(&stream.finish())
+}
+
+/// The offline default: no key and no `--base-url` replays the bundled recording of the
+/// chosen protocol through the whole client, and says so once on standard error.
 #[test]
-fn no_key_and_no_base_url_exits_2_with_guidance() {
-    let out = chat(&["--json"], &[]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(out.stdout.is_empty());
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("DASHSCOPE_API_KEY is not set"), "{err}");
+fn no_key_replays_the_recording_of_each_protocol() {
+    for (flag, recording, protocol) in [
+        ("openai", "chat_openai.sse", Protocol::OpenAiCompatible),
+        ("dashscope", "chat_dashscope.sse", Protocol::DashScope),
+    ] {
+        let out = chat(&["--json", "--protocol", flag], &[]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert_eq!(
+            stdout_json(&out),
+            expected_from_recording(recording, protocol),
+            "{flag}"
+        );
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("DASHSCOPE_API_KEY is not set") && err.contains("replaying"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn no_key_text_mode_prints_the_three_sections() {
+    let out = chat(&[], &[]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let banners: Vec<&str> = text.lines().filter(|l| l.starts_with("====")).collect();
+    assert_eq!(
+        banners,
+        [
+            "====================Thought Process====================",
+            "====================Complete Response====================",
+            "====================Token Usage====================",
+        ]
+    );
+    assert!(text.contains("I am GLM"), "{text}");
+    assert!(
+        text.contains("input_tokens: 9, output_tokens: 112, total_tokens: 121"),
+        "{text}"
+    );
 }
 
 /// PITFALL 61 through the environment: a proxy variable that does not parse is a
