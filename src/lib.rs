@@ -52,3 +52,8 @@ pub mod testing;
 pub use json::{
     Expected, JsonError, JsonErrorKind, JsonLimits, PartialJson, PathSegment, StringDelta,
 };
+
+/// The README's code blocks, compiled and run as doc tests (`cargo test`).
+#[cfg(all(doctest, feature = "blocking", feature = "testing"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
