@@ -126,6 +126,13 @@ impl Limits {
     pub const DEFAULT: usize = 16 * 1024 * 1024;
 
     /// The default limits (16 MiB each).
+    ///
+    /// ```
+    /// use dashscope_glm::sse::Limits;
+    ///
+    /// assert_eq!(Limits::new(), Limits::default());
+    /// assert_eq!(Limits::new().max_line, 16 * 1024 * 1024);
+    /// ```
     #[must_use]
     pub const fn new() -> Self {
         Self {
@@ -135,6 +142,12 @@ impl Limits {
     }
 
     /// Sets the longest line accepted, in bytes.
+    ///
+    /// ```
+    /// use dashscope_glm::sse::Limits;
+    ///
+    /// assert_eq!(Limits::new().max_line(1024).max_line, 1024);
+    /// ```
     #[must_use]
     pub const fn max_line(mut self, bytes: usize) -> Self {
         self.max_line = bytes;
@@ -142,6 +155,12 @@ impl Limits {
     }
 
     /// Sets the largest event accepted, in bytes.
+    ///
+    /// ```
+    /// use dashscope_glm::sse::Limits;
+    ///
+    /// assert_eq!(Limits::new().max_event(4096).max_event, 4096);
+    /// ```
     #[must_use]
     pub const fn max_event(mut self, bytes: usize) -> Self {
         self.max_event = bytes;
@@ -202,6 +221,15 @@ pub enum Error {
 
 impl Error {
     /// The stream byte offset the error refers to.
+    ///
+    /// ```
+    /// use dashscope_glm::sse::Decoder;
+    ///
+    /// let mut decoder = Decoder::new();
+    /// decoder.feed(b"data: ok\n\ndata: \xFF\n\n");
+    /// assert!(decoder.next_item().unwrap().is_ok());
+    /// assert_eq!(decoder.next_item().unwrap().unwrap_err().offset(), 16);
+    /// ```
     #[must_use]
     pub fn offset(&self) -> u64 {
         match *self {
