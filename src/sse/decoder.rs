@@ -126,12 +126,39 @@ struct EofState {
 
 impl Decoder {
     /// A decoder with the default [`Limits`] (16 MiB each) in strict UTF-8 mode.
+    ///
+    /// # Example
+    ///
+    /// This example shows that a new decoder has the default limits and has read nothing.
+    ///
+    /// ```
+    /// use dashscope_glm::sse::{Decoder, Limits};
+    ///
+    /// let decoder = Decoder::new();
+    /// assert_eq!(decoder.limits(), Limits::default());
+    /// assert_eq!((decoder.offset(), decoder.last_event_id(), decoder.retry()), (0, "", None));
+    /// ```
     #[must_use]
     pub fn new() -> Self {
         Self::default()
     }
 
     /// A decoder with the given limits, in strict UTF-8 mode.
+    ///
+    /// # Example
+    ///
+    /// This example shows an event over the size limit being reported once and skipped.
+    ///
+    /// ```
+    /// use dashscope_glm::sse::{Decoder, Error, Item, Limits};
+    ///
+    /// let mut decoder = Decoder::with_limits(Limits::new().max_event(16));
+    /// decoder.feed(b"data: 0123456789\ndata: more\n\ndata: ok\n\n");
+    /// let too_long = Error::EventTooLong { limit: 16, offset: 0 };
+    /// assert_eq!(decoder.next_item(), Some(Err(too_long)));
+    /// let Some(Ok(Item::Event(event))) = decoder.next_item() else { panic!() };
+    /// assert_eq!(event.data(), "ok");
+    /// ```
     #[must_use]
     pub fn with_limits(limits: Limits) -> Self {
         let mut decoder = Self::new();
@@ -170,10 +197,13 @@ impl Decoder {
     /// (`id:1`, `event:result`, `data:{...}`, `id:2`, ...). By the spec such a stream is
     /// one event that never ends; with this mode each `id:` starts a new one, so the
     /// events stream as they arrive. Streams whose `id` and `event` lines come before
-    /// their `data` lines, as DashScope's do, decode exactly as without it. The last event of such a stream still lacks its blank line: take it from
+    /// their `data` lines, as DashScope's do, decode exactly as without it. The last
+    /// event of such a stream still lacks its blank line: take it from
     /// [`Eof::pending`] at the end.
     ///
     /// # Example
+    ///
+    /// This example shows a stream of native events without blank lines between them.
     ///
     /// ```
     /// use dashscope_glm::sse::{Decoder, Item};
@@ -194,12 +224,44 @@ impl Decoder {
     }
 
     /// Same as [`split_on_new_id`](Self::split_on_new_id), on a decoder in place.
+    ///
+    /// # Example
+    ///
+    /// This example shows the mode switched on in place, on a decoder already built.
+    ///
+    /// ```
+    /// use dashscope_glm::sse::{Decoder, Item};
+    ///
+    /// let mut decoder = Decoder::new();
+    /// decoder.set_split_on_new_id(true);
+    /// decoder.feed(b"id:1\ndata:a\nid:2\ndata:b\n\n");
+    /// let Some(Ok(Item::Event(first))) = decoder.next_item() else { panic!() };
+    /// assert_eq!((first.id(), first.data()), ("1", "a"));
+    /// let Some(Ok(Item::Event(second))) = decoder.next_item() else { panic!() };
+    /// assert_eq!((second.id(), second.data()), ("2", "b"));
+    /// ```
     pub fn set_split_on_new_id(&mut self, split: bool) {
         self.st.split_on_new_id = split;
     }
 
     /// Same as [`lossy`](Self::lossy), on a decoder in place (takes effect for lines
     /// not yet processed).
+    ///
+    /// # Example
+    ///
+    /// This example shows a decoder switched to lossy mode after a strict error.
+    ///
+    /// ```
+    /// use dashscope_glm::sse::{Decoder, Error, Item};
+    ///
+    /// let mut decoder = Decoder::new();
+    /// decoder.feed(b"data: \xFF\n\n");
+    /// assert_eq!(decoder.next_item(), Some(Err(Error::InvalidUtf8 { offset: 6 })));
+    /// decoder.set_lossy(true);
+    /// decoder.feed(b"data: \xFF\n\n");
+    /// let Some(Ok(Item::Event(event))) = decoder.next_item() else { panic!() };
+    /// assert_eq!(event.data(), "\u{FFFD}");
+    /// ```
     pub fn set_lossy(&mut self, lossy: bool) {
         self.st.lossy = lossy;
     }
@@ -212,6 +274,23 @@ impl Decoder {
     /// The bytes are copied into an internal buffer, which is compacted lazily (only the
     /// unfinished line, and a pending single-line data value, are kept). Bytes fed after
     /// [`finish`](Self::finish) are ignored (see [`reset`](Self::reset)).
+    ///
+    /// # Example
+    ///
+    /// This example shows that feeding alone yields nothing, and that a BOM split across
+    /// feeds is removed.
+    ///
+    /// ```
+    /// use dashscope_glm::sse::{Decoder, Item};
+    ///
+    /// let mut decoder = Decoder::new();
+    /// decoder.feed(b"\xEF\xBB");
+    /// decoder.feed(b"\xBFdata: hi\n");
+    /// assert!(decoder.next_item().is_none()); // the blank line has not arrived yet
+    /// decoder.feed(b"\n");
+    /// let Some(Ok(Item::Event(event))) = decoder.next_item() else { panic!() };
+    /// assert_eq!((event.data(), event.offset()), ("hi", 3));
+    /// ```
     pub fn feed(&mut self, bytes: &[u8]) {
         let st = &mut self.st;
         if st.eof.is_some() || bytes.is_empty() {
@@ -305,6 +384,28 @@ impl Decoder {
     /// [`Error::InvalidUtf8`] (strict mode), [`Error::LineTooLong`] and
     /// [`Error::EventTooLong`], in stream order. Keep calling `next_item` after an
     /// error: decoding goes on as the [module docs](super#errors-and-recovery) describe.
+    ///
+    /// # Example
+    ///
+    /// This example shows the loop that drains the decoder, with a comment, an error and an
+    /// event coming out in stream order.
+    ///
+    /// ```
+    /// use dashscope_glm::sse::{Decoder, Item};
+    ///
+    /// let mut decoder = Decoder::new();
+    /// decoder.feed(b": ping\ndata: \xC3\n\ndata: ok\n\n");
+    /// let mut seen = Vec::new();
+    /// while let Some(item) = decoder.next_item() {
+    ///     match item {
+    ///         Ok(Item::Comment(text)) => seen.push(format!("comment{text}")),
+    ///         Ok(Item::Event(event)) => seen.push(format!("event {}", event.data())),
+    ///         Ok(_) => {}
+    ///         Err(err) => seen.push(format!("error at {}", err.offset())),
+    ///     }
+    /// }
+    /// assert_eq!(seen, ["comment ping", "error at 13", "event ok"]);
+    /// ```
     #[must_use = "an unread item is lost at the next call"]
     pub fn next_item(&mut self) -> Option<Result<Item<'_>, Error>> {
         // Split borrows: items lend from `buf` while `st` changes.
@@ -473,6 +574,24 @@ impl Decoder {
     /// The first error of any items still buffered, or [`Error::InvalidUtf8`] when the
     /// unterminated last line is not UTF-8 in strict mode. That line is then dropped;
     /// call `finish` again to get the `Eof`.
+    ///
+    /// # Example
+    ///
+    /// This example shows `finish` reporting a bad unterminated last line, then the [`Eof`]
+    /// on the second call.
+    ///
+    /// ```
+    /// use dashscope_glm::sse::{Decoder, Error, Item};
+    ///
+    /// let mut decoder = Decoder::new();
+    /// decoder.feed(b"data: ok\n\ndata: \xFF");
+    /// let Some(Ok(Item::Event(event))) = decoder.next_item() else { panic!() };
+    /// assert_eq!(event.data(), "ok");
+    /// assert_eq!(decoder.finish(), Err(Error::InvalidUtf8 { offset: 16 }));
+    /// let eof = decoder.finish()?;
+    /// assert!(eof.unterminated_line() && !eof.dropped());
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn finish(&mut self) -> Result<Eof<'_>, Error> {
         if self.st.eof.is_none() {
             while let Some(item) = self.next_item() {
@@ -572,6 +691,26 @@ impl Decoder {
     /// Starts a new stream on this decoder (a reconnection), keeping what the spec keeps
     /// across reconnections (the last event ID and the reconnection time), the limits,
     /// the UTF-8 mode and the buffers' capacity. Offsets start again at 0.
+    ///
+    /// # Example
+    ///
+    /// This example shows a decoder reused after a cut stream: the last event ID and the
+    /// reconnection time survive, offsets start again at 0.
+    ///
+    /// ```
+    /// use dashscope_glm::sse::{Decoder, Item};
+    ///
+    /// let mut decoder = Decoder::new();
+    /// decoder.feed(b"id: 41\nretry: 3000\ndata: a\n\ndata: cut");
+    /// assert!(decoder.finish()?.dropped());
+    /// decoder.reset();
+    /// assert_eq!((decoder.last_event_id(), decoder.retry()), ("41", Some(3000)));
+    /// assert_eq!(decoder.offset(), 0);
+    /// decoder.feed(b"data: b\n\n");
+    /// let Some(Ok(Item::Event(event))) = decoder.next_item() else { panic!() };
+    /// assert_eq!((event.data(), event.id(), event.offset()), ("b", "41", 0));
+    /// # Ok::<(), dashscope_glm::sse::Error>(())
+    /// ```
     pub fn reset(&mut self) {
         let st = &mut self.st;
         self.buf.clear();
@@ -594,6 +733,22 @@ impl Decoder {
 
     /// The reconnection time in milliseconds set by the last valid `retry` field, if
     /// any. A digit run too large for a `u64` saturates at `u64::MAX`.
+    ///
+    /// # Example
+    ///
+    /// This example shows that only a run of ASCII digits sets the reconnection time.
+    ///
+    /// ```
+    /// use dashscope_glm::sse::Decoder;
+    ///
+    /// let mut decoder = Decoder::new();
+    /// decoder.feed(b"retry: 2500\n\nretry: 2s\n\n");
+    /// while let Some(item) = decoder.next_item() {
+    ///     item?;
+    /// }
+    /// assert_eq!(decoder.retry(), Some(2500));
+    /// # Ok::<(), dashscope_glm::sse::Error>(())
+    /// ```
     #[must_use]
     pub fn retry(&self) -> Option<u64> {
         self.st.retry
@@ -601,6 +756,20 @@ impl Decoder {
 
     /// The last event ID string: committed from the `id` fields at each blank line
     /// (whether or not an event was dispatched), `""` if never set.
+    ///
+    /// # Example
+    ///
+    /// This example shows an ID committed by a blank line that dispatches nothing.
+    ///
+    /// ```
+    /// use dashscope_glm::sse::{Decoder, Item};
+    ///
+    /// let mut decoder = Decoder::new();
+    /// decoder.feed(b"id: 7\n\ndata: a\n\n");
+    /// let Some(Ok(Item::Event(event))) = decoder.next_item() else { panic!() };
+    /// assert_eq!(event.id(), "7");
+    /// assert_eq!(decoder.last_event_id(), "7");
+    /// ```
     #[must_use]
     pub fn last_event_id(&self) -> &str {
         &self.st.last_id
@@ -609,12 +778,41 @@ impl Decoder {
     /// Stream bytes processed so far: every byte fed except the unfinished last line
     /// (and a possible BOM prefix still being matched). After [`finish`](Self::finish)
     /// it equals the number of bytes fed.
+    ///
+    /// # Example
+    ///
+    /// This example shows the offset stopping at the start of an unfinished line.
+    ///
+    /// ```
+    /// use dashscope_glm::sse::{Decoder, Item};
+    ///
+    /// let mut decoder = Decoder::new();
+    /// decoder.feed(b"data: a\n\ndata: b");
+    /// let Some(Ok(Item::Event(_))) = decoder.next_item() else { panic!() };
+    /// assert!(decoder.next_item().is_none());
+    /// assert_eq!(decoder.offset(), 9);
+    /// decoder.finish()?;
+    /// assert_eq!(decoder.offset(), 16);
+    /// # Ok::<(), dashscope_glm::sse::Error>(())
+    /// ```
     #[must_use]
     pub fn offset(&self) -> u64 {
         self.st.base + self.st.pos as u64
     }
 
     /// The limits in force.
+    ///
+    /// # Example
+    ///
+    /// This example shows the limits a decoder was built with.
+    ///
+    /// ```
+    /// use dashscope_glm::sse::{Decoder, Limits};
+    ///
+    /// let decoder = Decoder::with_limits(Limits::new().max_line(1024));
+    /// assert_eq!(decoder.limits().max_line, 1024);
+    /// assert_eq!(decoder.limits().max_event, Limits::DEFAULT);
+    /// ```
     #[must_use]
     pub fn limits(&self) -> Limits {
         self.st.limits

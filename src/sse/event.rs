@@ -63,12 +63,41 @@ pub struct Event<'a> {
 impl<'a> Event<'a> {
     /// The event type: the last `event` field's value, or `"message"` when the block had
     /// no `event` field or an empty one.
+    ///
+    /// # Example
+    ///
+    /// This example shows the default type and an explicit one.
+    ///
+    /// ```
+    /// use dashscope_glm::sse::{Decoder, Item};
+    ///
+    /// let mut decoder = Decoder::new();
+    /// decoder.feed(b"data: a\n\nevent: result\ndata: b\n\n");
+    /// let Some(Ok(Item::Event(first))) = decoder.next_item() else { panic!() };
+    /// assert_eq!(first.event_type(), "message");
+    /// let Some(Ok(Item::Event(second))) = decoder.next_item() else { panic!() };
+    /// assert_eq!(second.event_type(), "result");
+    /// ```
     #[must_use]
     pub fn event_type(&self) -> &'a str {
         self.event_type
     }
 
     /// The data: the block's `data` values joined with LF (one trailing LF removed).
+    ///
+    /// # Example
+    ///
+    /// This example shows one leading space stripped from each value, and a bare `data` line
+    /// contributing an empty one.
+    ///
+    /// ```
+    /// use dashscope_glm::sse::{Decoder, Item};
+    ///
+    /// let mut decoder = Decoder::new();
+    /// decoder.feed(b"data:  two spaces\ndata\ndata: end\n\n");
+    /// let Some(Ok(Item::Event(event))) = decoder.next_item() else { panic!() };
+    /// assert_eq!(event.data(), " two spaces\n\nend");
+    /// ```
     #[must_use]
     pub fn data(&self) -> &'a str {
         self.data
@@ -76,6 +105,22 @@ impl<'a> Event<'a> {
 
     /// The last event ID when the event was dispatched (`""` if never set). It persists
     /// across events until an `id` field changes it.
+    ///
+    /// # Example
+    ///
+    /// This example shows an ID carried over to the next event, then cleared by an empty `id`.
+    ///
+    /// ```
+    /// use dashscope_glm::sse::{Decoder, Item};
+    ///
+    /// let mut decoder = Decoder::new();
+    /// decoder.feed(b"id: 1\ndata: a\n\ndata: b\n\nid\ndata: c\n\n");
+    /// let mut ids = Vec::new();
+    /// while let Some(Ok(Item::Event(event))) = decoder.next_item() {
+    ///     ids.push(event.id().to_owned());
+    /// }
+    /// assert_eq!(ids, ["1", "1", ""]);
+    /// ```
     #[must_use]
     pub fn id(&self) -> &'a str {
         self.id
@@ -84,6 +129,21 @@ impl<'a> Event<'a> {
     /// Stream byte offset of the first byte of the first line of this event's block (the
     /// first line after the previous blank line). Offsets count every byte fed, a
     /// leading BOM included, so after a BOM the first line starts at offset 3.
+    ///
+    /// # Example
+    ///
+    /// This example shows offsets counted from the first byte fed, BOM included.
+    ///
+    /// ```
+    /// use dashscope_glm::sse::{Decoder, Item};
+    ///
+    /// let mut decoder = Decoder::new();
+    /// decoder.feed(b"\xEF\xBB\xBFdata: a\n\ndata: b\n\n");
+    /// let Some(Ok(Item::Event(first))) = decoder.next_item() else { panic!() };
+    /// assert_eq!(first.offset(), 3);
+    /// let Some(Ok(Item::Event(second))) = decoder.next_item() else { panic!() };
+    /// assert_eq!(second.offset(), 12);
+    /// ```
     #[must_use]
     pub fn offset(&self) -> u64 {
         self.offset
@@ -123,6 +183,24 @@ pub struct Eof<'a> {
 
 impl<'a> Eof<'a> {
     /// The input ended at a line end and no event with data was left undispatched.
+    ///
+    /// # Example
+    ///
+    /// This example shows a clean end, and one spoiled by a comment without a line end.
+    ///
+    /// ```
+    /// use dashscope_glm::sse::Decoder;
+    ///
+    /// let mut decoder = Decoder::new();
+    /// decoder.feed(b"data: a\n\n");
+    /// assert!(decoder.finish()?.is_clean());
+    ///
+    /// let mut decoder = Decoder::new();
+    /// decoder.feed(b"data: a\n\n: no line end");
+    /// let eof = decoder.finish()?;
+    /// assert!(!eof.is_clean() && !eof.dropped());
+    /// # Ok::<(), dashscope_glm::sse::Error>(())
+    /// ```
     #[must_use]
     pub fn is_clean(&self) -> bool {
         self.pending.is_none() && !self.unterminated_line
@@ -130,12 +208,41 @@ impl<'a> Eof<'a> {
 
     /// An event with a non-empty data buffer was discarded because no blank line ended
     /// it (spec: "any pending event is discarded" at end of input).
+    ///
+    /// # Example
+    ///
+    /// This example shows an event dropped although its last line ended: only the blank line
+    /// was missing.
+    ///
+    /// ```
+    /// use dashscope_glm::sse::Decoder;
+    ///
+    /// let mut decoder = Decoder::new();
+    /// decoder.feed(b"data: a\n");
+    /// let eof = decoder.finish()?;
+    /// assert!(eof.dropped() && !eof.unterminated_line());
+    /// # Ok::<(), dashscope_glm::sse::Error>(())
+    /// ```
     #[must_use]
     pub fn dropped(&self) -> bool {
         self.pending.is_some()
     }
 
     /// The input ended inside a line (bytes after the last line end).
+    ///
+    /// # Example
+    ///
+    /// This example shows an unterminated comment: the line is discarded, but no event is.
+    ///
+    /// ```
+    /// use dashscope_glm::sse::Decoder;
+    ///
+    /// let mut decoder = Decoder::new();
+    /// decoder.feed(b": ping");
+    /// let eof = decoder.finish()?;
+    /// assert!(eof.unterminated_line() && !eof.dropped());
+    /// # Ok::<(), dashscope_glm::sse::Error>(())
+    /// ```
     #[must_use]
     pub fn unterminated_line(&self) -> bool {
         self.unterminated_line
@@ -148,6 +255,24 @@ impl<'a> Eof<'a> {
     ///
     /// Spec-following callers ignore this; DashScope's native endpoint sometimes ends
     /// without the final blank line.
+    ///
+    /// # Example
+    ///
+    /// This example shows the last event of a native stream recovered although its blank line
+    /// never came; the last event ID is not changed by it.
+    ///
+    /// ```
+    /// use dashscope_glm::sse::{Decoder, Item};
+    ///
+    /// let mut decoder = Decoder::new();
+    /// decoder.feed(b"id:1\nevent:result\ndata:{\"a\":1}\n\nid:2\nevent:result\ndata:{\"a\":2}\n");
+    /// let Some(Ok(Item::Event(first))) = decoder.next_item() else { panic!() };
+    /// assert_eq!(first.id(), "1");
+    /// let last = decoder.finish()?.pending().expect("the last event lacks its blank line");
+    /// assert_eq!((last.id(), last.event_type(), last.data()), ("2", "result", r#"{"a":2}"#));
+    /// assert_eq!(decoder.last_event_id(), "1");
+    /// # Ok::<(), dashscope_glm::sse::Error>(())
+    /// ```
     #[must_use]
     pub fn pending(&self) -> Option<Event<'a>> {
         self.pending

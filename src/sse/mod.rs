@@ -123,9 +123,25 @@ pub struct Limits {
 
 impl Limits {
     /// The default limit for both lines and events: 16 MiB.
+    ///
+    /// # Example
+    ///
+    /// This example shows the default applied to both limits.
+    ///
+    /// ```
+    /// use dashscope_glm::sse::Limits;
+    ///
+    /// assert_eq!(Limits::DEFAULT, 16 << 20);
+    /// let limits = Limits::new();
+    /// assert_eq!((limits.max_line, limits.max_event), (Limits::DEFAULT, Limits::DEFAULT));
+    /// ```
     pub const DEFAULT: usize = 16 * 1024 * 1024;
 
     /// The default limits (16 MiB each).
+    ///
+    /// # Example
+    ///
+    /// This example shows that `new` and `default` agree.
     ///
     /// ```
     /// use dashscope_glm::sse::Limits;
@@ -143,6 +159,10 @@ impl Limits {
 
     /// Sets the longest line accepted, in bytes.
     ///
+    /// # Example
+    ///
+    /// This example shows how to set the line limit.
+    ///
     /// ```
     /// use dashscope_glm::sse::Limits;
     ///
@@ -155,6 +175,10 @@ impl Limits {
     }
 
     /// Sets the largest event accepted, in bytes.
+    ///
+    /// # Example
+    ///
+    /// This example shows how to set the event limit.
     ///
     /// ```
     /// use dashscope_glm::sse::Limits;
@@ -221,6 +245,10 @@ pub enum Error {
 
 impl Error {
     /// The stream byte offset the error refers to.
+    ///
+    /// # Example
+    ///
+    /// This example shows an offset counted from the start of the stream, not of the event.
     ///
     /// ```
     /// use dashscope_glm::sse::Decoder;
