@@ -86,6 +86,22 @@ impl Default for Limits {
 
 impl Limits {
     /// Sets [`max_tool_calls`](Limits::max_tool_calls).
+    ///
+    /// # Example
+    ///
+    /// This example shows a second tool call refused by a limit of one.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Limits, Protocol};
+    /// use dashscope_glm::Error;
+    ///
+    /// let limits = Limits::default().max_tool_calls(1);
+    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible).limits(limits);
+    /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_a","function":{"name":"f","arguments":"{}"}}]}}]}"#)?;
+    /// let second = acc.push_data(r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_b","function":{"name":"f","arguments":"{}"}}]}}]}"#);
+    /// assert!(matches!(second, Err(Error::LimitExceeded { limit: 1, .. })));
+    /// # Ok::<(), Error>(())
+    /// ```
     #[must_use]
     pub fn max_tool_calls(mut self, n: usize) -> Self {
         self.max_tool_calls = n;
@@ -93,6 +109,22 @@ impl Limits {
     }
 
     /// Sets [`max_message_bytes`](Limits::max_message_bytes).
+    ///
+    /// # Example
+    ///
+    /// This example shows that reasoning and content count against the same budget.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Limits, Protocol};
+    /// use dashscope_glm::Error;
+    ///
+    /// let limits = Limits::default().max_message_bytes(4);
+    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible).limits(limits);
+    /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"reasoning_content":"abc"}}]}"#)?;
+    /// let err = acc.push_data(r#"{"choices":[{"index":0,"delta":{"content":"de"}}]}"#).unwrap_err();
+    /// assert_eq!(err, Error::LimitExceeded { what: "message bytes", limit: 4 });
+    /// # Ok::<(), Error>(())
+    /// ```
     #[must_use]
     pub fn max_message_bytes(mut self, n: usize) -> Self {
         self.max_message_bytes = n;
@@ -225,6 +257,19 @@ struct State {
 
 impl Accumulator {
     /// A new accumulator for one response of `protocol`, with default [`Limits`].
+    ///
+    /// # Example
+    ///
+    /// This example shows a new accumulator: nothing merged, nothing owed, not finished.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Completion, Protocol};
+    ///
+    /// let acc = Accumulator::new(Protocol::DashScope);
+    /// assert_eq!(acc.protocol(), Protocol::DashScope);
+    /// assert!(!acc.has_event() && !acc.is_finished());
+    /// assert_eq!(acc.completion(), &Completion::default());
+    /// ```
     pub fn new(protocol: Protocol) -> Self {
         Self {
             protocol,
@@ -236,6 +281,23 @@ impl Accumulator {
     }
 
     /// Sets the limits.
+    ///
+    /// # Example
+    ///
+    /// This example shows that a limit error fails the accumulator for good.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Limits, Protocol};
+    /// use dashscope_glm::Error;
+    ///
+    /// let limits = Limits::default().max_message_bytes(2);
+    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible).limits(limits);
+    /// let err = acc.push_data(r#"{"choices":[{"index":0,"delta":{"content":"abc"}}]}"#).unwrap_err();
+    /// assert!(matches!(err, Error::LimitExceeded { limit: 2, .. }));
+    /// assert_eq!(acc.push_data("[DONE]"), Err(err.clone()));
+    /// assert_eq!(acc.finish(), Err(err));
+    /// # Ok::<(), Error>(())
+    /// ```
     #[must_use]
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
@@ -246,6 +308,22 @@ impl Accumulator {
     /// `incremental_output: false`): deltas become the new suffix, never repeated text.
     /// A text that neither extends nor repeats a prefix of what came before is a
     /// malformed stream.
+    ///
+    /// # Example
+    ///
+    /// This example shows native events that repeat the text so far turned back into deltas.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Protocol, StreamEvent};
+    ///
+    /// let mut acc = Accumulator::new(Protocol::DashScope).cumulative(true);
+    /// acc.push_data(r#"{"output":{"choices":[{"message":{"role":"assistant","content":"Hel"},"finish_reason":"null"}]}}"#)?;
+    /// assert_eq!(acc.next_event(), Some(StreamEvent::Content("Hel")));
+    /// acc.push_data(r#"{"output":{"choices":[{"message":{"role":"assistant","content":"Hello"},"finish_reason":"stop"}]}}"#)?;
+    /// assert_eq!(acc.next_event(), Some(StreamEvent::Content("lo")));
+    /// assert_eq!(acc.finish()?.message.content, "Hello");
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
     #[must_use]
     pub fn cumulative(mut self, cumulative: bool) -> Self {
         self.cumulative = cumulative;
@@ -257,6 +335,23 @@ impl Accumulator {
     /// form that fills in, a file being written). Off by default: it costs a parse of
     /// every argument byte. Arguments that stop being valid JSON stop updating the value;
     /// the raw text still grows, and [`ToolCall::parse_arguments`] gives the verdict.
+    ///
+    /// # Example
+    ///
+    /// This example shows the same truncated arguments without and with tracking.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Protocol};
+    ///
+    /// let chunk = r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c1","function":{"name":"f","arguments":"{\"city\": \"Bei"}}]}}]}"#;
+    /// let mut plain = Accumulator::new(Protocol::OpenAiCompatible);
+    /// plain.push_data(chunk)?;
+    /// assert_eq!(plain.tool_arguments(0), None);
+    /// let mut tracked = Accumulator::new(Protocol::OpenAiCompatible).track_arguments(true);
+    /// tracked.push_data(chunk)?;
+    /// assert_eq!(tracked.tool_arguments(0), Some(&serde_json::json!({"city": "Bei"})));
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
     #[must_use]
     pub fn track_arguments(mut self, track: bool) -> Self {
         self.state.track_arguments = track;
@@ -264,6 +359,16 @@ impl Accumulator {
     }
 
     /// The protocol this accumulator decodes.
+    ///
+    /// # Example
+    ///
+    /// This example shows the protocol given at construction.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Protocol};
+    ///
+    /// assert_eq!(Accumulator::new(Protocol::DashScope).protocol(), Protocol::DashScope);
+    /// ```
     pub fn protocol(&self) -> Protocol {
         self.protocol
     }
@@ -271,6 +376,24 @@ impl Accumulator {
     /// Takes an SSE comment line (the text after the colon). On the native protocol a
     /// `HTTP_STATUS/<n>` comment gives the status of the event that follows; every other
     /// comment (keep-alives) is ignored.
+    ///
+    /// # Example
+    ///
+    /// This example shows an `HTTP_STATUS/400` comment giving the status of the
+    /// `event:error` that follows it.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Protocol};
+    /// use dashscope_glm::Error;
+    ///
+    /// let mut acc = Accumulator::new(Protocol::DashScope);
+    /// acc.push_comment("HTTP_STATUS/400");
+    /// let data = r#"{"code":"InvalidParameter","message":"Range of input length should be [1, 202752]","request_id":"4f2e"}"#;
+    /// let err = acc.push_event_parts("error", data, 0).unwrap_err();
+    /// let Error::Api(api) = &err else { panic!("unexpected {err}") };
+    /// assert_eq!((api.status, api.code.as_deref()), (400, Some("InvalidParameter")));
+    /// assert!(!err.is_retryable());
+    /// ```
     pub fn push_comment(&mut self, text: &str) {
         if let Some(code) = text.trim_ascii().strip_prefix("HTTP_STATUS/") {
             self.state.status = code.trim_ascii().parse().ok();
@@ -282,6 +405,24 @@ impl Accumulator {
     /// # Errors
     ///
     /// As [`push_event_parts`](Accumulator::push_event_parts).
+    ///
+    /// # Example
+    ///
+    /// This example shows the accumulator fed straight from the SSE decoder.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Protocol};
+    /// use dashscope_glm::sse::Decoder;
+    ///
+    /// let mut decoder = Decoder::new();
+    /// decoder.feed(b"id:1\nevent:result\n:HTTP_STATUS/200\ndata:{\"output\":{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}}\n\n");
+    /// let mut acc = Accumulator::new(Protocol::DashScope);
+    /// while let Some(item) = decoder.next_item() {
+    ///     acc.push(&item?)?;
+    /// }
+    /// assert_eq!(acc.finish()?.message.content, "Hi");
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
     pub fn push(&mut self, item: &sse::Item<'_>) -> Result<(), Error> {
         match item {
             sse::Item::Event(event) => self.push_event(event),
@@ -297,6 +438,24 @@ impl Accumulator {
     /// # Errors
     ///
     /// As [`push_event_parts`](Accumulator::push_event_parts).
+    ///
+    /// # Example
+    ///
+    /// This example shows that an event's stream offset ends up in a malformed-chunk error.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Protocol};
+    /// use dashscope_glm::sse::{Decoder, Item};
+    /// use dashscope_glm::Error;
+    ///
+    /// let mut decoder = Decoder::new();
+    /// decoder.feed(b": keep-alive\n\ndata: {\"choices\":[\n\n");
+    /// assert_eq!(decoder.next_item(), Some(Ok(Item::Comment(" keep-alive"))));
+    /// let Some(Ok(Item::Event(event))) = decoder.next_item() else { panic!() };
+    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    /// let Err(Error::MalformedChunk(chunk)) = acc.push_event(&event) else { panic!() };
+    /// assert_eq!(chunk.offset, 14);
+    /// ```
     pub fn push_event(&mut self, event: &sse::Event<'_>) -> Result<(), Error> {
         self.push_event_parts(event.event_type(), event.data(), event.offset())
     }
@@ -308,6 +467,23 @@ impl Accumulator {
     /// # Errors
     ///
     /// As [`push_event_parts`](Accumulator::push_event_parts).
+    ///
+    /// # Example
+    ///
+    /// This example shows an OpenAI-compatible stream that reaches `[DONE]` without a
+    /// finish reason, which is a finished stream.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Protocol};
+    ///
+    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"content":"Hi"}}]}"#)?;
+    /// acc.push_data("[DONE]")?;
+    /// let completion = acc.finish()?;
+    /// assert_eq!(completion.message.content, "Hi");
+    /// assert_eq!(completion.finish_reason, None);
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
     pub fn push_data(&mut self, data: &str) -> Result<(), Error> {
         self.push_event_parts("message", data, 0)
     }
@@ -320,6 +496,24 @@ impl Accumulator {
     /// [`Error::Api`] for an in-band error, [`Error::MalformedChunk`] for data that is not
     /// a chunk, [`Error::LimitExceeded`]; or the earlier error if the accumulator has
     /// failed already.
+    ///
+    /// # Example
+    ///
+    /// This example shows a keep-alive ignored, then an in-band error that fails the
+    /// accumulator.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Protocol};
+    /// use dashscope_glm::Error;
+    ///
+    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    /// acc.push_event_parts("message", "", 0)?;
+    /// let data = r#"{"error":{"code":"invalid_api_key","message":"Incorrect API key provided."}}"#;
+    /// let err = acc.push_event_parts("error", data, 120).unwrap_err();
+    /// assert!(matches!(&err, Error::Api(api) if api.code.as_deref() == Some("invalid_api_key")));
+    /// assert_eq!(acc.push_data("[DONE]"), Err(err));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn push_event_parts(
         &mut self,
         event_type: &str,
@@ -436,6 +630,23 @@ impl Accumulator {
     }
 
     /// The next event owed from what was pushed, or `None` when all were taken.
+    ///
+    /// # Example
+    ///
+    /// This example shows the events of a tool call's first fragment.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Protocol, StreamEvent};
+    ///
+    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","function":{"name":"get_weather","arguments":"{\"city\""}}]}}]}"#)?;
+    /// let start = StreamEvent::ToolCallStart { index: 0, id: "call_1", name: "get_weather" };
+    /// assert_eq!(acc.next_event(), Some(start));
+    /// let arguments = StreamEvent::ToolCallArguments { index: 0, fragment: r#"{"city""# };
+    /// assert_eq!(acc.next_event(), Some(arguments));
+    /// assert_eq!(acc.next_event(), None);
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
     #[must_use]
     pub fn next_event(&mut self) -> Option<StreamEvent<'_>> {
         let pending = *self.state.pending.get(self.state.cursor)?;
@@ -466,27 +677,101 @@ impl Accumulator {
     }
 
     /// Whether [`next_event`](Accumulator::next_event) has something to return.
+    ///
+    /// # Example
+    ///
+    /// This example shows events owed until they are taken.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Protocol};
+    ///
+    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"content":"a"}}]}"#)?;
+    /// assert!(acc.has_event());
+    /// while acc.next_event().is_some() {}
+    /// assert!(!acc.has_event());
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
     pub fn has_event(&self) -> bool {
         self.state.cursor < self.state.pending.len()
     }
 
     /// Whether the server said the response is complete (a finish reason, or `[DONE]`).
+    ///
+    /// # Example
+    ///
+    /// This example shows a stream finished by its finish reason, before `[DONE]`.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Protocol};
+    ///
+    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":"stop"}]}"#)?;
+    /// assert!(acc.is_finished() && !acc.is_done());
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.state.completion.finish_reason.is_some() || self.state.done
     }
 
     /// Whether `data: [DONE]` arrived (OpenAI-compatible protocol).
+    ///
+    /// # Example
+    ///
+    /// This example shows that events after `[DONE]` are ignored.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Protocol};
+    ///
+    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    /// acc.push_data("[DONE]")?;
+    /// assert!(acc.is_done() && acc.is_finished());
+    /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"content":"late"}}]}"#)?;
+    /// assert_eq!(acc.completion().message.content, "");
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
     pub fn is_done(&self) -> bool {
         self.state.done
     }
 
     /// Everything merged so far. Tool calls may still lack their id and name here; the
     /// synthetic ids are only given at [`finish`](Accumulator::finish).
+    ///
+    /// # Example
+    ///
+    /// This example shows a call without an id: empty while streaming, synthetic at the end.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Protocol};
+    ///
+    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"name":"now","arguments":""}}]},"finish_reason":"tool_calls"}]}"#)?;
+    /// assert_eq!(acc.completion().message.tool_calls[0].id, "");
+    /// let completion = acc.finish()?;
+    /// assert_eq!(completion.message.tool_calls[0].id, "call_synthetic_0");
+    /// assert!(completion.message.tool_calls[0].id_synthetic);
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
     pub fn completion(&self) -> &Completion {
         &self.state.completion
     }
 
     /// The tool call at `index` (its position), as merged so far.
+    ///
+    /// # Example
+    ///
+    /// This example shows that a call is found by its position, not by its wire `index`.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Protocol};
+    ///
+    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_a","function":{"name":"f","arguments":"{}"}}]}}]}"#)?;
+    /// let call = acc.tool_call(0).expect("the first call, whatever its wire index");
+    /// assert_eq!((call.index, call.id.as_str()), (0, "call_a"));
+    /// assert!(acc.tool_call(1).is_none());
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
     pub fn tool_call(&self, index: usize) -> Option<&ToolCall> {
         self.state.completion.message.tool_calls.get(index)
     }
@@ -511,18 +796,69 @@ impl Accumulator {
     /// The [`PartialJson`] following the arguments of the tool call at `index`, when
     /// tracking is on: its [`string_deltas`](PartialJson::string_deltas) tell which
     /// argument string the last chunk grew, and by what.
+    ///
+    /// # Example
+    ///
+    /// This example shows which argument string the last chunk grew.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Protocol};
+    ///
+    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible).track_arguments(true);
+    /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c1","function":{"name":"write","arguments":"{\"text\": \"Hel"}}]}}]}"#)?;
+    /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"lo"}}]}}]}"#)?;
+    /// let delta = acc.arguments_tracker(0).unwrap().string_deltas().next().unwrap();
+    /// assert_eq!(delta.pointer(), "/text");
+    /// assert_eq!(delta.text(), "lo");
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
     pub fn arguments_tracker(&self, index: usize) -> Option<&PartialJson> {
         self.state.calls.get(index)?.tracker.as_ref()
     }
 
-    /// How many `choices[]` entries other than the first were seen and not merged (a
-    /// request with `n` > 1; GLM does not support it).
+    /// How many `choices[]` entries other than choice 0 were seen and not merged (a
+    /// request with `n` > 1; GLM does not support it). Choice 0 is the entry with
+    /// `"index": 0`, or the first one when the entries carry no index.
+    ///
+    /// # Example
+    ///
+    /// This example shows a second choice counted and left out of the completion.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Protocol};
+    ///
+    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    /// acc.push_data(r#"{"choices":[{"index":1,"delta":{"content":"b"}},{"index":0,"delta":{"content":"a"}}]}"#)?;
+    /// assert_eq!(acc.completion().message.content, "a");
+    /// assert_eq!(acc.ignored_choices(), 1);
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
     pub fn ignored_choices(&self) -> u64 {
         self.state.ignored_choices
     }
 
     /// Records a request id learnt elsewhere (the `x-request-id` response header), unless
     /// the body gave one already.
+    ///
+    /// # Example
+    ///
+    /// This example shows the header's id used when the body has none, and ignored when
+    /// the body had one first.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Protocol};
+    ///
+    /// let mut compatible = Accumulator::new(Protocol::OpenAiCompatible);
+    /// compatible.push_data(r#"{"id":"chatcmpl-1","choices":[{"index":0,"delta":{"content":"a"}}]}"#)?;
+    /// compatible.set_request_id("hdr-1");
+    /// assert_eq!(compatible.completion().request_id.as_deref(), Some("hdr-1"));
+    ///
+    /// let mut native = Accumulator::new(Protocol::DashScope);
+    /// native.push_data(r#"{"output":{"choices":[{"message":{"role":"assistant","content":"a"},"finish_reason":"null"}]},"request_id":"body-1"}"#)?;
+    /// native.set_request_id("hdr-1");
+    /// assert_eq!(native.completion().request_id.as_deref(), Some("body-1"));
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
     pub fn set_request_id(&mut self, id: &str) {
         if self.state.completion.request_id.is_none() && !id.is_empty() {
             self.state.completion.request_id = Some(id.to_owned());
@@ -535,6 +871,21 @@ impl Accumulator {
     ///
     /// The error the accumulator failed with, if any; else [`Error::Interrupted`] (with the
     /// partial completion) when the stream did not finish (see the type docs).
+    ///
+    /// # Example
+    ///
+    /// This example shows a stream that stopped early: the error carries what was merged.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Protocol};
+    /// use dashscope_glm::Error;
+    ///
+    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"content":"Half"}}]}"#)?;
+    /// let err = acc.finish().unwrap_err();
+    /// assert!(matches!(&err, Error::Interrupted(partial) if partial.message.content == "Half"));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn finish(mut self) -> Result<Completion, Error> {
         if let Some(err) = self.state.failed.take() {
             return Err(err);

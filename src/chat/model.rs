@@ -43,6 +43,20 @@ pub enum Rule {
 
 impl Rule {
     /// A stable snake_case name.
+    ///
+    /// # Example
+    ///
+    /// This example shows the name as it appears in a validation error.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::ChatRequest;
+    /// use dashscope_glm::Error;
+    ///
+    /// let err = ChatRequest::new("glm-5").user("hi").max_tokens(100_000).validate().unwrap_err();
+    /// let Error::Validation { rule, .. } = &err else { panic!("unexpected {err}") };
+    /// assert_eq!(rule.as_str(), "max_tokens_above_limit");
+    /// assert!(err.to_string().starts_with("invalid request (max_tokens_above_limit)"));
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Self::StructuredOutputWithThinking => "structured_output_with_thinking",
@@ -64,6 +78,18 @@ impl fmt::Display for Rule {
 }
 
 /// A model's size limits, in tokens.
+///
+/// # Example
+///
+/// This example shows glm-4.7's limits: a shorter input than glm-5 in the same window.
+///
+/// ```
+/// use dashscope_glm::chat::Model;
+///
+/// let limits = Model::lookup("glm-4.7").unwrap().limits;
+/// assert_eq!((limits.context, limits.max_input), (202_752, 169_984));
+/// assert_eq!((limits.max_reasoning, limits.max_response), (32_768, 16_384));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ModelLimits {
@@ -78,6 +104,18 @@ pub struct ModelLimits {
 }
 
 /// What the server uses when a request does not say.
+///
+/// # Example
+///
+/// This example shows the server defaults of glm-5.
+///
+/// ```
+/// use dashscope_glm::chat::Model;
+///
+/// let defaults = Model::lookup("glm-5").unwrap().defaults;
+/// assert!(defaults.thinking);
+/// assert_eq!((defaults.temperature, defaults.top_p, defaults.top_k), (1.0, 0.95, 20));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub struct ModelDefaults {
@@ -94,6 +132,18 @@ pub struct ModelDefaults {
 }
 
 /// What the model offers.
+///
+/// # Example
+///
+/// This example shows what glm-4.6 offers and what it does not.
+///
+/// ```
+/// use dashscope_glm::chat::Model;
+///
+/// let caps = Model::lookup("glm-4.6").unwrap().capabilities;
+/// assert!(caps.tools && caps.structured_output);
+/// assert!(!caps.structured_output_with_thinking && !caps.web_search && !caps.partial_mode);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Capabilities {
@@ -176,11 +226,35 @@ static CATALOG: [Model; 3] = [
 impl Model {
     /// The catalog entry for `name` (exact, as the API spells it), or `None` for a model
     /// the crate does not know; requests to those are sent unchecked.
+    ///
+    /// # Example
+    ///
+    /// This example shows glm-5's limits, and that names must match exactly.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::Model;
+    ///
+    /// let glm5 = Model::lookup("glm-5").expect("in the catalog");
+    /// assert_eq!((glm5.limits.context, glm5.limits.max_input), (202_752, 202_752));
+    /// assert_eq!((glm5.limits.max_reasoning, glm5.limits.max_response), (32_768, 16_384));
+    /// assert!(Model::lookup("GLM-5").is_none());
+    /// ```
     pub fn lookup(name: &str) -> Option<&'static Self> {
         CATALOG.iter().find(|m| m.name == name)
     }
 
     /// Every model in the catalog.
+    ///
+    /// # Example
+    ///
+    /// This example lists the catalog.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::Model;
+    ///
+    /// let names: Vec<&str> = Model::all().iter().map(|m| m.name).collect();
+    /// assert_eq!(names, ["glm-5", "glm-4.7", "glm-4.6"]);
+    /// ```
     pub fn all() -> &'static [Self] {
         &CATALOG
     }

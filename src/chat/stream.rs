@@ -51,11 +51,56 @@ impl StreamDecoder {
     /// A decoder for one response of `protocol`, with default limits everywhere. On the
     /// native protocol the SSE decoder is told to split events that older gateways send
     /// without blank lines between them.
+    ///
+    /// # Example
+    ///
+    /// This example shows native events sent without blank lines between them: each one is
+    /// merged when the next `id:` arrives, the last one at the end.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Protocol, StreamDecoder};
+    ///
+    /// let body = [
+    ///     "id:1",
+    ///     "event:result",
+    ///     r#"data:{"output":{"choices":[{"message":{"role":"assistant","content":"Hel"},"finish_reason":"null"}]}}"#,
+    ///     "id:2",
+    ///     "event:result",
+    ///     r#"data:{"output":{"choices":[{"message":{"role":"assistant","content":"lo"},"finish_reason":"stop"}]}}"#,
+    /// ]
+    /// .join("\n");
+    /// let mut stream = StreamDecoder::new(Protocol::DashScope);
+    /// stream.feed(body.as_bytes());
+    /// while stream.next_event()?.is_some() {}
+    /// assert_eq!(stream.accumulator().completion().message.content, "Hel");
+    /// assert_eq!(stream.finish()?.message.content, "Hello");
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
     pub fn new(protocol: Protocol) -> Self {
         Self::from_parts(sse::Decoder::new(), Accumulator::new(protocol))
     }
 
     /// Joins a configured SSE decoder and accumulator (limits, cumulative mode).
+    ///
+    /// # Example
+    ///
+    /// This example shows a stream built from a decoder with a tighter line limit and an
+    /// accumulator in cumulative mode.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Protocol, StreamDecoder};
+    /// use dashscope_glm::sse::{Decoder, Limits};
+    ///
+    /// let decoder = Decoder::with_limits(Limits::new().max_line(64 * 1024));
+    /// let accumulator = Accumulator::new(Protocol::DashScope).cumulative(true);
+    /// let mut stream = StreamDecoder::from_parts(decoder, accumulator);
+    /// stream.feed(br#"data:{"output":{"choices":[{"message":{"role":"assistant","content":"Hel"},"finish_reason":"null"}]}}"#);
+    /// stream.feed(b"\n\n");
+    /// stream.feed(br#"data:{"output":{"choices":[{"message":{"role":"assistant","content":"Hello"},"finish_reason":"stop"}]}}"#);
+    /// stream.feed(b"\n\n");
+    /// assert_eq!(stream.finish()?.message.content, "Hello");
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
     pub fn from_parts(mut decoder: sse::Decoder, accumulator: Accumulator) -> Self {
         if accumulator.protocol() == Protocol::DashScope {
             decoder.set_split_on_new_id(true);
@@ -68,6 +113,24 @@ impl StreamDecoder {
     }
 
     /// Adds bytes read from the body.
+    ///
+    /// # Example
+    ///
+    /// This example shows a body fed one byte at a time.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Protocol, StreamDecoder};
+    ///
+    /// let body = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\r\n\r\ndata: [DONE]\r\n\r\n";
+    /// let mut stream = StreamDecoder::new(Protocol::OpenAiCompatible);
+    /// for byte in body {
+    ///     stream.feed(std::slice::from_ref(byte));
+    ///     while stream.next_event()?.is_some() {}
+    /// }
+    /// assert!(stream.accumulator().is_done());
+    /// assert_eq!(stream.finish()?.message.content, "Hi");
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
     pub fn feed(&mut self, bytes: &[u8]) {
         self.decoder.feed(bytes);
     }
@@ -77,7 +140,27 @@ impl StreamDecoder {
     /// # Errors
     ///
     /// A framing error ([`Error::Sse`]), an in-band API error, a malformed chunk or a
-    /// limit. The stream is failed after an error: later calls return the same error.
+    /// limit. The stream is failed after an error: [`finish`](StreamDecoder::finish)
+    /// returns the same error, and so does a later call that decodes another SSE item
+    /// (a later call with no new item to decode returns `Ok(None)`).
+    ///
+    /// # Example
+    ///
+    /// This example shows an in-band error after some content: it carries that content,
+    /// and the stream stays failed.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Protocol, StreamDecoder, StreamEvent};
+    ///
+    /// let mut stream = StreamDecoder::new(Protocol::OpenAiCompatible);
+    /// stream.feed(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n");
+    /// stream.feed(b"data: {\"error\":{\"code\":\"data_inspection_failed\",\"message\":\"Inappropriate content.\"}}\n\n");
+    /// assert_eq!(stream.next_event()?, Some(StreamEvent::Content("Hi")));
+    /// let err = stream.next_event().unwrap_err();
+    /// assert_eq!(err.partial().unwrap().message.content, "Hi");
+    /// assert_eq!(stream.finish(), Err(err));
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
     pub fn next_event(&mut self) -> Result<Option<StreamEvent<'_>>, Error> {
         loop {
             if self.accumulator.has_event() {
@@ -127,6 +210,23 @@ impl StreamDecoder {
     /// # Errors
     ///
     /// As [`next_event`](StreamDecoder::next_event).
+    ///
+    /// # Example
+    ///
+    /// This example shows a last event without its final blank line (not even a line end)
+    /// merged at the end, because its line is complete JSON.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{FinishReason, Protocol, StreamDecoder, StreamEvent};
+    ///
+    /// let mut stream = StreamDecoder::new(Protocol::DashScope);
+    /// stream.feed(br#"data:{"output":{"choices":[{"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}]}}"#);
+    /// assert_eq!(stream.next_event()?, None);
+    /// stream.end()?;
+    /// assert_eq!(stream.next_event()?, Some(StreamEvent::Content("Hi")));
+    /// assert_eq!(stream.next_event()?, Some(StreamEvent::Finish(FinishReason::Stop)));
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
     pub fn end(&mut self) -> Result<(), Error> {
         if std::mem::replace(&mut self.ended, true) {
             return Ok(());
@@ -151,12 +251,41 @@ impl StreamDecoder {
     }
 
     /// The accumulator: the completion so far, tool calls, flags.
+    ///
+    /// # Example
+    ///
+    /// This example shows the text merged so far, read while the stream is still open.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Protocol, StreamDecoder};
+    ///
+    /// let mut stream = StreamDecoder::new(Protocol::OpenAiCompatible);
+    /// stream.feed(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n");
+    /// while stream.next_event()?.is_some() {}
+    /// assert_eq!(stream.accumulator().completion().message.content, "Hi");
+    /// assert!(!stream.accumulator().is_finished());
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
     pub fn accumulator(&self) -> &Accumulator {
         &self.accumulator
     }
 
     /// Records a request id from the response headers (see
     /// [`Accumulator::set_request_id`]).
+    ///
+    /// # Example
+    ///
+    /// This example shows the `x-request-id` header's value kept when the body has no id.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Protocol, StreamDecoder};
+    ///
+    /// let mut stream = StreamDecoder::new(Protocol::OpenAiCompatible);
+    /// stream.set_request_id("7c1e9a");
+    /// stream.feed(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\n");
+    /// assert_eq!(stream.finish()?.request_id.as_deref(), Some("7c1e9a"));
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
     pub fn set_request_id(&mut self, id: &str) {
         self.accumulator.set_request_id(id);
     }
@@ -167,6 +296,21 @@ impl StreamDecoder {
     /// # Errors
     ///
     /// As [`Accumulator::finish`].
+    ///
+    /// # Example
+    ///
+    /// This example shows a body cut inside a line: that line is not merged and the stream
+    /// is interrupted, with what came before.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Protocol, StreamDecoder};
+    /// use dashscope_glm::Error;
+    ///
+    /// let mut stream = StreamDecoder::new(Protocol::OpenAiCompatible);
+    /// stream.feed(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: {\"choi");
+    /// let Err(Error::Interrupted(partial)) = stream.finish() else { panic!() };
+    /// assert_eq!(partial.message.content, "Hi");
+    /// ```
     pub fn finish(mut self) -> Result<Completion, Error> {
         self.end()?;
         self.accumulator.finish()

@@ -63,6 +63,18 @@ pub enum FinishReason {
 
 impl FinishReason {
     /// Maps a wire value; `""` and `"null"` (not finished) give `None`.
+    ///
+    /// # Example
+    ///
+    /// This example shows a documented value, an undocumented one and "not finished".
+    ///
+    /// ```
+    /// use dashscope_glm::chat::FinishReason;
+    ///
+    /// assert_eq!(FinishReason::from_wire("length"), Some(FinishReason::Length));
+    /// assert_eq!(FinishReason::from_wire("abort"), Some(FinishReason::Other("abort".into())));
+    /// assert_eq!(FinishReason::from_wire(""), None);
+    /// ```
     pub fn from_wire(value: &str) -> Option<Self> {
         Some(match value {
             "" | "null" => return None,
@@ -75,6 +87,20 @@ impl FinishReason {
     }
 
     /// The wire spelling of this reason.
+    ///
+    /// # Example
+    ///
+    /// This example shows that `as_str` gives back the wire value `from_wire` read.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::FinishReason;
+    ///
+    /// for wire in ["stop", "length", "tool_calls", "content_filter", "network_error"] {
+    ///     let reason = FinishReason::from_wire(wire).unwrap();
+    ///     assert_eq!(reason.as_str(), wire);
+    ///     assert_eq!(reason.to_string(), wire);
+    /// }
+    /// ```
     pub fn as_str(&self) -> &str {
         match self {
             Self::Stop => "stop",
@@ -156,6 +182,22 @@ pub struct ToolCall {
 
 impl ToolCall {
     /// A complete tool call, for building assistant turns by hand and for tests.
+    ///
+    /// # Example
+    ///
+    /// This example shows a hand-built call replayed as an earlier assistant turn.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Message, ToolCall};
+    ///
+    /// let call = ToolCall::new(0, "call_1", "get_weather", r#"{"city":"Beijing"}"#);
+    /// assert!(!call.id_synthetic);
+    /// let request = ChatRequest::new("glm-5")
+    ///     .user("Weather in Beijing?")
+    ///     .message(Message::assistant("").with_tool_calls(vec![call]))
+    ///     .tool_result("call_1", "21 °C");
+    /// assert_eq!(request.messages()[1].tool_calls[0].name, "get_weather");
+    /// ```
     pub fn new(
         index: usize,
         id: impl Into<String>,
@@ -179,6 +221,20 @@ impl ToolCall {
     /// The text is not one complete JSON value: truncated (check the completion's
     /// finish reason: [`FinishReason::Length`] means the output limit cut it, anything
     /// else a malformed stream) or invalid. The arguments are never "repaired".
+    ///
+    /// # Example
+    ///
+    /// This example shows empty arguments read as `{}`, and truncated ones refused.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::ToolCall;
+    /// use serde_json::json;
+    ///
+    /// assert_eq!(ToolCall::new(0, "c1", "now", "").parse_arguments()?, json!({}));
+    /// let cut = ToolCall::new(0, "c2", "get_weather", r#"{"city": "Bei"#);
+    /// assert!(cut.parse_arguments().unwrap_err().is_eof());
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
     pub fn parse_arguments(&self) -> Result<serde_json::Value, serde_json::Error> {
         self.arguments_as()
     }
@@ -188,6 +244,26 @@ impl ToolCall {
     /// # Errors
     ///
     /// As [`parse_arguments`](ToolCall::parse_arguments), or when the JSON does not fit `T`.
+    ///
+    /// # Example
+    ///
+    /// This example shows arguments deserialized into a struct.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::ToolCall;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Forecast {
+    ///     city: String,
+    ///     days: u8,
+    /// }
+    ///
+    /// let call = ToolCall::new(0, "call_1", "forecast", r#"{"city":"Beijing","days":3}"#);
+    /// let args: Forecast = call.arguments_as()?;
+    /// assert_eq!((args.city.as_str(), args.days), ("Beijing", 3));
+    /// assert!(call.arguments_as::<Forecast>().is_ok());
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
     pub fn arguments_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         if self.arguments.trim_ascii().is_empty() {
             return serde_json::from_str("{}");
