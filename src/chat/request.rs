@@ -50,6 +50,17 @@ pub enum Role {
 
 impl Role {
     /// The wire spelling.
+    ///
+    /// # Example
+    ///
+    /// This example shows the spelling of every role.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::Role;
+    ///
+    /// let roles = [Role::System, Role::User, Role::Assistant, Role::Tool].map(Role::as_str);
+    /// assert_eq!(roles, ["system", "user", "assistant", "tool"]);
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Self::System => "system",
@@ -104,21 +115,78 @@ impl Message {
     }
 
     /// A system message.
+    ///
+    /// # Example
+    ///
+    /// This example shows a system message as the body carries it.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Message, Protocol};
+    /// use serde_json::json;
+    ///
+    /// let mut body = Vec::new();
+    /// let request = ChatRequest::new("glm-5").message(Message::system("Be terse.")).user("hi");
+    /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
+    /// let json: serde_json::Value = serde_json::from_slice(&body)?;
+    /// assert_eq!(json["messages"][0], json!({"role": "system", "content": "Be terse."}));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn system(content: impl Into<String>) -> Self {
         Self::new(Role::System, content)
     }
 
     /// A user message.
+    ///
+    /// # Example
+    ///
+    /// This example shows that a user message carries its text and nothing else.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Message, Role};
+    ///
+    /// let message = Message::user("Who are you");
+    /// assert_eq!((message.role, message.content.as_str()), (Role::User, "Who are you"));
+    /// assert!(message.tool_calls.is_empty() && message.tool_call_id.is_none());
+    /// ```
     pub fn user(content: impl Into<String>) -> Self {
         Self::new(Role::User, content)
     }
 
     /// An assistant message (an earlier turn of the model).
+    ///
+    /// # Example
+    ///
+    /// This example shows an earlier answer replayed as text, with no reasoning attached.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Message, Role};
+    ///
+    /// let message = Message::assistant("I am GLM.");
+    /// assert_eq!(message.role, Role::Assistant);
+    /// assert_eq!(message.reasoning_content, None);
+    /// ```
     pub fn assistant(content: impl Into<String>) -> Self {
         Self::new(Role::Assistant, content)
     }
 
     /// A tool result answering the call `tool_call_id`.
+    ///
+    /// # Example
+    ///
+    /// This example shows a tool result as the body carries it.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Message, Protocol};
+    /// use serde_json::json;
+    ///
+    /// let mut body = Vec::new();
+    /// let request = ChatRequest::new("glm-5").message(Message::tool("call_1", r#"{"temp":21}"#));
+    /// request.write_body(Protocol::DashScope, true, &mut body)?;
+    /// let json: serde_json::Value = serde_json::from_slice(&body)?;
+    /// let expected = json!({"role": "tool", "content": r#"{"temp":21}"#, "tool_call_id": "call_1"});
+    /// assert_eq!(json["input"]["messages"][0], expected);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn tool(tool_call_id: impl Into<String>, content: impl Into<String>) -> Self {
         let mut message = Self::new(Role::Tool, content);
         message.tool_call_id = Some(tool_call_id.into());
@@ -127,6 +195,22 @@ impl Message {
 
     /// The assistant turn a [`Completion`] holds: its content and tool calls, and its
     /// reasoning when `with_reasoning` is true.
+    ///
+    /// # Example
+    ///
+    /// This example shows the reasoning kept or left out of the replayed turn.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Message, Protocol};
+    ///
+    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"reasoning_content":"Easy.","content":"4"},"finish_reason":"stop"}]}"#)?;
+    /// let completion = acc.finish()?;
+    /// assert_eq!(Message::from_completion(&completion, false).reasoning_content, None);
+    /// let with = Message::from_completion(&completion, true);
+    /// assert_eq!(with.reasoning_content.as_deref(), Some("Easy."));
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
     pub fn from_completion(completion: &Completion, with_reasoning: bool) -> Self {
         let m = &completion.message;
         let mut message = Self::assistant(m.content.clone()).with_tool_calls(m.tool_calls.clone());
@@ -137,6 +221,22 @@ impl Message {
     }
 
     /// Sets the reasoning to replay with an assistant turn.
+    ///
+    /// # Example
+    ///
+    /// This example shows the reasoning written as `reasoning_content` beside the content.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Message, Protocol};
+    ///
+    /// let mut body = Vec::new();
+    /// let turn = Message::assistant("4").with_reasoning("2 + 2 is 4.");
+    /// let request = ChatRequest::new("glm-5").message(turn);
+    /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
+    /// let json: serde_json::Value = serde_json::from_slice(&body)?;
+    /// assert_eq!(json["messages"][0]["reasoning_content"], "2 + 2 is 4.");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn with_reasoning(mut self, reasoning: impl Into<String>) -> Self {
         self.reasoning_content = Some(reasoning.into());
@@ -144,6 +244,26 @@ impl Message {
     }
 
     /// Sets an assistant turn's tool calls.
+    ///
+    /// # Example
+    ///
+    /// This example shows a tool call as the OpenAI-compatible body carries it.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Message, Protocol, ToolCall};
+    /// use serde_json::json;
+    ///
+    /// let call = ToolCall::new(0, "call_1", "get_weather", r#"{"city":"Beijing"}"#);
+    /// let mut body = Vec::new();
+    /// let turn = Message::assistant("").with_tool_calls(vec![call]);
+    /// let request = ChatRequest::new("glm-5").message(turn);
+    /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
+    /// let json: serde_json::Value = serde_json::from_slice(&body)?;
+    /// let function = json!({"name": "get_weather", "arguments": r#"{"city":"Beijing"}"#});
+    /// let expected = json!([{"id": "call_1", "type": "function", "function": function}]);
+    /// assert_eq!(json["messages"][0]["tool_calls"], expected);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn with_tool_calls(mut self, calls: Vec<ToolCall>) -> Self {
         self.tool_calls = calls;
@@ -151,6 +271,21 @@ impl Message {
     }
 
     /// Marks the message as a prefix to continue (partial mode).
+    ///
+    /// # Example
+    ///
+    /// This example shows partial mode refused for a GLM model before anything is sent.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Message, Rule};
+    /// use dashscope_glm::Error;
+    ///
+    /// let request = ChatRequest::new("glm-5")
+    ///     .user("Write a haiku")
+    ///     .message(Message::assistant("Autumn moon").with_partial(true));
+    /// let err = request.validate().unwrap_err();
+    /// assert!(matches!(err, Error::Validation { rule: Rule::PartialMode, .. }));
+    /// ```
     #[must_use]
     pub fn with_partial(mut self, partial: bool) -> Self {
         self.partial = partial;
@@ -186,6 +321,25 @@ pub struct Tool {
 
 impl Tool {
     /// A function tool.
+    ///
+    /// # Example
+    ///
+    /// This example shows a function tool as the body carries it.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Protocol, Tool};
+    /// use serde_json::json;
+    ///
+    /// let schema = json!({"type": "object", "properties": {"city": {"type": "string"}}});
+    /// let tool = Tool::function("get_weather", "Current weather in a city", schema.clone());
+    /// let mut body = Vec::new();
+    /// let request = ChatRequest::new("glm-5").user("hi").tool(tool);
+    /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
+    /// let json: serde_json::Value = serde_json::from_slice(&body)?;
+    /// assert_eq!(json["tools"][0]["type"], "function");
+    /// assert_eq!(json["tools"][0]["function"]["parameters"], schema);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn function(
         name: impl Into<String>,
         description: impl Into<String>,
@@ -224,11 +378,45 @@ pub enum ToolChoice {
 
 impl ToolChoice {
     /// Forces the function `name`.
+    ///
+    /// # Example
+    ///
+    /// This example shows a forced function as the body carries it.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Protocol, ToolChoice};
+    /// use serde_json::json;
+    ///
+    /// let mut body = Vec::new();
+    /// let forced = ToolChoice::function("get_weather");
+    /// let request = ChatRequest::new("glm-5").user("hi").tool_choice(forced);
+    /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
+    /// let json: serde_json::Value = serde_json::from_slice(&body)?;
+    /// let expected = json!({"type": "function", "function": {"name": "get_weather"}});
+    /// assert_eq!(json["tool_choice"], expected);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn function(name: impl Into<String>) -> Self {
         Self::Function(name.into())
     }
 
     /// Whether this forces a call (anything but `auto` and `none`).
+    ///
+    /// # Example
+    ///
+    /// This example shows a forced choice refused while thinking is on, and accepted without it.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Rule, ToolChoice};
+    /// use dashscope_glm::Error;
+    ///
+    /// let choice = ToolChoice::function("get_weather");
+    /// assert!(choice.is_forced() && !ToolChoice::None.is_forced());
+    /// let request = ChatRequest::new("glm-5").user("Weather?").tool_choice(choice);
+    /// let err = request.validate().unwrap_err();
+    /// assert!(matches!(err, Error::Validation { rule: Rule::ForcedToolChoiceWithThinking, .. }));
+    /// assert!(request.thinking(false).validate().is_ok());
+    /// ```
     pub fn is_forced(&self) -> bool {
         matches!(self, Self::Function(_))
     }
@@ -258,6 +446,26 @@ pub struct JsonSchema {
 
 impl JsonSchema {
     /// A named schema.
+    ///
+    /// # Example
+    ///
+    /// This example shows a schema as the body carries it (no `strict` unless set).
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, JsonSchema, Protocol, ResponseFormat};
+    /// use serde_json::json;
+    ///
+    /// let schema = JsonSchema::new("answer", json!({"type": "object"}));
+    /// let request = ChatRequest::new("glm-5").user("hi").thinking(false)
+    ///     .response_format(ResponseFormat::JsonSchema(schema));
+    /// let mut body = Vec::new();
+    /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
+    /// let json: serde_json::Value = serde_json::from_slice(&body)?;
+    /// let inner = json!({"name": "answer", "schema": {"type": "object"}});
+    /// let expected = json!({"type": "json_schema", "json_schema": inner});
+    /// assert_eq!(json["response_format"], expected);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(name: impl Into<String>, schema: Value) -> Self {
         Self {
             name: name.into(),
@@ -267,6 +475,24 @@ impl JsonSchema {
     }
 
     /// Sets [`strict`](JsonSchema::strict).
+    ///
+    /// # Example
+    ///
+    /// This example shows `strict` written into the schema object.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, JsonSchema, Protocol, ResponseFormat};
+    /// use serde_json::json;
+    ///
+    /// let schema = JsonSchema::new("answer", json!({"type": "object"})).strict(true);
+    /// let format = ResponseFormat::JsonSchema(schema);
+    /// let request = ChatRequest::new("glm-5").user("hi").response_format(format);
+    /// let mut body = Vec::new();
+    /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
+    /// let json: serde_json::Value = serde_json::from_slice(&body)?;
+    /// assert_eq!(json["response_format"]["json_schema"]["strict"], true);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn strict(mut self, strict: bool) -> Self {
         self.strict = Some(strict);
@@ -298,6 +524,21 @@ pub enum ResponseFormat {
 
 impl ResponseFormat {
     /// Whether this asks for structured output (JSON object or schema).
+    ///
+    /// # Example
+    ///
+    /// This example shows that only structured formats are refused with thinking on.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, JsonSchema, ResponseFormat};
+    /// use serde_json::json;
+    ///
+    /// let schema = ResponseFormat::JsonSchema(JsonSchema::new("answer", json!({})));
+    /// assert!(schema.is_structured());
+    /// let request = ChatRequest::new("glm-5").user("hi");
+    /// assert!(request.clone().response_format(ResponseFormat::Text).validate().is_ok());
+    /// assert!(request.response_format(schema).validate().is_err());
+    /// ```
     pub fn is_structured(&self) -> bool {
         !matches!(self, Self::Text)
     }
@@ -441,6 +682,20 @@ macro_rules! setter {
 
 impl ChatRequest {
     /// A request to `model` with no messages yet.
+    ///
+    /// # Example
+    ///
+    /// This example shows a new request's defaults.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::ChatRequest;
+    ///
+    /// let request = ChatRequest::new("glm-4.7");
+    /// assert_eq!(request.model(), "glm-4.7");
+    /// assert!(request.messages().is_empty() && request.extras().is_empty());
+    /// assert!(request.is_incremental());
+    /// assert_eq!(request.protocol_override(), None);
+    /// ```
     pub fn new(model: impl Into<String>) -> Self {
         Self {
             model: model.into(),
@@ -467,6 +722,17 @@ impl ChatRequest {
     }
 
     /// Appends a message.
+    ///
+    /// # Example
+    ///
+    /// This example shows a prepared message appended to the conversation.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Message, Role};
+    ///
+    /// let request = ChatRequest::new("glm-5").message(Message::user("hi").with_partial(false));
+    /// assert_eq!(request.messages()[0].role, Role::User);
+    /// ```
     #[must_use]
     pub fn message(mut self, message: Message) -> Self {
         self.messages.push(message);
@@ -474,23 +740,77 @@ impl ChatRequest {
     }
 
     /// Appends a message in place (for conversation loops).
+    ///
+    /// # Example
+    ///
+    /// This example shows a conversation grown in place, one turn after another.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Message};
+    ///
+    /// let mut request = ChatRequest::new("glm-5").system("Be terse.");
+    /// for question in ["hi", "and now?"] {
+    ///     request.push(Message::user(question));
+    ///     request.push(Message::assistant("..."));
+    /// }
+    /// assert_eq!(request.messages().len(), 5);
+    /// assert_eq!(request.messages()[3].content, "and now?");
+    /// ```
     pub fn push(&mut self, message: Message) {
         self.messages.push(message);
     }
 
     /// Appends a system message.
+    ///
+    /// # Example
+    ///
+    /// This example shows the system message kept where it was appended.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Role};
+    ///
+    /// let request = ChatRequest::new("glm-5").system("Be terse.").user("hi");
+    /// let roles: Vec<Role> = request.messages().iter().map(|m| m.role).collect();
+    /// assert_eq!(roles, [Role::System, Role::User]);
+    /// ```
     #[must_use]
     pub fn system(self, content: impl Into<String>) -> Self {
         self.message(Message::system(content))
     }
 
     /// Appends a user message.
+    ///
+    /// # Example
+    ///
+    /// This example shows the content sent verbatim: a backslash-n stays two characters.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Protocol};
+    ///
+    /// let mut body = Vec::new();
+    /// let request = ChatRequest::new("glm-5").user(r"a\nb, 你好");
+    /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
+    /// assert!(String::from_utf8(body)?.contains(r#"{"role":"user","content":"a\\nb, 你好"}"#));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn user(self, content: impl Into<String>) -> Self {
         self.message(Message::user(content))
     }
 
     /// Appends an assistant message (an earlier answer, as text).
+    ///
+    /// # Example
+    ///
+    /// This example shows an earlier exchange replayed as text.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Role};
+    ///
+    /// let request = ChatRequest::new("glm-5").user("2 + 2?").assistant("4").user("And times 3?");
+    /// assert_eq!(request.messages()[1].role, Role::Assistant);
+    /// assert_eq!(request.messages()[1].content, "4");
+    /// ```
     #[must_use]
     pub fn assistant(self, content: impl Into<String>) -> Self {
         self.message(Message::assistant(content))
@@ -526,12 +846,41 @@ impl ChatRequest {
 
     /// As [`assistant_from`](ChatRequest::assistant_from), replaying the reasoning
     /// (`reasoning_content`) too.
+    ///
+    /// # Example
+    ///
+    /// This example shows the reasoning replayed with the turn.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, ChatRequest, Protocol};
+    ///
+    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"reasoning_content":"Easy.","content":"4"},"finish_reason":"stop"}]}"#)?;
+    /// let completion = acc.finish()?;
+    /// let request = ChatRequest::new("glm-5")
+    ///     .user("2 + 2?")
+    ///     .assistant_from_with_reasoning(&completion);
+    /// assert_eq!(request.messages()[1].reasoning_content.as_deref(), Some("Easy."));
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
     #[must_use]
     pub fn assistant_from_with_reasoning(self, completion: &Completion) -> Self {
         self.message(Message::from_completion(completion, true))
     }
 
     /// Appends a tool result answering the call `tool_call_id`.
+    ///
+    /// # Example
+    ///
+    /// This example shows a tool result answering a call by its id.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Role};
+    ///
+    /// let request = ChatRequest::new("glm-5").user("Weather?").tool_result("call_1", "21 °C");
+    /// let result = &request.messages()[1];
+    /// assert_eq!((result.role, result.tool_call_id.as_deref()), (Role::Tool, Some("call_1")));
+    /// ```
     #[must_use]
     pub fn tool_result(self, tool_call_id: impl Into<String>, content: impl Into<String>) -> Self {
         self.message(Message::tool(tool_call_id, content))
@@ -539,14 +888,67 @@ impl ChatRequest {
 
     setter!(
         /// Thinking on or off (`enable_thinking`). GLM thinks by default.
+        ///
+        /// # Example
+        ///
+        /// This example shows that a catalog model gets `enable_thinking` even when unset.
+        ///
+        /// ```
+        /// use dashscope_glm::chat::{ChatRequest, Protocol};
+        ///
+        /// let mut body = Vec::new();
+        /// let request = ChatRequest::new("glm-5").user("hi");
+        /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
+        /// let json: serde_json::Value = serde_json::from_slice(&body)?;
+        /// assert_eq!(json["enable_thinking"], true);
+        /// let request = request.thinking(false);
+        /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
+        /// let json: serde_json::Value = serde_json::from_slice(&body)?;
+        /// assert_eq!(json["enable_thinking"], false);
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
         thinking: bool
     );
     setter!(
         /// The most reasoning tokens (`thinking_budget`; GLM: at most 32,768).
+        ///
+        /// # Example
+        ///
+        /// This example shows the budget among the native `parameters`.
+        ///
+        /// ```
+        /// use dashscope_glm::chat::{ChatRequest, Protocol};
+        ///
+        /// let mut body = Vec::new();
+        /// let request = ChatRequest::new("glm-5").user("hi").thinking_budget(4096);
+        /// request.write_body(Protocol::DashScope, true, &mut body)?;
+        /// let json: serde_json::Value = serde_json::from_slice(&body)?;
+        /// assert_eq!(json["parameters"]["thinking_budget"], 4096);
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
         thinking_budget: u32
     );
 
     /// Offers a tool to the model.
+    ///
+    /// # Example
+    ///
+    /// This example shows tools sent in the order they were offered.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Protocol, Tool};
+    /// use serde_json::json;
+    ///
+    /// let request = ChatRequest::new("glm-5")
+    ///     .user("hi")
+    ///     .tool(Tool::function("get_weather", "Weather", json!({"type": "object"})))
+    ///     .tool(Tool::function("get_time", "Time", json!({"type": "object"})));
+    /// let mut body = Vec::new();
+    /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
+    /// let json: serde_json::Value = serde_json::from_slice(&body)?;
+    /// assert_eq!(json["tools"][1]["function"]["name"], "get_time");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn tool(mut self, tool: Tool) -> Self {
         self.tools.push(tool);
@@ -555,51 +957,234 @@ impl ChatRequest {
 
     setter!(
         /// Whether and which tool to call (`tool_choice`).
+        ///
+        /// # Example
+        ///
+        /// This example shows `none` written as a plain string.
+        ///
+        /// ```
+        /// use dashscope_glm::chat::{ChatRequest, Protocol, ToolChoice};
+        ///
+        /// let mut body = Vec::new();
+        /// let request = ChatRequest::new("glm-5").user("hi").tool_choice(ToolChoice::None);
+        /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
+        /// let json: serde_json::Value = serde_json::from_slice(&body)?;
+        /// assert_eq!(json["tool_choice"], "none");
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
         tool_choice: ToolChoice
     );
     setter!(
         /// Whether the model may call several tools in one turn (`parallel_tool_calls`).
+        ///
+        /// # Example
+        ///
+        /// This example shows the flag at the top level of the OpenAI-compatible body.
+        ///
+        /// ```
+        /// use dashscope_glm::chat::{ChatRequest, Protocol};
+        ///
+        /// let mut body = Vec::new();
+        /// let request = ChatRequest::new("glm-5").user("hi").parallel_tool_calls(true);
+        /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
+        /// let json: serde_json::Value = serde_json::from_slice(&body)?;
+        /// assert_eq!(json["parallel_tool_calls"], true);
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
         parallel_tool_calls: bool
     );
     setter!(
         /// Stream complex tool arguments piece by piece (`tool_stream`).
+        ///
+        /// # Example
+        ///
+        /// This example shows the flag among the native `parameters`.
+        ///
+        /// ```
+        /// use dashscope_glm::chat::{ChatRequest, Protocol};
+        ///
+        /// let mut body = Vec::new();
+        /// let request = ChatRequest::new("glm-5").user("hi").tool_stream(true);
+        /// request.write_body(Protocol::DashScope, true, &mut body)?;
+        /// let json: serde_json::Value = serde_json::from_slice(&body)?;
+        /// assert_eq!(json["parameters"]["tool_stream"], true);
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
         tool_stream: bool
     );
     setter!(
         /// The shape of the answer (`response_format`); GLM gives structured output only
         /// with thinking off.
+        ///
+        /// # Example
+        ///
+        /// This example shows `json_object` refused until a message says "json".
+        ///
+        /// ```
+        /// use dashscope_glm::chat::{ChatRequest, ResponseFormat, Rule};
+        /// use dashscope_glm::Error;
+        ///
+        /// let request = ChatRequest::new("glm-5")
+        ///     .thinking(false)
+        ///     .response_format(ResponseFormat::JsonObject);
+        /// let err = request.clone().user("List three colours").validate().unwrap_err();
+        /// assert!(matches!(err, Error::Validation { rule: Rule::JsonObjectWithoutJsonWord, .. }));
+        /// assert!(request.user("List three colours as JSON").validate().is_ok());
+        /// ```
         response_format: ResponseFormat
     );
     setter!(
         /// Sampling temperature, [0, 2) (`temperature`; GLM default 1.0).
+        ///
+        /// # Example
+        ///
+        /// This example shows the temperature at the top level of the OpenAI-compatible body.
+        ///
+        /// ```
+        /// use dashscope_glm::chat::{ChatRequest, Protocol};
+        ///
+        /// let mut body = Vec::new();
+        /// let request = ChatRequest::new("glm-5").user("hi").temperature(0.2);
+        /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
+        /// let json: serde_json::Value = serde_json::from_slice(&body)?;
+        /// assert_eq!(json["temperature"], 0.2);
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
         temperature: f64
     );
     setter!(
         /// Nucleus sampling, (0, 1] (`top_p`; GLM default 0.95).
+        ///
+        /// # Example
+        ///
+        /// This example shows `top_p` among the native `parameters`.
+        ///
+        /// ```
+        /// use dashscope_glm::chat::{ChatRequest, Protocol};
+        ///
+        /// let mut body = Vec::new();
+        /// let request = ChatRequest::new("glm-5").user("hi").top_p(0.8);
+        /// request.write_body(Protocol::DashScope, true, &mut body)?;
+        /// let json: serde_json::Value = serde_json::from_slice(&body)?;
+        /// assert_eq!(json["parameters"]["top_p"], 0.8);
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
         top_p: f64
     );
     setter!(
         /// Candidates considered per token (`top_k`; GLM default 20).
+        ///
+        /// # Example
+        ///
+        /// This example shows `top_k`, which is not an OpenAI field, written at the top level
+        /// of the OpenAI-compatible body all the same.
+        ///
+        /// ```
+        /// use dashscope_glm::chat::{ChatRequest, Protocol};
+        ///
+        /// let mut body = Vec::new();
+        /// let request = ChatRequest::new("glm-5").user("hi").top_k(5);
+        /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
+        /// let json: serde_json::Value = serde_json::from_slice(&body)?;
+        /// assert_eq!(json["top_k"], 5);
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
         top_k: u32
     );
     setter!(
         /// Penalty for repeated tokens, > 0 (`repetition_penalty`; GLM default 1.0).
+        ///
+        /// # Example
+        ///
+        /// This example shows the penalty among the native `parameters`.
+        ///
+        /// ```
+        /// use dashscope_glm::chat::{ChatRequest, Protocol};
+        ///
+        /// let mut body = Vec::new();
+        /// let request = ChatRequest::new("glm-5").user("hi").repetition_penalty(1.05);
+        /// request.write_body(Protocol::DashScope, true, &mut body)?;
+        /// let json: serde_json::Value = serde_json::from_slice(&body)?;
+        /// assert_eq!(json["parameters"]["repetition_penalty"], 1.05);
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
         repetition_penalty: f64
     );
     setter!(
         /// Penalty for tokens already present, [-2, 2] (`presence_penalty`).
+        ///
+        /// # Example
+        ///
+        /// This example shows the penalty at the top level of the OpenAI-compatible body.
+        ///
+        /// ```
+        /// use dashscope_glm::chat::{ChatRequest, Protocol};
+        ///
+        /// let mut body = Vec::new();
+        /// let request = ChatRequest::new("glm-5").user("hi").presence_penalty(-0.5);
+        /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
+        /// let json: serde_json::Value = serde_json::from_slice(&body)?;
+        /// assert_eq!(json["presence_penalty"], -0.5);
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
         presence_penalty: f64
     );
     setter!(
         /// The most answer tokens (`max_tokens`; GLM: at most 16,384).
+        ///
+        /// # Example
+        ///
+        /// This example shows the largest value GLM accepts, and one above it refused.
+        ///
+        /// ```
+        /// use dashscope_glm::chat::{ChatRequest, Rule};
+        /// use dashscope_glm::Error;
+        ///
+        /// assert!(ChatRequest::new("glm-5").user("hi").max_tokens(16_384).validate().is_ok());
+        /// let err = ChatRequest::new("glm-5").user("hi").max_tokens(16_385).validate();
+        /// assert!(matches!(err, Err(Error::Validation { rule: Rule::MaxTokensAboveLimit, .. })));
+        /// ```
         max_tokens: u32
     );
     setter!(
         /// Sampling seed (`seed`).
+        ///
+        /// # Example
+        ///
+        /// This example shows the seed among the native `parameters`.
+        ///
+        /// ```
+        /// use dashscope_glm::chat::{ChatRequest, Protocol};
+        ///
+        /// let mut body = Vec::new();
+        /// let request = ChatRequest::new("glm-5").user("hi").seed(42);
+        /// request.write_body(Protocol::DashScope, true, &mut body)?;
+        /// let json: serde_json::Value = serde_json::from_slice(&body)?;
+        /// assert_eq!(json["parameters"]["seed"], 42);
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
         seed: u64
     );
 
     /// Stop sequences (`stop`).
+    ///
+    /// # Example
+    ///
+    /// This example shows one stop string and several.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Protocol};
+    ///
+    /// let mut body = Vec::new();
+    /// let request = ChatRequest::new("glm-5").user("hi");
+    /// request.clone().stop("END").write_body(Protocol::DashScope, true, &mut body)?;
+    /// let json: serde_json::Value = serde_json::from_slice(&body)?;
+    /// assert_eq!(json["parameters"]["stop"], "END");
+    /// request.stop(vec!["\n\n", "END"]).write_body(Protocol::DashScope, true, &mut body)?;
+    /// let json: serde_json::Value = serde_json::from_slice(&body)?;
+    /// assert_eq!(json["parameters"]["stop"], serde_json::json!(["\n\n", "END"]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn stop(mut self, stop: impl Into<Stop>) -> Self {
         self.stop = Some(stop.into());
@@ -642,6 +1227,22 @@ impl ChatRequest {
     /// (`incremental_output: false`, every event repeats the text so far), which the
     /// client merges back into deltas. Default `true`. The OpenAI-compatible protocol
     /// always streams deltas and ignores this.
+    ///
+    /// # Example
+    ///
+    /// This example shows cumulative output asked for on the native protocol.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Protocol};
+    ///
+    /// let request = ChatRequest::new("glm-5").user("hi").incremental_output(false);
+    /// assert!(!request.is_incremental());
+    /// let mut body = Vec::new();
+    /// request.write_body(Protocol::DashScope, true, &mut body)?;
+    /// let json: serde_json::Value = serde_json::from_slice(&body)?;
+    /// assert_eq!(json["parameters"]["incremental_output"], false);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn incremental_output(mut self, incremental: bool) -> Self {
         self.incremental_output = incremental;
@@ -649,6 +1250,17 @@ impl ChatRequest {
     }
 
     /// Sends this request with `protocol` whatever the client's default.
+    ///
+    /// # Example
+    ///
+    /// This example shows a request pinned to the native protocol.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Protocol};
+    ///
+    /// let request = ChatRequest::new("glm-5").user("hi").protocol(Protocol::DashScope);
+    /// assert_eq!(request.protocol_override(), Some(Protocol::DashScope));
+    /// ```
     #[must_use]
     pub fn protocol(mut self, protocol: Protocol) -> Self {
         self.protocol = Some(protocol);
@@ -656,33 +1268,104 @@ impl ChatRequest {
     }
 
     /// The model name.
+    ///
+    /// # Example
+    ///
+    /// This example shows the model name as given.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::ChatRequest;
+    ///
+    /// assert_eq!(ChatRequest::new("glm-4.6").model(), "glm-4.6");
+    /// ```
     pub fn model(&self) -> &str {
         &self.model
     }
 
     /// The messages so far.
+    ///
+    /// # Example
+    ///
+    /// This example shows the messages in the order appended.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::ChatRequest;
+    ///
+    /// let request = ChatRequest::new("glm-5").system("Be terse.").user("hi");
+    /// let texts: Vec<&str> = request.messages().iter().map(|m| m.content.as_str()).collect();
+    /// assert_eq!(texts, ["Be terse.", "hi"]);
+    /// ```
     pub fn messages(&self) -> &[Message] {
         &self.messages
     }
 
     /// The protocol this request asked for, if any.
+    ///
+    /// # Example
+    ///
+    /// This example shows no override until one is set.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Protocol};
+    ///
+    /// let request = ChatRequest::new("glm-5");
+    /// assert_eq!(request.protocol_override(), None);
+    /// let request = request.protocol(Protocol::OpenAiCompatible);
+    /// assert_eq!(request.protocol_override(), Some(Protocol::OpenAiCompatible));
+    /// ```
     pub fn protocol_override(&self) -> Option<Protocol> {
         self.protocol
     }
 
     /// Whether the native protocol should stream deltas (see
     /// [`incremental_output`](ChatRequest::incremental_output)).
+    ///
+    /// # Example
+    ///
+    /// This example shows the default, deltas.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::ChatRequest;
+    ///
+    /// assert!(ChatRequest::new("glm-5").is_incremental());
+    /// assert!(!ChatRequest::new("glm-5").incremental_output(false).is_incremental());
+    /// ```
     pub fn is_incremental(&self) -> bool {
         self.incremental_output
     }
 
     /// The extra fields, in the order first set.
+    ///
+    /// # Example
+    ///
+    /// This example shows a key set twice: it keeps its first place and its last value.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::ChatRequest;
+    /// use serde_json::json;
+    ///
+    /// let request = ChatRequest::new("glm-5").extra("n", 1).extra("user", "u-1").extra("n", 2);
+    /// let expected = [("n".to_owned(), json!(2)), ("user".to_owned(), json!("u-1"))];
+    /// assert_eq!(request.extras(), expected);
+    /// ```
     pub fn extras(&self) -> &[(String, Value)] {
         &self.extra
     }
 
     /// Whether thinking is on: as set, else the catalog model's default, else `None`
     /// (unknown model, the server decides).
+    ///
+    /// # Example
+    ///
+    /// This example shows thinking as set, as the catalog's default, and unknown.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::ChatRequest;
+    ///
+    /// assert_eq!(ChatRequest::new("glm-5").thinking(false).effective_thinking(), Some(false));
+    /// assert_eq!(ChatRequest::new("glm-4.7").effective_thinking(), Some(true));
+    /// assert_eq!(ChatRequest::new("my-fine-tune").effective_thinking(), None);
+    /// ```
     pub fn effective_thinking(&self) -> Option<bool> {
         self.thinking
             .or_else(|| Model::lookup(&self.model).map(|m| m.defaults.thinking))
@@ -715,6 +1398,21 @@ impl ChatRequest {
     /// # Errors
     ///
     /// [`Error::Validation`] naming the [`Rule`] broken.
+    ///
+    /// # Example
+    ///
+    /// This example shows a rule refused for a catalog model and not checked for an unknown one.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Rule};
+    /// use dashscope_glm::Error;
+    ///
+    /// let budget = ChatRequest::new("glm-5").user("hi").thinking_budget(50_000);
+    /// let err = budget.validate().unwrap_err();
+    /// assert!(matches!(err, Error::Validation { rule: Rule::ThinkingBudgetAboveLimit, .. }));
+    /// let unknown = ChatRequest::new("my-fine-tune").user("hi").thinking_budget(50_000);
+    /// assert!(unknown.validate().is_ok());
+    /// ```
     pub fn validate(&self) -> Result<(), Error> {
         self.check_extra()?;
         match Model::lookup(&self.model) {
