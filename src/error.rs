@@ -132,9 +132,36 @@ pub struct HttpError {
 
 impl HttpError {
     /// The longest snippet kept, in bytes.
+    ///
+    /// # Example
+    ///
+    /// This example shows a long body cut to the snippet length, on a character boundary.
+    ///
+    /// ```
+    /// use dashscope_glm::HttpError;
+    ///
+    /// let page = "é".repeat(HttpError::SNIPPET_LEN);
+    /// let err = HttpError::new(502, &page, None);
+    /// assert_eq!(err.body_snippet.len(), HttpError::SNIPPET_LEN);
+    /// assert!(err.body_snippet.chars().all(|c| c == 'é'));
+    /// ```
     pub const SNIPPET_LEN: usize = 512;
 
     /// An error for `status` keeping the start of `body`.
+    ///
+    /// # Example
+    ///
+    /// This example shows an HTML error page from a gateway, and how it is displayed.
+    ///
+    /// ```
+    /// use dashscope_glm::{Error, HttpError};
+    ///
+    /// let err = HttpError::new(502, "<html>Bad Gateway</html>", Some("7c1e".into()));
+    /// assert_eq!(err.body_snippet, "<html>Bad Gateway</html>");
+    /// let err = Error::Http(Box::new(err));
+    /// assert_eq!(err.to_string(), r#"HTTP 502 [request id 7c1e]: "<html>Bad Gateway</html>""#);
+    /// assert_eq!(err.request_id(), Some("7c1e"));
+    /// ```
     pub fn new(status: u16, body: &str, request_id: Option<String>) -> Self {
         Self {
             status,
@@ -144,6 +171,18 @@ impl HttpError {
     }
 
     /// Whether the status is one a retry may fix (408, 409, 429, 500, 502, 503, 504).
+    ///
+    /// # Example
+    ///
+    /// This example shows which statuses a retry may fix.
+    ///
+    /// ```
+    /// use dashscope_glm::HttpError;
+    ///
+    /// let retryable = |status| HttpError::new(status, "", None).is_retryable();
+    /// assert!(retryable(429) && retryable(503));
+    /// assert!(!retryable(400) && !retryable(401) && !retryable(404));
+    /// ```
     pub fn is_retryable(&self) -> bool {
         is_retryable_status(self.status)
     }
@@ -153,6 +192,21 @@ impl HttpError {
 ///
 /// The source (an `io::Error` or a ureq error) is not part of this crate's semver
 /// promise; match on [`Error::Transport`] and read the message.
+///
+/// # Example
+///
+/// This example shows the cause kept as the error's source.
+///
+/// ```
+/// use dashscope_glm::TransportError;
+/// use std::error::Error as _;
+/// use std::sync::Arc;
+///
+/// let cause = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+/// let err = TransportError::new("connection refused", Some(Arc::new(cause)));
+/// assert_eq!(err.to_string(), "transport: connection refused");
+/// assert!(err.source().is_some());
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct TransportError {
@@ -165,6 +219,18 @@ pub struct TransportError {
 
 impl TransportError {
     /// A transport error with its cause.
+    ///
+    /// # Example
+    ///
+    /// This example shows a transport error, always worth a retry, wrapped in [`Error`].
+    ///
+    /// ```
+    /// use dashscope_glm::{Error, TransportError};
+    ///
+    /// let err = Error::Transport(Box::new(TransportError::new("dns: no such host", None)));
+    /// assert!(err.is_retryable());
+    /// assert_eq!(err.request_id(), None);
+    /// ```
     pub fn new(
         message: impl Into<String>,
         source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
@@ -250,6 +316,20 @@ pub struct ApiError {
 
 impl ApiError {
     /// An API error with no partial completion.
+    ///
+    /// # Example
+    ///
+    /// This example shows an API error and how it is displayed.
+    ///
+    /// ```
+    /// use dashscope_glm::ApiError;
+    ///
+    /// let code = Some("InvalidParameter".to_owned());
+    /// let err = ApiError::new(400, code, "bad top_p".into(), Some("4f2e".into()));
+    /// assert!(err.partial.is_none() && err.body.is_none());
+    /// let shown = "API error (HTTP 400) InvalidParameter: bad top_p [request id 4f2e]";
+    /// assert_eq!(err.to_string(), shown);
+    /// ```
     pub fn new(
         status: u16,
         code: Option<String>,
@@ -269,6 +349,17 @@ impl ApiError {
     /// Whether sending the same request again may succeed: 408, 409, 429, 500, 502, 503
     /// and 504, except quota and billing errors (`Arrearage`, `insufficient_quota`,
     /// `Throttling.AllocationQuota`, overdue bills), which no retry can fix.
+    ///
+    /// # Example
+    ///
+    /// This example shows an overloaded server worth a retry, and an unpaid bill that is not.
+    ///
+    /// ```
+    /// use dashscope_glm::ApiError;
+    ///
+    /// assert!(ApiError::new(503, None, "overloaded".into(), None).is_retryable());
+    /// assert!(!ApiError::new(400, Some("Arrearage".into()), "".into(), None).is_retryable());
+    /// ```
     pub fn is_retryable(&self) -> bool {
         if self.code.as_deref().is_some_and(is_quota_code) {
             return false;
@@ -320,6 +411,20 @@ pub struct MalformedChunk {
 
 impl MalformedChunk {
     /// The longest snippet kept, in bytes.
+    ///
+    /// # Example
+    ///
+    /// This example shows a long chunk's data cut to the snippet length.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Protocol};
+    /// use dashscope_glm::{Error, MalformedChunk};
+    ///
+    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    /// let data = format!("{{\"x\":\"{}", "a".repeat(1000));
+    /// let Err(Error::MalformedChunk(chunk)) = acc.push_data(&data) else { panic!() };
+    /// assert_eq!(chunk.snippet.len(), MalformedChunk::SNIPPET_LEN);
+    /// ```
     pub const SNIPPET_LEN: usize = 256;
 
     pub(crate) fn new(message: String, data: &str, offset: u64) -> Self {
@@ -334,6 +439,20 @@ impl MalformedChunk {
 
 impl Error {
     /// The request id, when the server sent one with this error or before it.
+    ///
+    /// # Example
+    ///
+    /// This example shows the request id of the chunks before an error that had none.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Protocol};
+    ///
+    /// let mut acc = Accumulator::new(Protocol::DashScope);
+    /// acc.push_data(r#"{"output":{"choices":[{"message":{"role":"assistant","content":"a"},"finish_reason":"null"}]},"request_id":"5c0a"}"#)?;
+    /// let err = acc.push_data("not json").unwrap_err();
+    /// assert_eq!(err.request_id(), Some("5c0a"));
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
     pub fn request_id(&self) -> Option<&str> {
         match self {
             Self::Api(api) => api
@@ -347,6 +466,20 @@ impl Error {
     }
 
     /// What had been merged when the error happened, if the error came mid-stream.
+    ///
+    /// # Example
+    ///
+    /// This example shows the text merged before a malformed chunk.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Protocol};
+    ///
+    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"content":"Hel"}}]}"#)?;
+    /// let err = acc.push_data(r#"{"choices":[{"index":0,"delta":{"content":"lo"#).unwrap_err();
+    /// assert_eq!(err.partial().map(|c| c.message.content.as_str()), Some("Hel"));
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
     pub fn partial(&self) -> Option<&Completion> {
         match self {
             Self::Api(api) => api.partial.as_ref(),
@@ -361,6 +494,18 @@ impl Error {
     /// retryable status (never quota or billing errors), connection failures and
     /// connect timeouts. A malformed, interrupted or timed-out stream is not, since part
     /// of the answer was already delivered; nor is a validation or configuration error.
+    ///
+    /// # Example
+    ///
+    /// This example shows that, of the timeouts, only a connect timeout is worth a retry.
+    ///
+    /// ```
+    /// use dashscope_glm::{Error, TimeoutKind};
+    ///
+    /// assert!(Error::Timeout { kind: TimeoutKind::Connect, partial: None }.is_retryable());
+    /// assert!(!Error::Timeout { kind: TimeoutKind::Idle, partial: None }.is_retryable());
+    /// assert!(!Error::Config("no API key".into()).is_retryable());
+    /// ```
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Api(api) => api.is_retryable(),

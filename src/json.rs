@@ -119,6 +119,18 @@ impl Default for JsonLimits {
 }
 
 /// What the parser expected where it found something else (see [`JsonErrorKind::Syntax`]).
+///
+/// # Example
+///
+/// This example shows what was expected after an object key, and the message it gives.
+///
+/// ```
+/// use dashscope_glm::{Expected, JsonErrorKind, PartialJson};
+///
+/// let err = PartialJson::new().push(r#"{"a" 1}"#).unwrap_err();
+/// assert_eq!(err.kind(), JsonErrorKind::Syntax { expected: Expected::Colon, found: '1' });
+/// assert_eq!(Expected::Colon.to_string(), "`:`");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Expected {
@@ -156,6 +168,23 @@ impl fmt::Display for Expected {
 }
 
 /// What is wrong with the text (see [`JsonError::kind`]).
+///
+/// # Example
+///
+/// This example shows errors found while pushing, and the one only `finish` can report.
+///
+/// ```
+/// use dashscope_glm::{JsonErrorKind, JsonLimits, PartialJson};
+///
+/// let err = PartialJson::new().push(r#"{"a":1}{"#).unwrap_err();
+/// assert_eq!(err.kind(), JsonErrorKind::TrailingData { found: '{' });
+/// let mut shallow = PartialJson::with_limits(JsonLimits::new().with_max_depth(1));
+/// assert_eq!(shallow.push("[[").unwrap_err().kind(), JsonErrorKind::DepthLimit { limit: 1 });
+/// let mut cut = PartialJson::new();
+/// cut.push(r#"{"a":"#)?;
+/// assert_eq!(cut.finish().unwrap_err().kind(), JsonErrorKind::Incomplete);
+/// # Ok::<(), dashscope_glm::JsonError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum JsonErrorKind {
@@ -305,6 +334,7 @@ impl fmt::Display for JsonError {
 
 impl std::error::Error for JsonError {}
 
+// A JSON path step is a key or an index; JSON has no third kind of container.
 /// One step of a path from the document root: an object key or an array index.
 ///
 /// # Example
@@ -321,7 +351,6 @@ impl std::error::Error for JsonError {}
 /// assert_eq!(path, [PathSegment::Key("tags"), PathSegment::Index(1)]);
 /// # Ok::<(), dashscope_glm::JsonError>(())
 /// ```
-// A JSON path step is a key or an index; JSON has no third kind of container.
 #[allow(clippy::exhaustive_enums, reason = "JSON has only objects and arrays")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PathSegment<'a> {

@@ -266,7 +266,7 @@ impl Model {
     ///
     /// # Errors
     ///
-    /// [`Error::Validation`] naming the [`Rule`](crate::chat::Rule).
+    /// [`Error::Validation`] naming the [`Rule`].
     ///
     /// # Example
     ///
