@@ -14,6 +14,8 @@ use crate::sse;
 ///
 /// # Example
 ///
+/// This example shows an in-band error that keeps its request id and the text before it.
+///
 /// ```
 /// use dashscope_glm::chat::{Accumulator, Protocol};
 /// use dashscope_glm::Error;
@@ -81,6 +83,8 @@ pub enum Error {
 ///
 /// # Example
 ///
+/// This example shows a kind's display name.
+///
 /// ```
 /// use dashscope_glm::TimeoutKind;
 ///
@@ -111,6 +115,8 @@ impl fmt::Display for TimeoutKind {
 /// An error status whose body was not an API error.
 ///
 /// # Example
+///
+/// This example shows a 404 page, which no retry can fix.
 ///
 /// ```
 /// use dashscope_glm::HttpError;
@@ -286,6 +292,8 @@ pub(crate) fn snippet(s: &str, max: usize) -> &str {
 ///
 /// # Example
 ///
+/// This example shows a rate limit worth a retry beside a quota error that is not.
+///
 /// ```
 /// use dashscope_glm::ApiError;
 ///
@@ -384,6 +392,8 @@ pub(crate) fn is_quota_code(code: &str) -> bool {
 /// A chunk whose data could not be used, with where it was and what it looked like.
 ///
 /// # Example
+///
+/// This example shows the start of a chunk that is not JSON.
 ///
 /// ```
 /// use dashscope_glm::chat::{Accumulator, Protocol};

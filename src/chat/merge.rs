@@ -15,6 +15,8 @@ use crate::sse;
 ///
 /// # Example
 ///
+/// This example shows the events of one chunk, reasoning first.
+///
 /// ```
 /// use dashscope_glm::chat::{Accumulator, Protocol, StreamEvent};
 ///
@@ -59,6 +61,8 @@ pub enum StreamEvent<'a> {
 /// Limits on what one response may grow to.
 ///
 /// # Example
+///
+/// This example shows the default byte budget beside a tighter tool-call limit.
 ///
 /// ```
 /// use dashscope_glm::chat::Limits;
@@ -204,6 +208,8 @@ struct CallState {
 /// returns the same error.
 ///
 /// # Example
+///
+/// This example shows a native stream merged event by event.
 ///
 /// ```
 /// use dashscope_glm::chat::{Accumulator, FinishReason, Protocol, StreamEvent};
@@ -780,6 +786,8 @@ impl Accumulator {
     /// the document root), when [`track_arguments`](Accumulator::track_arguments) is on.
     ///
     /// # Example
+    ///
+    /// This example shows a half-written path argument read as the best value so far.
     ///
     /// ```
     /// use dashscope_glm::chat::{Accumulator, Protocol};

@@ -12,6 +12,8 @@ use crate::error::Error;
 ///
 /// # Example
 ///
+/// This example shows a rule's stable name.
+///
 /// ```
 /// use dashscope_glm::chat::Rule;
 ///
@@ -165,6 +167,8 @@ pub struct Capabilities {
 ///
 /// # Example
 ///
+/// This example shows glm-5's catalog entry and a model the catalog does not know.
+///
 /// ```
 /// use dashscope_glm::chat::Model;
 ///
@@ -269,6 +273,8 @@ impl Model {
     /// [`Error::Validation`] naming the [`Rule`].
     ///
     /// # Example
+    ///
+    /// This example shows JSON output refused while thinking is on by default.
     ///
     /// ```
     /// use dashscope_glm::chat::{ChatRequest, Model, ResponseFormat, Rule};

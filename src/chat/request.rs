@@ -29,6 +29,8 @@ use crate::error::Error;
 ///
 /// # Example
 ///
+/// This example shows a message's role and a role's spelling.
+///
 /// ```
 /// use dashscope_glm::chat::{Message, Role};
 ///
@@ -74,6 +76,8 @@ impl Role {
 /// One message of the conversation.
 ///
 /// # Example
+///
+/// This example shows a tool call and the tool result that answers it.
 ///
 /// ```
 /// use dashscope_glm::chat::{Message, ToolCall};
@@ -297,6 +301,8 @@ impl Message {
 ///
 /// # Example
 ///
+/// This example shows a function tool with a JSON Schema for its parameters.
+///
 /// ```
 /// use dashscope_glm::chat::Tool;
 /// use serde_json::json;
@@ -356,6 +362,8 @@ impl Tool {
 /// Whether and which tool the model must call.
 ///
 /// # Example
+///
+/// This example shows a forced choice beside the model's own.
 ///
 /// ```
 /// use dashscope_glm::chat::ToolChoice;
@@ -425,6 +433,8 @@ impl ToolChoice {
 /// A JSON Schema for [`ResponseFormat::JsonSchema`].
 ///
 /// # Example
+///
+/// This example shows a strict schema.
 ///
 /// ```
 /// use dashscope_glm::chat::JsonSchema;
@@ -504,6 +514,8 @@ impl JsonSchema {
 ///
 /// # Example
 ///
+/// This example shows which formats are structured.
+///
 /// ```
 /// use dashscope_glm::chat::ResponseFormat;
 ///
@@ -547,6 +559,8 @@ impl ResponseFormat {
 /// Stop sequences.
 ///
 /// # Example
+///
+/// This example shows the conversions from strings.
 ///
 /// ```
 /// use dashscope_glm::chat::Stop;
@@ -1199,6 +1213,8 @@ impl ChatRequest {
     /// [`Rule::ExtraCollidesWithField`].
     ///
     /// # Example
+    ///
+    /// This example shows an extra field accepted, and one that collides refused.
     ///
     /// ```
     /// use dashscope_glm::chat::{ChatRequest, Protocol, Rule};

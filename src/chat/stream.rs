@@ -20,6 +20,8 @@ use crate::sse;
 ///
 /// # Example
 ///
+/// This example shows a body fed in 7-byte pieces.
+///
 /// ```
 /// use dashscope_glm::chat::{Protocol, StreamDecoder, StreamEvent};
 ///

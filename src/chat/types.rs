@@ -9,6 +9,8 @@ use std::fmt;
 ///
 /// # Example
 ///
+/// This example shows the default protocol.
+///
 /// ```
 /// use dashscope_glm::chat::Protocol;
 ///
@@ -35,6 +37,8 @@ pub enum Protocol {
 /// finished yet" and never become a `FinishReason`.
 ///
 /// # Example
+///
+/// This example shows a documented value, "not finished" and an undocumented value.
 ///
 /// ```
 /// use dashscope_glm::chat::FinishReason;
@@ -128,6 +132,8 @@ impl fmt::Display for FinishReason {
 ///
 /// # Example
 ///
+/// This example shows that counts the server did not send are absent or 0.
+///
 /// ```
 /// use dashscope_glm::chat::Usage;
 ///
@@ -153,6 +159,8 @@ pub struct Usage {
 /// One tool call the model made, with its arguments as the raw JSON text it streamed.
 ///
 /// # Example
+///
+/// This example shows a call's arguments parsed as JSON.
 ///
 /// ```
 /// use dashscope_glm::chat::ToolCall;
@@ -276,6 +284,8 @@ impl ToolCall {
 ///
 /// # Example
 ///
+/// This example shows an empty message.
+///
 /// ```
 /// use dashscope_glm::chat::AssistantMessage;
 ///
@@ -296,6 +306,8 @@ pub struct AssistantMessage {
 /// The result of one chat call: the merged message and what the server said about it.
 ///
 /// # Example
+///
+/// This example shows a finished OpenAI-compatible stream's completion.
 ///
 /// ```
 /// use dashscope_glm::chat::{Accumulator, FinishReason, Protocol};
