@@ -163,7 +163,7 @@ pub struct Capabilities {
     pub implicit_cache: bool,
 }
 
-/// A model of the catalog (PROTOCOL.md section 4, from the Model Studio GLM page).
+/// A model of the catalog, as the Model Studio GLM page documents it.
 ///
 /// # Example
 ///
