@@ -243,3 +243,18 @@ fn after_an_error_the_stream_repeats_it() {
     assert_eq!(stream.next_event().unwrap_err(), first);
     assert_eq!(stream.finish().unwrap_err(), first);
 }
+
+/// Fused even when no more input comes: the error is repeated, never `Ok(None)`.
+#[test]
+fn after_an_error_the_stream_repeats_it_without_more_input() {
+    let mut stream = StreamDecoder::new(Protocol::OpenAiCompatible);
+    stream.feed(b"data: {not json}\n\n");
+    let first = stream.next_event().unwrap_err();
+    assert_eq!(stream.next_event().unwrap_err(), first);
+    stream.feed(b"data: {\"choices\":[]}\n\n");
+    assert_eq!(stream.next_event().unwrap_err(), first);
+    assert_eq!(
+        stream.end().and_then(|()| stream.finish()).unwrap_err(),
+        first
+    );
+}

@@ -627,6 +627,11 @@ impl Accumulator {
         self.state.apply(&self.chunk, &ctx)
     }
 
+    /// The error the accumulator failed with, if it has.
+    pub(crate) fn failure(&self) -> Option<&Error> {
+        self.state.failed.as_ref()
+    }
+
     /// Fails the accumulator with an error found outside it (a framing error).
     pub(crate) fn fail(&mut self, err: Error) -> Error {
         if let Some(err) = &self.state.failed {

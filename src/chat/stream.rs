@@ -142,9 +142,9 @@ impl StreamDecoder {
     /// # Errors
     ///
     /// A framing error ([`Error::Sse`]), an in-band API error, a malformed chunk or a
-    /// limit. The stream is failed after an error: [`finish`](StreamDecoder::finish)
-    /// returns the same error, and so does a later call that decodes another SSE item
-    /// (a later call with no new item to decode returns `Ok(None)`).
+    /// limit. The stream is failed after an error: every later call, and
+    /// [`finish`](StreamDecoder::finish), returns the same error and decodes nothing
+    /// more.
     ///
     /// # Example
     ///
@@ -160,10 +160,14 @@ impl StreamDecoder {
     /// assert_eq!(stream.next_event()?, Some(StreamEvent::Content("Hi")));
     /// let err = stream.next_event().unwrap_err();
     /// assert_eq!(err.partial().unwrap().message.content, "Hi");
+    /// assert_eq!(stream.next_event(), Err(err.clone()));
     /// assert_eq!(stream.finish(), Err(err));
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
     pub fn next_event(&mut self) -> Result<Option<StreamEvent<'_>>, Error> {
+        if let Some(err) = self.accumulator.failure() {
+            return Err(err.clone());
+        }
         loop {
             if self.accumulator.has_event() {
                 return Ok(self.accumulator.next_event());
