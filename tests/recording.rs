@@ -282,3 +282,37 @@ fn no_recorder_and_auto_traits() {
     assert!(writer.0.get() >= 1);
     let _: Value = render::result(&stream.finish());
 }
+
+/// Takes every byte, then fails to flush.
+struct FlushFails(Vec<u8>);
+
+impl Write for FlushFails {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Err(io::Error::other("flush failed"))
+    }
+}
+
+/// The writer is flushed when the body ends; a failed flush is reported like a failed
+/// write, and the stream still ends cleanly.
+#[test]
+fn a_failed_flush_at_the_end_of_the_body_is_reported() {
+    let body = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+    let server = ReplayServer::start(Reply::sse(body)).unwrap();
+    let mut stream = client(&server, Protocol::OpenAiCompatible)
+        .stream(&request(false))
+        .unwrap();
+    stream.record_to(FlushFails(Vec::new()));
+    drain(&mut stream);
+    assert_eq!(
+        stream.recording_error().map(ToString::to_string).as_deref(),
+        Some("flush failed")
+    );
+    let writer: FlushFails = stream.take_recording().unwrap();
+    assert_eq!(writer.0, body.as_bytes(), "every byte was written");
+    assert_eq!(stream.finish().unwrap().message.content, "Hi");
+}

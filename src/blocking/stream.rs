@@ -144,8 +144,8 @@ impl ChatStream {
     /// before the first [`next_event`](ChatStream::next_event) to record the whole body:
     /// the stream has read nothing until then.
     ///
-    /// The writer is flushed when the body ends (or the stream fails) and by
-    /// [`take_recording`](ChatStream::take_recording); it is dropped with the stream.
+    /// The writer is flushed when the body ends (or the stream fails), and dropped with
+    /// the stream unless taken back with [`take_recording`](ChatStream::take_recording).
     /// A writer given earlier is replaced (dropped, not flushed).
     ///
     /// A failed write or flush never fails the stream: teeing stops there (the writer
@@ -228,11 +228,14 @@ impl ChatStream {
         self.recorder.as_ref()?.error.as_ref()
     }
 
-    /// Stops recording and gives the writer back, flushed, when it is a `W` (the type
-    /// given to [`record_to`](ChatStream::record_to)). `None`, and the recording goes
-    /// on, when no writer was given or it is of another type. A flush error is kept for
-    /// [`recording_error`](ChatStream::recording_error) only while the writer is here:
-    /// check that first.
+    /// Stops recording and gives the writer back when it is a `W` (the type given to
+    /// [`record_to`](ChatStream::record_to)). `None`, and the recording goes on, when no
+    /// writer was given or it is of another type.
+    ///
+    /// The writer comes back as it is: flushed if the body has ended, else not (flush
+    /// it yourself, and you see that error directly). The error of
+    /// [`recording_error`](ChatStream::recording_error) goes with the writer: check it
+    /// first.
     ///
     /// # Example
     ///
@@ -245,7 +248,6 @@ impl ChatStream {
             if !sink.as_any().is::<W>() {
                 return None;
             }
-            recorder.flush();
         }
         let recorder = self.recorder.take()?;
         let sink = recorder
