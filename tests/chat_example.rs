@@ -1,10 +1,8 @@
-//! The `chat` example end to end: the built binary against the scripted server on
+//! The `chat` example end to end: the built binary against a `ReplayServer` on
 //! 127.0.0.1, in text and `--json` mode, for answers, HTTP errors, broken bodies and
 //! missing configuration.
 #![cfg(feature = "blocking")]
 
-#[path = "common/http_server.rs"]
-mod http_server;
 #[path = "common/render.rs"]
 mod render;
 
@@ -12,8 +10,17 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use dashscope_glm::chat::{Protocol, StreamDecoder};
-use http_server::{End, Reply, Server};
+use dashscope_glm::testing::{RecordedRequest, ReplayServer, Reply, Split};
 use serde_json::{Value, json};
+
+/// A server answering every path with `body` as an SSE stream in `split`-byte pieces.
+fn serve_sse(body: Vec<u8>, split: usize) -> ReplayServer {
+    ReplayServer::start(Reply::sse(body).split(Split::Every(split))).unwrap()
+}
+
+fn body_json(r: &RecordedRequest) -> Value {
+    serde_json::from_slice(r.body()).expect("request body is JSON")
+}
 
 fn transcript(name: &str) -> Vec<u8> {
     std::fs::read(
@@ -82,18 +89,18 @@ fn stdout_json(out: &Output) -> Value {
 
 #[test]
 fn json_answer_openai() {
-    let server = Server::start(vec![Reply::sse(&transcript("openai_thinking.sse"), 40)]);
+    let server = serve_sse(transcript("openai_thinking.sse"), 40);
     let out = chat(
-        &["--base-url", &server.url(), "--json"],
+        &["--base-url", &server.base_url(), "--json"],
         &[("DASHSCOPE_API_KEY", "sk-example")],
     );
     assert!(out.status.success(), "{out:?}");
     assert_eq!(stdout_json(&out), expected("openai_thinking.json"));
     let r = &server.requests()[0];
-    assert_eq!(r.path, "/compatible-mode/v1/chat/completions");
-    assert_eq!(r.header("authorization"), Some("Bearer sk-example"));
+    assert_eq!(r.path(), "/compatible-mode/v1/chat/completions");
+    assert!(r.api_key_is("sk-example"));
     assert_eq!(
-        r.json(),
+        body_json(r),
         json!({
             "model": "glm-5",
             "messages": [{"role": "user", "content": "Who are you"}],
@@ -106,7 +113,7 @@ fn json_answer_openai() {
 
 #[test]
 fn json_answer_native_cumulative_without_thinking() {
-    let server = Server::start(vec![Reply::sse(&transcript("native_cumulative.sse"), 17)]);
+    let server = serve_sse(transcript("native_cumulative.sse"), 17);
     let out = chat(
         &[
             "--protocol",
@@ -116,7 +123,7 @@ fn json_answer_native_cumulative_without_thinking() {
             "--no-thinking",
             "--no-incremental-output",
             "--base-url",
-            &format!("{}/", server.url()),
+            &format!("{}/", server.base_url()),
             "--json",
             "Hello there",
         ],
@@ -125,10 +132,10 @@ fn json_answer_native_cumulative_without_thinking() {
     assert!(out.status.success(), "{out:?}");
     assert_eq!(stdout_json(&out), expected("native_cumulative.json"));
     let r = &server.requests()[0];
-    assert_eq!(r.path, "/api/v1/services/aigc/text-generation/generation");
+    assert_eq!(r.path(), "/api/v1/services/aigc/text-generation/generation");
     assert_eq!(r.header("x-dashscope-sse"), Some("enable"));
     assert_eq!(
-        r.json(),
+        body_json(r),
         json!({
             "model": "glm-4.6",
             "input": {"messages": [{"role": "user", "content": "Hello there"}]},
@@ -139,9 +146,9 @@ fn json_answer_native_cumulative_without_thinking() {
 
 #[test]
 fn text_mode_prints_the_banners_in_order() {
-    let server = Server::start(vec![Reply::sse(&transcript("native_thinking.sse"), 64)]);
+    let server = serve_sse(transcript("native_thinking.sse"), 64);
     let out = chat(
-        &["--protocol", "dashscope", "--base-url", &server.url()],
+        &["--protocol", "dashscope", "--base-url", &server.base_url()],
         &[("DASHSCOPE_API_KEY", "sk-example")],
     );
     assert!(out.status.success(), "{out:?}");
@@ -173,12 +180,13 @@ fn text_mode_prints_the_banners_in_order() {
 
 #[test]
 fn http_error_is_kind_http_with_status_and_code() {
-    let server = Server::start(vec![Reply::json(
+    let server = ReplayServer::start(Reply::json(
         401,
         r#"{"code":"InvalidApiKey","message":"Invalid API-key provided.","request_id":"r1"}"#,
-    )]);
+    ))
+    .unwrap();
     let out = chat(
-        &["--base-url", &server.url(), "--json"],
+        &["--base-url", &server.base_url(), "--json"],
         &[("DASHSCOPE_API_KEY", "sk-wrong")],
     );
     assert_eq!(out.status.code(), Some(1));
@@ -186,11 +194,15 @@ fn http_error_is_kind_http_with_status_and_code() {
         stdout_json(&out),
         json!({"error": {"kind": "http", "status": 401, "code": "InvalidApiKey", "message": "Invalid API-key provided."}})
     );
-    let html = Server::start(vec![
-        Reply::new(502).body_split(b"<html>Bad Gateway</html>", 0),
-    ]);
+    let html = ReplayServer::start(Reply::new(502).body("<html>Bad Gateway</html>")).unwrap();
     let out = chat(
-        &["--base-url", &html.url(), "--json", "--max-retries", "0"],
+        &[
+            "--base-url",
+            &html.base_url(),
+            "--json",
+            "--max-retries",
+            "0",
+        ],
         &[("DASHSCOPE_API_KEY", "sk-x")],
     );
     assert_eq!(out.status.code(), Some(1));
@@ -204,9 +216,10 @@ fn http_error_is_kind_http_with_status_and_code() {
 #[test]
 fn broken_body_is_kind_transport() {
     let part = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Half an ans\"}}]}\n\n";
-    let server = Server::start(vec![Reply::sse(part, 0).end(End::CloseMidBody)]);
+    // The whole piece goes out, then the connection closes without ending the body.
+    let server = ReplayServer::start(Reply::sse(&part[..]).cut_after(part.len())).unwrap();
     let out = chat(
-        &["--base-url", &server.url(), "--json"],
+        &["--base-url", &server.base_url(), "--json"],
         &[("DASHSCOPE_API_KEY", "sk-x")],
     );
     assert_eq!(out.status.code(), Some(1));

@@ -1,6 +1,11 @@
-//! The blocking client against a scripted HTTP/1.1 server on 127.0.0.1: exact requests,
+//! The blocking client against scripted HTTP/1.1 servers on 127.0.0.1: exact requests,
 //! every error shape, retries and their delays, timeouts, interrupted streams, and the
 //! pitfalls of PITFALLS.md that live at the HTTP layer.
+//!
+//! The server is the crate's own `testing::ReplayServer`, except in the four tests that
+//! need what only the hand-rolled `common/http_server.rs` does (see its module docs): a
+//! connection closed before any response, a delay before the status line, a count of
+//! the body bytes written so far, and a stall that ends when the client hangs up.
 #![cfg(feature = "blocking")]
 
 #[path = "common/http_server.rs"]
@@ -16,11 +21,62 @@ use dashscope_glm::blocking::{Client, ClientBuilder, OwnedStreamEvent, Region, R
 use dashscope_glm::chat::{
     ChatRequest, FinishReason, Protocol, ResponseFormat, Rule, StreamEvent, Tool, ToolChoice,
 };
+use dashscope_glm::testing::{Framing, RecordedRequest, ReplayServer, Reply, Split};
 use dashscope_glm::{Error, TimeoutKind};
-use http_server::{End, Framing, Reply, Server};
+use http_server::{End, Server};
 use serde_json::json;
 
 const KEY: &str = "sk-very-secret-0123456789";
+
+const COMPAT_PATH: &str = "/compatible-mode/v1/chat/completions";
+const NATIVE_PATH: &str = "/api/v1/services/aigc/text-generation/generation";
+
+/// A `200` SSE stream with the request id header the tests expect, written in pieces of
+/// `split` bytes (whole when 0).
+fn sse(body: impl Into<Vec<u8>>, split: usize) -> Reply {
+    let reply = Reply::sse(body).header("x-request-id", "req-header-1");
+    if split == 0 {
+        reply
+    } else {
+        reply.split(Split::Every(split))
+    }
+}
+
+/// A JSON reply with a `content-length`.
+fn json_reply(status: u16, body: &str) -> Reply {
+    Reply::json(status, body).framing(Framing::ContentLength)
+}
+
+/// A server answering the OpenAI-compatible path with `replies` in order (the last one
+/// for every request after).
+fn serve(replies: impl IntoIterator<Item = Reply>) -> ReplayServer {
+    ReplayServer::builder()
+        .route_sequence(COMPAT_PATH, replies)
+        .start()
+        .unwrap()
+}
+
+/// The request body as JSON.
+fn body_json(r: &RecordedRequest) -> serde_json::Value {
+    serde_json::from_slice(r.body()).expect("request body is JSON")
+}
+
+/// Either server's base URL.
+trait BaseUrl {
+    fn base(&self) -> String;
+}
+
+impl BaseUrl for ReplayServer {
+    fn base(&self) -> String {
+        self.base_url()
+    }
+}
+
+impl BaseUrl for Server {
+    fn base(&self) -> String {
+        self.url()
+    }
+}
 
 fn transcript(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -37,16 +93,16 @@ fn expected(name: &str) -> serde_json::Value {
 }
 
 /// A builder pointed at `server`, no proxy, recording retry delays instead of sleeping.
-fn builder(server: &Server, delays: &Arc<Mutex<Vec<Duration>>>) -> ClientBuilder {
+fn builder(server: &impl BaseUrl, delays: &Arc<Mutex<Vec<Duration>>>) -> ClientBuilder {
     let delays = delays.clone();
     Client::builder()
         .api_key(KEY)
-        .base_url(server.url())
+        .base_url(server.base())
         .no_proxy()
         .sleeper(move |d| delays.lock().unwrap().push(d))
 }
 
-fn client(server: &Server) -> Client {
+fn client(server: &impl BaseUrl) -> Client {
     builder(server, &Arc::default()).build().unwrap()
 }
 
@@ -74,7 +130,7 @@ fn stream_all(
 
 #[test]
 fn openai_stream_request_is_exact() {
-    let server = Server::start(vec![Reply::sse(&transcript("openai_thinking.sse"), 97)]);
+    let server = ReplayServer::start(sse(transcript("openai_thinking.sse"), 97)).unwrap();
     let request = hello()
         .tool(weather_tool())
         .tool_stream(true)
@@ -89,9 +145,10 @@ fn openai_stream_request_is_exact() {
     let requests = server.requests();
     assert_eq!(requests.len(), 1);
     let r = &requests[0];
-    assert_eq!(r.method, "POST");
-    assert_eq!(r.path, "/compatible-mode/v1/chat/completions");
-    assert_eq!(r.header("authorization"), Some(&*format!("Bearer {KEY}")));
+    assert_eq!(r.method(), "POST");
+    assert_eq!(r.path(), COMPAT_PATH);
+    assert!(r.api_key_is(KEY));
+    assert_eq!(r.header("authorization"), Some("Bearer <redacted>"));
     assert_eq!(r.header("content-type"), Some("application/json"));
     assert_eq!(r.header("accept"), Some("text/event-stream"));
     assert_eq!(r.header("x-dashscope-sse"), None);
@@ -101,7 +158,7 @@ fn openai_stream_request_is_exact() {
             .starts_with("dashscope-glm/")
     );
     assert_eq!(
-        r.json(),
+        body_json(r),
         json!({
             "model": "glm-5",
             "messages": [{"role": "user", "content": "Who are you"}],
@@ -120,7 +177,7 @@ fn openai_stream_request_is_exact() {
 
 #[test]
 fn native_stream_request_is_exact() {
-    let server = Server::start(vec![Reply::sse(&transcript("native_thinking.sse"), 0)]);
+    let server = ReplayServer::start(sse(transcript("native_thinking.sse"), 0)).unwrap();
     let c = builder(&server, &Arc::default())
         .protocol(Protocol::DashScope)
         .build()
@@ -131,12 +188,12 @@ fn native_stream_request_is_exact() {
         expected("native_thinking.json")
     );
     let r = &server.requests()[0];
-    assert_eq!(r.path, "/api/v1/services/aigc/text-generation/generation");
+    assert_eq!(r.path(), NATIVE_PATH);
     assert_eq!(r.header("x-dashscope-sse"), Some("enable"));
     assert_eq!(r.header("accept"), Some("text/event-stream"));
-    assert_eq!(r.header("authorization"), Some(&*format!("Bearer {KEY}")));
+    assert!(r.api_key_is(KEY));
     assert_eq!(
-        r.json(),
+        body_json(r),
         json!({
             "model": "glm-5",
             "input": {"messages": [
@@ -150,11 +207,11 @@ fn native_stream_request_is_exact() {
 
 #[test]
 fn structured_output_without_thinking_both_protocols_and_per_request_protocol() {
-    let body = transcript("openai_thinking.sse");
-    let server = Server::start(vec![
-        Reply::sse(&body, 0),
-        Reply::sse(&transcript("native_thinking.sse"), 0),
-    ]);
+    let server = ReplayServer::builder()
+        .route(COMPAT_PATH, sse(transcript("openai_thinking.sse"), 0))
+        .route(NATIVE_PATH, sse(transcript("native_thinking.sse"), 0))
+        .start()
+        .unwrap();
     let c = client(&server);
     let request = ChatRequest::new("glm-4.6")
         .user("Reply in JSON")
@@ -164,7 +221,7 @@ fn structured_output_without_thinking_both_protocols_and_per_request_protocol() 
     stream_all(&c, &request.clone().protocol(Protocol::DashScope)).unwrap();
     let requests = server.requests();
     assert_eq!(
-        requests[0].json(),
+        body_json(&requests[0]),
         json!({
             "model": "glm-4.6",
             "messages": [{"role": "user", "content": "Reply in JSON"}],
@@ -174,12 +231,9 @@ fn structured_output_without_thinking_both_protocols_and_per_request_protocol() 
             "response_format": {"type": "json_object"},
         })
     );
+    assert_eq!(requests[1].path(), NATIVE_PATH);
     assert_eq!(
-        requests[1].path,
-        "/api/v1/services/aigc/text-generation/generation"
-    );
-    assert_eq!(
-        requests[1].json(),
+        body_json(&requests[1]),
         json!({
             "model": "glm-4.6",
             "input": {"messages": [{"role": "user", "content": "Reply in JSON"}]},
@@ -204,7 +258,7 @@ fn every_transcript_through_the_client() {
     for path in names {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         let native = name.starts_with("native_");
-        let server = Server::start(vec![Reply::sse(&std::fs::read(&path).unwrap(), 13)]);
+        let server = ReplayServer::start(sse(std::fs::read(&path).unwrap(), 13)).unwrap();
         let c = builder(&server, &Arc::default())
             .protocol(if native {
                 Protocol::DashScope
@@ -226,7 +280,7 @@ fn every_transcript_through_the_client() {
         let r = &server.requests()[0];
         if name.contains("cumulative") {
             assert_eq!(
-                r.json()["parameters"]["incremental_output"],
+                body_json(r)["parameters"]["incremental_output"],
                 false,
                 "{name}"
             );
@@ -238,7 +292,8 @@ fn every_transcript_through_the_client() {
 #[test]
 fn owned_iterator_yields_the_same_events() {
     let body = transcript("openai_tool_stream.sse");
-    let server = Server::start(vec![Reply::sse(&body, 50), Reply::sse(&body, 50)]);
+    // The same reply for both requests.
+    let server = ReplayServer::start(sse(body, 50)).unwrap();
     let c = client(&server);
     let mut borrowed = Vec::new();
     let mut stream = c.stream(&hello()).unwrap();
@@ -262,10 +317,14 @@ fn owned_iterator_yields_the_same_events() {
 fn complete_parses_both_non_streaming_shapes() {
     let openai = r#"{"id":"chatcmpl-1","object":"chat.completion","model":"glm-4.6","choices":[{"index":0,"message":{"role":"assistant","content":"Hi there","reasoning_content":"Greet."},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}"#;
     let native = r#"{"output":{"choices":[{"finish_reason":"tool_calls","message":{"role":"assistant","content":"","tool_calls":[{"index":0,"id":"call_9","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"杭州\"}"}}]}}]},"usage":{"input_tokens":8,"output_tokens":39,"total_tokens":47},"request_id":"e764bfe3"}"#;
-    let server = Server::start(vec![
-        Reply::json(200, openai).header("x-request-id", "hdr-1"),
-        Reply::json(200, native),
-    ]);
+    let server = ReplayServer::builder()
+        .route(
+            COMPAT_PATH,
+            json_reply(200, openai).header("x-request-id", "hdr-1"),
+        )
+        .route(NATIVE_PATH, json_reply(200, native))
+        .start()
+        .unwrap();
     let c = client(&server);
     let request = ChatRequest::new("glm-4.6").user("hi").thinking(false);
     let a = c.complete(&request).unwrap();
@@ -285,7 +344,7 @@ fn complete_parses_both_non_streaming_shapes() {
     let requests = server.requests();
     assert_eq!(requests[0].header("accept"), Some("application/json"));
     assert_eq!(
-        requests[0].json(),
+        body_json(&requests[0]),
         json!({"model": "glm-4.6", "messages": [{"role": "user", "content": "hi"}], "enable_thinking": false})
     );
     assert_eq!(requests[1].header("x-dashscope-sse"), None);
@@ -297,7 +356,7 @@ fn complete_body_limit() {
         r#"{{"choices":[{{"index":0,"message":{{"content":"{}"}},"finish_reason":"stop"}}]}}"#,
         "x".repeat(2000)
     );
-    let server = Server::start(vec![Reply::json(200, &big), Reply::json(200, &big)]);
+    let server = ReplayServer::start(json_reply(200, &big)).unwrap();
     let limited = builder(&server, &Arc::default())
         .max_body_bytes(1024)
         .build()
@@ -318,10 +377,11 @@ fn complete_body_limit() {
 
 #[test]
 fn business_error_in_a_200_json_body() {
-    let server = Server::start(vec![Reply::json(
+    let server = ReplayServer::start(json_reply(
         200,
         r#"{"code":"InvalidParameter","message":"bad","request_id":"r-200"}"#,
-    )]);
+    ))
+    .unwrap();
     match client(&server).complete(&hello()) {
         Err(Error::Api(api)) => {
             assert_eq!(api.code.as_deref(), Some("InvalidParameter"));
@@ -343,7 +403,7 @@ fn api_error(e: Error) -> Box<dashscope_glm::ApiError> {
 #[test]
 fn pitfall_21_native_json_error_keeps_everything() {
     let body = r#"{"code":"InvalidApiKey","message":"Invalid API-key provided.","request_id":"a1c0561c-1dfe"}"#;
-    let server = Server::start(vec![Reply::json(401, body).header("x-request-id", "hdr")]);
+    let server = ReplayServer::start(json_reply(401, body).header("x-request-id", "hdr")).unwrap();
     let delays = Arc::default();
     let c = builder(&server, &delays).build().unwrap();
     let api = api_error(c.stream(&hello()).unwrap_err());
@@ -359,14 +419,14 @@ fn pitfall_21_native_json_error_keeps_everything() {
 /// T15 and PITFALL 23: the envelope shape, with the code a string or a number.
 #[test]
 fn pitfall_23_envelope_errors_code_string_or_number() {
-    let server = Server::start(vec![
-        Reply::json(
+    let server = serve([
+        json_reply(
             401,
             r#"{"error":{"message":"Incorrect API key provided. ","type":"invalid_request_error","param":null,"code":"invalid_api_key"},"request_id":"4c7a91c5"}"#,
         ),
-        Reply::json(400, r#"{"error":{"code":1002,"message":"bad token"}}"#)
+        json_reply(400, r#"{"error":{"code":1002,"message":"bad token"}}"#)
             .header("x-request-id", "hdr-2"),
-        Reply::json(400, r#"{"code":400,"message":"numeric flat"}"#),
+        json_reply(400, r#"{"code":400,"message":"numeric flat"}"#),
     ]);
     let c = client(&server);
     let a = api_error(c.stream(&hello()).unwrap_err());
@@ -391,12 +451,14 @@ fn pitfall_23_envelope_errors_code_string_or_number() {
 #[test]
 fn non_2xx_with_sse_body() {
     let body = "data: {\"error\":{\"code\":\"data_inspection_failed\",\"param\":null,\"message\":\"Input text data may contain inappropriate content.\",\"type\":\"data_inspection_failed\"}}\n\n";
-    let server = Server::start(vec![
+    let server = ReplayServer::start(
         Reply::new(400)
             .header("content-type", "text/event-stream;charset=UTF-8")
             .header("x-request-id", "sse-err-1")
-            .body_split(body.as_bytes(), 10),
-    ]);
+            .body(body)
+            .split(Split::Every(10)),
+    )
+    .unwrap();
     let api = api_error(client(&server).stream(&hello()).unwrap_err());
     assert_eq!(api.status, 400);
     assert_eq!(api.code.as_deref(), Some("data_inspection_failed"));
@@ -414,11 +476,12 @@ fn pitfall_24_html_error_body() {
         "<html><head><title>404 Not Found</title></head><body>{}</body></html>",
         "x".repeat(5000)
     );
-    let server = Server::start(vec![
+    let server = serve([
         Reply::new(404)
             .header("content-type", "text/html")
             .header("x-request-id", "html-1")
-            .body_split(html.as_bytes(), 700),
+            .body(html)
+            .split(Split::Every(700)),
         Reply::new(403).framing(Framing::ContentLength),
     ]);
     let c = client(&server);
@@ -441,7 +504,11 @@ fn pitfall_24_html_error_body() {
 fn in_band_error_and_malformed_chunk_keep_request_id_and_partial() {
     let native_err = transcript("native_error_midstream.sse");
     let malformed = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Par\"}}]}\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"a\"}data: {\n\n";
-    let server = Server::start(vec![Reply::sse(&native_err, 5), Reply::sse(malformed, 7)]);
+    let server = ReplayServer::builder()
+        .route(NATIVE_PATH, sse(native_err, 5))
+        .route(COMPAT_PATH, sse(&malformed[..], 7))
+        .start()
+        .unwrap();
     let c = builder(&server, &Arc::default())
         .protocol(Protocol::DashScope)
         .build()
@@ -470,15 +537,12 @@ fn in_band_error_and_malformed_chunk_keep_request_id_and_partial() {
 #[test]
 fn pitfall_20_closed_mid_stream_is_interrupted_never_retried() {
     let part = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hello, wor\"}}]}\n\ndata: {\"choices\":[{\"ind";
+    // A body longer than what is sent: the content-length promises 100 more bytes.
+    let mut body = part.to_vec();
+    body.extend_from_slice(&[b'x'; 100]);
     for framing in [Framing::Chunked, Framing::ContentLength, Framing::Close] {
-        let mut reply = Reply::sse(part, 9).framing(framing).end(End::CloseMidBody);
-        if framing == Framing::ContentLength {
-            reply = reply.promise_more(100);
-        }
-        let server = Server::start(vec![
-            reply,
-            Reply::sse(&transcript("openai_thinking.sse"), 0),
-        ]);
+        let reply = sse(&body[..], 9).framing(framing).cut_after(part.len());
+        let server = serve([reply, sse(transcript("openai_thinking.sse"), 0)]);
         let delays = Arc::default();
         let c = builder(&server, &delays).build().unwrap();
         let mut stream = c.stream(&hello()).unwrap();
@@ -508,9 +572,10 @@ fn pitfall_20_closed_mid_stream_is_interrupted_never_retried() {
 /// PITFALL 20, the other half: a connection dropped before any response is retried.
 #[test]
 fn pitfall_20_hang_up_before_the_response_is_retried() {
+    // ReplayServer always answers: the hand-rolled server hangs up instead.
     let server = Server::start(vec![
-        Reply::hang_up(),
-        Reply::sse(&transcript("openai_thinking.sse"), 0),
+        http_server::Reply::hang_up(),
+        http_server::Reply::sse(&transcript("openai_thinking.sse"), 0),
     ]);
     let delays = Arc::default();
     let c = builder(&server, &delays).build().unwrap();
@@ -548,10 +613,7 @@ fn connection_refused_is_a_transport_error_after_retries() {
 }
 
 fn retried_delays(reply: Reply, max_retries: u32) -> (usize, Vec<Duration>, Result<(), Error>) {
-    let server = Server::start(vec![
-        reply,
-        Reply::sse(&transcript("openai_thinking.sse"), 0),
-    ]);
+    let server = serve([reply, sse(transcript("openai_thinking.sse"), 0)]);
     let delays: Arc<Mutex<Vec<Duration>>> = Arc::default();
     let c = builder(&server, &delays)
         .max_retries(max_retries)
@@ -568,25 +630,25 @@ fn pitfall_25_retry_after_forms() {
     let throttle = r#"{"code":"Throttling.RateQuota","message":"Requests rate limit exceeded, please try again later.","request_id":"t-1"}"#;
     let cases: Vec<(Reply, Duration)> = vec![
         (
-            Reply::json(429, throttle).header("retry-after", "3"),
+            json_reply(429, throttle).header("retry-after", "3"),
             Duration::from_secs(3),
         ),
         (
-            Reply::json(429, throttle)
+            json_reply(429, throttle)
                 .header("retry-after-ms", "1500")
                 .header("retry-after", "9"),
             Duration::from_millis(1500),
         ),
         (
-            Reply::json(429, throttle).header("retry-after", "120"),
+            json_reply(429, throttle).header("retry-after", "120"),
             Duration::from_secs(60),
         ),
         (
-            Reply::json(503, "{}").header("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT"),
+            json_reply(503, "{}").header("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT"),
             Duration::from_secs(60),
         ),
         (
-            Reply::json(503, "{}").header("retry-after", "Thu, 01 Jan 1970 00:00:00 GMT"),
+            json_reply(503, "{}").header("retry-after", "Thu, 01 Jan 1970 00:00:00 GMT"),
             Duration::ZERO,
         ),
     ];
@@ -604,7 +666,7 @@ fn pitfall_25_retry_after_forms() {
         .as_secs();
     let date = imf_fixdate(secs);
     let (_, delays, result) =
-        retried_delays(Reply::json(429, throttle).header("retry-after", &date), 2);
+        retried_delays(json_reply(429, throttle).header("retry-after", &date), 2);
     result.unwrap();
     assert!(
         delays[0] > Duration::from_secs(25) && delays[0] <= Duration::from_secs(30),
@@ -644,35 +706,35 @@ fn imf_fixdate(secs: u64) -> String {
 #[test]
 fn retryable_statuses_and_the_should_retry_header() {
     for status in [408, 409, 429, 500, 502, 503, 504] {
-        let (requests, delays, result) = retried_delays(Reply::json(status, "{}"), 1);
+        let (requests, delays, result) = retried_delays(json_reply(status, "{}"), 1);
         assert!(result.is_ok(), "{status}: {result:?}");
         assert_eq!((requests, delays.len()), (2, 1), "{status}");
     }
     for status in [400, 401, 403, 404, 413] {
-        let (requests, delays, result) = retried_delays(Reply::json(status, "{}"), 2);
+        let (requests, delays, result) = retried_delays(json_reply(status, "{}"), 2);
         assert!(result.is_err(), "{status}");
         assert_eq!((requests, delays.len()), (1, 0), "{status}");
     }
     let (requests, _, result) =
-        retried_delays(Reply::json(503, "{}").header("x-should-retry", "false"), 2);
+        retried_delays(json_reply(503, "{}").header("x-should-retry", "false"), 2);
     assert_eq!(requests, 1);
     assert!(result.is_err());
     let (requests, _, result) =
-        retried_delays(Reply::json(400, "{}").header("x-should-retry", "true"), 2);
+        retried_delays(json_reply(400, "{}").header("x-should-retry", "true"), 2);
     assert_eq!(requests, 2);
     assert!(result.is_ok());
     // max_retries(0): off.
-    let (requests, delays, result) = retried_delays(Reply::json(503, "{}"), 0);
+    let (requests, delays, result) = retried_delays(json_reply(503, "{}"), 0);
     assert_eq!((requests, delays.len()), (1, 0));
     assert!(result.is_err());
 }
 
 #[test]
 fn retries_give_up_after_the_policy_with_backoff() {
-    let server = Server::start(vec![
-        Reply::json(500, "{}"),
-        Reply::json(500, "{}"),
-        Reply::json(500, r#"{"code":"InternalError","message":"third"}"#),
+    let server = serve([
+        json_reply(500, "{}"),
+        json_reply(500, "{}"),
+        json_reply(500, r#"{"code":"InternalError","message":"third"}"#),
     ]);
     let delays: Arc<Mutex<Vec<Duration>>> = Arc::default();
     let c = builder(&server, &delays).build().unwrap();
@@ -700,7 +762,7 @@ fn pitfall_26_quota_errors_are_not_retried() {
         r#"{"code":"Arrearage","message":"Access denied, please make sure your account is in good standing."}"#,
     ] {
         let (requests, delays, result) = retried_delays(
-            Reply::json(429, body)
+            json_reply(429, body)
                 .header("retry-after", "1")
                 .header("x-should-retry", "true"),
             2,
@@ -710,7 +772,7 @@ fn pitfall_26_quota_errors_are_not_retried() {
         assert!(!err.is_retryable(), "{body}");
     }
     let (requests, _, result) = retried_delays(
-        Reply::json(
+        json_reply(
             429,
             r#"{"code":"Throttling","message":"Requests throttling triggered."}"#,
         ),
@@ -726,7 +788,7 @@ fn pitfall_26_quota_errors_are_not_retried() {
 fn no_retry_after_the_first_event() {
     let body = b"id:1\nevent:result\n:HTTP_STATUS/200\ndata:{\"output\":{\"choices\":[{\"message\":{\"content\":\"Hi\",\"role\":\"assistant\"},\"finish_reason\":\"null\"}]},\"request_id\":\"r9\"}\n\nid:2\nevent:error\n:HTTP_STATUS/500\ndata:{\"code\":\"InternalError\",\"message\":\"boom\",\"request_id\":\"r9\"}\n\n";
     let (requests, delays, result) = {
-        let server = Server::start(vec![Reply::sse(body, 11), Reply::sse(body, 11)]);
+        let server = ReplayServer::start(sse(&body[..], 11)).unwrap();
         let delays: Arc<Mutex<Vec<Duration>>> = Arc::default();
         let c = builder(&server, &delays)
             .protocol(Protocol::DashScope)
@@ -757,9 +819,9 @@ fn no_retry_after_the_first_event() {
 #[test]
 fn pitfall_18_idle_timeout_on_a_stalled_stream() {
     let first = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}\n\n";
-    let server = Server::start(vec![
-        Reply::sse(first, 0).end(End::Stall(Duration::from_secs(10))),
-    ]);
+    let server =
+        ReplayServer::start(sse(&first[..], 0).stall_after(first.len(), Duration::from_secs(10)))
+            .unwrap();
     let c = builder(&server, &Arc::default())
         .idle_timeout(Duration::from_millis(300))
         .build()
@@ -784,7 +846,10 @@ fn pitfall_18_idle_timeout_on_a_stalled_stream() {
 
 #[test]
 fn idle_timeout_waiting_for_the_response_headers() {
-    let server = Server::start(vec![Reply::sse(b"", 0).head_delay(Duration::from_secs(10))]);
+    // ReplayServer writes the head at once: the hand-rolled server delays it.
+    let server = Server::start(vec![
+        http_server::Reply::sse(b"", 0).head_delay(Duration::from_secs(10)),
+    ]);
     let c = builder(&server, &Arc::default())
         .idle_timeout(Duration::from_millis(300))
         .build()
@@ -802,18 +867,13 @@ fn idle_timeout_waiting_for_the_response_headers() {
 /// A body paced over ~2 s, a piece every 100 ms.
 fn trickle() -> Reply {
     let body = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"slow but steady\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
-    let mut reply = Reply::sse(b"", 0);
-    reply.parts.clear();
-    for piece in body.chunks(body.len().div_ceil(20)) {
-        reply = reply.part(piece).pause(Duration::from_millis(100));
-    }
-    reply
+    sse(&body[..], body.len().div_ceil(20)).pause(Duration::from_millis(100))
 }
 
 /// PITFALL 19: a slow, steady stream is never cut by the idle timeout.
 #[test]
 fn pitfall_19_slow_steady_stream_survives_the_idle_timeout() {
-    let server = Server::start(vec![trickle()]);
+    let server = ReplayServer::start(trickle()).unwrap();
     let c = builder(&server, &Arc::default())
         .idle_timeout(Duration::from_millis(400))
         .build()
@@ -830,7 +890,7 @@ fn pitfall_19_slow_steady_stream_survives_the_idle_timeout() {
 /// The total deadline is separate and opt-in: it cuts the same stream.
 #[test]
 fn total_deadline_cuts_a_long_stream() {
-    let server = Server::start(vec![trickle()]);
+    let server = ReplayServer::start(trickle()).unwrap();
     let c = builder(&server, &Arc::default())
         .idle_timeout(Duration::from_millis(400))
         .total_timeout(Duration::from_millis(600))
@@ -853,7 +913,7 @@ fn pitfall_16_normal_end_with_tool_calls_or_length() {
         ("native_parallel_tools.sse", true, FinishReason::ToolCalls),
         ("native_length.sse", true, FinishReason::Length),
     ] {
-        let server = Server::start(vec![Reply::sse(&transcript(name), 31)]);
+        let server = ReplayServer::start(sse(transcript(name), 31)).unwrap();
         let c = builder(&server, &Arc::default())
             .protocol(if native {
                 Protocol::DashScope
@@ -882,9 +942,8 @@ fn pitfall_16_normal_end_with_tool_calls_or_length() {
 #[test]
 fn pitfall_17_fused_after_an_error_no_read() {
     let body = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"}}]}\n\ndata: {\"error\":{\"code\":\"data_inspection_failed\",\"message\":\"no\"}}\n\n";
-    let server = Server::start(vec![
-        Reply::sse(body, 0).end(End::Stall(Duration::from_secs(30))),
-    ]);
+    let stalled = || sse(&body[..], 0).stall_after(body.len(), Duration::from_secs(30));
+    let server = ReplayServer::start(stalled()).unwrap();
     let c = builder(&server, &Arc::default())
         .idle_timeout(Duration::from_secs(20))
         .build()
@@ -901,9 +960,7 @@ fn pitfall_17_fused_after_an_error_no_read() {
         assert_eq!(stream.next_event().unwrap_err(), first);
     }
     // The iterator: the error once, then None forever.
-    let server2 = Server::start(vec![
-        Reply::sse(body, 0).end(End::Stall(Duration::from_secs(30))),
-    ]);
+    let server2 = ReplayServer::start(stalled()).unwrap();
     let c2 = builder(&server2, &Arc::default())
         .idle_timeout(Duration::from_secs(20))
         .build()
@@ -935,7 +992,8 @@ fn pitfall_62_reads_only_inside_next_event() {
     }
     body.extend_from_slice(b"data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n");
     let total = body.len() as u64;
-    let server = Server::start(vec![Reply::sse(&body, 64 * 1024)]);
+    // ReplayServer does not tell how much it wrote: the hand-rolled server counts.
+    let server = Server::start(vec![http_server::Reply::sse(&body, 64 * 1024)]);
     let c = client(&server);
     let mut stream = c.stream(&hello()).unwrap();
     assert!(matches!(
@@ -959,7 +1017,7 @@ fn pitfall_62_reads_only_inside_next_event() {
 
 #[test]
 fn validation_failure_sends_nothing() {
-    let server = Server::start(vec![]);
+    let server = ReplayServer::builder().start().unwrap();
     let c = client(&server);
     let bad = [
         (
@@ -1056,16 +1114,17 @@ fn pitfall_58_base_url_joining() {
         } else {
             &body
         };
-        let server = Server::start(vec![Reply::sse(reply, 0)]);
+        // Every path gets the stream: the test checks which one was asked for.
+        let server = ReplayServer::start(sse(reply.clone(), 0)).unwrap();
         let c = Client::builder()
             .api_key(KEY)
-            .base_url(format!("{}{suffix}", server.url()))
+            .base_url(format!("{}{suffix}", server.base_url()))
             .protocol(protocol)
             .no_proxy()
             .build()
             .unwrap();
         stream_all(&c, &hello()).unwrap();
-        assert_eq!(server.requests()[0].path, path, "{suffix:?}");
+        assert_eq!(server.requests()[0].path(), path, "{suffix:?}");
     }
 }
 
@@ -1205,14 +1264,14 @@ fn api_key_is_never_printed() {
     let c = builder.build().unwrap();
     assert!(!format!("{c:?}").contains(KEY));
     assert!(!format!("{c:#?}").contains(KEY));
-    let server = Server::start(vec![
-        Reply::json(
+    let server = serve([
+        json_reply(
             401,
             r#"{"code":"InvalidApiKey","message":"Invalid API-key provided."}"#,
         ),
         Reply::new(500)
             .header("content-type", "text/plain")
-            .body_split(b"oops", 0),
+            .body("oops"),
     ]);
     let c = builder_no_retry(&server);
     for _ in 0..2 {
@@ -1220,12 +1279,12 @@ fn api_key_is_never_printed() {
         let printed = format!("{err} {err:?} {}", render::error(&err));
         assert!(!printed.contains(KEY), "{printed}");
     }
-    let stream_server = Server::start(vec![Reply::sse(b"data: {\"choices\":[]}\n\n", 0)]);
+    let stream_server = ReplayServer::start(sse("data: {\"choices\":[]}\n\n", 0)).unwrap();
     let s = builder_no_retry(&stream_server).stream(&hello()).unwrap();
     assert!(!format!("{s:?}").contains(KEY));
 }
 
-fn builder_no_retry(server: &Server) -> Client {
+fn builder_no_retry(server: &impl BaseUrl) -> Client {
     builder(server, &Arc::default())
         .max_retries(0)
         .build()
@@ -1237,8 +1296,10 @@ fn builder_no_retry(server: &Server) -> Client {
 #[test]
 fn dropping_the_stream_closes_the_connection() {
     let first = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n";
+    // The hand-rolled server's stall ends when the client hangs up; ReplayServer's lasts
+    // its full hold, so it could not show that the connection was closed.
     let server = Server::start(vec![
-        Reply::sse(first, 0).end(End::Stall(Duration::from_secs(30))),
+        http_server::Reply::sse(first, 0).end(End::Stall(Duration::from_secs(30))),
     ]);
     let c = builder(&server, &Arc::default())
         .read_buffer(1024)

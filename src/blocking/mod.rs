@@ -6,6 +6,8 @@
 //!    validate (model rules)        -> Error::Validation, nothing sent
 //!    POST, retried before any body byte (connect failures, 408/409/429/5xx)
 //!    non-2xx                       -> Error::Api (JSON or SSE body) | Error::Http (other)
+//!  ChatStream::record_to(writer)   (optional, before the first event) tee the raw body
+//!  ChatStream::track_arguments()   (optional, likewise) parse tool arguments as they stream
 //!  ChatStream::next_event()        read into a 16 KiB buffer -> StreamDecoder -> events
 //!  ChatStream::finish()            -> Completion
 //! ```

@@ -1,7 +1,9 @@
 //! [`ChatStream`]: one streaming response, read from the socket only when asked.
 
+use std::any::Any;
 use std::fmt;
-use std::io::Read;
+use std::io::{self, Read, Write};
+use std::sync::{Mutex, PoisonError};
 
 use crate::blocking::client::{Started, completion_from_body, read_error};
 use crate::chat::{Completion, FinishReason, StreamDecoder, StreamEvent, Usage};
@@ -36,6 +38,14 @@ enum Phase {
 /// ([`Error::Timeout`], likewise). After any error the stream is fused: the same error
 /// comes back and the socket is not read again; the iterator yields the error once and
 /// then `None`. Nothing is retried once the response has started.
+///
+/// Before the first event you can ask for more: [`record_to`](ChatStream::record_to)
+/// tees the raw body to a writer (a replay fixture, a bug report), and
+/// [`track_arguments`](ChatStream::track_arguments) parses tool-call arguments as they
+/// stream ([`tool_arguments`](ChatStream::tool_arguments)). Both see the whole body when
+/// set before the first [`next_event`](ChatStream::next_event), because
+/// [`Client::stream`](crate::blocking::Client::stream) returns once the headers are in
+/// and reads no body byte itself.
 pub struct ChatStream {
     reader: Option<ureq::BodyReader<'static>>,
     json_body: bool,
@@ -45,6 +55,54 @@ pub struct ChatStream {
     request_id: Option<String>,
     phase: Phase,
     iter_fused: bool,
+    recorder: Option<Recorder>,
+}
+
+/// A writer that can be handed back as its own type.
+trait Sink: Write + Send {
+    fn as_any(&self) -> &dyn Any;
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
+}
+
+impl<W: Write + Send + 'static> Sink for W {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+/// Where [`ChatStream::record_to`] tees the body. The mutex keeps the stream `Sync`
+/// with a writer that is only `Send`; it is never locked (every access is through
+/// `&mut`).
+struct Recorder {
+    sink: Mutex<Box<dyn Sink>>,
+    /// The first write or flush error; teeing stopped there.
+    error: Option<io::Error>,
+}
+
+impl Recorder {
+    fn sink(&mut self) -> &mut Box<dyn Sink> {
+        self.sink.get_mut().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        if self.error.is_none() && !bytes.is_empty() {
+            if let Err(e) = self.sink().write_all(bytes) {
+                self.error = Some(e);
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.error.is_none() {
+            if let Err(e) = self.sink().flush() {
+                self.error = Some(e);
+            }
+        }
+    }
 }
 
 impl fmt::Debug for ChatStream {
@@ -53,6 +111,7 @@ impl fmt::Debug for ChatStream {
             .field("request_id", &self.request_id)
             .field("phase", &self.phase)
             .field("connected", &self.reader.is_some())
+            .field("recording", &self.recorder.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -73,7 +132,210 @@ impl ChatStream {
             request_id: started.request_id,
             phase: Phase::Reading,
             iter_fused: false,
+            recorder: None,
         }
+    }
+
+    /// Tees every body byte read from now on to `writer`, exactly as the client reads
+    /// it: after HTTP framing (chunked transfer encoding removed) and before any
+    /// decoding, so the recording is the body the server sent — what
+    /// [`StreamDecoder`], the `replay` example and
+    /// [`testing::Reply::sse_file`](crate::testing::Reply::sse_file) take back. Call it
+    /// before the first [`next_event`](ChatStream::next_event) to record the whole body:
+    /// the stream has read nothing until then.
+    ///
+    /// The writer is flushed when the body ends (or the stream fails), and dropped with
+    /// the stream unless taken back with [`take_recording`](ChatStream::take_recording).
+    /// A writer given earlier is replaced (dropped, not flushed).
+    ///
+    /// A failed write or flush never fails the stream: teeing stops there (the writer
+    /// may hold part of the last piece), the stream goes on, and
+    /// [`recording_error`](ChatStream::recording_error) returns the error from then on.
+    /// Check it before you trust a recording.
+    ///
+    /// # Example
+    ///
+    /// This example records a stream served by a local [`ReplayServer`] and checks that
+    /// the recording is the body, byte for byte. For a file, pass
+    /// `std::fs::File::create("turn1.sse")?`.
+    ///
+    /// ```
+    /// use dashscope_glm::blocking::Client;
+    /// use dashscope_glm::testing::{ReplayServer, Reply, Split};
+    /// use dashscope_glm::chat::ChatRequest;
+    ///
+    /// let body = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+    /// let server = ReplayServer::start(Reply::sse(body).split(Split::Every(10)))?;
+    /// let client = Client::builder().api_key("sk-test").base_url(server.base_url()).no_proxy().build()?;
+    ///
+    /// let mut stream = client.stream(&ChatRequest::new("glm-5").user("Hello"))?;
+    /// stream.record_to(Vec::new());
+    /// while stream.next_event()?.is_some() {}
+    /// assert!(stream.recording_error().is_none());
+    /// let recording: Vec<u8> = stream.take_recording().expect("a Vec was given");
+    /// assert_eq!(recording, body.as_bytes());
+    /// assert_eq!(stream.finish()?.message.content, "Hi");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// [`StreamDecoder`]: crate::chat::StreamDecoder
+    /// [`ReplayServer`]: crate::testing::ReplayServer
+    pub fn record_to(&mut self, writer: impl Write + Send + 'static) -> &mut Self {
+        self.recorder = Some(Recorder {
+            sink: Mutex::new(Box::new(writer)),
+            error: None,
+        });
+        self
+    }
+
+    /// The error that stopped the recording, if a write to (or a flush of) the writer
+    /// given to [`record_to`](ChatStream::record_to) failed. The stream itself is not
+    /// affected. The error stays here until the writer is taken back or replaced.
+    ///
+    /// # Example
+    ///
+    /// This example records into a writer that refuses everything: the stream still
+    /// gives the whole answer, and the error is reported here.
+    ///
+    /// ```
+    /// use std::io::{self, Write};
+    ///
+    /// use dashscope_glm::blocking::Client;
+    /// use dashscope_glm::chat::ChatRequest;
+    /// use dashscope_glm::testing::{ReplayServer, Reply};
+    ///
+    /// struct Full;
+    /// impl Write for Full {
+    ///     fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+    ///         Err(io::Error::new(io::ErrorKind::StorageFull, "disk full"))
+    ///     }
+    ///     fn flush(&mut self) -> io::Result<()> {
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let body = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\n";
+    /// let server = ReplayServer::start(Reply::sse(body))?;
+    /// let client = Client::builder().api_key("sk-test").base_url(server.base_url()).no_proxy().build()?;
+    /// let mut stream = client.stream(&ChatRequest::new("glm-5").user("Hello"))?;
+    /// stream.record_to(Full);
+    /// while stream.next_event()?.is_some() {}
+    /// assert_eq!(stream.recording_error().unwrap().kind(), io::ErrorKind::StorageFull);
+    /// assert_eq!(stream.finish()?.message.content, "Hi");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn recording_error(&self) -> Option<&io::Error> {
+        self.recorder.as_ref()?.error.as_ref()
+    }
+
+    /// Stops recording and gives the writer back when it is a `W` (the type given to
+    /// [`record_to`](ChatStream::record_to)). `None`, and the recording goes on, when no
+    /// writer was given or it is of another type.
+    ///
+    /// The writer comes back as it is: flushed if the body has ended, else not (flush
+    /// it yourself, and you see that error directly). The error of
+    /// [`recording_error`](ChatStream::recording_error) goes with the writer: check it
+    /// first.
+    ///
+    /// # Example
+    ///
+    /// See [`record_to`](ChatStream::record_to).
+    pub fn take_recording<W: Write + Send + 'static>(&mut self) -> Option<W> {
+        {
+            let recorder = self.recorder.as_mut()?;
+            // The writer itself, not the box (which is a `Sink` too).
+            let sink: &dyn Sink = &**recorder.sink();
+            if !sink.as_any().is::<W>() {
+                return None;
+            }
+        }
+        let recorder = self.recorder.take()?;
+        let sink = recorder
+            .sink
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        sink.into_any().downcast::<W>().ok().map(|w| *w)
+    }
+
+    /// Parses each tool call's arguments as they stream (off by default), for
+    /// [`tool_arguments`](ChatStream::tool_arguments): a form that fills in, a file
+    /// being written. Set it before the first [`next_event`](ChatStream::next_event);
+    /// tool calls that opened before it are not tracked. See
+    /// [`Accumulator::track_arguments`](crate::chat::Accumulator::track_arguments) for
+    /// the cost and for arguments that stop being valid JSON.
+    ///
+    /// # Example
+    ///
+    /// See [`tool_arguments`](ChatStream::tool_arguments).
+    pub fn track_arguments(&mut self, track: bool) -> &mut Self {
+        self.decoder.accumulator_mut().set_track_arguments(track);
+        self
+    }
+
+    /// The arguments of the tool call at `index` parsed so far (the best value, rooted
+    /// at the document root), when [`track_arguments`](ChatStream::track_arguments) is
+    /// on: `{"city":"Bei"}` while `{"city": "Beijing"}` streams in. In-progress strings
+    /// show their decoded prefix; in-progress numbers, literals and keys are not shown.
+    ///
+    /// # Example
+    ///
+    /// This example prints the arguments as they fill in, fragment by fragment.
+    ///
+    /// ```
+    /// use dashscope_glm::blocking::Client;
+    /// use dashscope_glm::chat::{ChatRequest, StreamEvent};
+    /// use dashscope_glm::testing::{ReplayServer, Reply, Split};
+    ///
+    /// let chunk = |args: &str| format!(
+    ///     "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"tool_calls\":[{{\"index\":0,\"id\":\"call_1\",\"function\":{{\"name\":\"get_weather\",\"arguments\":{}}}}}]}}}}]}}\n\n",
+    ///     serde_json::to_string(args).unwrap(),
+    /// );
+    /// let body = [chunk("{\"city\": \"Bei"), chunk("jing\"}")].concat()
+    ///     + "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n";
+    /// let server = ReplayServer::start(Reply::sse(body).split(Split::PerEvent))?;
+    /// let client = Client::builder().api_key("sk-test").base_url(server.base_url()).no_proxy().build()?;
+    ///
+    /// let mut stream = client.stream(&ChatRequest::new("glm-5").user("Weather in Beijing?"))?;
+    /// stream.track_arguments(true);
+    /// let mut seen = Vec::new();
+    /// while let Some(event) = stream.next_event()? {
+    ///     if let StreamEvent::ToolCallArguments { index, .. } = event {
+    ///         seen.push(stream.tool_arguments(index).cloned());
+    ///     }
+    /// }
+    /// assert_eq!(seen, [
+    ///     Some(serde_json::json!({"city": "Bei"})),
+    ///     Some(serde_json::json!({"city": "Beijing"})),
+    /// ]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn tool_arguments(&self, index: usize) -> Option<&serde_json::Value> {
+        self.decoder.accumulator().tool_arguments(index)
+    }
+
+    /// The [`PartialJson`](crate::PartialJson) following the arguments of the tool
+    /// call at `index`, when tracking is on (see
+    /// [`Accumulator::arguments_tracker`](crate::chat::Accumulator::arguments_tracker)).
+    ///
+    /// # Example
+    ///
+    /// This example shows that nothing is tracked unless asked for.
+    ///
+    /// ```
+    /// use dashscope_glm::blocking::Client;
+    /// use dashscope_glm::chat::ChatRequest;
+    /// use dashscope_glm::testing::{ReplayServer, Reply};
+    ///
+    /// let body = "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c1\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},\"finish_reason\":\"tool_calls\"}]}\n\n";
+    /// let server = ReplayServer::start(Reply::sse(body))?;
+    /// let client = Client::builder().api_key("sk-test").base_url(server.base_url()).no_proxy().build()?;
+    /// let mut stream = client.stream(&ChatRequest::new("glm-5").user("Hi"))?;
+    /// while stream.next_event()?.is_some() {}
+    /// assert!(stream.arguments_tracker(0).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn arguments_tracker(&self, index: usize) -> Option<&crate::PartialJson> {
+        self.decoder.accumulator().arguments_tracker(index)
     }
 
     /// The request id: the `x-request-id` header, else the first one in the body.
@@ -139,10 +401,14 @@ impl ChatStream {
         match reader.read(&mut self.buf) {
             Ok(0) => self.end_body(),
             Ok(n) => {
-                self.decoder.feed(self.buf.get(..n).unwrap_or(&[]));
+                let bytes = self.buf.get(..n).unwrap_or(&[]);
+                if let Some(recorder) = self.recorder.as_mut() {
+                    recorder.write(bytes);
+                }
+                self.decoder.feed(bytes);
                 Ok(())
             }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
             Err(e) => {
                 let mapped = read_error(e, self.request_id.as_deref(), Some(self.completion()));
                 match mapped {
@@ -157,6 +423,7 @@ impl ChatStream {
 
     fn end_body(&mut self) -> Result<(), Error> {
         self.reader = None;
+        self.flush_recording();
         self.phase = Phase::Ended;
         self.decoder.end()
     }
@@ -170,7 +437,12 @@ impl ChatStream {
         self.phase = Phase::Ended;
         let limit = u64::try_from(self.max_body_bytes).unwrap_or(u64::MAX);
         let mut bytes = Vec::new();
-        if let Err(e) = reader.take(limit.saturating_add(1)).read_to_end(&mut bytes) {
+        let read = reader.take(limit.saturating_add(1)).read_to_end(&mut bytes);
+        if let Some(recorder) = self.recorder.as_mut() {
+            recorder.write(&bytes);
+        }
+        self.flush_recording();
+        if let Err(e) = read {
             return Err(read_error(e, self.request_id.as_deref(), None));
         }
         if bytes.len() > self.max_body_bytes {
@@ -197,9 +469,17 @@ impl ChatStream {
         partial
     }
 
+    fn flush_recording(&mut self) {
+        if let Some(recorder) = self.recorder.as_mut() {
+            recorder.flush();
+        }
+    }
+
     /// Records a terminal error, closes the connection, and returns the error.
     fn fail(&mut self, e: Error) -> Error {
-        self.reader = None;
+        if self.reader.take().is_some() {
+            self.flush_recording();
+        }
         self.phase = Phase::Failed(e.clone());
         e
     }

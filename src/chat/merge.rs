@@ -364,6 +364,14 @@ impl Accumulator {
         self
     }
 
+    /// Turns argument tracking on or off in place (see
+    /// [`track_arguments`](Accumulator::track_arguments)); tool calls opened before the
+    /// call keep what they had.
+    #[cfg(feature = "blocking")]
+    pub(crate) fn set_track_arguments(&mut self, track: bool) {
+        self.state.track_arguments = track;
+    }
+
     /// The protocol this accumulator decodes.
     ///
     /// # Example

@@ -276,6 +276,12 @@ impl StreamDecoder {
         &self.accumulator
     }
 
+    /// The accumulator, to configure it in place before the first event.
+    #[cfg(feature = "blocking")]
+    pub(crate) fn accumulator_mut(&mut self) -> &mut Accumulator {
+        &mut self.accumulator
+    }
+
     /// Records a request id from the response headers (see
     /// [`Accumulator::set_request_id`]).
     ///
