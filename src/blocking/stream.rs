@@ -356,6 +356,11 @@ impl ChatStream {
     /// The next event, reading the socket as needed; `Ok(None)` once the stream has
     /// finished and every event was taken.
     ///
+    /// The body is not read past `data: [DONE]` (the connection is closed there). Once
+    /// the server gave a finish reason, a body that then breaks off or stalls past the
+    /// idle timeout ends the stream normally: the answer is complete (a usage chunk that
+    /// would have followed is then missing).
+    ///
     /// # Errors
     ///
     /// An in-band API error, a malformed chunk, a framing error, a limit,
@@ -382,7 +387,13 @@ impl ChatStream {
                 let partial = self.partial();
                 return Err(self.fail(Error::Interrupted(Box::new(partial))));
             }
-            if let Err(e) = self.read_more() {
+            // `data: [DONE]` ends the response: nothing after it is read.
+            let result = if self.decoder.accumulator().is_done() {
+                self.end_body()
+            } else {
+                self.read_more()
+            };
+            if let Err(e) = result {
                 return Err(self.fail(e));
             }
         }
@@ -415,6 +426,9 @@ impl ChatStream {
                     // A body that breaks off is an end of body: merge what came, then
                     // Interrupted unless the server had finished.
                     Error::Transport(_) => self.end_body(),
+                    // Once the server said it finished, a tail that stalls does not
+                    // lose the answer: the stream ends there.
+                    _ if self.decoder.accumulator().is_finished() => self.end_body(),
                     timeout => Err(timeout),
                 }
             }

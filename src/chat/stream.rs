@@ -165,18 +165,10 @@ impl StreamDecoder {
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
     pub fn next_event(&mut self) -> Result<Option<StreamEvent<'_>>, Error> {
-        if let Some(err) = self.accumulator.failure() {
-            return Err(err.clone());
-        }
-        loop {
-            if self.accumulator.has_event() {
-                return Ok(self.accumulator.next_event());
-            }
-            match self.decoder.next_item() {
-                None => return Ok(None),
-                Some(Ok(item)) => self.accumulator.push(&item)?,
-                Some(Err(e)) => return Err(self.accumulator.fail(Error::Sse(e))),
-            }
+        if self.ready()? {
+            Ok(self.take_ready())
+        } else {
+            Ok(None)
         }
     }
 
@@ -184,6 +176,9 @@ impl StreamDecoder {
     /// whether [`take_ready`](StreamDecoder::take_ready) has an event. Lets a caller
     /// that reads the socket in a loop decide without holding a borrow.
     pub(crate) fn ready(&mut self) -> Result<bool, Error> {
+        if let Some(err) = self.accumulator.failure() {
+            return Err(err.clone());
+        }
         loop {
             if self.accumulator.has_event() {
                 return Ok(true);
@@ -203,6 +198,7 @@ impl StreamDecoder {
 
     /// Merges a whole non-streaming JSON body (or a JSON body sent where a stream was
     /// expected) as the only chunk of a finished response.
+    #[cfg(feature = "blocking")]
     pub(crate) fn push_whole_json(&mut self, body: &str) -> Result<(), Error> {
         self.ended = true;
         self.accumulator.push_data(body)?;

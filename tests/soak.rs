@@ -1,0 +1,613 @@
+//! Fault soak over loopback: many streamed requests through the whole client against
+//! `ReplayServer`, each drawn at random from the transcripts with a random fault, and
+//! every outcome checked against what the sans-IO layers say the delivered bytes mean.
+//!
+//! `cargo test` runs a short soak (a few hundred requests). The full one is ignored by
+//! default; run it with
+//!
+//! ```text
+//! SOAK_REQUESTS=10000 cargo test --release --test soak -- --ignored --nocapture
+//! ```
+//!
+//! It prints the requests run, the outcomes by kind, the mismatches (must be 0), the
+//! resident memory after each batch (must stay flat) and the p50/p99 time per request.
+#![cfg(all(feature = "blocking", feature = "testing"))]
+
+#[path = "common/render.rs"]
+mod render;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use dashscope_glm::blocking::Client;
+use dashscope_glm::chat::{Accumulator, ChatRequest, Completion, Protocol, StreamDecoder};
+use dashscope_glm::testing::{ReplayServer, Reply, Split};
+use dashscope_glm::{Error, TimeoutKind};
+use serde_json::{Value, json};
+
+/// The idle timeout of every soak client: stalls are drawn shorter and longer than it.
+const IDLE: Duration = Duration::from_millis(150);
+/// Requests per server (the server is dropped after each batch).
+const BATCH: usize = 250;
+/// Client threads.
+const THREADS: usize = 8;
+
+struct Transcript {
+    name: String,
+    body: Arc<Vec<u8>>,
+    protocol: Protocol,
+    cumulative: bool,
+}
+
+fn transcripts() -> Vec<Transcript> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/transcripts");
+    let mut out: Vec<Transcript> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| {
+            let path = e.unwrap().path();
+            (path.extension()? == "sse").then_some(path)
+        })
+        .map(|path| {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            Transcript {
+                protocol: if name.starts_with("native_") {
+                    Protocol::DashScope
+                } else {
+                    Protocol::OpenAiCompatible
+                },
+                cumulative: name.contains("cumulative"),
+                body: Arc::new(std::fs::read(&path).unwrap()),
+                name,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// A tiny deterministic generator.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// What the server does to one request.
+#[derive(Debug, Clone)]
+enum Fault {
+    /// The whole body, split as given.
+    Clean(Split),
+    /// The body in small pieces with a pause shorter than the idle timeout after each.
+    Drip,
+    /// Silent after `after` bytes for longer than the idle timeout.
+    LongStall { after: usize },
+    /// Silent after `after` bytes for less than the idle timeout, then the socket closes.
+    ShortStallThenClose { after: usize },
+    /// The socket closes after `after` bytes.
+    Cut { after: usize },
+    /// One event's data is replaced by truncated JSON.
+    Garbage { event: usize },
+    /// A `data:` line over the SSE event limit (16 MiB) after the first event.
+    Oversize,
+    /// A non-2xx answer of one of the shapes gateways send.
+    Status(usize),
+    /// A retryable 503 first, then the clean body.
+    RetryThenClean,
+}
+
+/// The non-2xx answers: (status, content type, body, expected (kind, code)).
+const STATUS_REPLIES: &[(u16, &str, &str, &str, Option<&str>)] = &[
+    (
+        401,
+        "application/json",
+        r#"{"code":"InvalidApiKey","message":"Invalid API-key provided.","request_id":"a1c0561c"}"#,
+        "http",
+        Some("InvalidApiKey"),
+    ),
+    (
+        401,
+        "application/json",
+        r#"{"error":{"message":"Incorrect API key provided. ","type":"invalid_request_error","param":null,"code":"invalid_api_key"},"request_id":"4c7a91c5"}"#,
+        "http",
+        Some("invalid_api_key"),
+    ),
+    (
+        400,
+        "text/event-stream;charset=UTF-8",
+        "data: {\"error\":{\"code\":\"data_inspection_failed\",\"param\":null,\"message\":\"Input text data may contain inappropriate content.\",\"type\":\"data_inspection_failed\"}}\n\n",
+        "http",
+        Some("data_inspection_failed"),
+    ),
+    (
+        404,
+        "text/html",
+        "<html><body><h1>404 Not Found</h1></body></html>",
+        "http",
+        None,
+    ),
+    (
+        429,
+        "application/json",
+        r#"{"code":"Throttling.AllocationQuota","message":"Allocated quota exceeded, please increase your quota limit.","request_id":"0f1e2d3c"}"#,
+        "http",
+        Some("Throttling.AllocationQuota"),
+    ),
+    (502, "text/plain", "bad gateway", "http", None),
+    (
+        400,
+        "application/json",
+        r#"{"error":{"code":1214,"message":"messages: invalid"}}"#,
+        "http",
+        Some("1214"),
+    ),
+];
+
+fn draw_fault(rng: &mut Rng, body_len: usize, events: usize) -> Fault {
+    let at = |rng: &mut Rng| rng.below(body_len + 1);
+    match rng.below(100) {
+        0..=29 => Fault::Clean(match rng.below(4) {
+            0 => Split::Whole,
+            1 => Split::PerEvent,
+            2 => Split::Every(1 + rng.below(64)),
+            _ => Split::Random {
+                seed: rng.next(),
+                max: 1 + rng.below(200),
+            },
+        }),
+        30..=39 => Fault::Drip,
+        40..=49 => Fault::LongStall { after: at(rng) },
+        50..=54 => Fault::ShortStallThenClose { after: at(rng) },
+        55..=69 => Fault::Cut { after: at(rng) },
+        70..=79 => Fault::Garbage {
+            event: rng.below(events),
+        },
+        80 => Fault::Oversize,
+        81..=94 => Fault::Status(rng.below(STATUS_REPLIES.len())),
+        _ => Fault::RetryThenClean,
+    }
+}
+
+/// The byte ranges of the events of an SSE body (each ending after its blank line).
+fn event_ranges(body: &[u8]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < body.len() {
+        let rest = &body[i..];
+        let blank = if rest.starts_with(b"\r\n\r\n") {
+            Some(4)
+        } else if rest.starts_with(b"\n\n") {
+            Some(2)
+        } else {
+            None
+        };
+        match blank {
+            Some(n) => {
+                out.push((start, i + n));
+                i += n;
+                start = i;
+            }
+            None => i += 1,
+        }
+    }
+    if start < body.len() {
+        out.push((start, body.len()));
+    }
+    out
+}
+
+/// The body with the data of event `event` cut in half (truncated JSON).
+fn with_garbage(body: &[u8], event: usize) -> Vec<u8> {
+    let ranges = event_ranges(body);
+    let (start, end) = ranges[event.min(ranges.len() - 1)];
+    let text = String::from_utf8_lossy(&body[start..end]).into_owned();
+    let mut lines: Vec<String> = text.split('\n').map(str::to_owned).collect();
+    for line in &mut lines {
+        if let Some(data) = line.strip_prefix("data:") {
+            if data.trim() != "[DONE]" && data.len() > 4 {
+                let mut cut = data.len() / 2;
+                while !data.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                *line = format!("data:{}", &data[..cut]);
+            }
+        }
+    }
+    let mut out = body[..start].to_vec();
+    out.extend_from_slice(lines.join("\n").as_bytes());
+    out.extend_from_slice(&body[end..]);
+    out
+}
+
+/// The body with an oversize event after the first one.
+fn with_oversize(body: &[u8]) -> Vec<u8> {
+    let ranges = event_ranges(body);
+    let first_end = ranges.first().map_or(0, |r| r.1);
+    let mut out = body[..first_end].to_vec();
+    out.extend_from_slice(b"data: ");
+    out.resize(out.len() + 16 * 1024 * 1024 + 16, b'x');
+    out.extend_from_slice(b"\n\n");
+    out.extend_from_slice(&body[first_end..]);
+    out
+}
+
+/// What a stream of `bytes` must come to, by the sans-IO layers alone: the request id of
+/// the response header first, then the body; `end` says whether the body ended (cut or
+/// complete) or stalled (a timeout, with the state so far).
+fn oracle(t: &Transcript, bytes: &[u8], header_id: &str, ended: bool) -> Outcome {
+    let mut stream = StreamDecoder::from_parts(
+        dashscope_glm::sse::Decoder::new(),
+        Accumulator::new(t.protocol).cumulative(t.cumulative),
+    );
+    stream.set_request_id(header_id);
+    stream.feed(bytes);
+    let drained = (|| {
+        while stream.next_event()?.is_some() {}
+        if ended {
+            stream.end()?;
+            while stream.next_event()?.is_some() {}
+        }
+        Ok::<(), Error>(())
+    })();
+    if let Err(e) = drained {
+        return Outcome::of(&Err(e));
+    }
+    if ended {
+        return Outcome::of(&stream.finish());
+    }
+    // A stall: the client times out with what it had, unless the stream had finished
+    // (then the stalled tail does not matter: [DONE] ends the read, a native finish too).
+    if stream.accumulator().is_finished() {
+        return Outcome::of(&stream.finish());
+    }
+    let mut partial = stream.accumulator().completion().clone();
+    if partial.request_id.is_none() {
+        partial.request_id = Some(header_id.to_owned());
+    }
+    Outcome {
+        kind: "timeout".into(),
+        detail: json!({"kind": "idle", "partial": render::completion(&partial),
+            "request_id": partial.request_id}),
+    }
+}
+
+/// A comparable summary of a result: its kind and everything it carries.
+#[derive(Debug, Clone, PartialEq)]
+struct Outcome {
+    kind: String,
+    detail: Value,
+}
+
+impl Outcome {
+    fn of(r: &Result<Completion, Error>) -> Self {
+        match r {
+            Ok(c) => Self {
+                kind: "ok".into(),
+                detail: json!({"completion": render::completion(c), "request_id": c.request_id}),
+            },
+            Err(e) => {
+                let partial = e.partial().map(render::completion);
+                let (kind, extra) = match e {
+                    Error::Api(api) => ("api", json!({"status": api.status, "code": api.code})),
+                    Error::Http(h) => ("http", json!({"status": h.status})),
+                    Error::Interrupted(_) => ("interrupted", Value::Null),
+                    Error::MalformedChunk(_) => ("malformed", Value::Null),
+                    Error::Sse(s) => ("sse", json!(s.to_string())),
+                    Error::Timeout { kind, .. } => (
+                        "timeout",
+                        json!(if *kind == TimeoutKind::Idle {
+                            "idle"
+                        } else {
+                            "other"
+                        }),
+                    ),
+                    other => ("other", json!(other.to_string())),
+                };
+                let detail = if kind == "timeout" {
+                    json!({"kind": extra, "partial": partial, "request_id": e.request_id()})
+                } else {
+                    json!({"extra": extra, "partial": partial, "request_id": e.request_id()})
+                };
+                Self {
+                    kind: kind.into(),
+                    detail,
+                }
+            }
+        }
+    }
+}
+
+/// One request: its reply (or replies) and the outcome it must have.
+struct Plan {
+    replies: Vec<Reply>,
+    expected: Outcome,
+    protocol: Protocol,
+    cumulative: bool,
+    label: String,
+}
+
+fn plan(t: &Transcript, fault: Fault, n: usize) -> Plan {
+    let id = format!("req-{n}");
+    let sse = |body: Vec<u8>| {
+        Reply::sse(body)
+            .header("x-request-id", id.as_str())
+            .header("content-type", "text/event-stream;charset=UTF-8")
+    };
+    let body = t.body.as_slice();
+    let label = format!("{} {fault:?}", t.name);
+    let (replies, expected) = match fault {
+        Fault::Clean(split) => (
+            vec![sse(body.to_vec()).split(split)],
+            oracle(t, body, &id, true),
+        ),
+        Fault::Drip => (
+            vec![
+                sse(body.to_vec())
+                    .split(Split::Every(97))
+                    .pause(Duration::from_millis(2)),
+            ],
+            oracle(t, body, &id, true),
+        ),
+        Fault::LongStall { after } => (
+            vec![sse(body.to_vec()).stall_after(after, Duration::MAX)],
+            oracle(t, &body[..after.min(body.len())], &id, false),
+        ),
+        Fault::ShortStallThenClose { after } => (
+            vec![sse(body.to_vec()).stall_after(after, IDLE / 4)],
+            oracle(t, &body[..after.min(body.len())], &id, true),
+        ),
+        Fault::Cut { after } => (
+            vec![sse(body.to_vec()).split(Split::PerEvent).cut_after(after)],
+            oracle(t, &body[..after.min(body.len())], &id, true),
+        ),
+        Fault::Garbage { event } => {
+            let bad = with_garbage(body, event);
+            let expected = oracle(t, &bad, &id, true);
+            (vec![sse(bad).split(Split::Every(512))], expected)
+        }
+        Fault::Oversize => {
+            let big = with_oversize(body);
+            let expected = oracle(t, &big, &id, true);
+            (vec![sse(big).split(Split::Every(64 * 1024))], expected)
+        }
+        Fault::Status(i) => {
+            let (status, content_type, reply, kind, code) = STATUS_REPLIES[i];
+            let expected = match kind {
+                _ if content_type == "text/html" || content_type == "text/plain" => Outcome {
+                    kind: "http".into(),
+                    detail: json!({"extra": {"status": status}, "partial": null, "request_id": id}),
+                },
+                _ => Outcome {
+                    kind: "api".into(),
+                    detail: json!({"extra": {"status": status, "code": code}, "partial": null,
+                        "request_id": body_request_id(reply).unwrap_or(id.clone())}),
+                },
+            };
+            (
+                vec![
+                    Reply::new(status)
+                        .header("content-type", content_type)
+                        .header("x-request-id", id.as_str())
+                        .body(reply),
+                ],
+                expected,
+            )
+        }
+        Fault::RetryThenClean => (
+            vec![
+                Reply::json(503, r#"{"code":"ServiceUnavailable","message":"busy"}"#)
+                    .header("retry-after-ms", "1"),
+                sse(body.to_vec()).split(Split::PerEvent),
+            ],
+            oracle(t, body, &id, true),
+        ),
+    };
+    Plan {
+        replies,
+        expected,
+        protocol: t.protocol,
+        cumulative: t.cumulative,
+        label,
+    }
+}
+
+/// The `request_id` an error body carries, which wins over the header's.
+fn body_request_id(body: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(body).ok()?;
+    v.get("request_id")?.as_str().map(str::to_owned)
+}
+
+fn run_one(base: &str, plan: &Plan) -> Outcome {
+    let client = Client::builder()
+        .api_key("sk-soak-test")
+        .base_url(base)
+        .protocol(plan.protocol)
+        .idle_timeout(IDLE)
+        .max_retries(1)
+        .sleeper(|_| {})
+        .no_proxy()
+        .build()
+        .expect("client");
+    let request = ChatRequest::new("glm-5")
+        .user("soak")
+        .incremental_output(!plan.cumulative);
+    let result = client.stream(&request).and_then(|mut stream| {
+        while stream.next_event()?.is_some() {}
+        stream.finish()
+    });
+    Outcome::of(&result)
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+struct Report {
+    requests: usize,
+    outcomes: BTreeMap<String, usize>,
+    mismatches: Vec<String>,
+    rss_after_batch: Vec<u64>,
+    times: Vec<Duration>,
+}
+
+fn soak(requests: usize, seed: u64) -> Report {
+    let all = transcripts();
+    let mut rng = Rng(seed | 1);
+    let mut report = Report {
+        requests: 0,
+        outcomes: BTreeMap::new(),
+        mismatches: Vec::new(),
+        rss_after_batch: Vec::new(),
+        times: Vec::new(),
+    };
+    let mut n = 0;
+    while n < requests {
+        let count = BATCH.min(requests - n);
+        let plans: Vec<Plan> = (0..count)
+            .map(|k| {
+                let t = &all[rng.below(all.len())];
+                let events = event_ranges(&t.body).len();
+                let fault = draw_fault(&mut rng, t.body.len(), events);
+                plan(t, fault, n + k)
+            })
+            .collect();
+        let mut builder = ReplayServer::builder();
+        for (k, p) in plans.iter().enumerate() {
+            let prefix = format!("/r{}", n + k);
+            let path = match p.protocol {
+                Protocol::DashScope => {
+                    format!("{prefix}/api/v1/services/aigc/text-generation/generation")
+                }
+                _ => format!("{prefix}/compatible-mode/v1/chat/completions"),
+            };
+            builder = builder.route_sequence(path, p.replies.iter().cloned());
+        }
+        let server = builder.start().expect("server");
+        let root = server.base_url();
+        let next = Arc::new(Mutex::new(0usize));
+        let results = Arc::new(Mutex::new(Vec::with_capacity(count)));
+        std::thread::scope(|scope| {
+            for _ in 0..THREADS {
+                let (next, results, plans, root) = (&next, &results, &plans, &root);
+                scope.spawn(move || {
+                    loop {
+                        let k = {
+                            let mut next = next.lock().unwrap();
+                            let k = *next;
+                            *next += 1;
+                            k
+                        };
+                        let Some(p) = plans.get(k) else { return };
+                        let start = Instant::now();
+                        let got = run_one(&format!("{root}/r{}", n + k), p);
+                        let took = start.elapsed();
+                        results.lock().unwrap().push((k, got, took));
+                    }
+                });
+            }
+        });
+        drop(server);
+        for (k, got, took) in results.lock().unwrap().drain(..) {
+            let p = &plans[k];
+            *report.outcomes.entry(got.kind.clone()).or_default() += 1;
+            if got != p.expected {
+                report.mismatches.push(format!(
+                    "request {}: {}\n  expected {:?}\n  got      {:?}",
+                    n + k,
+                    p.label,
+                    p.expected,
+                    got
+                ));
+            }
+            report.times.push(took);
+        }
+        report.requests += count;
+        report.rss_after_batch.push(rss_kib());
+        n += count;
+    }
+    report.times.sort();
+    report
+}
+
+fn print(report: &Report) {
+    let pct = |p: usize| report.times[(report.times.len() - 1) * p / 100];
+    println!("requests run: {}", report.requests);
+    println!("outcomes by kind: {:?}", report.outcomes);
+    println!("mismatches: {}", report.mismatches.len());
+    println!(
+        "resident memory after each batch (KiB): {:?}",
+        report.rss_after_batch
+    );
+    println!(
+        "time per request: p50 {:?}, p99 {:?}, max {:?}",
+        pct(50),
+        pct(99),
+        report.times.last().unwrap()
+    );
+    for m in report.mismatches.iter().take(10) {
+        println!("{m}");
+    }
+}
+
+fn check(report: &Report) {
+    print(report);
+    assert!(
+        report.mismatches.is_empty(),
+        "{} mismatches",
+        report.mismatches.len()
+    );
+    // Every kind of outcome was exercised.
+    for kind in ["ok", "api", "http", "interrupted", "malformed", "timeout"] {
+        assert!(
+            report.outcomes.contains_key(kind),
+            "no {kind} outcome in {:?}",
+            report.outcomes
+        );
+    }
+    // Flat memory: after the warm-up batches, resident memory does not grow with the
+    // number of requests (allow 64 MiB of allocator slack for the oversize events).
+    let rss = &report.rss_after_batch;
+    if rss.len() >= 4 {
+        let warm = rss[1];
+        let last = *rss.last().unwrap();
+        assert!(
+            last <= warm + 64 * 1024,
+            "resident memory grew from {warm} KiB to {last} KiB"
+        );
+    }
+}
+
+/// The short soak `cargo test` runs.
+#[test]
+fn soak_short() {
+    check(&soak(500, 0x5EED_0001));
+}
+
+/// The full soak (10,000 requests by default; `SOAK_REQUESTS` to change).
+#[test]
+#[ignore = "long: run with --ignored --nocapture (see the file's docs)"]
+fn soak_full() {
+    let requests = std::env::var("SOAK_REQUESTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000);
+    check(&soak(requests, 0x5EED_0002));
+}
