@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use dashscope_glm::blocking::Client;
 use dashscope_glm::chat::{ChatRequest, FinishReason, Protocol};
-use dashscope_glm::testing::{Reply, ReplayServer};
+use dashscope_glm::testing::{ReplayServer, Reply};
 use dashscope_glm::{Error, TimeoutKind};
 
 const IDLE: Duration = Duration::from_millis(300);
@@ -28,7 +28,9 @@ const CHUNK: &str = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"H
 fn done_ends_the_read_even_if_the_server_then_stalls() {
     let body = format!("{CHUNK}data: [DONE]\n\n");
     // Everything is sent, then the connection hangs open (no end of body).
-    let server = ReplayServer::start(Reply::sse(body.clone()).stall_after(body.len(), Duration::MAX)).unwrap();
+    let server =
+        ReplayServer::start(Reply::sse(body.clone()).stall_after(body.len(), Duration::MAX))
+            .unwrap();
     let start = Instant::now();
     let completion = client(&server, Protocol::OpenAiCompatible)
         .stream(&ChatRequest::new("glm-5").user("Hi"))
@@ -36,19 +38,30 @@ fn done_ends_the_read_even_if_the_server_then_stalls() {
         .finish()
         .unwrap();
     assert_eq!(completion.message.content, "Hi");
-    assert!(start.elapsed() < IDLE, "waited {:?} after [DONE]", start.elapsed());
+    assert!(
+        start.elapsed() < IDLE,
+        "waited {:?} after [DONE]",
+        start.elapsed()
+    );
 }
 
 #[test]
 fn a_stalled_tail_after_the_finish_reason_is_not_an_error() {
     // The finish reason arrived; the usage chunk and [DONE] never do.
-    let server = ReplayServer::start(Reply::sse(CHUNK).stall_after(CHUNK.len(), Duration::MAX)).unwrap();
+    let server =
+        ReplayServer::start(Reply::sse(CHUNK).stall_after(CHUNK.len(), Duration::MAX)).unwrap();
     let completion = client(&server, Protocol::OpenAiCompatible)
         .stream(&ChatRequest::new("glm-5").user("Hi"))
         .unwrap()
         .finish()
         .unwrap();
-    assert_eq!((completion.message.content.as_str(), completion.finish_reason), ("Hi", Some(FinishReason::Stop)));
+    assert_eq!(
+        (
+            completion.message.content.as_str(),
+            completion.finish_reason
+        ),
+        ("Hi", Some(FinishReason::Stop))
+    );
     assert_eq!(completion.usage, None);
 }
 
@@ -56,7 +69,9 @@ fn a_stalled_tail_after_the_finish_reason_is_not_an_error() {
 fn a_stall_before_the_finish_is_an_idle_timeout_with_the_partial() {
     let unfinished = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n";
     let server = ReplayServer::start(
-        Reply::sse(unfinished).header("x-request-id", "r-9").stall_after(unfinished.len(), Duration::MAX),
+        Reply::sse(unfinished)
+            .header("x-request-id", "r-9")
+            .stall_after(unfinished.len(), Duration::MAX),
     )
     .unwrap();
     let err = client(&server, Protocol::OpenAiCompatible)
@@ -64,7 +79,16 @@ fn a_stall_before_the_finish_is_an_idle_timeout_with_the_partial() {
         .unwrap()
         .finish()
         .unwrap_err();
-    assert!(matches!(err, Error::Timeout { kind: TimeoutKind::Idle, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                kind: TimeoutKind::Idle,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert_eq!(err.partial().unwrap().message.content, "Hi");
     assert_eq!(err.request_id(), Some("r-9"));
 }
