@@ -403,9 +403,14 @@ impl<'de> Visitor<'de> for Tools<'_> {
         loop {
             if c.tools_len == c.tools.len() {
                 if c.tools_len >= MAX_TOOL_FRAGMENTS_PER_CHUNK {
-                    return Err(de::Error::custom(format_args!(
-                        "more than {MAX_TOOL_FRAGMENTS_PER_CHUNK} tool-call fragments in one chunk"
-                    )));
+                    // Full: one more element is an error, the end of the list is not.
+                    let mut extra = WireTool::default();
+                    return match seq.next_element_seed(Tool(&mut extra, src))? {
+                        Some(()) => Err(de::Error::custom(format_args!(
+                            "more than {MAX_TOOL_FRAGMENTS_PER_CHUNK} tool-call fragments in one chunk"
+                        ))),
+                        None => Ok(()),
+                    };
                 }
                 c.tools.push(WireTool::default());
             }

@@ -1,0 +1,80 @@
+//! The limits on what the network can make the client hold that no other test file
+//! covers: tool-call fragments per chunk, and the error body of a non-2xx answer.
+#![cfg(feature = "chat")]
+
+use dashscope_glm::Error;
+use dashscope_glm::chat::{Accumulator, Protocol};
+
+fn fragments(n: usize) -> String {
+    let one = r#"{"index":0,"id":"c1","function":{"arguments":"x"}}"#;
+    let list = vec![one; n].join(",");
+    format!(r#"{{"choices":[{{"index":0,"delta":{{"tool_calls":[{list}]}}}}]}}"#)
+}
+
+#[test]
+fn at_most_1024_tool_call_fragments_in_one_chunk() {
+    let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    acc.push_data(&fragments(1024)).unwrap();
+    assert_eq!(acc.completion().message.tool_calls[0].arguments.len(), 1024);
+    let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    let err = acc.push_data(&fragments(1025)).unwrap_err();
+    assert!(
+        matches!(&err, Error::MalformedChunk(m) if m.message.contains("more than 1024 tool-call fragments")),
+        "{err:?}"
+    );
+}
+
+#[cfg(all(feature = "blocking", feature = "testing"))]
+mod client {
+    use dashscope_glm::blocking::Client;
+    use dashscope_glm::chat::ChatRequest;
+    use dashscope_glm::testing::{ReplayServer, Reply};
+    use dashscope_glm::{Error, HttpError};
+
+    fn send(reply: Reply) -> Error {
+        let server = ReplayServer::start(reply).unwrap();
+        let client = Client::builder()
+            .api_key("sk-test")
+            .base_url(server.base_url())
+            .max_retries(0)
+            .no_proxy()
+            .build()
+            .unwrap();
+        client
+            .stream(&ChatRequest::new("glm-5").user("Hi"))
+            .map(|_| ())
+            .unwrap_err()
+    }
+
+    /// A huge error page is read only up to 64 KiB and kept as a short snippet.
+    #[test]
+    fn a_huge_error_body_is_cut_to_a_snippet() {
+        let page = format!("<html>{}</html>", "x".repeat(8 << 20));
+        let err = send(
+            Reply::new(502)
+                .header("content-type", "text/html")
+                .body(page),
+        );
+        let Error::Http(http) = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(http.status, 502);
+        assert!(http.body_snippet.starts_with("<html>xxx"));
+        assert!(http.body_snippet.len() <= HttpError::SNIPPET_LEN);
+    }
+
+    /// A JSON error body past the 64 KiB read limit cannot be parsed whole: it is an
+    /// HTTP error with its start, not a hang or an unbounded read.
+    #[test]
+    fn a_json_error_body_over_the_limit_is_an_http_error() {
+        let body = format!(
+            r#"{{"code":"InternalError","message":"{}"}}"#,
+            "m".repeat(1 << 20)
+        );
+        let err = send(Reply::json(500, body));
+        assert!(
+            matches!(&err, Error::Http(h) if h.status == 500 && h.body_snippet.starts_with(r#"{"code""#)),
+            "{err:?}"
+        );
+    }
+}
