@@ -1,7 +1,8 @@
 //! A counting global allocator for tests and benches.
 //!
 //! Counts allocations (and reallocations) made by the *current thread*, so that tests
-//! running in parallel do not see each other's allocations. Include it with
+//! running in parallel do not see each other's allocations, and the bytes in use by
+//! all threads (`live_bytes`), for leak checks. Include it with
 //! `#[path = "common/alloc_counter.rs"] mod alloc_counter;` (or `../tests/common/...`
 //! from a bench) and install it with
 //! `#[global_allocator] static A: alloc_counter::Counting = alloc_counter::Counting;`.
@@ -14,6 +15,10 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+/// Bytes allocated and not yet freed, by every thread.
+static LIVE: AtomicIsize = AtomicIsize::new(0);
 
 thread_local! {
     // `const` init: reading it never allocates and registers no destructor.
@@ -27,23 +32,30 @@ pub struct Counting;
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         bump();
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
         // SAFETY: same contract as our caller's.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         bump();
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
         // SAFETY: same contract as our caller's.
         unsafe { System.alloc_zeroed(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
         // SAFETY: same contract as our caller's.
         unsafe { System.dealloc(ptr, layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         bump();
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
         // SAFETY: same contract as our caller's.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -58,6 +70,12 @@ fn bump() {
 /// Allocations (including reallocations) made by this thread so far.
 pub fn allocations() -> u64 {
     ALLOCATIONS.with(Cell::get)
+}
+
+/// Bytes allocated and not yet freed, by all threads together (heap in use, whatever
+/// the system allocator keeps cached).
+pub fn live_bytes() -> isize {
+    LIVE.load(Ordering::Relaxed)
 }
 
 /// Runs `f` and returns its result with the number of allocations it made on this thread.
