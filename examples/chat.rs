@@ -109,38 +109,24 @@ fn main() -> ExitCode {
     };
     // Without a key or a gateway, replay a recording through a local server: the same
     // client, HTTP, decoder and merger, offline.
-    let replay = if offline::wanted(args.base_url.as_deref()) {
-        eprintln!(
-            "DASHSCOPE_API_KEY is not set: replaying a recorded glm-5 stream from a local server (set the key to call Model Studio)."
-        );
-        let recording: &'static [u8] = match args.protocol {
-            Protocol::DashScope => include_bytes!("recordings/chat_dashscope.sse"),
-            _ => include_bytes!("recordings/chat_openai.sse"),
-        };
-        match offline::serve(
-            args.protocol,
-            &[(recording, "6b1d2f7e-1c3a-4e5b-9d8f-0a1b2c3d4e5f")],
-        ) {
-            Ok(server) => Some(server),
-            Err(e) => {
-                eprintln!("cannot start the local replay server: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
-    } else {
-        None
+    let target = offline::Target {
+        protocol: args.protocol,
+        base_url: args.base_url.as_deref(),
+        max_retries: args.max_retries,
     };
-    let client = match &replay {
-        Some(server) => offline::client(server, args.protocol).map_err(|e| e.to_string()),
-        None => build_client(&args),
-    };
-    let client = match client {
-        Ok(client) => client,
-        Err(message) => {
+    let turns = [(
+        &include_bytes!("recordings/chat_openai.sse")[..],
+        &include_bytes!("recordings/chat_dashscope.sse")[..],
+        "6b1d2f7e-1c3a-4e5b-9d8f-0a1b2c3d4e5f",
+    )];
+    let connection = match offline::connect(&target, "a recorded glm-5 stream", &turns) {
+        Ok(connection) => connection,
+        Err((message, status)) => {
             eprintln!("{message}");
-            return ExitCode::from(2);
+            return status;
         }
     };
+    let (client, replay) = (&connection.client, &connection.replay);
     // The recordings are incremental, whatever the flag asks of a live server.
     let incremental = args.incremental || replay.is_some();
     let request = ChatRequest::new(args.model.as_str())
@@ -149,7 +135,7 @@ fn main() -> ExitCode {
         .incremental_output(incremental);
     let mut out = std::io::stdout().lock();
     let mut printer = Printer::default();
-    let result = run(&client, &request, |event| {
+    let result = run(client, &request, |event| {
         if !args.json {
             printer.print(&mut out, &event);
         }
@@ -164,25 +150,6 @@ fn main() -> ExitCode {
         Err(Error::Config(_) | Error::Validation { .. }) => ExitCode::from(2),
         Err(_) => ExitCode::FAILURE,
     }
-}
-
-fn build_client(args: &Args) -> Result<Client, String> {
-    let env = |k: &str| std::env::var(k).ok();
-    let mut builder = Client::builder()
-        .apply_env(env)
-        .map_err(|e| e.to_string())?
-        .protocol(args.protocol);
-    let has_key = env("DASHSCOPE_API_KEY").is_some_and(|k| !k.trim().is_empty());
-    if let Some(url) = &args.base_url {
-        builder = builder.base_url(url.as_str());
-        if !has_key {
-            builder = builder.api_key("sk-placeholder");
-        }
-    }
-    if let Some(n) = args.max_retries {
-        builder = builder.max_retries(n);
-    }
-    builder.build().map_err(|e| e.to_string())
 }
 
 fn run(

@@ -128,43 +128,35 @@ fn main() -> ExitCode {
     };
     // Without a key or a gateway, replay both turns through a local server: the same
     // client, HTTP, decoder and merger, offline.
-    let replay = if offline::wanted(args.base_url.as_deref()) {
-        eprintln!(
-            "DASHSCOPE_API_KEY is not set: replaying recorded glm-5 streams (both turns) from a local server (set the key to call Model Studio)."
-        );
-        let (turn1, turn2): (&'static [u8], &'static [u8]) = match args.protocol {
-            Protocol::DashScope => (
-                include_bytes!("recordings/tools_turn1_dashscope.sse"),
-                include_bytes!("recordings/tools_turn2_dashscope.sse"),
-            ),
-            _ => (
-                include_bytes!("recordings/tools_turn1_openai.sse"),
-                include_bytes!("recordings/tools_turn2_openai.sse"),
-            ),
-        };
-        match offline::serve(args.protocol, &[(turn1, TURN1_ID), (turn2, TURN2_ID)]) {
-            Ok(server) => Some(server),
-            Err(e) => {
-                eprintln!("cannot start the local replay server: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
-    } else {
-        None
+    let target = offline::Target {
+        protocol: args.protocol,
+        base_url: args.base_url.as_deref(),
+        max_retries: None,
     };
-    let client = match &replay {
-        Some(server) => offline::client(server, args.protocol).map_err(|e| e.to_string()),
-        None => build_client(&args),
-    };
-    let client = match client {
-        Ok(client) => client,
-        Err(message) => {
+    let turns = [
+        (
+            &include_bytes!("recordings/tools_turn1_openai.sse")[..],
+            &include_bytes!("recordings/tools_turn1_dashscope.sse")[..],
+            TURN1_ID,
+        ),
+        (
+            &include_bytes!("recordings/tools_turn2_openai.sse")[..],
+            &include_bytes!("recordings/tools_turn2_dashscope.sse")[..],
+            TURN2_ID,
+        ),
+    ];
+    let what = "recorded glm-5 streams (both turns)";
+    let connection = match offline::connect(&target, what, &turns) {
+        Ok(connection) => connection,
+        Err((message, status)) => {
             eprintln!("{message}");
-            return ExitCode::from(2);
+            return status;
         }
     };
+    let client = &connection.client;
+
     let mut out = std::io::stdout().lock();
-    match converse(&client, &args.model, &mut out) {
+    match converse(client, &args.model, &mut out) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let _ = out.flush();
@@ -175,22 +167,6 @@ fn main() -> ExitCode {
             }
         }
     }
-}
-
-fn build_client(args: &Args) -> Result<Client, String> {
-    let env = |k: &str| std::env::var(k).ok();
-    let mut builder = Client::builder()
-        .apply_env(env)
-        .map_err(|e| e.to_string())?
-        .protocol(args.protocol);
-    let has_key = env("DASHSCOPE_API_KEY").is_some_and(|k| !k.trim().is_empty());
-    if let Some(url) = &args.base_url {
-        builder = builder.base_url(url.as_str());
-        if !has_key {
-            builder = builder.api_key("sk-placeholder");
-        }
-    }
-    builder.build().map_err(|e| e.to_string())
 }
 
 /// The two turns: the question with the tool offered, then (when the model called it)

@@ -4,6 +4,7 @@
 //! that they look live.
 #![allow(dead_code, reason = "each example uses a different subset")]
 
+use std::process::ExitCode;
 use std::time::Duration;
 
 use dashscope_glm::blocking::Client;
@@ -60,4 +61,80 @@ pub(crate) fn client(
         .protocol(protocol)
         .no_proxy()
         .build()
+}
+
+/// How an example reaches a model, and the replay server it talks to when offline
+/// (kept alive as long as the connection).
+pub(crate) struct Connection {
+    pub(crate) client: Client,
+    pub(crate) replay: Option<ReplayServer>,
+}
+
+/// What an example's command line says about reaching a model.
+pub(crate) struct Target<'a> {
+    pub(crate) protocol: Protocol,
+    pub(crate) base_url: Option<&'a str>,
+    pub(crate) max_retries: Option<u32>,
+}
+
+/// Connects an example: offline (no key, no `--base-url`) it says so on standard error
+/// (`what` names what it replays), starts a server for the recorded `turns` of the
+/// protocol (`(openai, dashscope)` bodies with their request ids) and points the client
+/// at it; online, the client comes from the environment and the command line (with a
+/// placeholder key for a gateway given without one). The error is the message and
+/// the exit status to end with.
+pub(crate) fn connect(
+    target: &Target<'_>,
+    what: &str,
+    turns: &[(&'static [u8], &'static [u8], &str)],
+) -> Result<Connection, (String, ExitCode)> {
+    if wanted(target.base_url) {
+        eprintln!(
+            "DASHSCOPE_API_KEY is not set: replaying {what} from a local server (set the key to call Model Studio)."
+        );
+        let bodies: Vec<(&'static [u8], &str)> = turns
+            .iter()
+            .map(|&(openai, dashscope, id)| {
+                (
+                    if target.protocol == Protocol::DashScope {
+                        dashscope
+                    } else {
+                        openai
+                    },
+                    id,
+                )
+            })
+            .collect();
+        let server = serve(target.protocol, &bodies).map_err(|e| {
+            (
+                format!("cannot start the local replay server: {e}"),
+                ExitCode::FAILURE,
+            )
+        })?;
+        let client =
+            client(&server, target.protocol).map_err(|e| (e.to_string(), ExitCode::from(2)))?;
+        return Ok(Connection {
+            client,
+            replay: Some(server),
+        });
+    }
+    let env = |k: &str| std::env::var(k).ok();
+    let config = |e: dashscope_glm::Error| (e.to_string(), ExitCode::from(2));
+    let mut builder = Client::builder()
+        .apply_env(env)
+        .map_err(config)?
+        .protocol(target.protocol);
+    if let Some(url) = target.base_url {
+        builder = builder.base_url(url);
+        if env("DASHSCOPE_API_KEY").is_none_or(|k| k.trim().is_empty()) {
+            builder = builder.api_key("sk-placeholder");
+        }
+    }
+    if let Some(n) = target.max_retries {
+        builder = builder.max_retries(n);
+    }
+    Ok(Connection {
+        client: builder.build().map_err(config)?,
+        replay: None,
+    })
 }
