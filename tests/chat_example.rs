@@ -3,11 +3,13 @@
 //! missing configuration.
 #![cfg(feature = "blocking")]
 
+#[path = "common/example_bin.rs"]
+mod example_bin;
 #[path = "common/render.rs"]
 mod render;
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use dashscope_glm::chat::{Protocol, StreamDecoder};
 use dashscope_glm::testing::{RecordedRequest, ReplayServer, Reply, Split};
@@ -38,44 +40,10 @@ fn expected(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// The example binary `cargo test` built next to this test's binary.
-fn chat_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let bin = dir
-        .join("examples")
-        .join(format!("chat{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo test` (which builds the examples) or `cargo build --example chat`",
-        bin.display()
-    );
-    bin
-}
-
 /// Runs the example with a clean environment: no DASHSCOPE_* and no proxy variables
 /// unless given.
 fn chat(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(chat_binary());
-    cmd.args(args);
-    for var in [
-        "DASHSCOPE_API_KEY",
-        "DASHSCOPE_REGION",
-        "DASHSCOPE_WORKSPACE",
-        "DASHSCOPE_BASE_URL",
-        "ALL_PROXY",
-        "all_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-    ] {
-        cmd.env_remove(var);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
+    example_bin::run("chat", args, env)
 }
 
 fn stdout_json(out: &Output) -> Value {

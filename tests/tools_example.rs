@@ -3,8 +3,11 @@
 //! checks what it prints; against our server, also the two requests it sent.
 #![cfg(feature = "blocking")]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+#[path = "common/example_bin.rs"]
+mod example_bin;
+
+use std::path::Path;
+use std::process::Output;
 
 use dashscope_glm::chat::{Completion, Protocol, StreamDecoder};
 use dashscope_glm::testing::{ReplayServer, Reply, Split};
@@ -15,40 +18,9 @@ const PROTOCOLS: [(&str, Protocol); 2] = [
     ("dashscope", Protocol::DashScope),
 ];
 
-/// The example binary `cargo test` built next to this test's binary.
-fn tools_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let bin = dir
-        .join("examples")
-        .join(format!("tools{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo test` (which builds the examples) or `cargo build --example tools`",
-        bin.display()
-    );
-    bin
-}
-
 /// Runs the example with no DASHSCOPE_* and no proxy variables.
 fn tools(args: &[&str]) -> Output {
-    let mut cmd = Command::new(tools_binary());
-    cmd.args(args);
-    for var in [
-        "DASHSCOPE_API_KEY",
-        "DASHSCOPE_REGION",
-        "DASHSCOPE_WORKSPACE",
-        "DASHSCOPE_BASE_URL",
-        "ALL_PROXY",
-        "all_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.output().unwrap()
+    example_bin::run("tools", args, &[])
 }
 
 fn recording(turn: u8, flag: &str) -> Vec<u8> {
