@@ -85,6 +85,46 @@ fn scenario(name: &str, input: &[u8], chunk: usize, runs: usize) {
     );
 }
 
+/// A floor for the decoder: the same bytes through one pass of `work` in 16 KiB reads,
+/// MB/s only (median of 7 runs).
+fn baseline(name: &str, input: &[u8], work: fn(&[u8]) -> usize) {
+    if let Some(filter) = std::env::args().skip(1).find(|a| !a.starts_with('-')) {
+        if !name.contains(filter.as_str()) {
+            return;
+        }
+    }
+    let mut times: Vec<Duration> = (0..7)
+        .map(|_| {
+            let start = Instant::now();
+            let n: usize = input
+                .chunks(16 * 1024)
+                .map(|read| work(black_box(read)))
+                .sum();
+            black_box(n);
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    let secs = times[3].as_secs_f64();
+    println!(
+        "| {name:<34} | {:>9.1} | {:>9.1} | {:>8} | {:>10} | {:>8} |",
+        input.len() as f64 / 1e6,
+        input.len() as f64 / secs / 1e6,
+        "",
+        "",
+        ""
+    );
+}
+
+/// UTF-8 validation with the standard library, which the decoder runs on every line.
+fn validate_utf8(read: &[u8]) -> usize {
+    // A read may end inside a character: validate up to there.
+    match std::str::from_utf8(read) {
+        Ok(s) => s.len(),
+        Err(e) => e.valid_up_to(),
+    }
+}
+
 fn main() {
     let native = glm_stream::native_stream(50_000);
     let compat = glm_stream::compat_stream(50_000);
@@ -111,4 +151,6 @@ fn main() {
     );
     scenario("one 8 MiB event, 1460 B reads", &big, 1460, 7);
     scenario("one 8 MiB event, 16 KiB reads", &big, 16 * 1024, 7);
+    baseline("baseline: native, from_utf8 only", &native, validate_utf8);
+    baseline("baseline: compat, from_utf8 only", &compat, validate_utf8);
 }
