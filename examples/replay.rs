@@ -177,16 +177,7 @@ impl Printer {
                 let reason = c.finish_reason.as_ref().map_or("(none)", |r| r.as_str());
                 let _ = writeln!(out, "\n[finish_reason] {reason}");
                 if let Some(u) = c.usage {
-                    let detail = |n: Option<u64>| n.map_or("n/a".to_owned(), |n| n.to_string());
-                    let _ = writeln!(
-                        out,
-                        "[usage] input {} + output {} = {} tokens (reasoning {}, cached {})",
-                        u.input_tokens,
-                        u.output_tokens,
-                        u.total_tokens,
-                        detail(u.reasoning_tokens),
-                        detail(u.cached_tokens),
-                    );
+                    let _ = writeln!(out, "[usage] {u}");
                 }
             }
             Err(e) => {

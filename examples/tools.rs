@@ -281,16 +281,7 @@ impl Printer {
         let _ = writeln!(out, "[finish_reason] {reason}");
         match c.usage {
             Some(u) => {
-                let detail = |n: Option<u64>| n.map_or("n/a".to_owned(), |n| n.to_string());
-                let _ = writeln!(
-                    out,
-                    "[usage] input {} + output {} = {} tokens (reasoning {}, cached {})",
-                    u.input_tokens,
-                    u.output_tokens,
-                    u.total_tokens,
-                    detail(u.reasoning_tokens),
-                    detail(u.cached_tokens),
-                );
+                let _ = writeln!(out, "[usage] {u}");
             }
             None => {
                 let _ = writeln!(out, "[usage] (not reported)");

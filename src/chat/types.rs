@@ -156,6 +156,41 @@ pub struct Usage {
     pub cached_tokens: Option<u64>,
 }
 
+/// One line for people: `input 10 + output 13 = 23 tokens (reasoning 7, cached 0)`,
+/// with `n/a` for a detail the server did not report.
+///
+/// # Example
+///
+/// This example shows the line the `replay` and `tools` examples print.
+///
+/// ```
+/// use dashscope_glm::chat::Usage;
+///
+/// let mut usage = Usage::default();
+/// (usage.input_tokens, usage.output_tokens, usage.total_tokens) = (10, 13, 23);
+/// usage.reasoning_tokens = Some(7);
+/// assert_eq!(usage.to_string(), "input 10 + output 13 = 23 tokens (reasoning 7, cached n/a)");
+/// ```
+impl fmt::Display for Usage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "input {} + output {} = {} tokens (reasoning ",
+            self.input_tokens, self.output_tokens, self.total_tokens
+        )?;
+        for (n, after) in [
+            (self.reasoning_tokens, ", cached "),
+            (self.cached_tokens, ")"),
+        ] {
+            match n {
+                Some(n) => write!(f, "{n}{after}")?,
+                None => write!(f, "n/a{after}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One tool call the model made, with its arguments as the raw JSON text it streamed.
 ///
 /// # Example
