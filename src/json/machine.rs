@@ -1,0 +1,726 @@
+//! The byte state machine behind [`PartialJson::push`]: the parse states, the chain of
+//! open containers, and how values are moved out of and back into the snapshot.
+
+use serde_json::map::Entry;
+use serde_json::{Map, Value};
+
+use super::delta::{DeltaRecord, PathStep};
+use super::{Expected, JsonError, JsonErrorKind, PartialJson};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Array,
+    Object,
+    Str,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Open {
+    kind: Kind,
+    /// Not in the snapshot (inside a duplicate-key member).
+    hidden: bool,
+    value: Value,
+    /// Object frames: the current member's key.
+    key: String,
+}
+
+#[derive(Debug, Clone)]
+pub(super) enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Override {
+    pub(super) path: Vec<Seg>,
+    pub(super) key: String,
+    pub(super) value: Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum State {
+    /// A value (root start, after `:`, after `,` in an array).
+    Value,
+    ArrayFirst,
+    ObjectFirst,
+    /// A key, after `,` in an object.
+    Key,
+    Colon,
+    /// After a value inside a container.
+    After,
+    /// The root value is complete.
+    Done,
+    Str,
+    Num(Num),
+    Lit(Lit, u8),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Num {
+    Minus,
+    Zero,
+    Int,
+    Dot,
+    Frac,
+    Exp,
+    ExpSign,
+    ExpDigits,
+}
+
+impl Num {
+    pub(super) const fn can_end(self) -> bool {
+        matches!(self, Self::Zero | Self::Int | Self::Frac | Self::ExpDigits)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Lit {
+    True,
+    False,
+    Null,
+}
+
+impl Lit {
+    const fn text(self) -> &'static str {
+        match self {
+            Self::True => "true",
+            Self::False => "false",
+            Self::Null => "null",
+        }
+    }
+
+    const fn value(self) -> Value {
+        match self {
+            Self::True => Value::Bool(true),
+            Self::False => Value::Bool(false),
+            Self::Null => Value::Null,
+        }
+    }
+}
+
+/// Escape sub-state inside a string. `high` is a pending high surrogate (0 if none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Esc {
+    None,
+    Backslash,
+    Hex {
+        n: u8,
+        acc: u32,
+        high: u32,
+    },
+    /// After a complete high-surrogate escape: `\` must follow.
+    High(u32),
+    /// After the `\` following a high surrogate: `u` must follow.
+    HighBackslash(u32),
+}
+
+const fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+fn char_at(frag: &str, i: usize) -> char {
+    frag.get(i..)
+        .and_then(|s| s.chars().next())
+        .unwrap_or(char::REPLACEMENT_CHARACTER)
+}
+
+impl PartialJson {
+    /// Takes every shown open value out of the tree, outermost first, so that the
+    /// push can own them.
+    pub(super) fn detach(&mut self) {
+        for i in 0..self.chain.len() {
+            let (done, rest) = self.chain.split_at_mut(i);
+            let Some(frame) = rest.first_mut() else {
+                break;
+            };
+            if frame.hidden {
+                break;
+            }
+            let slot = match done.last_mut() {
+                None => self.root.as_mut(),
+                Some(parent) => slot_of(parent),
+            };
+            if let Some(slot) = slot {
+                frame.value = std::mem::take(slot);
+            }
+        }
+    }
+
+    /// Puts every shown open value back into the tree, innermost first.
+    pub(super) fn attach(&mut self) {
+        for i in (0..self.chain.len()).rev() {
+            let (done, rest) = self.chain.split_at_mut(i);
+            let Some(frame) = rest.first_mut() else {
+                continue;
+            };
+            if frame.hidden {
+                continue;
+            }
+            let value = std::mem::take(&mut frame.value);
+            match done.last_mut() {
+                None => self.root = Some(value),
+                Some(parent) => {
+                    if let Some(slot) = slot_of(parent) {
+                        *slot = value;
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn run(&mut self, frag: &str) -> Result<(), JsonError> {
+        let bytes = frag.as_bytes();
+        let base = self.consumed;
+        let mut i = 0;
+        while let Some(&b) = bytes.get(i) {
+            let at = base + i;
+            match self.state {
+                State::Str => {
+                    i = self.string_step(frag, i, base)?;
+                    continue;
+                }
+                State::Num(n) => {
+                    let start = i;
+                    let mut n = n;
+                    let mut ended = false;
+                    while let Some(&b) = bytes.get(i) {
+                        let next = match (n, b) {
+                            (Num::Minus, b'0') => Num::Zero,
+                            (Num::Minus, b'1'..=b'9') => Num::Int,
+                            (Num::Int, b'0'..=b'9') => Num::Int,
+                            (Num::Zero | Num::Int, b'.') => Num::Dot,
+                            (Num::Dot | Num::Frac, b'0'..=b'9') => Num::Frac,
+                            (Num::Zero | Num::Int | Num::Frac, b'e' | b'E') => Num::Exp,
+                            (Num::Exp, b'+' | b'-') => Num::ExpSign,
+                            (Num::Exp | Num::ExpSign | Num::ExpDigits, b'0'..=b'9') => {
+                                Num::ExpDigits
+                            }
+                            (n, b) if n.can_end() && !b.is_ascii_digit() => {
+                                ended = true;
+                                break;
+                            }
+                            _ => {
+                                return Err(JsonError::new(JsonErrorKind::InvalidNumber, base + i));
+                            }
+                        };
+                        n = next;
+                        i += 1;
+                    }
+                    self.num.push_str(frag.get(start..i).unwrap_or(""));
+                    self.state = State::Num(n);
+                    if ended {
+                        // The delimiter is read again by the next state.
+                        self.touched = self
+                            .touched
+                            .saturating_add(1)
+                            .saturating_add(self.num.len() as u64);
+                        let value = parse_number(&self.num).ok_or(JsonError::new(
+                            JsonErrorKind::NumberOutOfRange,
+                            self.num_start,
+                        ))?;
+                        self.place_scalar(value);
+                    }
+                    continue;
+                }
+                State::Lit(lit, n) => {
+                    let text = lit.text().as_bytes();
+                    let want = text.get(usize::from(n)).copied().unwrap_or(0);
+                    if b != want {
+                        return Err(self.syntax(Expected::Literal(lit.text()), frag, i));
+                    }
+                    let n = n + 1;
+                    if usize::from(n) == text.len() {
+                        self.place_scalar(lit.value());
+                    } else {
+                        self.state = State::Lit(lit, n);
+                    }
+                }
+                _ if is_ws(b) => {}
+                State::Value | State::ArrayFirst => match b {
+                    b']' if self.state == State::ArrayFirst => self.close_container(),
+                    _ => {
+                        let expected = if self.state == State::ArrayFirst {
+                            Expected::ValueOrArrayEnd
+                        } else {
+                            Expected::Value
+                        };
+                        self.start_value(frag, i, at, expected)?;
+                    }
+                },
+                State::ObjectFirst | State::Key => match b {
+                    b'"' => {
+                        if let Some(top) = self.chain.last_mut() {
+                            top.key.clear();
+                        }
+                        self.str_key = true;
+                        self.esc = Esc::None;
+                        self.state = State::Str;
+                    }
+                    b'}' if self.state == State::ObjectFirst => self.close_container(),
+                    _ => {
+                        let expected = if self.state == State::ObjectFirst {
+                            Expected::KeyOrObjectEnd
+                        } else {
+                            Expected::Key
+                        };
+                        return Err(self.syntax(expected, frag, i));
+                    }
+                },
+                State::Colon => {
+                    if b == b':' {
+                        self.state = State::Value;
+                    } else {
+                        return Err(self.syntax(Expected::Colon, frag, i));
+                    }
+                }
+                State::After => {
+                    let in_array = self.chain.last().is_some_and(|f| f.kind == Kind::Array);
+                    match (b, in_array) {
+                        (b',', true) => self.state = State::Value,
+                        (b',', false) => self.state = State::Key,
+                        (b']', true) | (b'}', false) => self.close_container(),
+                        (_, true) => return Err(self.syntax(Expected::CommaOrArrayEnd, frag, i)),
+                        (_, false) => {
+                            return Err(self.syntax(Expected::CommaOrObjectEnd, frag, i));
+                        }
+                    }
+                }
+                State::Done => {
+                    return Err(JsonError::new(
+                        JsonErrorKind::TrailingData {
+                            found: char_at(frag, i),
+                        },
+                        at,
+                    ));
+                }
+            }
+            i += 1;
+        }
+        Ok(())
+    }
+
+    fn syntax(&self, expected: Expected, frag: &str, i: usize) -> JsonError {
+        JsonError::new(
+            JsonErrorKind::Syntax {
+                expected,
+                found: char_at(frag, i),
+            },
+            self.consumed + i,
+        )
+    }
+
+    /// Begins the value whose first byte is `frag[i]` (not whitespace).
+    fn start_value(
+        &mut self,
+        frag: &str,
+        i: usize,
+        at: usize,
+        expected: Expected,
+    ) -> Result<(), JsonError> {
+        let b = frag.as_bytes().get(i).copied().unwrap_or(0);
+        match b {
+            b'"' => {
+                self.open(Kind::Str, Value::String(String::new()));
+                self.str_key = false;
+                self.esc = Esc::None;
+                self.state = State::Str;
+                if let Some(d) = self.touch_delta() {
+                    d.new = true;
+                }
+            }
+            b'[' | b'{' => {
+                // serde_json's recursion budget: the text is rejected when it hits zero.
+                if self.depth.saturating_add(1) >= self.limits.max_depth {
+                    return Err(JsonError::new(
+                        JsonErrorKind::DepthLimit {
+                            limit: self.limits.max_depth,
+                        },
+                        at,
+                    ));
+                }
+                self.depth += 1;
+                if b == b'[' {
+                    self.open(Kind::Array, Value::Array(Vec::new()));
+                    self.state = State::ArrayFirst;
+                } else {
+                    self.open(Kind::Object, Value::Object(Map::new()));
+                    self.state = State::ObjectFirst;
+                }
+            }
+            b'-' | b'0'..=b'9' => {
+                self.num.clear();
+                self.num_start = at;
+                self.state = State::Num(Num::Minus);
+                if b == b'-' {
+                    self.num.push('-');
+                } else {
+                    self.state = State::Num(if b == b'0' { Num::Zero } else { Num::Int });
+                    self.num.push(char::from(b));
+                }
+            }
+            b't' => self.state = State::Lit(Lit::True, 1),
+            b'f' => self.state = State::Lit(Lit::False, 1),
+            b'n' => self.state = State::Lit(Lit::Null, 1),
+            _ => return Err(self.syntax(expected, frag, i)),
+        }
+        Ok(())
+    }
+
+    /// Pushes a new open value (container or value string) as the current member of
+    /// the top frame, showing it (with a placeholder in the parent) unless hidden.
+    fn open(&mut self, kind: Kind, value: Value) {
+        let hidden = match self.chain.last_mut() {
+            None => false,
+            Some(parent) if parent.hidden => true,
+            Some(parent) => match &mut parent.value {
+                Value::Array(a) => {
+                    a.push(Value::Null);
+                    false
+                }
+                Value::Object(m) => match m.entry(parent.key.as_str()) {
+                    Entry::Vacant(v) => {
+                        v.insert(Value::Null);
+                        false
+                    }
+                    // A duplicate key: keep showing the first member.
+                    Entry::Occupied(_) => true,
+                },
+                _ => true,
+            },
+        };
+        self.chain.push(Open {
+            kind,
+            hidden,
+            value,
+            key: String::new(),
+        });
+    }
+
+    /// Pops the top frame (its closing `]`, `}` or `"` was read) and places its value.
+    fn close_container(&mut self) {
+        let Some(frame) = self.chain.pop() else {
+            return;
+        };
+        if frame.kind != Kind::Str {
+            self.depth = self.depth.saturating_sub(1);
+        }
+        match self.chain.last_mut() {
+            None => self.root = Some(frame.value),
+            Some(parent) => {
+                if !frame.hidden {
+                    if let Some(slot) = slot_of(parent) {
+                        *slot = frame.value;
+                    }
+                    parent.key.clear();
+                } else if parent.hidden {
+                    insert_member(parent, frame.value);
+                } else {
+                    self.add_override(frame.value);
+                }
+            }
+        }
+        self.state = if self.chain.is_empty() {
+            State::Done
+        } else {
+            State::After
+        };
+    }
+
+    /// Places a complete number or literal as the current member of the top frame.
+    fn place_scalar(&mut self, value: Value) {
+        match self.chain.last_mut() {
+            None => self.root = Some(value),
+            Some(parent) => {
+                let duplicate = !parent.hidden
+                    && matches!(&parent.value, Value::Object(m) if m.contains_key(&parent.key));
+                if duplicate {
+                    self.add_override(value);
+                } else {
+                    insert_member(parent, value);
+                }
+            }
+        }
+        self.state = if self.chain.is_empty() {
+            State::Done
+        } else {
+            State::After
+        };
+    }
+
+    /// Records `value` as the last-wins value of the top object's current (duplicate)
+    /// key, for `finish`.
+    fn add_override(&mut self, value: Value) {
+        let mut path = Vec::with_capacity(self.chain.len());
+        for pair in self.chain.windows(2) {
+            if let [parent, _] = pair {
+                path.push(match &parent.value {
+                    Value::Array(a) => Seg::Index(a.len().saturating_sub(1)),
+                    _ => Seg::Key(parent.key.clone()),
+                });
+            }
+        }
+        let Some(top) = self.chain.last_mut() else {
+            return;
+        };
+        let key = std::mem::take(&mut top.key);
+        self.overrides.push(Override { path, key, value });
+    }
+
+    /// The delta record of the string being read, creating it (with the string's
+    /// path) on the first visible change in this push. `None` for keys and hidden
+    /// strings.
+    fn touch_delta(&mut self) -> Option<&mut DeltaRecord> {
+        if self.str_key || self.chain.last().is_none_or(|f| f.hidden) {
+            return None;
+        }
+        let idx = match self.cur_delta {
+            Some(idx) => idx,
+            None => {
+                let path_start = self.delta_path.len();
+                for pair in self.chain.windows(2) {
+                    if let [parent, _] = pair {
+                        let seg = match &parent.value {
+                            Value::Array(a) => PathStep::Index(a.len().saturating_sub(1)),
+                            _ => {
+                                let key_start = self.delta_keys.len();
+                                self.delta_keys.push_str(&parent.key);
+                                PathStep::Key(key_start..self.delta_keys.len())
+                            }
+                        };
+                        self.delta_path.push(seg);
+                    }
+                }
+                let t = self.delta_text.len();
+                self.deltas.push(DeltaRecord {
+                    path: path_start..self.delta_path.len(),
+                    text: t..t,
+                    new: false,
+                    closed: false,
+                });
+                let idx = self.deltas.len() - 1;
+                self.cur_delta = Some(idx);
+                idx
+            }
+        };
+        self.deltas.get_mut(idx)
+    }
+
+    /// Appends decoded text to the string being read.
+    fn append(&mut self, s: &str) {
+        if self.str_key {
+            if let Some(top) = self.chain.last_mut() {
+                top.key.push_str(s);
+            }
+            return;
+        }
+        let Some(top) = self.chain.last_mut() else {
+            return;
+        };
+        if let Value::String(t) = &mut top.value {
+            t.push_str(s);
+        }
+        if top.hidden {
+            return;
+        }
+        // Create the record (its text starts here) before appending.
+        if self.touch_delta().is_none() {
+            return;
+        }
+        self.delta_text.push_str(s);
+        let end = self.delta_text.len();
+        if let Some(d) = self.cur_delta.and_then(|i| self.deltas.get_mut(i)) {
+            d.text.end = end;
+        }
+    }
+
+    fn append_char(&mut self, c: char) {
+        let mut buf = [0; 4];
+        self.append(c.encode_utf8(&mut buf));
+    }
+
+    /// Reads string content starting at `frag[i]`; returns the index after what it read.
+    fn string_step(&mut self, frag: &str, mut i: usize, base: usize) -> Result<usize, JsonError> {
+        let bytes = frag.as_bytes();
+        let at = base + i;
+        let Some(&b) = bytes.get(i) else {
+            return Ok(i);
+        };
+        match self.esc {
+            Esc::None => {
+                let start = i;
+                while let Some(&b) = bytes.get(i) {
+                    if b == b'"' || b == b'\\' || b < 0x20 {
+                        break;
+                    }
+                    i += 1;
+                }
+                if i > start {
+                    // Stops only at ASCII bytes, so `start..i` are char boundaries.
+                    self.append(frag.get(start..i).unwrap_or(""));
+                }
+                match bytes.get(i) {
+                    None => {}
+                    Some(b'"') => {
+                        i += 1;
+                        self.close_string();
+                    }
+                    Some(b'\\') => {
+                        i += 1;
+                        self.esc = Esc::Backslash;
+                    }
+                    Some(&c) => {
+                        return Err(JsonError::new(
+                            JsonErrorKind::ControlCharacter {
+                                found: char::from(c),
+                            },
+                            base + i,
+                        ));
+                    }
+                }
+                return Ok(i);
+            }
+            Esc::Backslash => {
+                let c = match b {
+                    b'"' => '"',
+                    b'\\' => '\\',
+                    b'/' => '/',
+                    b'b' => '\u{8}',
+                    b'f' => '\u{c}',
+                    b'n' => '\n',
+                    b'r' => '\r',
+                    b't' => '\t',
+                    b'u' => {
+                        self.esc = Esc::Hex {
+                            n: 0,
+                            acc: 0,
+                            high: 0,
+                        };
+                        return Ok(i + 1);
+                    }
+                    _ => {
+                        return Err(JsonError::new(
+                            JsonErrorKind::InvalidEscape {
+                                found: char_at(frag, i),
+                            },
+                            at,
+                        ));
+                    }
+                };
+                self.esc = Esc::None;
+                self.append_char(c);
+            }
+            Esc::Hex { n, acc, high } => {
+                let Some(d) = char::from(b).to_digit(16) else {
+                    return Err(JsonError::new(
+                        JsonErrorKind::InvalidEscape {
+                            found: char_at(frag, i),
+                        },
+                        at,
+                    ));
+                };
+                let acc = (acc << 4) | d;
+                if n < 3 {
+                    self.esc = Esc::Hex {
+                        n: n + 1,
+                        acc,
+                        high,
+                    };
+                    return Ok(i + 1);
+                }
+                let lone = JsonError::new(JsonErrorKind::LoneSurrogate, at);
+                let code = if high != 0 {
+                    if !(0xDC00..=0xDFFF).contains(&acc) {
+                        return Err(lone);
+                    }
+                    0x1_0000 + ((high - 0xD800) << 10) + (acc - 0xDC00)
+                } else if (0xD800..=0xDBFF).contains(&acc) {
+                    self.esc = Esc::High(acc);
+                    return Ok(i + 1);
+                } else if (0xDC00..=0xDFFF).contains(&acc) {
+                    return Err(lone);
+                } else {
+                    acc
+                };
+                let c = char::from_u32(code).ok_or(lone)?;
+                self.esc = Esc::None;
+                self.append_char(c);
+            }
+            Esc::High(high) => {
+                if b != b'\\' {
+                    return Err(JsonError::new(JsonErrorKind::LoneSurrogate, at));
+                }
+                self.esc = Esc::HighBackslash(high);
+            }
+            Esc::HighBackslash(high) => {
+                if b != b'u' {
+                    return Err(JsonError::new(JsonErrorKind::LoneSurrogate, at));
+                }
+                self.esc = Esc::Hex { n: 0, acc: 0, high };
+            }
+        }
+        Ok(i + 1)
+    }
+
+    fn close_string(&mut self) {
+        if self.str_key {
+            self.str_key = false;
+            self.state = State::Colon;
+            return;
+        }
+        if let Some(d) = self.touch_delta() {
+            d.closed = true;
+        }
+        self.cur_delta = None;
+        self.close_container();
+    }
+}
+
+/// The value at `path` under `root`.
+pub(super) fn lookup<'v>(root: &'v mut Value, path: &[Seg]) -> Option<&'v mut Value> {
+    let mut node = root;
+    for seg in path {
+        node = match (seg, node) {
+            (Seg::Index(i), Value::Array(a)) => a.get_mut(*i)?,
+            (Seg::Key(k), Value::Object(m)) => m.get_mut(k.as_str())?,
+            _ => return None,
+        };
+    }
+    Some(node)
+}
+
+/// The slot of `parent`'s current member or last element (its open child).
+fn slot_of(parent: &mut Open) -> Option<&mut Value> {
+    match &mut parent.value {
+        Value::Array(a) => a.last_mut(),
+        Value::Object(m) => m.get_mut(parent.key.as_str()),
+        _ => None,
+    }
+}
+
+/// Adds a complete value to `parent` as a new element or member (last wins).
+fn insert_member(parent: &mut Open, value: Value) {
+    match &mut parent.value {
+        Value::Array(a) => a.push(value),
+        Value::Object(m) => {
+            m.insert(std::mem::take(&mut parent.key), value);
+        }
+        _ => {}
+    }
+}
+
+/// The value of a complete, grammatical number token, exactly as `serde_json` reads it;
+/// `None` if out of range.
+pub(super) fn parse_number(token: &str) -> Option<Value> {
+    let bytes = token.as_bytes();
+    // Fast paths for plain integers that certainly fit; serde_json gives the same
+    // values for these (`-0` is a float in serde_json, so it takes the slow path).
+    if bytes.len() <= 19 && bytes.iter().all(u8::is_ascii_digit) {
+        return token.parse::<u64>().ok().map(Value::from);
+    }
+    if let [b'-', b'1'..=b'9', rest @ ..] = bytes {
+        if rest.len() <= 17 && rest.iter().all(u8::is_ascii_digit) {
+            return token.parse::<i64>().ok().map(Value::from);
+        }
+    }
+    serde_json::from_str::<Value>(token).ok()
+}
