@@ -593,16 +593,16 @@ impl Decoder {
     /// # Ok::<(), Error>(())
     /// ```
     pub fn finish(&mut self) -> Result<Eof<'_>, Error> {
-        if self.st.eof.is_none() {
-            while let Some(item) = self.next_item() {
-                item?;
+        let eof = match self.st.eof {
+            Some(eof) => eof,
+            None => {
+                while let Some(item) = self.next_item() {
+                    item?;
+                }
+                self.finish_input()?
             }
-            self.finish_input()?;
-        }
-        let st = &self.st;
-        let Some(eof) = st.eof else {
-            return Err(Error::InvalidUtf8 { offset: 0 }); // unreachable: set above
         };
+        let st = &self.st;
         let pending = eof.pending.then(|| Event {
             event_type: if st.event_type.is_empty() {
                 "message"
@@ -620,8 +620,8 @@ impl Decoder {
     }
 
     /// Processes the unterminated last line (for `Eof::pending` only) and records the
-    /// end of input.
-    fn finish_input(&mut self) -> Result<(), Error> {
+    /// end of input, which it also returns.
+    fn finish_input(&mut self) -> Result<EofState, Error> {
         let st = &mut self.st;
         st.apply_reset();
         if st.bom != BOM_DONE {
@@ -632,13 +632,14 @@ impl Decoder {
         }
         let len = self.buf.len();
         if st.discard {
-            st.eof = Some(EofState {
+            let eof = EofState {
                 unterminated_line: st.mid_line || st.pos < len,
                 pending: false,
-            });
+            };
+            st.eof = Some(eof);
             st.pos = len;
             st.scan = len;
-            return Ok(());
+            return Ok(eof);
         }
         // Pending data moves to `data_buf` so that `Eof` can lend it.
         st.own_data(&self.buf);
@@ -681,11 +682,12 @@ impl Decoder {
             st.retry = retry;
             st.scratch = text;
         }
-        st.eof = Some(EofState {
+        let eof = EofState {
             unterminated_line,
             pending: st.data != Data::None,
-        });
-        Ok(())
+        };
+        st.eof = Some(eof);
+        Ok(eof)
     }
 
     /// Starts a new stream on this decoder (a reconnection), keeping what the spec keeps

@@ -15,7 +15,7 @@ const BLOCK: usize = 64;
 
 /// The index of the first CR or LF in `hay`, if any.
 ///
-/// Scans 32-byte blocks with a branch-free "any byte is CR or LF" reduction, which the
+/// Scans [`BLOCK`]-byte blocks with a branch-free "any byte is CR or LF" reduction, which the
 /// compiler turns into SIMD compares (SSE2 on any x86-64) without unsafe code; only a
 /// block with a hit is searched byte by byte. Each byte is read once per search, so the
 /// caller's resume offset makes the whole search over a line linear.
