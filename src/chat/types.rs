@@ -156,12 +156,13 @@ pub struct Usage {
     pub cached_tokens: Option<u64>,
 }
 
-/// One line for people: `input 10 + output 13 = 23 tokens (reasoning 7, cached 0)`,
-/// with `n/a` for a detail the server did not report.
+/// One line for a person reading a log or a terminal:
+/// `input 10 + output 13 = 23 tokens (reasoning 7, cached 0)`, with `n/a` for a detail
+/// the server did not report.
 ///
 /// # Example
 ///
-/// This example shows the line the `replay` and `tools` examples print.
+/// This example shows the line for a usage that reports reasoning but not the cache.
 ///
 /// ```
 /// use dashscope_glm::chat::Usage;
