@@ -7,13 +7,13 @@
 //! Without `--json` it prints the stream as a user would see it: the reasoning and the
 //! answer as they stream, each tool call, the finish reason and the usage. With `--json`
 //! it prints one JSON object, the merged completion or the error (the schema is in
-//! `tests/common/render.rs`). `--chunk N` feeds the file N bytes at a time (default: all
+//! `examples/common/render.rs`). `--chunk N` feeds the file N bytes at a time (default: all
 //! at once). Exit status: 0 on a complete stream, 1 on a stream error, 2 on bad usage.
 //!
 //! FILE is a raw response body: one of `tests/data/transcripts/`, or one recorded from a
 //! live call with `ChatStream::record_to`.
 
-#[path = "../tests/common/render.rs"]
+#[path = "common/render.rs"]
 mod render;
 
 use std::io::Write;

@@ -35,139 +35,11 @@ use dashscope_glm::blocking::{ChatStream, Client};
 use dashscope_glm::chat::{ChatRequest, Completion, Protocol, StreamEvent, Tool, ToolCall};
 use serde_json::{Value, json};
 
-const USAGE: &str = "usage: tools [--protocol openai|dashscope] [--base-url URL] [--model glm-5]";
-
 const QUESTION: &str = "What is the weather like in Beijing";
 
 /// The request ids of the bundled recordings, sent as `x-request-id` by the local server.
 const TURN1_ID: &str = "1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b";
 const TURN2_ID: &str = "2a3b4c5d-6e7f-4081-9293-a4b5c6d7e8f9";
-
-struct Args {
-    protocol: Protocol,
-    base_url: Option<String>,
-    model: String,
-}
-
-fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
-    let mut args = args.into_iter();
-    let mut out = Args {
-        protocol: Protocol::OpenAiCompatible,
-        base_url: None,
-        model: "glm-5".into(),
-    };
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--protocol" => {
-                out.protocol = match args.next().as_deref() {
-                    Some("openai") => Protocol::OpenAiCompatible,
-                    Some("dashscope") => Protocol::DashScope,
-                    other => {
-                        return Err(format!(
-                            "--protocol takes openai or dashscope, not {other:?}"
-                        ));
-                    }
-                }
-            }
-            "--base-url" => out.base_url = Some(args.next().ok_or("--base-url takes a URL")?),
-            "--model" => out.model = args.next().ok_or("--model takes a name")?,
-            "--help" | "-h" => return Err(String::new()),
-            _ => return Err(format!("unexpected argument {arg}")),
-        }
-    }
-    Ok(out)
-}
-
-/// The tool offered to the model: one required string, `city`.
-fn weather_tool() -> Tool {
-    Tool::function(
-        "get_weather",
-        "Get the current weather in a city.",
-        json!({
-            "type": "object",
-            "properties": {
-                "city": {"type": "string", "description": "The city name, e.g. Beijing"},
-            },
-            "required": ["city"],
-        }),
-    )
-}
-
-/// Runs a tool call here: `get_weather` gives a fixed, fake forecast for its city. A call
-/// to another tool, or with arguments that are not `{"city": "..."}`, gets an error the
-/// model can read.
-fn run_tool(call: &ToolCall) -> String {
-    if call.name != "get_weather" {
-        return json!({"error": format!("unknown tool {:?}", call.name)}).to_string();
-    }
-    match call.parse_arguments() {
-        Ok(args) => match args.get("city").and_then(Value::as_str) {
-            Some(city) => json!({
-                "city": city,
-                "forecast": "sunny",
-                "temperature_c": 23,
-                "wind": "light north wind",
-            })
-            .to_string(),
-            None => json!({"error": "the argument `city` (a string) is missing"}).to_string(),
-        },
-        Err(e) => json!({"error": format!("the arguments are not JSON: {e}")}).to_string(),
-    }
-}
-
-fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
-        Ok(args) => args,
-        Err(message) => {
-            if !message.is_empty() {
-                eprintln!("{message}");
-            }
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    // Without a key or a gateway, replay both turns through a local server: the same
-    // client, HTTP, decoder and merger, offline.
-    let target = offline::Target {
-        protocol: args.protocol,
-        base_url: args.base_url.as_deref(),
-        max_retries: None,
-    };
-    let turns = [
-        (
-            &include_bytes!("recordings/tools_turn1_openai.sse")[..],
-            &include_bytes!("recordings/tools_turn1_dashscope.sse")[..],
-            TURN1_ID,
-        ),
-        (
-            &include_bytes!("recordings/tools_turn2_openai.sse")[..],
-            &include_bytes!("recordings/tools_turn2_dashscope.sse")[..],
-            TURN2_ID,
-        ),
-    ];
-    let what = "recorded glm-5 streams (both turns)";
-    let connection = match offline::connect(&target, what, &turns) {
-        Ok(connection) => connection,
-        Err((message, status)) => {
-            eprintln!("{message}");
-            return status;
-        }
-    };
-    let client = &connection.client;
-
-    let mut out = std::io::stdout().lock();
-    match converse(client, &args.model, &mut out) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            let _ = out.flush();
-            eprintln!("error: {e}");
-            match e {
-                Error::Config(_) | Error::Validation { .. } => ExitCode::from(2),
-                _ => ExitCode::FAILURE,
-            }
-        }
-    }
-}
 
 /// The two turns: the question with the tool offered, then (when the model called it)
 /// the tool's result, for the answer.
@@ -237,6 +109,43 @@ fn drain(
     }
 }
 
+/// The tool offered to the model: one required string, `city`.
+fn weather_tool() -> Tool {
+    Tool::function(
+        "get_weather",
+        "Get the current weather in a city.",
+        json!({
+            "type": "object",
+            "properties": {
+                "city": {"type": "string", "description": "The city name, e.g. Beijing"},
+            },
+            "required": ["city"],
+        }),
+    )
+}
+
+/// Runs a tool call here: `get_weather` gives a fixed, fake forecast for its city. A call
+/// to another tool, or with arguments that are not `{"city": "..."}`, gets an error the
+/// model can read.
+fn run_tool(call: &ToolCall) -> String {
+    if call.name != "get_weather" {
+        return json!({"error": format!("unknown tool {:?}", call.name)}).to_string();
+    }
+    match call.parse_arguments() {
+        Ok(args) => match args.get("city").and_then(Value::as_str) {
+            Some(city) => json!({
+                "city": city,
+                "forecast": "sunny",
+                "temperature_c": 23,
+                "wind": "light north wind",
+            })
+            .to_string(),
+            None => json!({"error": "the argument `city` (a string) is missing"}).to_string(),
+        },
+        Err(e) => json!({"error": format!("the arguments are not JSON: {e}")}).to_string(),
+    }
+}
+
 /// Prints reasoning and answer text as it streams, each under its label, and the end of
 /// a turn.
 #[derive(Default)]
@@ -289,4 +198,96 @@ impl Printer {
         }
         let _ = out.flush();
     }
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(message) => {
+            if !message.is_empty() {
+                eprintln!("{message}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    // Without a key or a gateway, replay both turns through a local server: the same
+    // client, HTTP, decoder and merger, offline.
+    let target = offline::Target {
+        protocol: args.protocol,
+        base_url: args.base_url.as_deref(),
+        max_retries: None,
+    };
+    let turns = [
+        (
+            &include_bytes!("recordings/tools_turn1_openai.sse")[..],
+            &include_bytes!("recordings/tools_turn1_dashscope.sse")[..],
+            TURN1_ID,
+        ),
+        (
+            &include_bytes!("recordings/tools_turn2_openai.sse")[..],
+            &include_bytes!("recordings/tools_turn2_dashscope.sse")[..],
+            TURN2_ID,
+        ),
+    ];
+    let what = "recorded glm-5 streams (both turns)";
+    let connection = match offline::connect(&target, what, &turns) {
+        Ok(connection) => connection,
+        Err((message, status)) => {
+            eprintln!("{message}");
+            return status;
+        }
+    };
+    let client = &connection.client;
+
+    let mut out = std::io::stdout().lock();
+    match converse(client, &args.model, &mut out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = out.flush();
+            eprintln!("error: {e}");
+            match e {
+                Error::Config(_) | Error::Validation { .. } => ExitCode::from(2),
+                _ => ExitCode::FAILURE,
+            }
+        }
+    }
+}
+
+const USAGE: &str = "usage: tools [--protocol openai|dashscope] [--base-url URL] [--model glm-5]";
+
+/// The command line, parsed.
+struct Args {
+    protocol: Protocol,
+    base_url: Option<String>,
+    model: String,
+}
+
+fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
+    let mut args = args.into_iter();
+    let mut out = Args {
+        protocol: Protocol::OpenAiCompatible,
+        base_url: None,
+        model: "glm-5".into(),
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--protocol" => {
+                out.protocol = match args.next().as_deref() {
+                    Some("openai") => Protocol::OpenAiCompatible,
+                    Some("dashscope") => Protocol::DashScope,
+                    other => {
+                        return Err(format!(
+                            "--protocol takes openai or dashscope, not {other:?}"
+                        ));
+                    }
+                }
+            }
+            "--base-url" => out.base_url = Some(args.next().ok_or("--base-url takes a URL")?),
+            "--model" => out.model = args.next().ok_or("--model takes a name")?,
+            "--help" | "-h" => return Err(String::new()),
+            _ => return Err(format!("unexpected argument {arg}")),
+        }
+    }
+    Ok(out)
 }

@@ -5,7 +5,7 @@
 
 #[path = "common/example_bin.rs"]
 mod example_bin;
-#[path = "common/render.rs"]
+#[path = "../examples/common/render.rs"]
 mod render;
 
 use std::path::PathBuf;

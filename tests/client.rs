@@ -10,7 +10,7 @@
 
 #[path = "common/http_server.rs"]
 mod http_server;
-#[path = "common/render.rs"]
+#[path = "../examples/common/render.rs"]
 mod render;
 
 use std::path::PathBuf;

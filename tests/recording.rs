@@ -3,7 +3,7 @@
 //! recording the way the `replay` example does gives what the live stream gave.
 #![cfg(feature = "blocking")]
 
-#[path = "common/render.rs"]
+#[path = "../examples/common/render.rs"]
 mod render;
 
 use std::io::{self, Write};

@@ -16,7 +16,7 @@
 
 #[path = "common/alloc_counter.rs"]
 mod alloc_counter;
-#[path = "common/render.rs"]
+#[path = "../examples/common/render.rs"]
 mod render;
 
 #[global_allocator]

@@ -3,7 +3,7 @@
 //! two-way split, and at random splits.
 #![cfg(feature = "chat")]
 
-#[path = "common/render.rs"]
+#[path = "../examples/common/render.rs"]
 mod render;
 
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! The `--json` schema of the `replay` and `chat` examples, shared by them and the tests:
+//! The `--json` schema of the `replay` and `chat` examples (the tests read it too):
 //!
 //! `{"reasoning_content", "content", "tool_calls": [{"index", "id", "name", "arguments"}],
 //! "finish_reason", "usage": {"prompt_tokens", "completion_tokens", "total_tokens",
