@@ -1,6 +1,9 @@
 //! One module per bug that fuzzing, the soak or a review found, named after what broke
 //! (serde_json's `tests/regression/` habit). Each test fails on the code before its fix.
 
+#[path = "common/sse_harness.rs"]
+mod harness;
+
 #[path = "regression/sse_limit_order_depends_on_split.rs"]
 mod sse_limit_order_depends_on_split;
 

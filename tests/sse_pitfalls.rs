@@ -380,7 +380,11 @@ fn pitfall_15_multibyte_at_every_split_offset() {
     for a in 0..input.len() {
         for b in a..input.len().min(a + 5) {
             let run = harness::run_cuts(harness::strict(), input.as_bytes(), &[a, b]);
-            assert_eq!(run.items, [event("message", &joined, "", 0)], "cuts {a},{b}");
+            assert_eq!(
+                run.items,
+                [event("message", &joined, "", 0)],
+                "cuts {a},{b}"
+            );
         }
     }
 }

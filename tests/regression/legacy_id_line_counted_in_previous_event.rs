@@ -3,26 +3,39 @@
 //! inside that line, so the same bytes gave an event whole and `EventTooLong` fed byte
 //! by byte. The line now starts the next event as soon as its bytes say so.
 
-use dashscope_glm::sse::{Decoder, Limits};
+use dashscope_glm::sse::{Decoder, Error, Limits};
 
-fn items(input: &[u8], piece: usize) -> Vec<String> {
-    let limits = Limits::new().max_line(56).max_event(57);
-    let mut decoder = Decoder::with_limits(limits).split_on_new_id(true);
-    let mut out = Vec::new();
-    for chunk in input.chunks(piece) {
-        decoder.feed(chunk);
-        while let Some(item) = decoder.next_item() {
-            out.push(format!("{item:?}"));
-        }
-    }
-    out.push(format!("{:?}", decoder.finish()));
-    out
+use crate::harness::{self, Out};
+
+fn decoder() -> Decoder {
+    Decoder::with_limits(Limits::new().max_line(56).max_event(57)).split_on_new_id(true)
 }
 
 #[test]
 fn an_id_line_does_not_count_against_the_event_before_it() {
     let input = b"data: a\nid:y: 1500hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh\ndata: b\n\n";
-    let whole = items(input, input.len());
-    assert!(whole[0].contains("data: \"a\""), "{whole:?}");
-    assert_eq!(items(input, 1), whole);
+    let whole = harness::run_cuts(decoder(), input, &[]);
+    // The first event is `a`, dispatched by the new id; the overlong id line is its own
+    // line's error, not the previous event's.
+    assert!(
+        matches!(whole.items.first(), Some(Out::Event { data, id, .. }) if data == "a" && id.is_empty()),
+        "{whole:?}"
+    );
+    let errors: Vec<_> = whole
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            Out::Error(e) => Some(*e),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        [Error::LineTooLong {
+            limit: 56,
+            offset: 8
+        }],
+        "{whole:?}"
+    );
+    assert_eq!(harness::run_chunked(decoder(), input, 1), whole);
 }
