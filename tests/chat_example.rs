@@ -250,7 +250,7 @@ fn no_key_text_mode_prints_the_three_sections() {
     );
 }
 
-/// PITFALL 61 through the environment: a proxy variable that does not parse is a
+/// A proxy variable that does not parse is a
 /// configuration error (exit 2), not a panic and not silently ignored.
 #[test]
 fn invalid_proxy_in_the_environment_is_a_config_error() {

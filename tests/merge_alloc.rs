@@ -1,5 +1,5 @@
 //! The merger's steady state allocates only to grow the merged strings: no allocation
-//! per chunk once its buffers have grown (PITFALLS.md 33: O(n) copying, nothing cloned
+//! per chunk once its buffers have grown (O(n) copying over the stream, nothing cloned
 //! per chunk).
 #![cfg(feature = "chat")]
 

@@ -1,4 +1,6 @@
-//! One named test for each PITFALLS.md item (9-14, 21-50) that the merger decides.
+//! One named test for each merging decision other clients have got wrong: in-band
+//! errors, finish reasons, usage, tool-call identity (index, id, name), argument
+//! fragments and the end of a stream.
 #![cfg(feature = "chat")]
 
 use dashscope_glm::Error;
@@ -49,7 +51,7 @@ fn events(acc: &mut Accumulator, data: &str) -> Vec<String> {
 }
 
 #[test]
-fn pitfall_13_keepalive_comments_and_empty_data_are_skipped() {
+fn keepalive_comments_and_empty_data_are_skipped() {
     let mut acc = Accumulator::new(Protocol::DashScope);
     acc.push_comment(" keep-alive");
     acc.push_event_parts("ping", "", 0).unwrap();
@@ -58,7 +60,7 @@ fn pitfall_13_keepalive_comments_and_empty_data_are_skipped() {
 }
 
 #[test]
-fn pitfall_14_two_frames_glued_mid_json_are_a_malformed_chunk() {
+fn two_frames_glued_mid_json_are_a_malformed_chunk() {
     let glued = r#"{"choices":[{"index":0,"delta":{"content":"a"}}]data: {"choices":[]}"#;
     let err = run(&[delta(r#"{"content":"before"}"#), glued.to_owned()]).unwrap_err();
     let Error::MalformedChunk(m) = &err else {
@@ -70,7 +72,7 @@ fn pitfall_14_two_frames_glued_mid_json_are_a_malformed_chunk() {
 }
 
 #[test]
-fn pitfall_16_normal_end_with_tool_calls_or_length_is_ok() {
+fn normal_end_with_tool_calls_or_length_is_ok() {
     for reason in ["tool_calls", "length"] {
         let c = run(&[delta(r#"{"content":"x"}"#), finish(reason)]).unwrap();
         assert_eq!(c.finish_reason.unwrap().as_str(), reason);
@@ -78,7 +80,7 @@ fn pitfall_16_normal_end_with_tool_calls_or_length_is_ok() {
 }
 
 #[test]
-fn pitfall_22_in_band_errors_of_each_shape_are_api_errors() {
+fn in_band_errors_of_each_shape_are_api_errors() {
     // OpenAI envelope in a 200 stream.
     let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
     acc.push_data(&delta(r#"{"content":"Par"}"#)).unwrap();
@@ -133,7 +135,7 @@ fn pitfall_22_in_band_errors_of_each_shape_are_api_errors() {
 }
 
 #[test]
-fn pitfall_23_numeric_and_string_codes_both_parse() {
+fn numeric_and_string_codes_both_parse() {
     for (payload, code) in [
         (r#"{"error":{"code":400,"message":"m"}}"#, "400"),
         (
@@ -151,7 +153,7 @@ fn pitfall_23_numeric_and_string_codes_both_parse() {
 }
 
 #[test]
-fn pitfall_27_nonstandard_finish_reasons() {
+fn nonstandard_finish_reasons() {
     for (wire, expected) in [
         ("stop", Some(FinishReason::Stop)),
         ("content_filter", Some(FinishReason::ContentFilter)),
@@ -181,13 +183,13 @@ fn pitfall_27_nonstandard_finish_reasons() {
 }
 
 #[test]
-fn pitfall_28_done_without_finish_reason_is_ok_with_none() {
+fn done_without_finish_reason_is_ok_with_none() {
     let c = run(&[delta(r#"{"content":"x"}"#)]).unwrap();
     assert_eq!((c.finish_reason, c.message.content.as_str()), (None, "x"));
 }
 
 #[test]
-fn pitfall_29_role_missing_empty_or_repeated() {
+fn role_missing_empty_or_repeated() {
     for role in ["", r#""role":"","#, r#""role":"assistant","#] {
         let chunks: Vec<String> = ["a", "b", "c"]
             .iter()
@@ -198,7 +200,7 @@ fn pitfall_29_role_missing_empty_or_repeated() {
 }
 
 #[test]
-fn pitfall_30_top_level_fields_absent_null_or_varying() {
+fn top_level_fields_absent_null_or_varying() {
     let c = run(&[
         r#"{"choices":[{"index":0,"delta":{"content":"a"}}],"created":null}"#.to_owned(),
         r#"{"id":"chatcmpl-1","model":"glm-5","choices":[{"index":0,"delta":{"content":"b"}}]}"#.to_owned(),
@@ -213,7 +215,7 @@ fn pitfall_30_top_level_fields_absent_null_or_varying() {
 }
 
 #[test]
-fn pitfall_31_usage_replaced_never_summed_and_empty_never_erases() {
+fn usage_replaced_never_summed_and_empty_never_erases() {
     let usage = |u: &str| format!(r#"{{"choices":[],"usage":{u}}}"#);
     let c = run(&[
         usage(r#"{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}"#),
@@ -232,7 +234,7 @@ fn pitfall_31_usage_replaced_never_summed_and_empty_never_erases() {
 }
 
 #[test]
-fn pitfall_32_cumulative_native_output_gives_suffixes() {
+fn cumulative_native_output_gives_suffixes() {
     let mut acc = Accumulator::new(Protocol::DashScope).cumulative(true);
     let mut deltas = Vec::new();
     for (text, reason) in [
@@ -267,7 +269,7 @@ fn pitfall_32_cumulative_native_output_gives_suffixes() {
 }
 
 #[test]
-fn pitfall_35_reasoning_under_either_name_and_content_wins() {
+fn reasoning_under_either_name_and_content_wins() {
     let c = run(&[
         delta(r#"{"reasoning":"a"}"#),
         delta(r#"{"reasoning_content":"b","reasoning":"IGNORED"}"#),
@@ -287,7 +289,7 @@ fn pitfall_35_reasoning_under_either_name_and_content_wins() {
 }
 
 #[test]
-fn pitfall_37_one_delta_with_every_kind_emits_all_in_order() {
+fn one_delta_with_every_kind_emits_all_in_order() {
     let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
     let data = r#"{"choices":[{"finish_reason":"tool_calls","delta":{"tool_calls":[{"index":0,"id":"c1","function":{"name":"f","arguments":"{}"}}],"content":"C","reasoning_content":"R"},"index":0}],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}"#;
     assert_eq!(
@@ -304,7 +306,7 @@ fn pitfall_37_one_delta_with_every_kind_emits_all_in_order() {
 }
 
 #[test]
-fn pitfall_38_missing_index() {
+fn missing_index() {
     // One index-less call goes to slot 0.
     let c = run(&[
         tools(r#"[{"id":"c1","function":{"name":"f","arguments":"{\"a\""}}]"#),
@@ -333,7 +335,7 @@ fn pitfall_38_missing_index() {
 }
 
 #[test]
-fn pitfall_39_parallel_calls_sharing_index_0() {
+fn parallel_calls_sharing_index_0() {
     let c = run(&[
         tools(r#"[{"index":0,"id":"call_1","function":{"name":"a","arguments":"{}"}}]"#),
         tools(r#"[{"index":0,"id":"call_2","function":{"name":"b","arguments":"{}"}}]"#),
@@ -356,7 +358,7 @@ fn pitfall_39_parallel_calls_sharing_index_0() {
 }
 
 #[test]
-fn pitfall_40_index_starting_at_1_or_with_gaps_makes_no_phantoms() {
+fn index_starting_at_1_or_with_gaps_makes_no_phantoms() {
     let c = run(&[
         tools(r#"[{"index":1,"id":"c1","function":{"name":"f","arguments":"{}"}}]"#),
         tools(r#"[{"index":5,"id":"c5","function":{"name":"g","arguments":"[]"}}]"#),
@@ -372,7 +374,7 @@ fn pitfall_40_index_starting_at_1_or_with_gaps_makes_no_phantoms() {
 }
 
 #[test]
-fn pitfall_41_same_index_twice_in_one_chunk_merges() {
+fn same_index_twice_in_one_chunk_merges() {
     let c = run(&[tools(
         r#"[{"index":0,"id":"c1","function":{"name":"f"}},{"index":0,"function":{"arguments":"{\"x\":1}"}}]"#,
     )])
@@ -382,7 +384,7 @@ fn pitfall_41_same_index_twice_in_one_chunk_merges() {
 }
 
 #[test]
-fn pitfall_42_repeated_id_name_type_stored_once() {
+fn repeated_id_name_type_stored_once() {
     let frag = |args: &str| {
         tools(&format!(
             r#"[{{"index":0,"id":"call_1","type":"function","function":{{"name":"get","arguments":"{args}"}}}}]"#
@@ -397,7 +399,7 @@ fn pitfall_42_repeated_id_name_type_stored_once() {
 }
 
 #[test]
-fn pitfall_43_empty_name_appends_and_keeps_the_original() {
+fn empty_name_appends_and_keeps_the_original() {
     let c = run(&[
         tools(r#"[{"index":0,"id":"c1","function":{"name":"get","arguments":"{"}}]"#),
         tools(r#"[{"index":0,"id":"","function":{"name":"","arguments":"}"}}]"#),
@@ -413,7 +415,7 @@ fn pitfall_43_empty_name_appends_and_keeps_the_original() {
 }
 
 #[test]
-fn pitfall_44_missing_id_gets_a_stable_synthetic_one() {
+fn missing_id_gets_a_stable_synthetic_one() {
     let c = run(&[
         tools(r#"[{"index":0,"function":{"name":"f","arguments":"{}"}}]"#),
         finish("tool_calls"),
@@ -437,7 +439,7 @@ fn pitfall_44_missing_id_gets_a_stable_synthetic_one() {
 }
 
 #[test]
-fn pitfall_45_id_less_continuations_are_merged() {
+fn id_less_continuations_are_merged() {
     let c = run(&[
         tools(
             r#"[{"index":0,"id":"c1","type":"function","function":{"name":"f","arguments":""}}]"#,
@@ -452,7 +454,7 @@ fn pitfall_45_id_less_continuations_are_merged() {
 }
 
 #[test]
-fn pitfall_46_whole_arguments_then_empty_fragment_with_finish() {
+fn whole_arguments_then_empty_fragment_with_finish() {
     let c = run(&[
         tools(r#"[{"index":0,"id":"c1","function":{"name":"f","arguments":"{\"a\":1}"}}]"#),
         r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":""}}]},"finish_reason":"tool_calls"}]}"#.to_owned(),
@@ -463,7 +465,7 @@ fn pitfall_46_whole_arguments_then_empty_fragment_with_finish() {
 }
 
 #[test]
-fn pitfall_47_a_call_is_not_final_because_its_prefix_parses() {
+fn a_call_is_not_final_because_its_prefix_parses() {
     let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
     acc.push_data(&tools(
         r#"[{"index":0,"id":"c1","function":{"name":"f","arguments":"{\"a\":1}"}}]"#,
@@ -480,7 +482,7 @@ fn pitfall_47_a_call_is_not_final_because_its_prefix_parses() {
 }
 
 #[test]
-fn pitfall_48_truncated_arguments_keep_their_raw_text() {
+fn truncated_arguments_keep_their_raw_text() {
     let c = run(&[
         tools(r#"[{"index":0,"id":"c1","function":{"name":"f","arguments":"{\"path\": \"/tm"}}]"#),
         finish("length"),
@@ -493,7 +495,7 @@ fn pitfall_48_truncated_arguments_keep_their_raw_text() {
 }
 
 #[test]
-fn pitfall_49_identity_change_is_deterministic() {
+fn identity_change_is_deterministic() {
     // A new id at the same index opens a new call.
     let c = run(&[
         tools(r#"[{"index":0,"id":"a","function":{"name":"f","arguments":"{}"}}]"#),
@@ -514,7 +516,7 @@ fn pitfall_49_identity_change_is_deterministic() {
 }
 
 #[test]
-fn pitfall_50_finish_returns_ordered_calls_with_id_name_and_raw_arguments() {
+fn finish_returns_ordered_calls_with_id_name_and_raw_arguments() {
     let c = run(&[
         tools(r#"[{"index":0,"id":"c0","function":{"name":"a","arguments":"{\"x\":1}"}},{"index":1,"id":"c1","function":{"name":"b","arguments":"[1,"}}]"#),
         tools(r#"[{"index":1,"function":{"arguments":"2]"}}]"#),

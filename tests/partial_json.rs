@@ -374,10 +374,10 @@ fn error_kinds_and_offsets() {
     assert_eq!(e.to_string(), "expected a value, found ']' at byte 3");
 }
 
-/// PITFALLS 51: linear work. 4 MiB of arguments in 1-byte and 500-byte deltas keep the
+/// Linear work. 4 MiB of arguments in 1-byte and 500-byte deltas keep the
 /// bytes-touched counter at most 3n; doubling the input doubles the work.
 #[test]
-fn pitfall_51_linear_work() {
+fn work_is_linear_in_the_text() {
     fn args(n: usize) -> String {
         let mut s = String::from(r#"{"path":"src/main.rs","nums":["#);
         let mut i = 0u64;
@@ -421,9 +421,9 @@ fn pitfall_51_linear_work() {
     assert!(w4 < w2 * 5 / 2, "work for 2 MiB {w2}, for 4 MiB {w4}");
 }
 
-/// PITFALLS 52: a split escape never makes the string vanish or show half an escape.
+/// A split escape never makes the string vanish or show half an escape.
 #[test]
-fn pitfall_52_every_prefix_shows_a_prefix_of_the_final_string() {
+fn every_prefix_shows_a_prefix_of_the_final_string() {
     let text = r#"{"a":"x\u00e9\ud83d\ude00y"}"#;
     let full = "x\u{e9}\u{1f600}y";
     for cut in 0..=text.len() {
@@ -441,9 +441,9 @@ fn pitfall_52_every_prefix_shows_a_prefix_of_the_final_string() {
     }
 }
 
-/// PITFALLS 53: no prefix yields an unpaired surrogate; the pair decodes to one scalar.
+/// No prefix yields an unpaired surrogate; the pair decodes to one scalar.
 #[test]
-fn pitfall_53_surrogate_pairs_split_across_chunks() {
+fn surrogate_pairs_split_across_chunks() {
     let text = r#"["\ud83d\ude00","\uD834\uDD1E"]"#;
     for cut in 0..=text.len() {
         let mut p = PartialJson::new();
@@ -468,9 +468,9 @@ fn pitfall_53_surrogate_pairs_split_across_chunks() {
     );
 }
 
-/// PITFALLS 54: numbers and literals are not exposed before their token ends.
+/// Numbers and literals are not exposed before their token ends.
 #[test]
-fn pitfall_54_numbers_and_literals_wait_for_their_token_to_end() {
+fn numbers_and_literals_wait_for_their_token_to_end() {
     let mut p = PartialJson::new();
     let steps: &[(&str, Value)] = &[
         (r#"{"a":1"#, json!({})),
@@ -509,9 +509,9 @@ fn pitfall_54_numbers_and_literals_wait_for_their_token_to_end() {
     );
 }
 
-/// PITFALLS 55: trailing data is an error, also at finalization.
+/// Trailing data is an error, also at finalization.
 #[test]
-fn pitfall_55_trailing_data() {
+fn trailing_data_is_an_error() {
     let mut p = PartialJson::new();
     p.push(r#"{"a":"x"}"#).unwrap();
     assert!(p.is_complete());
@@ -526,10 +526,10 @@ fn pitfall_55_trailing_data() {
     assert_eq!(p.finish().unwrap(), json!({"a": "x"}));
 }
 
-/// PITFALLS 56: at every cut point of varied documents the snapshot is the reference
+/// At every cut point of varied documents the snapshot is the reference
 /// snapshot of that prefix and the two halves finish like the full parse.
 #[test]
-fn pitfall_56_every_cut_point_is_consistent() {
+fn every_cut_point_is_consistent() {
     let texts = [
         r#"{"q":"caf\u00e9 \"x\" \\ 😀 \ud83d\ude00","n":[-1.5e3,0,12,true,false,null],"o":{"k":[{},[]]}}"#,
         "[\n  {\"a\": \"\\t\\b\\f\\r\\n\\/\"},\n  -0.0,\n  1E+2\n]",
@@ -551,10 +551,10 @@ fn pitfall_56_every_cut_point_is_consistent() {
     }
 }
 
-/// PITFALLS 57: the snapshot is rooted at the document root, never the innermost
+/// The snapshot is rooted at the document root, never the innermost
 /// open container.
 #[test]
-fn pitfall_57_rooted_at_the_root() {
+fn the_snapshot_is_rooted_at_the_document_root() {
     let mut p = PartialJson::new();
     p.push(r#"{"a": [1, 2"#).unwrap();
     assert_eq!(p.value(), Some(&json!({"a": [1]})));

@@ -25,7 +25,7 @@ fn drain(d: &mut Decoder) -> (usize, usize, usize) {
 }
 
 #[test]
-fn pitfall_03_100k_events_in_one_feed_allocate_o1() {
+fn a_feed_of_100k_events_allocates_o1() {
     let input: Vec<u8> = (0..100_000u32)
         .flat_map(|i| {
             format!("id:{i}\nevent:result\n:HTTP_STATUS/200\ndata:{{\"n\":{i}}}\n\n").into_bytes()

@@ -1,5 +1,6 @@
-//! Named tests for the SSE pitfalls in PITFALLS.md (items 1-15 that apply to this
-//! layer), plus limits, UTF-8 and BOM tests.
+//! Named tests for the SSE framing bugs other clients have shipped (split CRLF, BOM,
+//! invalid UTF-8, over-long lines, unterminated final events, ...), plus limits, UTF-8
+//! and BOM tests.
 
 #[path = "common/sse_harness.rs"]
 mod harness;
@@ -15,7 +16,7 @@ fn data_of(item: Option<Result<Item<'_>, Error>>) -> String {
 }
 
 #[test]
-fn pitfall_01_bom_whole_and_split() {
+fn bom_whole_and_split_across_feeds() {
     let input = b"\xEF\xBB\xBFdata: first\n\n";
     for cuts in [&[][..], &[1], &[2], &[1, 2], &[3], &[1, 3]] {
         let run = harness::run_cuts(harness::strict(), input, cuts);
@@ -38,7 +39,7 @@ fn pitfall_01_bom_whole_and_split() {
 }
 
 #[test]
-fn pitfall_02_large_single_event_is_linear() {
+fn large_single_event_is_linear() {
     let n = 8 * 1024 * 1024;
     let mut input = b"data: ".to_vec();
     input.extend((0..n).map(|i| b'a' + (i % 26) as u8));
@@ -65,7 +66,7 @@ fn pitfall_02_large_single_event_is_linear() {
 }
 
 #[test]
-fn pitfall_03_many_events_in_one_feed() {
+fn many_events_in_one_feed() {
     // Allocation counts are in tests/sse_alloc.rs; here: all events, in order.
     let input: Vec<u8> = (0..100_000)
         .flat_map(|i| format!("data: {i}\n\n").into_bytes())
@@ -82,7 +83,7 @@ fn pitfall_03_many_events_in_one_feed() {
 }
 
 #[test]
-fn pitfall_04_invalid_utf8_is_reported_at_once() {
+fn invalid_utf8_is_reported_at_once() {
     let mut d = Decoder::new();
     d.feed(b"data: ok\n\ndata: bad \xFF here\n");
     assert_eq!(data_of(d.next_item()), "ok");
@@ -104,7 +105,7 @@ fn pitfall_04_invalid_utf8_is_reported_at_once() {
 }
 
 #[test]
-fn pitfall_05_split_crlf_is_one_line_end() {
+fn split_crlf_is_one_line_end() {
     let run = harness::run_cuts(
         harness::strict(),
         b"data: A\r\ndata: B\r\n\r\n",
@@ -115,7 +116,7 @@ fn pitfall_05_split_crlf_is_one_line_end() {
 }
 
 #[test]
-fn pitfall_06_bare_cr_event_dispatched_in_the_same_feed() {
+fn bare_cr_event_dispatched_in_the_same_feed() {
     let mut d = Decoder::new();
     d.feed(b"data: A\r\r");
     assert_eq!(data_of(d.next_item()), "A");
@@ -128,7 +129,7 @@ fn pitfall_06_bare_cr_event_dispatched_in_the_same_feed() {
 }
 
 #[test]
-fn pitfall_07_crlf_only_stream() {
+fn crlf_only_stream() {
     let input = b"data: 1\r\n\r\nevent: x\r\ndata: 2\r\n\r\ndata: 3\r\n\r\n";
     let run = harness::run_all_splits(harness::strict, input);
     assert_eq!(
@@ -142,7 +143,7 @@ fn pitfall_07_crlf_only_stream() {
 }
 
 #[test]
-fn pitfall_08_limits_with_recovery() {
+fn limits_with_recovery() {
     // Line too long, found before the line is complete; the event is discarded up to
     // its blank line and the next one decodes.
     let mut d = Decoder::with_limits(Limits::new().max_line(16).max_event(1024));
@@ -240,7 +241,7 @@ fn limits_keep_memory_bounded_while_discarding() {
 }
 
 #[test]
-fn pitfall_09_unterminated_final_event_reported_by_finish() {
+fn unterminated_final_event_reported_by_finish() {
     let mut d = Decoder::new();
     d.feed(b"data: a\n\ndata: [DONE]");
     assert_eq!(data_of(d.next_item()), "a");
@@ -299,7 +300,7 @@ fn reset_keeps_last_event_id_and_retry() {
 }
 
 #[test]
-fn pitfall_10_no_space_after_colon() {
+fn no_space_after_colon() {
     let run = harness::run_all_splits(
         harness::strict,
         b"event:error\ndata:{\"a\":1}\n\nevent: error\ndata: {\"a\":1}\n\n",
@@ -314,13 +315,13 @@ fn pitfall_10_no_space_after_colon() {
 }
 
 #[test]
-fn pitfall_11_multi_line_data_joined() {
+fn multi_line_data_joined() {
     let run = harness::run_all_splits(harness::strict, b"data: a\ndata: b\ndata:\ndata: c\n\n");
     assert_eq!(run.items, [event("message", "a\nb\n\nc", "", 0)]);
 }
 
 #[test]
-fn pitfall_12_no_over_trim() {
+fn no_over_trim() {
     let run = harness::run_all_splits(harness::strict, b"data:   x  \n\nevent:  t \ndata:\t\n\n");
     assert_eq!(
         run.items,
@@ -329,7 +330,7 @@ fn pitfall_12_no_over_trim() {
 }
 
 #[test]
-fn pitfall_13_comments_and_dataless_blocks_not_dispatched() {
+fn comments_and_dataless_blocks_not_dispatched() {
     let run = harness::run_all_splits(
         harness::strict,
         b":HTTP_STATUS/200\n\nevent: ping\n\nid: 3\n\n: x\nretry: 5\n\ndata: real\n\n",
@@ -360,7 +361,7 @@ fn comments_come_out_before_the_event_that_follows() {
 }
 
 #[test]
-fn pitfall_15_multibyte_at_every_split_offset() {
+fn multibyte_at_every_split_offset() {
     let text = "杭州今天晴，气温二十二度。😀 naïve";
     let input = format!("data: {text}\ndata: {text}\n\n");
     for lossy in [false, true] {

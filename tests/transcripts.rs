@@ -216,10 +216,10 @@ fn legacy_framing_streams_each_event_as_the_next_one_starts() {
     );
 }
 
-/// PITFALLS 10: `event:error` and `event: error` are both error events, and `data:{...}`
+/// `event:error` and `event: error` are both error events, and `data:{...}`
 /// and `data: {...}` both parse.
 #[test]
-fn pitfall_10_fields_with_and_without_the_space_after_the_colon() {
+fn fields_with_and_without_the_space_after_the_colon() {
     for body in [
         "id:1\nevent:error\n:HTTP_STATUS/429\ndata:{\"code\":\"Throttling\",\"message\":\"m\"}\n\n",
         "id: 1\nevent: error\n: HTTP_STATUS/429\ndata: {\"code\":\"Throttling\",\"message\":\"m\"}\n\n",

@@ -65,7 +65,7 @@ fn phrase(rng: &mut Rng, max_words: u64) -> String {
 }
 
 /// A native-protocol stream (`id`, `event:result`, `:HTTP_STATUS/200`, `data:`) with
-/// reasoning, content and tool-argument deltas, like PROTOCOL.md's transcripts T1/T2.
+/// reasoning, content and tool-argument deltas, like the transcripts in `tests/data/transcripts/`.
 pub fn native_stream(events: usize) -> Vec<u8> {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut out = String::new();

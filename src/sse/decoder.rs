@@ -1074,7 +1074,8 @@ impl State {
     #[inline]
     fn other_field(&mut self, name: &str, value: &str) {
         // Note: DashScope's native endpoint sometimes omits the blank line between
-        // events (PROTOCOL.md §2.5, T8), so `id:`/`event:` lines arrive while data is
+        // events (older gateways; the official Python SDK's v2 transport falls back to
+        // one JSON document per `data:` line), so `id:`/`event:` lines arrive while data is
         // pending. By default this decoder stays spec-exact here; the opt-in
         // `split_on_new_id` (set by the chat layer for the native protocol) dispatches
         // before such a line is processed, in `next_item`.
