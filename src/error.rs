@@ -138,36 +138,9 @@ pub struct HttpError {
 
 impl HttpError {
     /// The longest snippet kept, in bytes.
-    ///
-    /// # Example
-    ///
-    /// This example shows a long body cut to the snippet length, on a character boundary.
-    ///
-    /// ```
-    /// use dashscope_glm::HttpError;
-    ///
-    /// let page = "é".repeat(HttpError::SNIPPET_LEN);
-    /// let err = HttpError::new(502, &page, None);
-    /// assert_eq!(err.body_snippet.len(), HttpError::SNIPPET_LEN);
-    /// assert!(err.body_snippet.chars().all(|c| c == 'é'));
-    /// ```
     pub const SNIPPET_LEN: usize = 512;
 
     /// An error for `status` keeping the start of `body`.
-    ///
-    /// # Example
-    ///
-    /// This example shows an HTML error page from a gateway, and how it is displayed.
-    ///
-    /// ```
-    /// use dashscope_glm::{Error, HttpError};
-    ///
-    /// let err = HttpError::new(502, "<html>Bad Gateway</html>", Some("7c1e".into()));
-    /// assert_eq!(err.body_snippet, "<html>Bad Gateway</html>");
-    /// let err = Error::Http(Box::new(err));
-    /// assert_eq!(err.to_string(), r#"HTTP 502 [request id 7c1e]: "<html>Bad Gateway</html>""#);
-    /// assert_eq!(err.request_id(), Some("7c1e"));
-    /// ```
     pub fn new(status: u16, body: &str, request_id: Option<String>) -> Self {
         Self {
             status,
@@ -225,18 +198,6 @@ pub struct TransportError {
 
 impl TransportError {
     /// A transport error with its cause.
-    ///
-    /// # Example
-    ///
-    /// This example shows a transport error, always worth a retry, wrapped in [`Error`].
-    ///
-    /// ```
-    /// use dashscope_glm::{Error, TransportError};
-    ///
-    /// let err = Error::Transport(Box::new(TransportError::new("dns: no such host", None)));
-    /// assert!(err.is_retryable());
-    /// assert_eq!(err.request_id(), None);
-    /// ```
     pub fn new(
         message: impl Into<String>,
         source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
@@ -324,20 +285,6 @@ pub struct ApiError {
 
 impl ApiError {
     /// An API error with no partial completion.
-    ///
-    /// # Example
-    ///
-    /// This example shows an API error and how it is displayed.
-    ///
-    /// ```
-    /// use dashscope_glm::ApiError;
-    ///
-    /// let code = Some("InvalidParameter".to_owned());
-    /// let err = ApiError::new(400, code, "bad top_p".into(), Some("4f2e".into()));
-    /// assert!(err.partial.is_none() && err.body.is_none());
-    /// let shown = "API error (HTTP 400) InvalidParameter: bad top_p [request id 4f2e]";
-    /// assert_eq!(err.to_string(), shown);
-    /// ```
     pub fn new(
         status: u16,
         code: Option<String>,
@@ -421,20 +368,6 @@ pub struct MalformedChunk {
 
 impl MalformedChunk {
     /// The longest snippet kept, in bytes.
-    ///
-    /// # Example
-    ///
-    /// This example shows a long chunk's data cut to the snippet length.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{Accumulator, Protocol};
-    /// use dashscope_glm::{Error, MalformedChunk};
-    ///
-    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
-    /// let data = format!("{{\"x\":\"{}", "a".repeat(1000));
-    /// let Err(Error::MalformedChunk(chunk)) = acc.push_data(&data) else { panic!() };
-    /// assert_eq!(chunk.snippet.len(), MalformedChunk::SNIPPET_LEN);
-    /// ```
     pub const SNIPPET_LEN: usize = 256;
 
     pub(crate) fn new(message: String, data: &str, offset: u64) -> Self {

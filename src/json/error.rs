@@ -172,19 +172,6 @@ impl JsonError {
     }
 
     /// What is wrong.
-    ///
-    /// # Example
-    ///
-    /// This example shows an unfinished text.
-    ///
-    /// ```
-    /// use dashscope_glm::{JsonErrorKind, PartialJson};
-    ///
-    /// let mut parser = PartialJson::new();
-    /// parser.push("[1,")?;
-    /// assert_eq!(parser.finish().unwrap_err().kind(), JsonErrorKind::Incomplete);
-    /// # Ok::<(), dashscope_glm::JsonError>(())
-    /// ```
     #[must_use]
     pub const fn kind(&self) -> JsonErrorKind {
         self.kind
@@ -194,19 +181,6 @@ impl JsonError {
     /// found: the offending character, the start of an out-of-range number, the `[` or
     /// `{` over the depth budget, the size cap, or the text's length for
     /// [`JsonErrorKind::Incomplete`].
-    ///
-    /// # Example
-    ///
-    /// This example shows the offset of trailing data.
-    ///
-    /// ```
-    /// use dashscope_glm::PartialJson;
-    ///
-    /// let mut parser = PartialJson::new();
-    /// parser.push("[1] ")?;
-    /// assert_eq!(parser.push("x").unwrap_err().offset(), 4);
-    /// # Ok::<(), dashscope_glm::JsonError>(())
-    /// ```
     #[must_use]
     pub const fn offset(&self) -> usize {
         self.offset

@@ -35,15 +35,6 @@ pub struct JsonLimits {
 
 impl JsonLimits {
     /// The default limits: nesting budget 128, 16 MiB of text.
-    ///
-    /// # Example
-    ///
-    /// This example shows the default values.
-    ///
-    /// ```
-    /// let limits = dashscope_glm::JsonLimits::new();
-    /// assert_eq!((limits.max_depth, limits.max_bytes), (128, 16 << 20));
-    /// ```
     #[must_use]
     pub const fn new() -> Self {
         Self {
@@ -52,40 +43,14 @@ impl JsonLimits {
         }
     }
 
-    /// Returns these limits with the nesting budget set to `max_depth` (see
-    /// [`JsonLimits::max_depth`]).
-    ///
-    /// # Example
-    ///
-    /// This example shows that a budget of 3 admits two nested arrays but not three.
-    ///
-    /// ```
-    /// use dashscope_glm::{JsonLimits, PartialJson};
-    ///
-    /// let limits = JsonLimits::new().with_max_depth(3);
-    /// assert!(PartialJson::with_limits(limits).push("[[]]").is_ok());
-    /// assert!(PartialJson::with_limits(limits).push("[[[]]]").is_err());
-    /// ```
+    /// Sets the nesting budget (see [`JsonLimits::max_depth`]). Defaults to 128.
     #[must_use]
     pub const fn with_max_depth(mut self, max_depth: usize) -> Self {
         self.max_depth = max_depth;
         self
     }
 
-    /// Returns these limits with the total text size capped at `max_bytes`.
-    ///
-    /// # Example
-    ///
-    /// This example shows a push that would exceed the cap failing.
-    ///
-    /// ```
-    /// use dashscope_glm::{JsonErrorKind, JsonLimits, PartialJson};
-    ///
-    /// let mut parser = PartialJson::with_limits(JsonLimits::new().with_max_bytes(4));
-    /// let err = parser.push("[1,2]").unwrap_err();
-    /// assert_eq!(err.kind(), JsonErrorKind::SizeLimit { limit: 4 });
-    /// assert_eq!(err.offset(), 4);
-    /// ```
+    /// Sets the most bytes of text accepted over all pushes. Defaults to 16 MiB.
     #[must_use]
     pub const fn with_max_bytes(mut self, max_bytes: usize) -> Self {
         self.max_bytes = max_bytes;

@@ -141,15 +141,6 @@ impl Default for PartialJson {
 
 impl PartialJson {
     /// A parser with the default [`JsonLimits`].
-    ///
-    /// # Example
-    ///
-    /// This example shows that nothing is shown before any input.
-    ///
-    /// ```
-    /// let parser = dashscope_glm::PartialJson::new();
-    /// assert_eq!(parser.value(), None);
-    /// ```
     #[must_use]
     pub fn new() -> Self {
         Self::with_limits(JsonLimits::new())
@@ -194,15 +185,6 @@ impl PartialJson {
     }
 
     /// The limits this parser enforces.
-    ///
-    /// # Example
-    ///
-    /// This example shows the default limits.
-    ///
-    /// ```
-    /// use dashscope_glm::{JsonLimits, PartialJson};
-    /// assert_eq!(PartialJson::new().limits(), JsonLimits::default());
-    /// ```
     #[must_use]
     pub const fn limits(&self) -> JsonLimits {
         self.limits

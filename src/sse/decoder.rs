@@ -126,18 +126,6 @@ struct EofState {
 
 impl Decoder {
     /// A decoder with the default [`Limits`] (16 MiB each) in strict UTF-8 mode.
-    ///
-    /// # Example
-    ///
-    /// This example shows that a new decoder has the default limits and has read nothing.
-    ///
-    /// ```
-    /// use dashscope_glm::sse::{Decoder, Limits};
-    ///
-    /// let decoder = Decoder::new();
-    /// assert_eq!(decoder.limits(), Limits::default());
-    /// assert_eq!((decoder.offset(), decoder.last_event_id(), decoder.retry()), (0, "", None));
-    /// ```
     #[must_use]
     pub fn new() -> Self {
         Self::default()
@@ -224,44 +212,12 @@ impl Decoder {
     }
 
     /// Same as [`split_on_new_id`](Self::split_on_new_id), on a decoder in place.
-    ///
-    /// # Example
-    ///
-    /// This example shows the mode switched on in place, on a decoder already built.
-    ///
-    /// ```
-    /// use dashscope_glm::sse::{Decoder, Item};
-    ///
-    /// let mut decoder = Decoder::new();
-    /// decoder.set_split_on_new_id(true);
-    /// decoder.feed(b"id:1\ndata:a\nid:2\ndata:b\n\n");
-    /// let Some(Ok(Item::Event(first))) = decoder.next_item() else { panic!() };
-    /// assert_eq!((first.id(), first.data()), ("1", "a"));
-    /// let Some(Ok(Item::Event(second))) = decoder.next_item() else { panic!() };
-    /// assert_eq!((second.id(), second.data()), ("2", "b"));
-    /// ```
     pub fn set_split_on_new_id(&mut self, split: bool) {
         self.st.split_on_new_id = split;
     }
 
     /// Same as [`lossy`](Self::lossy), on a decoder in place (takes effect for lines
     /// not yet processed).
-    ///
-    /// # Example
-    ///
-    /// This example shows a decoder switched to lossy mode after a strict error.
-    ///
-    /// ```
-    /// use dashscope_glm::sse::{Decoder, Error, Item};
-    ///
-    /// let mut decoder = Decoder::new();
-    /// decoder.feed(b"data: \xFF\n\n");
-    /// assert_eq!(decoder.next_item(), Some(Err(Error::InvalidUtf8 { offset: 6 })));
-    /// decoder.set_lossy(true);
-    /// decoder.feed(b"data: \xFF\n\n");
-    /// let Some(Ok(Item::Event(event))) = decoder.next_item() else { panic!() };
-    /// assert_eq!(event.data(), "\u{FFFD}");
-    /// ```
     pub fn set_lossy(&mut self, lossy: bool) {
         self.st.lossy = lossy;
     }
@@ -803,18 +759,6 @@ impl Decoder {
     }
 
     /// The limits in force.
-    ///
-    /// # Example
-    ///
-    /// This example shows the limits a decoder was built with.
-    ///
-    /// ```
-    /// use dashscope_glm::sse::{Decoder, Limits};
-    ///
-    /// let decoder = Decoder::with_limits(Limits::new().max_line(1024));
-    /// assert_eq!(decoder.limits().max_line, 1024);
-    /// assert_eq!(decoder.limits().max_event, Limits::DEFAULT);
-    /// ```
     #[must_use]
     pub fn limits(&self) -> Limits {
         self.st.limits

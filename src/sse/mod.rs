@@ -123,32 +123,9 @@ pub struct Limits {
 
 impl Limits {
     /// The default limit for both lines and events: 16 MiB.
-    ///
-    /// # Example
-    ///
-    /// This example shows the default applied to both limits.
-    ///
-    /// ```
-    /// use dashscope_glm::sse::Limits;
-    ///
-    /// assert_eq!(Limits::DEFAULT, 16 << 20);
-    /// let limits = Limits::new();
-    /// assert_eq!((limits.max_line, limits.max_event), (Limits::DEFAULT, Limits::DEFAULT));
-    /// ```
     pub const DEFAULT: usize = 16 * 1024 * 1024;
 
     /// The default limits (16 MiB each).
-    ///
-    /// # Example
-    ///
-    /// This example shows that `new` and `default` agree.
-    ///
-    /// ```
-    /// use dashscope_glm::sse::Limits;
-    ///
-    /// assert_eq!(Limits::new(), Limits::default());
-    /// assert_eq!(Limits::new().max_line, 16 * 1024 * 1024);
-    /// ```
     #[must_use]
     pub const fn new() -> Self {
         Self {
@@ -157,34 +134,14 @@ impl Limits {
         }
     }
 
-    /// Sets the longest line accepted, in bytes.
-    ///
-    /// # Example
-    ///
-    /// This example shows how to set the line limit.
-    ///
-    /// ```
-    /// use dashscope_glm::sse::Limits;
-    ///
-    /// assert_eq!(Limits::new().max_line(1024).max_line, 1024);
-    /// ```
+    /// Sets the longest line accepted, in bytes. Defaults to 16 MiB ([`Limits::DEFAULT`]).
     #[must_use]
     pub const fn max_line(mut self, bytes: usize) -> Self {
         self.max_line = bytes;
         self
     }
 
-    /// Sets the largest event accepted, in bytes.
-    ///
-    /// # Example
-    ///
-    /// This example shows how to set the event limit.
-    ///
-    /// ```
-    /// use dashscope_glm::sse::Limits;
-    ///
-    /// assert_eq!(Limits::new().max_event(4096).max_event, 4096);
-    /// ```
+    /// Sets the largest event accepted, in bytes. Defaults to 16 MiB ([`Limits::DEFAULT`]).
     #[must_use]
     pub const fn max_event(mut self, bytes: usize) -> Self {
         self.max_event = bytes;
@@ -244,20 +201,8 @@ pub enum Error {
 }
 
 impl Error {
-    /// The stream byte offset the error refers to.
-    ///
-    /// # Example
-    ///
-    /// This example shows an offset counted from the start of the stream, not of the event.
-    ///
-    /// ```
-    /// use dashscope_glm::sse::Decoder;
-    ///
-    /// let mut decoder = Decoder::new();
-    /// decoder.feed(b"data: ok\n\ndata: \xFF\n\n");
-    /// assert!(decoder.next_item().unwrap().is_ok());
-    /// assert_eq!(decoder.next_item().unwrap().unwrap_err().offset(), 16);
-    /// ```
+    /// The byte offset the error refers to, counted from the start of the stream (not
+    /// of the event).
     #[must_use]
     pub fn offset(&self) -> u64 {
         match *self {
