@@ -762,24 +762,4 @@ impl ChatRequest {
         self.thinking
             .or_else(|| Model::lookup(&self.model).map(|m| m.defaults.thinking))
     }
-
-    pub(crate) fn thinking_value(&self) -> Option<bool> {
-        self.thinking
-    }
-
-    pub(crate) fn response_format_ref(&self) -> Option<&ResponseFormat> {
-        self.response_format.as_ref()
-    }
-
-    pub(crate) fn tool_choice_ref(&self) -> Option<&ToolChoice> {
-        self.tool_choice.as_ref()
-    }
-
-    pub(crate) fn max_tokens_value(&self) -> Option<u32> {
-        self.max_tokens
-    }
-
-    pub(crate) fn thinking_budget_value(&self) -> Option<u32> {
-        self.thinking_budget
-    }
 }
