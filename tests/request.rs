@@ -291,27 +291,101 @@ fn rule_of(r: &ChatRequest) -> Option<Rule> {
     }
 }
 
+/// Each catalog model's rules, checked by behaviour and driven by the catalog's own
+/// data: a request just inside a limit passes and one just past it is refused with that
+/// rule; a feature the model lacks is refused, and the same request without it passes.
 #[test]
-fn catalog_limits_and_defaults() {
-    let names: Vec<_> = Model::all().iter().map(|m| m.name).collect();
-    assert_eq!(names, ["glm-5", "glm-4.7", "glm-4.6"]);
-    for m in Model::all() {
-        assert_eq!(m.limits.context, 202_752);
-        assert_eq!(m.limits.max_reasoning, 32_768);
-        assert_eq!(m.limits.max_response, 16_384);
-        assert!(m.defaults.thinking);
-        assert_eq!(m.defaults.temperature, 1.0);
-        assert_eq!(m.defaults.top_p, 0.95);
-        assert_eq!(m.defaults.top_k, 20);
-        assert_eq!(m.defaults.repetition_penalty, 1.0);
-        assert!(!m.capabilities.web_search && !m.capabilities.partial_mode);
+fn each_catalog_rule_refuses_just_past_its_limit() {
+    assert!(!Model::all().is_empty());
+    for model in Model::all() {
+        let name = model.name;
+        let base = || ChatRequest::new(name).user("hello");
+        // The rule a model that lacks a feature refuses it with; `None` if offered.
+        let lacks = |offered: bool, rule: Rule| (!offered).then_some(rule);
+        assert_eq!(rule_of(&base()), None, "{name}");
+        assert_eq!(model.check(&base()), Ok(()), "{name}");
+
+        // Sizes: at the limit passes, one above is refused, and the message says why.
+        let limits = model.limits;
+        assert_eq!(rule_of(&base().max_tokens(limits.max_response)), None);
+        let over = base().max_tokens(limits.max_response + 1);
+        assert_eq!(rule_of(&over), Some(Rule::MaxTokensAboveLimit), "{name}");
+        assert!(matches!(
+            model.check(&over),
+            Err(Error::Validation {
+                rule: Rule::MaxTokensAboveLimit,
+                ..
+            })
+        ));
+        let message = over.validate().unwrap_err().to_string();
+        assert!(message.contains(name), "{message}");
         assert!(
-            m.capabilities.structured_output && !m.capabilities.structured_output_with_thinking
+            message.contains(&limits.max_response.to_string()),
+            "{message}"
         );
-        assert_eq!(m.capabilities.implicit_cache, m.name == "glm-5");
+        assert_eq!(rule_of(&base().thinking_budget(limits.max_reasoning)), None);
+        assert_eq!(
+            rule_of(&base().thinking_budget(limits.max_reasoning + 1)),
+            Some(Rule::ThinkingBudgetAboveLimit),
+            "{name}"
+        );
+
+        // Thinking left unset is the catalog default, in the body and in the rules.
+        let thinking = model.defaults.thinking;
+        assert_eq!(base().effective_thinking(), Some(thinking));
+        assert_eq!(
+            body(&base(), Protocol::OpenAiCompatible, false)["enable_thinking"],
+            thinking
+        );
+
+        // Structured output: refused with thinking on unless the model offers it.
+        let json = base()
+            .user("answer in JSON")
+            .response_format(ResponseFormat::JsonObject);
+        let with_thinking = lacks(
+            model.capabilities.structured_output_with_thinking,
+            Rule::StructuredOutputWithThinking,
+        );
+        assert_eq!(
+            rule_of(&json.clone().thinking(true)),
+            with_thinking,
+            "{name}"
+        );
+        let by_default = if thinking { with_thinking } else { None };
+        assert_eq!(rule_of(&json), by_default, "{name}");
+        assert_eq!(rule_of(&json.clone().thinking(false)), None, "{name}");
+
+        // json_object needs the word "json" somewhere in the messages.
+        let no_word = base()
+            .thinking(false)
+            .response_format(ResponseFormat::JsonObject);
+        assert_eq!(
+            rule_of(&no_word),
+            Some(Rule::JsonObjectWithoutJsonWord),
+            "{name}"
+        );
+        assert_eq!(rule_of(&no_word.user("reply with JSON")), None, "{name}");
+
+        // Web search and partial mode: refused exactly when the model lacks them.
+        let search = lacks(model.capabilities.web_search, Rule::WebSearch);
+        assert_eq!(rule_of(&base().extra("enable_search", true)), search);
+        assert_eq!(rule_of(&base().extra("enable_search", false)), None);
+        let partial = lacks(model.capabilities.partial_mode, Rule::PartialMode);
+        let prefix = |partial| Message::assistant("Once upon").with_partial(partial);
+        assert_eq!(rule_of(&base().message(prefix(true))), partial, "{name}");
+        assert_eq!(rule_of(&base().message(prefix(false))), None, "{name}");
+
+        // A forced tool with thinking on is refused; with thinking off it passes.
+        let forced = base()
+            .tool(weather_tool())
+            .tool_choice(ToolChoice::function("get_weather"));
+        assert_eq!(
+            rule_of(&forced.clone().thinking(true)),
+            Some(Rule::ForcedToolChoiceWithThinking),
+            "{name}"
+        );
+        assert_eq!(rule_of(&forced.thinking(false)), None, "{name}");
     }
-    assert_eq!(Model::lookup("glm-5").unwrap().limits.max_input, 202_752);
-    assert_eq!(Model::lookup("glm-4.6").unwrap().limits.max_input, 169_984);
 }
 
 #[test]
