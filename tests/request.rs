@@ -3,8 +3,8 @@
 
 use dashscope_glm::Error;
 use dashscope_glm::chat::{
-    Accumulator, ChatRequest, JsonSchema, Message, Model, Protocol, ResponseFormat, Rule, Tool,
-    ToolChoice,
+    Accumulator, ChatRequest, JsonSchema, Message, Model, Protocol, ResponseFormat, Role, Rule,
+    Tool, ToolChoice,
 };
 use serde_json::{Value, json};
 
@@ -170,9 +170,23 @@ fn structured_output_shapes() {
         body(&schema, Protocol::OpenAiCompatible, false)["response_format"],
         json!({"type": "json_schema", "json_schema": {"name": "answer", "schema": {"type": "object"}, "strict": true}})
     );
+    let loose = ChatRequest::new("glm-5")
+        .user("x")
+        .thinking(false)
+        .response_format(ResponseFormat::JsonSchema(JsonSchema::new(
+            "answer",
+            json!({"type": "object"}),
+        )));
+    assert_eq!(
+        body(&loose, Protocol::OpenAiCompatible, false)["response_format"],
+        json!({"type": "json_schema", "json_schema": {"name": "answer", "schema": {"type": "object"}}}),
+        "no strict unless set"
+    );
     let text = ChatRequest::new("glm-5")
         .user("x")
         .response_format(ResponseFormat::Text);
+    assert!(!ResponseFormat::Text.is_structured());
+    assert_eq!(rule_of(&text), None, "text is not refused with thinking on");
     assert_eq!(
         body(&text, Protocol::OpenAiCompatible, false)["response_format"],
         json!({"type": "text"})
@@ -182,10 +196,109 @@ fn structured_output_shapes() {
         .thinking(false)
         .tool(weather_tool())
         .tool_choice(ToolChoice::function("get_weather"));
+    let function = json!({"type": "function", "function": {"name": "get_weather"}});
     assert_eq!(
         body(&forced, Protocol::DashScope, false)["parameters"]["tool_choice"],
-        json!({"type": "function", "function": {"name": "get_weather"}})
+        function
     );
+    assert_eq!(
+        body(&forced, Protocol::OpenAiCompatible, false)["tool_choice"],
+        function
+    );
+    let none = ChatRequest::new("glm-5")
+        .user("x")
+        .tool_choice(ToolChoice::None);
+    assert!(!ToolChoice::None.is_forced() && !ToolChoice::Auto.is_forced());
+    assert_eq!(
+        body(&none, Protocol::OpenAiCompatible, false)["tool_choice"],
+        "none"
+    );
+}
+
+/// What the setters' and getters' docs say, beyond the full bodies above.
+#[test]
+fn setters_and_getters() {
+    let roles = [Role::System, Role::User, Role::Assistant, Role::Tool].map(Role::as_str);
+    assert_eq!(roles, ["system", "user", "assistant", "tool"]);
+    let user = Message::user("Who are you");
+    assert_eq!(
+        (user.role, user.content.as_str()),
+        (Role::User, "Who are you")
+    );
+    assert!(user.tool_calls.is_empty() && user.tool_call_id.is_none() && !user.partial);
+    assert_eq!(Message::assistant("I am GLM.").reasoning_content, None);
+
+    // Messages keep their order, appended by value or in place.
+    let mut r = ChatRequest::new("glm-4.6").system("Be terse.");
+    for question in ["hi", "and now?"] {
+        r.push(Message::user(question));
+        r.push(Message::assistant("..."));
+    }
+    assert_eq!(r.model(), "glm-4.6");
+    let texts: Vec<&str> = r.messages().iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(texts, ["Be terse.", "hi", "...", "and now?", "..."]);
+
+    // A tool result on the native protocol.
+    let tool = ChatRequest::new("glm-5").message(Message::tool("call_1", r#"{"temp":21}"#));
+    assert_eq!(
+        body(&tool, Protocol::DashScope, true)["input"]["messages"][0],
+        json!({"role": "tool", "content": r#"{"temp":21}"#, "tool_call_id": "call_1"})
+    );
+
+    // Content is written verbatim and as UTF-8, in the raw text.
+    let mut out = Vec::new();
+    ChatRequest::new("glm-5")
+        .user(r"a\nb, 你好")
+        .write_body(Protocol::OpenAiCompatible, false, &mut out)
+        .unwrap();
+    let raw = String::from_utf8(out).unwrap();
+    assert!(
+        raw.contains(r#"{"role":"user","content":"a\\nb, 你好"}"#),
+        "{raw}"
+    );
+
+    // Tools in the order offered; one stop string is a string, not a list.
+    let tools = ChatRequest::new("glm-5")
+        .user("hi")
+        .tool(weather_tool())
+        .tool(Tool::function(
+            "get_time",
+            "Time",
+            json!({"type": "object"}),
+        ))
+        .stop("END");
+    let b = body(&tools, Protocol::DashScope, true);
+    assert_eq!(b["parameters"]["tools"][1]["function"]["name"], "get_time");
+    assert_eq!(b["parameters"]["stop"], "END");
+
+    // Extra fields keep their first place and their last value.
+    let extras = ChatRequest::new("glm-5")
+        .extra("n", 1)
+        .extra("user", "u-1")
+        .extra("n", 2);
+    let expected = [
+        ("n".to_owned(), json!(2)),
+        ("user".to_owned(), json!("u-1")),
+    ];
+    assert_eq!(extras.extras(), expected);
+
+    // Protocol override and incremental output.
+    let r = ChatRequest::new("glm-5");
+    assert_eq!(r.protocol_override(), None);
+    assert!(r.is_incremental());
+    let r = r.protocol(Protocol::DashScope).incremental_output(false);
+    assert_eq!(r.protocol_override(), Some(Protocol::DashScope));
+    assert!(!r.is_incremental());
+
+    // Thinking: as set, else the catalog default, else unknown.
+    assert_eq!(
+        ChatRequest::new("glm-5")
+            .thinking(false)
+            .effective_thinking(),
+        Some(false)
+    );
+    assert_eq!(ChatRequest::new("glm-4.7").effective_thinking(), Some(true));
+    assert_eq!(ChatRequest::new("my-fine-tune").effective_thinking(), None);
 }
 
 #[test]

@@ -9,7 +9,36 @@ use crate::chat::{Completion, Message, Protocol, ResponseFormat, Stop, Tool, Too
 ///
 /// Build it with the chained methods, then hand it to the client (which checks it with
 /// [`validate`](ChatRequest::validate) before sending a byte), or serialize it yourself
-/// with [`write_body`](ChatRequest::write_body).
+/// with [`write_body`](ChatRequest::write_body). A setter left unset is not sent, so the
+/// server's default applies; the one exception is thinking, below.
+///
+/// Where each setter lands in the body, on each protocol ("native" is DashScope's own
+/// protocol; `parameters.x` is the key `x` inside the `parameters` object):
+///
+/// | setter | OpenAI-compatible | native |
+/// | --- | --- | --- |
+/// | [`new`](ChatRequest::new) (the model) | `model` | `model` |
+/// | [`message`](ChatRequest::message) and the setters that append one ([`push`](ChatRequest::push), [`system`](ChatRequest::system), [`user`](ChatRequest::user), [`assistant`](ChatRequest::assistant), `assistant_from*`, [`tool_result`](ChatRequest::tool_result)) | `messages` | `input.messages` |
+/// | [`thinking`](ChatRequest::thinking) | `enable_thinking` | `parameters.enable_thinking` |
+/// | [`thinking_budget`](ChatRequest::thinking_budget) | `thinking_budget` | `parameters.thinking_budget` |
+/// | [`temperature`](ChatRequest::temperature) | `temperature` | `parameters.temperature` |
+/// | [`top_p`](ChatRequest::top_p) | `top_p` | `parameters.top_p` |
+/// | [`top_k`](ChatRequest::top_k) | `top_k` | `parameters.top_k` |
+/// | [`repetition_penalty`](ChatRequest::repetition_penalty) | `repetition_penalty` | `parameters.repetition_penalty` |
+/// | [`presence_penalty`](ChatRequest::presence_penalty) | `presence_penalty` | `parameters.presence_penalty` |
+/// | [`max_tokens`](ChatRequest::max_tokens) | `max_tokens` | `parameters.max_tokens` |
+/// | [`seed`](ChatRequest::seed) | `seed` | `parameters.seed` |
+/// | [`stop`](ChatRequest::stop) | `stop` | `parameters.stop` |
+/// | [`tool`](ChatRequest::tool) | `tools` | `parameters.tools` |
+/// | [`tool_choice`](ChatRequest::tool_choice) | `tool_choice` | `parameters.tool_choice` |
+/// | [`parallel_tool_calls`](ChatRequest::parallel_tool_calls) | `parallel_tool_calls` | `parameters.parallel_tool_calls` |
+/// | [`tool_stream`](ChatRequest::tool_stream) | `tool_stream` | `parameters.tool_stream` |
+/// | [`response_format`](ChatRequest::response_format) | `response_format` | `parameters.response_format` |
+/// | [`extra`](ChatRequest::extra)`(key, ..)` | `key` | `parameters.key` |
+/// | [`incremental_output`](ChatRequest::incremental_output) | not sent | `parameters.incremental_output` (always sent) |
+/// | [`protocol`](ChatRequest::protocol) | not sent (picks the endpoint) | not sent (picks the endpoint) |
+/// | [`write_body`](ChatRequest::write_body)`(.., stream: true, ..)` | `stream`, `stream_options.include_usage` | not sent (a header asks for the stream) |
+/// | (always) | | `parameters.result_format: "message"` |
 ///
 /// When the request does not say whether to think and the model is in the catalog
 /// ([`Model::lookup`]), the catalog's default is sent explicitly (`enable_thinking:
@@ -71,7 +100,7 @@ macro_rules! setter {
 }
 
 impl ChatRequest {
-    /// A request to `model` with no messages yet.
+    /// A request to `model` with no messages yet and every parameter unset.
     ///
     /// # Example
     ///
@@ -111,96 +140,31 @@ impl ChatRequest {
         }
     }
 
-    /// Appends a message.
-    ///
-    /// # Example
-    ///
-    /// This example shows a prepared message appended to the conversation.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{ChatRequest, Message, Role};
-    ///
-    /// let request = ChatRequest::new("glm-5").message(Message::user("hi").with_partial(false));
-    /// assert_eq!(request.messages()[0].role, Role::User);
-    /// ```
+    /// Appends a message. The conversation starts empty.
     #[must_use]
     pub fn message(mut self, message: Message) -> Self {
         self.messages.push(message);
         self
     }
 
-    /// Appends a message in place (for conversation loops).
-    ///
-    /// # Example
-    ///
-    /// This example shows a conversation grown in place, one turn after another.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{ChatRequest, Message};
-    ///
-    /// let mut request = ChatRequest::new("glm-5").system("Be terse.");
-    /// for question in ["hi", "and now?"] {
-    ///     request.push(Message::user(question));
-    ///     request.push(Message::assistant("..."));
-    /// }
-    /// assert_eq!(request.messages().len(), 5);
-    /// assert_eq!(request.messages()[3].content, "and now?");
-    /// ```
+    /// Appends a message in place, for conversation loops that keep one request.
     pub fn push(&mut self, message: Message) {
         self.messages.push(message);
     }
 
-    /// Appends a system message.
-    ///
-    /// # Example
-    ///
-    /// This example shows the system message kept where it was appended.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{ChatRequest, Role};
-    ///
-    /// let request = ChatRequest::new("glm-5").system("Be terse.").user("hi");
-    /// let roles: Vec<Role> = request.messages().iter().map(|m| m.role).collect();
-    /// assert_eq!(roles, [Role::System, Role::User]);
-    /// ```
+    /// Appends a system message ([`Message::system`]).
     #[must_use]
     pub fn system(self, content: impl Into<String>) -> Self {
         self.message(Message::system(content))
     }
 
-    /// Appends a user message.
-    ///
-    /// # Example
-    ///
-    /// This example shows the content sent verbatim: a backslash-n stays two characters.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{ChatRequest, Protocol};
-    ///
-    /// let mut body = Vec::new();
-    /// let request = ChatRequest::new("glm-5").user(r"a\nb, 你好");
-    /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
-    /// assert!(String::from_utf8(body)?.contains(r#"{"role":"user","content":"a\\nb, 你好"}"#));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
+    /// Appends a user message ([`Message::user`]), its content sent verbatim.
     #[must_use]
     pub fn user(self, content: impl Into<String>) -> Self {
         self.message(Message::user(content))
     }
 
     /// Appends an assistant message (an earlier answer, as text).
-    ///
-    /// # Example
-    ///
-    /// This example shows an earlier exchange replayed as text.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{ChatRequest, Role};
-    ///
-    /// let request = ChatRequest::new("glm-5").user("2 + 2?").assistant("4").user("And times 3?");
-    /// assert_eq!(request.messages()[1].role, Role::Assistant);
-    /// assert_eq!(request.messages()[1].content, "4");
-    /// ```
     #[must_use]
     pub fn assistant(self, content: impl Into<String>) -> Self {
         self.message(Message::assistant(content))
@@ -236,109 +200,30 @@ impl ChatRequest {
 
     /// As [`assistant_from`](ChatRequest::assistant_from), replaying the reasoning
     /// (`reasoning_content`) too.
-    ///
-    /// # Example
-    ///
-    /// This example shows the reasoning replayed with the turn.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{Accumulator, ChatRequest, Protocol};
-    ///
-    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
-    /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"reasoning_content":"Easy.","content":"4"},"finish_reason":"stop"}]}"#)?;
-    /// let completion = acc.finish()?;
-    /// let request = ChatRequest::new("glm-5")
-    ///     .user("2 + 2?")
-    ///     .assistant_from_with_reasoning(&completion);
-    /// assert_eq!(request.messages()[1].reasoning_content.as_deref(), Some("Easy."));
-    /// # Ok::<(), dashscope_glm::Error>(())
-    /// ```
     #[must_use]
     pub fn assistant_from_with_reasoning(self, completion: &Completion) -> Self {
         self.message(Message::from_completion(completion, true))
     }
 
-    /// Appends a tool result answering the call `tool_call_id`.
-    ///
-    /// # Example
-    ///
-    /// This example shows a tool result answering a call by its id.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{ChatRequest, Role};
-    ///
-    /// let request = ChatRequest::new("glm-5").user("Weather?").tool_result("call_1", "21 °C");
-    /// let result = &request.messages()[1];
-    /// assert_eq!((result.role, result.tool_call_id.as_deref()), (Role::Tool, Some("call_1")));
-    /// ```
+    /// Appends a tool result answering the call `tool_call_id` ([`Message::tool`]).
     #[must_use]
     pub fn tool_result(self, tool_call_id: impl Into<String>, content: impl Into<String>) -> Self {
         self.message(Message::tool(tool_call_id, content))
     }
 
     setter!(
-        /// Thinking on or off (`enable_thinking`). GLM thinks by default.
-        ///
-        /// # Example
-        ///
-        /// This example shows that a catalog model gets `enable_thinking` even when unset.
-        ///
-        /// ```
-        /// use dashscope_glm::chat::{ChatRequest, Protocol};
-        ///
-        /// let mut body = Vec::new();
-        /// let request = ChatRequest::new("glm-5").user("hi");
-        /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
-        /// let json: serde_json::Value = serde_json::from_slice(&body)?;
-        /// assert_eq!(json["enable_thinking"], true);
-        /// let request = request.thinking(false);
-        /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
-        /// let json: serde_json::Value = serde_json::from_slice(&body)?;
-        /// assert_eq!(json["enable_thinking"], false);
-        /// # Ok::<(), Box<dyn std::error::Error>>(())
-        /// ```
+        /// Sets thinking on or off. Defaults to the catalog model's default (sent: on for
+        /// GLM); for a model outside the catalog, to the server's (not sent).
         thinking: bool
     );
     setter!(
-        /// The most reasoning tokens (`thinking_budget`; GLM: at most 32,768).
-        ///
-        /// # Example
-        ///
-        /// This example shows the budget among the native `parameters`.
-        ///
-        /// ```
-        /// use dashscope_glm::chat::{ChatRequest, Protocol};
-        ///
-        /// let mut body = Vec::new();
-        /// let request = ChatRequest::new("glm-5").user("hi").thinking_budget(4096);
-        /// request.write_body(Protocol::DashScope, true, &mut body)?;
-        /// let json: serde_json::Value = serde_json::from_slice(&body)?;
-        /// assert_eq!(json["parameters"]["thinking_budget"], 4096);
-        /// # Ok::<(), Box<dyn std::error::Error>>(())
-        /// ```
+        /// Sets the most reasoning tokens (GLM: at most 32,768). Defaults to the
+        /// model's own (not sent).
         thinking_budget: u32
     );
 
-    /// Offers a tool to the model.
-    ///
-    /// # Example
-    ///
-    /// This example shows tools sent in the order they were offered.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{ChatRequest, Protocol, Tool};
-    /// use serde_json::json;
-    ///
-    /// let request = ChatRequest::new("glm-5")
-    ///     .user("hi")
-    ///     .tool(Tool::function("get_weather", "Weather", json!({"type": "object"})))
-    ///     .tool(Tool::function("get_time", "Time", json!({"type": "object"})));
-    /// let mut body = Vec::new();
-    /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
-    /// let json: serde_json::Value = serde_json::from_slice(&body)?;
-    /// assert_eq!(json["tools"][1]["function"]["name"], "get_time");
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
+    /// Offers a tool to the model; tools are sent in the order offered. Defaults to no
+    /// tools (not sent).
     #[must_use]
     pub fn tool(mut self, tool: Tool) -> Self {
         self.tools.push(tool);
@@ -346,247 +231,75 @@ impl ChatRequest {
     }
 
     setter!(
-        /// Whether and which tool to call (`tool_choice`).
-        ///
-        /// # Example
-        ///
-        /// This example shows `none` written as a plain string.
-        ///
-        /// ```
-        /// use dashscope_glm::chat::{ChatRequest, Protocol, ToolChoice};
-        ///
-        /// let mut body = Vec::new();
-        /// let request = ChatRequest::new("glm-5").user("hi").tool_choice(ToolChoice::None);
-        /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
-        /// let json: serde_json::Value = serde_json::from_slice(&body)?;
-        /// assert_eq!(json["tool_choice"], "none");
-        /// # Ok::<(), Box<dyn std::error::Error>>(())
-        /// ```
+        /// Sets whether and which tool the model must call. Defaults to the server's,
+        /// [`ToolChoice::Auto`] (not sent).
         tool_choice: ToolChoice
     );
     setter!(
-        /// Whether the model may call several tools in one turn (`parallel_tool_calls`).
-        ///
-        /// # Example
-        ///
-        /// This example shows the flag at the top level of the OpenAI-compatible body.
-        ///
-        /// ```
-        /// use dashscope_glm::chat::{ChatRequest, Protocol};
-        ///
-        /// let mut body = Vec::new();
-        /// let request = ChatRequest::new("glm-5").user("hi").parallel_tool_calls(true);
-        /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
-        /// let json: serde_json::Value = serde_json::from_slice(&body)?;
-        /// assert_eq!(json["parallel_tool_calls"], true);
-        /// # Ok::<(), Box<dyn std::error::Error>>(())
-        /// ```
+        /// Sets whether the model may call several tools in one turn. Defaults to the
+        /// server's (not sent).
         parallel_tool_calls: bool
     );
     setter!(
-        /// Stream complex tool arguments piece by piece (`tool_stream`).
-        ///
-        /// # Example
-        ///
-        /// This example shows the flag among the native `parameters`.
-        ///
-        /// ```
-        /// use dashscope_glm::chat::{ChatRequest, Protocol};
-        ///
-        /// let mut body = Vec::new();
-        /// let request = ChatRequest::new("glm-5").user("hi").tool_stream(true);
-        /// request.write_body(Protocol::DashScope, true, &mut body)?;
-        /// let json: serde_json::Value = serde_json::from_slice(&body)?;
-        /// assert_eq!(json["parameters"]["tool_stream"], true);
-        /// # Ok::<(), Box<dyn std::error::Error>>(())
-        /// ```
+        /// Sets whether complex tool arguments stream piece by piece. Defaults to the
+        /// server's (not sent).
         tool_stream: bool
     );
     setter!(
-        /// The shape of the answer (`response_format`); GLM gives structured output only
-        /// with thinking off.
-        ///
-        /// # Example
-        ///
-        /// This example shows `json_object` refused until a message says "json".
-        ///
-        /// ```
-        /// use dashscope_glm::chat::{ChatRequest, ResponseFormat, Rule};
-        /// use dashscope_glm::Error;
-        ///
-        /// let request = ChatRequest::new("glm-5")
-        ///     .thinking(false)
-        ///     .response_format(ResponseFormat::JsonObject);
-        /// let err = request.clone().user("List three colours").validate().unwrap_err();
-        /// assert!(matches!(err, Error::Validation { rule: Rule::JsonObjectWithoutJsonWord, .. }));
-        /// assert!(request.user("List three colours as JSON").validate().is_ok());
-        /// ```
+        /// Sets the shape of the answer (GLM gives structured output only with thinking
+        /// off). Defaults to [`ResponseFormat::Text`] (not sent).
         response_format: ResponseFormat
     );
     setter!(
-        /// Sampling temperature, [0, 2) (`temperature`; GLM default 1.0).
-        ///
-        /// # Example
-        ///
-        /// This example shows the temperature at the top level of the OpenAI-compatible body.
-        ///
-        /// ```
-        /// use dashscope_glm::chat::{ChatRequest, Protocol};
-        ///
-        /// let mut body = Vec::new();
-        /// let request = ChatRequest::new("glm-5").user("hi").temperature(0.2);
-        /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
-        /// let json: serde_json::Value = serde_json::from_slice(&body)?;
-        /// assert_eq!(json["temperature"], 0.2);
-        /// # Ok::<(), Box<dyn std::error::Error>>(())
-        /// ```
+        /// Sets the sampling temperature, [0, 2). Defaults to the model's own, 1.0 for
+        /// GLM (not sent).
         temperature: f64
     );
     setter!(
-        /// Nucleus sampling, (0, 1] (`top_p`; GLM default 0.95).
-        ///
-        /// # Example
-        ///
-        /// This example shows `top_p` among the native `parameters`.
-        ///
-        /// ```
-        /// use dashscope_glm::chat::{ChatRequest, Protocol};
-        ///
-        /// let mut body = Vec::new();
-        /// let request = ChatRequest::new("glm-5").user("hi").top_p(0.8);
-        /// request.write_body(Protocol::DashScope, true, &mut body)?;
-        /// let json: serde_json::Value = serde_json::from_slice(&body)?;
-        /// assert_eq!(json["parameters"]["top_p"], 0.8);
-        /// # Ok::<(), Box<dyn std::error::Error>>(())
-        /// ```
+        /// Sets nucleus sampling, (0, 1]. Defaults to the model's own, 0.95 for GLM (not
+        /// sent).
         top_p: f64
     );
     setter!(
-        /// Candidates considered per token (`top_k`; GLM default 20).
-        ///
-        /// # Example
-        ///
-        /// This example shows `top_k`, which is not an OpenAI field, written at the top level
-        /// of the OpenAI-compatible body all the same.
-        ///
-        /// ```
-        /// use dashscope_glm::chat::{ChatRequest, Protocol};
-        ///
-        /// let mut body = Vec::new();
-        /// let request = ChatRequest::new("glm-5").user("hi").top_k(5);
-        /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
-        /// let json: serde_json::Value = serde_json::from_slice(&body)?;
-        /// assert_eq!(json["top_k"], 5);
-        /// # Ok::<(), Box<dyn std::error::Error>>(())
-        /// ```
+        /// Sets the candidates considered per token. Defaults to the model's own, 20 for
+        /// GLM (not sent).
         top_k: u32
     );
     setter!(
-        /// Penalty for repeated tokens, > 0 (`repetition_penalty`; GLM default 1.0).
-        ///
-        /// # Example
-        ///
-        /// This example shows the penalty among the native `parameters`.
-        ///
-        /// ```
-        /// use dashscope_glm::chat::{ChatRequest, Protocol};
-        ///
-        /// let mut body = Vec::new();
-        /// let request = ChatRequest::new("glm-5").user("hi").repetition_penalty(1.05);
-        /// request.write_body(Protocol::DashScope, true, &mut body)?;
-        /// let json: serde_json::Value = serde_json::from_slice(&body)?;
-        /// assert_eq!(json["parameters"]["repetition_penalty"], 1.05);
-        /// # Ok::<(), Box<dyn std::error::Error>>(())
-        /// ```
+        /// Sets the penalty for repeated tokens, > 0. Defaults to the model's own, 1.0
+        /// for GLM (not sent).
         repetition_penalty: f64
     );
     setter!(
-        /// Penalty for tokens already present, [-2, 2] (`presence_penalty`).
-        ///
-        /// # Example
-        ///
-        /// This example shows the penalty at the top level of the OpenAI-compatible body.
-        ///
-        /// ```
-        /// use dashscope_glm::chat::{ChatRequest, Protocol};
-        ///
-        /// let mut body = Vec::new();
-        /// let request = ChatRequest::new("glm-5").user("hi").presence_penalty(-0.5);
-        /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
-        /// let json: serde_json::Value = serde_json::from_slice(&body)?;
-        /// assert_eq!(json["presence_penalty"], -0.5);
-        /// # Ok::<(), Box<dyn std::error::Error>>(())
-        /// ```
+        /// Sets the penalty for tokens already present, [-2, 2]. Defaults to the
+        /// server's (not sent).
         presence_penalty: f64
     );
     setter!(
-        /// The most answer tokens (`max_tokens`; GLM: at most 16,384).
-        ///
-        /// # Example
-        ///
-        /// This example shows the largest value GLM accepts, and one above it refused.
-        ///
-        /// ```
-        /// use dashscope_glm::chat::{ChatRequest, Rule};
-        /// use dashscope_glm::Error;
-        ///
-        /// assert!(ChatRequest::new("glm-5").user("hi").max_tokens(16_384).validate().is_ok());
-        /// let err = ChatRequest::new("glm-5").user("hi").max_tokens(16_385).validate();
-        /// assert!(matches!(err, Err(Error::Validation { rule: Rule::MaxTokensAboveLimit, .. })));
-        /// ```
+        /// Sets the most answer tokens (GLM: at most 16,384). Defaults to the model's
+        /// own (not sent).
         max_tokens: u32
     );
     setter!(
-        /// Sampling seed (`seed`).
-        ///
-        /// # Example
-        ///
-        /// This example shows the seed among the native `parameters`.
-        ///
-        /// ```
-        /// use dashscope_glm::chat::{ChatRequest, Protocol};
-        ///
-        /// let mut body = Vec::new();
-        /// let request = ChatRequest::new("glm-5").user("hi").seed(42);
-        /// request.write_body(Protocol::DashScope, true, &mut body)?;
-        /// let json: serde_json::Value = serde_json::from_slice(&body)?;
-        /// assert_eq!(json["parameters"]["seed"], 42);
-        /// # Ok::<(), Box<dyn std::error::Error>>(())
-        /// ```
+        /// Sets the sampling seed. Defaults to none (not sent).
         seed: u64
     );
 
-    /// Stop sequences (`stop`).
-    ///
-    /// # Example
-    ///
-    /// This example shows one stop string and several.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{ChatRequest, Protocol};
-    ///
-    /// let mut body = Vec::new();
-    /// let request = ChatRequest::new("glm-5").user("hi");
-    /// request.clone().stop("END").write_body(Protocol::DashScope, true, &mut body)?;
-    /// let json: serde_json::Value = serde_json::from_slice(&body)?;
-    /// assert_eq!(json["parameters"]["stop"], "END");
-    /// request.stop(vec!["\n\n", "END"]).write_body(Protocol::DashScope, true, &mut body)?;
-    /// let json: serde_json::Value = serde_json::from_slice(&body)?;
-    /// assert_eq!(json["parameters"]["stop"], serde_json::json!(["\n\n", "END"]));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
+    /// Sets the stop sequences, one string or several. Defaults to none (not sent).
     #[must_use]
     pub fn stop(mut self, stop: impl Into<Stop>) -> Self {
         self.stop = Some(stop.into());
         self
     }
 
-    /// A body field this builder does not model, written verbatim: at the top level on
-    /// the OpenAI-compatible protocol, inside `parameters` on the native one. Setting
-    /// the same key twice keeps the last value. A key the builder writes itself
-    /// (`temperature`, `messages`, ...) makes [`validate`](ChatRequest::validate) and
-    /// [`write_body`](ChatRequest::write_body) fail with
+    /// Sets a body field this builder does not model, written verbatim: at the top
+    /// level on the OpenAI-compatible protocol, inside `parameters` on the native one.
+    /// Setting the same key twice keeps its first place and its last value. A key the
+    /// builder writes itself (`temperature`, `messages`, ...) makes
+    /// [`validate`](ChatRequest::validate) and [`write_body`](ChatRequest::write_body)
+    /// fail with
     /// [`Rule::ExtraCollidesWithField`](crate::chat::Rule::ExtraCollidesWithField).
+    /// Defaults to no extra fields.
     ///
     /// # Example
     ///
@@ -615,149 +328,50 @@ impl ChatRequest {
         self
     }
 
-    /// Native protocol only: `false` asks the server for cumulative output
-    /// (`incremental_output: false`, every event repeats the text so far), which the
-    /// client merges back into deltas. Default `true`. The OpenAI-compatible protocol
-    /// always streams deltas and ignores this.
-    ///
-    /// # Example
-    ///
-    /// This example shows cumulative output asked for on the native protocol.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{ChatRequest, Protocol};
-    ///
-    /// let request = ChatRequest::new("glm-5").user("hi").incremental_output(false);
-    /// assert!(!request.is_incremental());
-    /// let mut body = Vec::new();
-    /// request.write_body(Protocol::DashScope, true, &mut body)?;
-    /// let json: serde_json::Value = serde_json::from_slice(&body)?;
-    /// assert_eq!(json["parameters"]["incremental_output"], false);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
+    /// Sets whether the native protocol streams deltas; `false` asks for cumulative
+    /// output (every event repeats the text so far), which the client merges back into
+    /// deltas. Defaults to `true`. The OpenAI-compatible protocol always streams deltas.
     #[must_use]
     pub fn incremental_output(mut self, incremental: bool) -> Self {
         self.incremental_output = incremental;
         self
     }
 
-    /// Sends this request with `protocol` whatever the client's default.
-    ///
-    /// # Example
-    ///
-    /// This example shows a request pinned to the native protocol.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{ChatRequest, Protocol};
-    ///
-    /// let request = ChatRequest::new("glm-5").user("hi").protocol(Protocol::DashScope);
-    /// assert_eq!(request.protocol_override(), Some(Protocol::DashScope));
-    /// ```
+    /// Sets the protocol this request is sent with. Defaults to the client's.
     #[must_use]
     pub fn protocol(mut self, protocol: Protocol) -> Self {
         self.protocol = Some(protocol);
         self
     }
 
-    /// The model name.
-    ///
-    /// # Example
-    ///
-    /// This example shows the model name as given.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::ChatRequest;
-    ///
-    /// assert_eq!(ChatRequest::new("glm-4.6").model(), "glm-4.6");
-    /// ```
+    /// The model name, as given to [`new`](ChatRequest::new).
     pub fn model(&self) -> &str {
         &self.model
     }
 
-    /// The messages so far.
-    ///
-    /// # Example
-    ///
-    /// This example shows the messages in the order appended.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::ChatRequest;
-    ///
-    /// let request = ChatRequest::new("glm-5").system("Be terse.").user("hi");
-    /// let texts: Vec<&str> = request.messages().iter().map(|m| m.content.as_str()).collect();
-    /// assert_eq!(texts, ["Be terse.", "hi"]);
-    /// ```
+    /// The messages, in the order appended.
     pub fn messages(&self) -> &[Message] {
         &self.messages
     }
 
-    /// The protocol this request asked for, if any.
-    ///
-    /// # Example
-    ///
-    /// This example shows no override until one is set.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{ChatRequest, Protocol};
-    ///
-    /// let request = ChatRequest::new("glm-5");
-    /// assert_eq!(request.protocol_override(), None);
-    /// let request = request.protocol(Protocol::OpenAiCompatible);
-    /// assert_eq!(request.protocol_override(), Some(Protocol::OpenAiCompatible));
-    /// ```
+    /// The protocol set with [`protocol`](ChatRequest::protocol), if any.
     pub fn protocol_override(&self) -> Option<Protocol> {
         self.protocol
     }
 
-    /// Whether the native protocol should stream deltas (see
+    /// Whether the native protocol streams deltas (see
     /// [`incremental_output`](ChatRequest::incremental_output)).
-    ///
-    /// # Example
-    ///
-    /// This example shows the default, deltas.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::ChatRequest;
-    ///
-    /// assert!(ChatRequest::new("glm-5").is_incremental());
-    /// assert!(!ChatRequest::new("glm-5").incremental_output(false).is_incremental());
-    /// ```
     pub fn is_incremental(&self) -> bool {
         self.incremental_output
     }
 
     /// The extra fields, in the order first set.
-    ///
-    /// # Example
-    ///
-    /// This example shows a key set twice: it keeps its first place and its last value.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::ChatRequest;
-    /// use serde_json::json;
-    ///
-    /// let request = ChatRequest::new("glm-5").extra("n", 1).extra("user", "u-1").extra("n", 2);
-    /// let expected = [("n".to_owned(), json!(2)), ("user".to_owned(), json!("u-1"))];
-    /// assert_eq!(request.extras(), expected);
-    /// ```
     pub fn extras(&self) -> &[(String, Value)] {
         &self.extra
     }
 
     /// Whether thinking is on: as set, else the catalog model's default, else `None`
-    /// (unknown model, the server decides).
-    ///
-    /// # Example
-    ///
-    /// This example shows thinking as set, as the catalog's default, and unknown.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::ChatRequest;
-    ///
-    /// assert_eq!(ChatRequest::new("glm-5").thinking(false).effective_thinking(), Some(false));
-    /// assert_eq!(ChatRequest::new("glm-4.7").effective_thinking(), Some(true));
-    /// assert_eq!(ChatRequest::new("my-fine-tune").effective_thinking(), None);
-    /// ```
+    /// (a model outside the catalog; the server decides).
     pub fn effective_thinking(&self) -> Option<bool> {
         self.thinking
             .or_else(|| Model::lookup(&self.model).map(|m| m.defaults.thinking))

@@ -28,27 +28,7 @@ pub struct JsonSchema {
 }
 
 impl JsonSchema {
-    /// A named schema.
-    ///
-    /// # Example
-    ///
-    /// This example shows a schema as the body carries it (no `strict` unless set).
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{ChatRequest, JsonSchema, Protocol, ResponseFormat};
-    /// use serde_json::json;
-    ///
-    /// let schema = JsonSchema::new("answer", json!({"type": "object"}));
-    /// let request = ChatRequest::new("glm-5").user("hi").thinking(false)
-    ///     .response_format(ResponseFormat::JsonSchema(schema));
-    /// let mut body = Vec::new();
-    /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
-    /// let json: serde_json::Value = serde_json::from_slice(&body)?;
-    /// let inner = json!({"name": "answer", "schema": {"type": "object"}});
-    /// let expected = json!({"type": "json_schema", "json_schema": inner});
-    /// assert_eq!(json["response_format"], expected);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
+    /// A named schema, not strict unless [`strict`](JsonSchema::strict) says so.
     pub fn new(name: impl Into<String>, schema: Value) -> Self {
         Self {
             name: name.into(),
@@ -57,25 +37,7 @@ impl JsonSchema {
         }
     }
 
-    /// Sets [`strict`](JsonSchema::strict).
-    ///
-    /// # Example
-    ///
-    /// This example shows `strict` written into the schema object.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{ChatRequest, JsonSchema, Protocol, ResponseFormat};
-    /// use serde_json::json;
-    ///
-    /// let schema = JsonSchema::new("answer", json!({"type": "object"})).strict(true);
-    /// let format = ResponseFormat::JsonSchema(schema);
-    /// let request = ChatRequest::new("glm-5").user("hi").response_format(format);
-    /// let mut body = Vec::new();
-    /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
-    /// let json: serde_json::Value = serde_json::from_slice(&body)?;
-    /// assert_eq!(json["response_format"]["json_schema"]["strict"], true);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
+    /// Sets [`strict`](JsonSchema::strict). Defaults to the server's (not sent).
     #[must_use]
     pub fn strict(mut self, strict: bool) -> Self {
         self.strict = Some(strict);
@@ -109,21 +71,6 @@ pub enum ResponseFormat {
 
 impl ResponseFormat {
     /// Whether this asks for structured output (JSON object or schema).
-    ///
-    /// # Example
-    ///
-    /// This example shows that only structured formats are refused with thinking on.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{ChatRequest, JsonSchema, ResponseFormat};
-    /// use serde_json::json;
-    ///
-    /// let schema = ResponseFormat::JsonSchema(JsonSchema::new("answer", json!({})));
-    /// assert!(schema.is_structured());
-    /// let request = ChatRequest::new("glm-5").user("hi");
-    /// assert!(request.clone().response_format(ResponseFormat::Text).validate().is_ok());
-    /// assert!(request.response_format(schema).validate().is_err());
-    /// ```
     pub fn is_structured(&self) -> bool {
         !matches!(self, Self::Text)
     }
@@ -144,9 +91,9 @@ impl ResponseFormat {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Stop {
-    /// One string.
+    /// One string (`"stop": "END"`).
     One(String),
-    /// Several strings.
+    /// Several strings (`"stop": ["a", "b"]`).
     Many(Vec<String>),
 }
 

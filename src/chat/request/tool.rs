@@ -2,7 +2,8 @@
 
 use serde_json::Value;
 
-/// A tool the model may call.
+/// A tool the model may call, written as
+/// `{"type":"function","function":{"name","description","parameters"}}`.
 ///
 /// # Example
 ///
@@ -32,25 +33,6 @@ pub struct Tool {
 
 impl Tool {
     /// A function tool.
-    ///
-    /// # Example
-    ///
-    /// This example shows a function tool as the body carries it.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{ChatRequest, Protocol, Tool};
-    /// use serde_json::json;
-    ///
-    /// let schema = json!({"type": "object", "properties": {"city": {"type": "string"}}});
-    /// let tool = Tool::function("get_weather", "Current weather in a city", schema.clone());
-    /// let mut body = Vec::new();
-    /// let request = ChatRequest::new("glm-5").user("hi").tool(tool);
-    /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
-    /// let json: serde_json::Value = serde_json::from_slice(&body)?;
-    /// assert_eq!(json["tools"][0]["type"], "function");
-    /// assert_eq!(json["tools"][0]["function"]["parameters"], schema);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
     pub fn function(
         name: impl Into<String>,
         description: impl Into<String>,
@@ -91,45 +73,11 @@ pub enum ToolChoice {
 
 impl ToolChoice {
     /// Forces the function `name`.
-    ///
-    /// # Example
-    ///
-    /// This example shows a forced function as the body carries it.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{ChatRequest, Protocol, ToolChoice};
-    /// use serde_json::json;
-    ///
-    /// let mut body = Vec::new();
-    /// let forced = ToolChoice::function("get_weather");
-    /// let request = ChatRequest::new("glm-5").user("hi").tool_choice(forced);
-    /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
-    /// let json: serde_json::Value = serde_json::from_slice(&body)?;
-    /// let expected = json!({"type": "function", "function": {"name": "get_weather"}});
-    /// assert_eq!(json["tool_choice"], expected);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
     pub fn function(name: impl Into<String>) -> Self {
         Self::Function(name.into())
     }
 
     /// Whether this forces a call (anything but `auto` and `none`).
-    ///
-    /// # Example
-    ///
-    /// This example shows a forced choice refused while thinking is on, and accepted without it.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{ChatRequest, Rule, ToolChoice};
-    /// use dashscope_glm::Error;
-    ///
-    /// let choice = ToolChoice::function("get_weather");
-    /// assert!(choice.is_forced() && !ToolChoice::None.is_forced());
-    /// let request = ChatRequest::new("glm-5").user("Weather?").tool_choice(choice);
-    /// let err = request.validate().unwrap_err();
-    /// assert!(matches!(err, Error::Validation { rule: Rule::ForcedToolChoiceWithThinking, .. }));
-    /// assert!(request.thinking(false).validate().is_ok());
-    /// ```
     pub fn is_forced(&self) -> bool {
         matches!(self, Self::Function(_))
     }
