@@ -3,8 +3,8 @@
 
 use dashscope_glm::Error;
 use dashscope_glm::chat::{
-    Accumulator, ChatRequest, JsonSchema, Message, Model, Protocol, ResponseFormat, Rule, Tool,
-    ToolChoice,
+    Accumulator, ChatRequest, JsonSchema, Message, Model, Protocol, ResponseFormat, Role, Rule,
+    Tool, ToolChoice,
 };
 use serde_json::{Value, json};
 
@@ -170,9 +170,23 @@ fn structured_output_shapes() {
         body(&schema, Protocol::OpenAiCompatible, false)["response_format"],
         json!({"type": "json_schema", "json_schema": {"name": "answer", "schema": {"type": "object"}, "strict": true}})
     );
+    let loose = ChatRequest::new("glm-5")
+        .user("x")
+        .thinking(false)
+        .response_format(ResponseFormat::JsonSchema(JsonSchema::new(
+            "answer",
+            json!({"type": "object"}),
+        )));
+    assert_eq!(
+        body(&loose, Protocol::OpenAiCompatible, false)["response_format"],
+        json!({"type": "json_schema", "json_schema": {"name": "answer", "schema": {"type": "object"}}}),
+        "no strict unless set"
+    );
     let text = ChatRequest::new("glm-5")
         .user("x")
         .response_format(ResponseFormat::Text);
+    assert!(!ResponseFormat::Text.is_structured());
+    assert_eq!(rule_of(&text), None, "text is not refused with thinking on");
     assert_eq!(
         body(&text, Protocol::OpenAiCompatible, false)["response_format"],
         json!({"type": "text"})
@@ -182,10 +196,109 @@ fn structured_output_shapes() {
         .thinking(false)
         .tool(weather_tool())
         .tool_choice(ToolChoice::function("get_weather"));
+    let function = json!({"type": "function", "function": {"name": "get_weather"}});
     assert_eq!(
         body(&forced, Protocol::DashScope, false)["parameters"]["tool_choice"],
-        json!({"type": "function", "function": {"name": "get_weather"}})
+        function
     );
+    assert_eq!(
+        body(&forced, Protocol::OpenAiCompatible, false)["tool_choice"],
+        function
+    );
+    let none = ChatRequest::new("glm-5")
+        .user("x")
+        .tool_choice(ToolChoice::None);
+    assert!(!ToolChoice::None.is_forced() && !ToolChoice::Auto.is_forced());
+    assert_eq!(
+        body(&none, Protocol::OpenAiCompatible, false)["tool_choice"],
+        "none"
+    );
+}
+
+/// What the setters' and getters' docs say, beyond the full bodies above.
+#[test]
+fn setters_and_getters() {
+    let roles = [Role::System, Role::User, Role::Assistant, Role::Tool].map(Role::as_str);
+    assert_eq!(roles, ["system", "user", "assistant", "tool"]);
+    let user = Message::user("Who are you");
+    assert_eq!(
+        (user.role, user.content.as_str()),
+        (Role::User, "Who are you")
+    );
+    assert!(user.tool_calls.is_empty() && user.tool_call_id.is_none() && !user.partial);
+    assert_eq!(Message::assistant("I am GLM.").reasoning_content, None);
+
+    // Messages keep their order, appended by value or in place.
+    let mut r = ChatRequest::new("glm-4.6").system("Be terse.");
+    for question in ["hi", "and now?"] {
+        r.push(Message::user(question));
+        r.push(Message::assistant("..."));
+    }
+    assert_eq!(r.model(), "glm-4.6");
+    let texts: Vec<&str> = r.messages().iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(texts, ["Be terse.", "hi", "...", "and now?", "..."]);
+
+    // A tool result on the native protocol.
+    let tool = ChatRequest::new("glm-5").message(Message::tool("call_1", r#"{"temp":21}"#));
+    assert_eq!(
+        body(&tool, Protocol::DashScope, true)["input"]["messages"][0],
+        json!({"role": "tool", "content": r#"{"temp":21}"#, "tool_call_id": "call_1"})
+    );
+
+    // Content is written verbatim and as UTF-8, in the raw text.
+    let mut out = Vec::new();
+    ChatRequest::new("glm-5")
+        .user(r"a\nb, 你好")
+        .write_body(Protocol::OpenAiCompatible, false, &mut out)
+        .unwrap();
+    let raw = String::from_utf8(out).unwrap();
+    assert!(
+        raw.contains(r#"{"role":"user","content":"a\\nb, 你好"}"#),
+        "{raw}"
+    );
+
+    // Tools in the order offered; one stop string is a string, not a list.
+    let tools = ChatRequest::new("glm-5")
+        .user("hi")
+        .tool(weather_tool())
+        .tool(Tool::function(
+            "get_time",
+            "Time",
+            json!({"type": "object"}),
+        ))
+        .stop("END");
+    let b = body(&tools, Protocol::DashScope, true);
+    assert_eq!(b["parameters"]["tools"][1]["function"]["name"], "get_time");
+    assert_eq!(b["parameters"]["stop"], "END");
+
+    // Extra fields keep their first place and their last value.
+    let extras = ChatRequest::new("glm-5")
+        .extra("n", 1)
+        .extra("user", "u-1")
+        .extra("n", 2);
+    let expected = [
+        ("n".to_owned(), json!(2)),
+        ("user".to_owned(), json!("u-1")),
+    ];
+    assert_eq!(extras.extras(), expected);
+
+    // Protocol override and incremental output.
+    let r = ChatRequest::new("glm-5");
+    assert_eq!(r.protocol_override(), None);
+    assert!(r.is_incremental());
+    let r = r.protocol(Protocol::DashScope).incremental_output(false);
+    assert_eq!(r.protocol_override(), Some(Protocol::DashScope));
+    assert!(!r.is_incremental());
+
+    // Thinking: as set, else the catalog default, else unknown.
+    assert_eq!(
+        ChatRequest::new("glm-5")
+            .thinking(false)
+            .effective_thinking(),
+        Some(false)
+    );
+    assert_eq!(ChatRequest::new("glm-4.7").effective_thinking(), Some(true));
+    assert_eq!(ChatRequest::new("my-fine-tune").effective_thinking(), None);
 }
 
 #[test]
@@ -291,27 +404,101 @@ fn rule_of(r: &ChatRequest) -> Option<Rule> {
     }
 }
 
+/// Each catalog model's rules, checked by behaviour and driven by the catalog's own
+/// data: a request just inside a limit passes and one just past it is refused with that
+/// rule; a feature the model lacks is refused, and the same request without it passes.
 #[test]
-fn catalog_limits_and_defaults() {
-    let names: Vec<_> = Model::all().iter().map(|m| m.name).collect();
-    assert_eq!(names, ["glm-5", "glm-4.7", "glm-4.6"]);
-    for m in Model::all() {
-        assert_eq!(m.limits.context, 202_752);
-        assert_eq!(m.limits.max_reasoning, 32_768);
-        assert_eq!(m.limits.max_response, 16_384);
-        assert!(m.defaults.thinking);
-        assert_eq!(m.defaults.temperature, 1.0);
-        assert_eq!(m.defaults.top_p, 0.95);
-        assert_eq!(m.defaults.top_k, 20);
-        assert_eq!(m.defaults.repetition_penalty, 1.0);
-        assert!(!m.capabilities.web_search && !m.capabilities.partial_mode);
+fn each_catalog_rule_refuses_just_past_its_limit() {
+    assert!(!Model::all().is_empty());
+    for model in Model::all() {
+        let name = model.name;
+        let base = || ChatRequest::new(name).user("hello");
+        // The rule a model that lacks a feature refuses it with; `None` if offered.
+        let lacks = |offered: bool, rule: Rule| (!offered).then_some(rule);
+        assert_eq!(rule_of(&base()), None, "{name}");
+        assert_eq!(model.check(&base()), Ok(()), "{name}");
+
+        // Sizes: at the limit passes, one above is refused, and the message says why.
+        let limits = model.limits;
+        assert_eq!(rule_of(&base().max_tokens(limits.max_response)), None);
+        let over = base().max_tokens(limits.max_response + 1);
+        assert_eq!(rule_of(&over), Some(Rule::MaxTokensAboveLimit), "{name}");
+        assert!(matches!(
+            model.check(&over),
+            Err(Error::Validation {
+                rule: Rule::MaxTokensAboveLimit,
+                ..
+            })
+        ));
+        let message = over.validate().unwrap_err().to_string();
+        assert!(message.contains(name), "{message}");
         assert!(
-            m.capabilities.structured_output && !m.capabilities.structured_output_with_thinking
+            message.contains(&limits.max_response.to_string()),
+            "{message}"
         );
-        assert_eq!(m.capabilities.implicit_cache, m.name == "glm-5");
+        assert_eq!(rule_of(&base().thinking_budget(limits.max_reasoning)), None);
+        assert_eq!(
+            rule_of(&base().thinking_budget(limits.max_reasoning + 1)),
+            Some(Rule::ThinkingBudgetAboveLimit),
+            "{name}"
+        );
+
+        // Thinking left unset is the catalog default, in the body and in the rules.
+        let thinking = model.defaults.thinking;
+        assert_eq!(base().effective_thinking(), Some(thinking));
+        assert_eq!(
+            body(&base(), Protocol::OpenAiCompatible, false)["enable_thinking"],
+            thinking
+        );
+
+        // Structured output: refused with thinking on unless the model offers it.
+        let json = base()
+            .user("answer in JSON")
+            .response_format(ResponseFormat::JsonObject);
+        let with_thinking = lacks(
+            model.capabilities.structured_output_with_thinking,
+            Rule::StructuredOutputWithThinking,
+        );
+        assert_eq!(
+            rule_of(&json.clone().thinking(true)),
+            with_thinking,
+            "{name}"
+        );
+        let by_default = if thinking { with_thinking } else { None };
+        assert_eq!(rule_of(&json), by_default, "{name}");
+        assert_eq!(rule_of(&json.clone().thinking(false)), None, "{name}");
+
+        // json_object needs the word "json" somewhere in the messages.
+        let no_word = base()
+            .thinking(false)
+            .response_format(ResponseFormat::JsonObject);
+        assert_eq!(
+            rule_of(&no_word),
+            Some(Rule::JsonObjectWithoutJsonWord),
+            "{name}"
+        );
+        assert_eq!(rule_of(&no_word.user("reply with JSON")), None, "{name}");
+
+        // Web search and partial mode: refused exactly when the model lacks them.
+        let search = lacks(model.capabilities.web_search, Rule::WebSearch);
+        assert_eq!(rule_of(&base().extra("enable_search", true)), search);
+        assert_eq!(rule_of(&base().extra("enable_search", false)), None);
+        let partial = lacks(model.capabilities.partial_mode, Rule::PartialMode);
+        let prefix = |partial| Message::assistant("Once upon").with_partial(partial);
+        assert_eq!(rule_of(&base().message(prefix(true))), partial, "{name}");
+        assert_eq!(rule_of(&base().message(prefix(false))), None, "{name}");
+
+        // A forced tool with thinking on is refused; with thinking off it passes.
+        let forced = base()
+            .tool(weather_tool())
+            .tool_choice(ToolChoice::function("get_weather"));
+        assert_eq!(
+            rule_of(&forced.clone().thinking(true)),
+            Some(Rule::ForcedToolChoiceWithThinking),
+            "{name}"
+        );
+        assert_eq!(rule_of(&forced.thinking(false)), None, "{name}");
     }
-    assert_eq!(Model::lookup("glm-5").unwrap().limits.max_input, 202_752);
-    assert_eq!(Model::lookup("glm-4.6").unwrap().limits.max_input, 169_984);
 }
 
 #[test]

@@ -1,0 +1,279 @@
+//! The request body, written as JSON for either protocol.
+
+use serde_json::Value;
+
+use crate::chat::{ChatRequest, Protocol, ResponseFormat, Stop, ToolChoice};
+use crate::error::Error;
+
+impl ChatRequest {
+    /// Serializes the body for `protocol` into `out` (cleared first; its capacity is
+    /// reused). `stream` adds `stream: true` and `stream_options.include_usage: true`
+    /// on the OpenAI-compatible protocol; the native protocol streams through a header
+    /// (`X-DashScope-SSE: enable`) and its body is the same either way.
+    ///
+    /// Only the extra-field rule is checked here; the model rules are
+    /// [`validate`](ChatRequest::validate)'s.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`] with [`Rule::ExtraCollidesWithField`](crate::chat::Rule::ExtraCollidesWithField).
+    ///
+    /// # Example
+    ///
+    /// This example serializes the same request for the native endpoint.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Protocol};
+    ///
+    /// let mut body = Vec::new();
+    /// ChatRequest::new("glm-4.6")
+    ///     .user("Who are you")
+    ///     .write_body(Protocol::DashScope, true, &mut body)?;
+    /// assert_eq!(
+    ///     String::from_utf8(body).unwrap(),
+    ///     r#"{"model":"glm-4.6","input":{"messages":[{"role":"user","content":"Who are you"}]},"parameters":{"result_format":"message","incremental_output":true,"enable_thinking":true}}"#
+    /// );
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
+    pub fn write_body(
+        &self,
+        protocol: Protocol,
+        stream: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        self.check_extra()?;
+        out.clear();
+        let mut w = JsonWriter { out };
+        match protocol {
+            Protocol::DashScope => {
+                w.raw("{\"model\":");
+                w.string(&self.model);
+                w.raw(",\"input\":{\"messages\":");
+                self.write_messages(&mut w, true);
+                w.raw("},\"parameters\":{\"result_format\":\"message\",\"incremental_output\":");
+                w.raw(if self.incremental_output {
+                    "true"
+                } else {
+                    "false"
+                });
+                self.write_parameters(&mut w);
+                w.raw("}}");
+            }
+            // The OpenAI-compatible shape is the default for protocols added later.
+            _ => {
+                w.raw("{\"model\":");
+                w.string(&self.model);
+                w.raw(",\"messages\":");
+                self.write_messages(&mut w, false);
+                if stream {
+                    w.raw(",\"stream\":true,\"stream_options\":{\"include_usage\":true}");
+                }
+                self.write_parameters(&mut w);
+                w.raw("}");
+            }
+        }
+        Ok(())
+    }
+
+    /// Every parameter after the protocol's fixed ones, each preceded by a comma.
+    fn write_parameters(&self, w: &mut JsonWriter<'_>) {
+        if let Some(thinking) = self.effective_thinking() {
+            w.key("enable_thinking");
+            w.value(&Value::Bool(thinking));
+        }
+        if let Some(n) = self.thinking_budget {
+            w.key("thinking_budget");
+            w.value(&Value::from(n));
+        }
+        for (key, value) in [("temperature", self.temperature), ("top_p", self.top_p)] {
+            if let Some(v) = value {
+                w.key(key);
+                w.value(&Value::from(v));
+            }
+        }
+        if let Some(k) = self.top_k {
+            w.key("top_k");
+            w.value(&Value::from(k));
+        }
+        for (key, value) in [
+            ("repetition_penalty", self.repetition_penalty),
+            ("presence_penalty", self.presence_penalty),
+        ] {
+            if let Some(v) = value {
+                w.key(key);
+                w.value(&Value::from(v));
+            }
+        }
+        if let Some(n) = self.max_tokens {
+            w.key("max_tokens");
+            w.value(&Value::from(n));
+        }
+        if let Some(seed) = self.seed {
+            w.key("seed");
+            w.value(&Value::from(seed));
+        }
+        match &self.stop {
+            Some(Stop::One(s)) => {
+                w.key("stop");
+                w.string(s);
+            }
+            Some(Stop::Many(v)) => {
+                w.key("stop");
+                w.raw("[");
+                for (i, s) in v.iter().enumerate() {
+                    if i > 0 {
+                        w.raw(",");
+                    }
+                    w.string(s);
+                }
+                w.raw("]");
+            }
+            None => {}
+        }
+        if !self.tools.is_empty() {
+            w.key("tools");
+            w.raw("[");
+            for (i, tool) in self.tools.iter().enumerate() {
+                if i > 0 {
+                    w.raw(",");
+                }
+                w.raw("{\"type\":\"function\",\"function\":{\"name\":");
+                w.string(&tool.name);
+                w.raw(",\"description\":");
+                w.string(&tool.description);
+                w.raw(",\"parameters\":");
+                w.value(&tool.parameters);
+                w.raw("}}");
+            }
+            w.raw("]");
+        }
+        match &self.tool_choice {
+            Some(ToolChoice::Auto) => {
+                w.key("tool_choice");
+                w.raw("\"auto\"");
+            }
+            Some(ToolChoice::None) => {
+                w.key("tool_choice");
+                w.raw("\"none\"");
+            }
+            Some(ToolChoice::Function(name)) => {
+                w.key("tool_choice");
+                w.raw("{\"type\":\"function\",\"function\":{\"name\":");
+                w.string(name);
+                w.raw("}}");
+            }
+            None => {}
+        }
+        for (key, value) in [
+            ("parallel_tool_calls", self.parallel_tool_calls),
+            ("tool_stream", self.tool_stream),
+        ] {
+            if let Some(v) = value {
+                w.key(key);
+                w.value(&Value::Bool(v));
+            }
+        }
+        match &self.response_format {
+            Some(ResponseFormat::Text) => {
+                w.key("response_format");
+                w.raw("{\"type\":\"text\"}");
+            }
+            Some(ResponseFormat::JsonObject) => {
+                w.key("response_format");
+                w.raw("{\"type\":\"json_object\"}");
+            }
+            Some(ResponseFormat::JsonSchema(s)) => {
+                w.key("response_format");
+                w.raw("{\"type\":\"json_schema\",\"json_schema\":{\"name\":");
+                w.string(&s.name);
+                w.raw(",\"schema\":");
+                w.value(&s.schema);
+                if let Some(strict) = s.strict {
+                    w.raw(",\"strict\":");
+                    w.value(&Value::Bool(strict));
+                }
+                w.raw("}}");
+            }
+            None => {}
+        }
+        for (key, value) in &self.extra {
+            w.key(key);
+            w.value(value);
+        }
+    }
+
+    fn write_messages(&self, w: &mut JsonWriter<'_>, native: bool) {
+        w.raw("[");
+        for (i, m) in self.messages.iter().enumerate() {
+            if i > 0 {
+                w.raw(",");
+            }
+            w.raw("{\"role\":");
+            w.string(m.role.as_str());
+            w.raw(",\"content\":");
+            w.string(&m.content);
+            if let Some(reasoning) = &m.reasoning_content {
+                w.raw(",\"reasoning_content\":");
+                w.string(reasoning);
+            }
+            if !m.tool_calls.is_empty() {
+                w.raw(",\"tool_calls\":[");
+                for (j, call) in m.tool_calls.iter().enumerate() {
+                    if j > 0 {
+                        w.raw(",");
+                    }
+                    w.raw("{\"id\":");
+                    w.string(&call.id);
+                    w.raw(",\"type\":\"function\"");
+                    if native {
+                        w.raw(",\"index\":");
+                        w.value(&Value::from(call.index));
+                    }
+                    w.raw(",\"function\":{\"name\":");
+                    w.string(&call.name);
+                    w.raw(",\"arguments\":");
+                    w.string(&call.arguments);
+                    w.raw("}}");
+                }
+                w.raw("]");
+            }
+            if let Some(id) = &m.tool_call_id {
+                w.raw(",\"tool_call_id\":");
+                w.string(id);
+            }
+            if m.partial {
+                w.raw(",\"partial\":true");
+            }
+            w.raw("}");
+        }
+        w.raw("]");
+    }
+}
+
+/// Appends JSON text to a byte buffer. Every writer here follows a `{` plus at least
+/// one member, so [`key`](JsonWriter::key) always writes the separating comma.
+struct JsonWriter<'a> {
+    out: &'a mut Vec<u8>,
+}
+
+impl JsonWriter<'_> {
+    fn raw(&mut self, s: &str) {
+        self.out.extend_from_slice(s.as_bytes());
+    }
+
+    fn key(&mut self, key: &str) {
+        self.raw(",");
+        self.string(key);
+        self.raw(":");
+    }
+
+    fn string(&mut self, s: &str) {
+        // Writing to a Vec cannot fail, and a &str always serializes.
+        let _ = serde_json::to_writer(&mut *self.out, s);
+    }
+
+    fn value(&mut self, v: &Value) {
+        // As above; a non-finite float inside a Value is already `null`.
+        let _ = serde_json::to_writer(&mut *self.out, v);
+    }
+}

@@ -1,0 +1,379 @@
+//! The [`ChatRequest`] builder: its fields, setters and getters.
+
+use serde_json::Value;
+
+use crate::chat::model::Model;
+use crate::chat::{Completion, Message, Protocol, ResponseFormat, Stop, Tool, ToolChoice};
+
+/// One chat request: the model, the messages and the generation parameters.
+///
+/// Build it with the chained methods, then hand it to the client (which checks it with
+/// [`validate`](ChatRequest::validate) before sending a byte), or serialize it yourself
+/// with [`write_body`](ChatRequest::write_body). A setter left unset is not sent, so the
+/// server's default applies; the one exception is thinking, below.
+///
+/// Where each setter lands in the body, on each protocol ("native" is DashScope's own
+/// protocol; `parameters.x` is the key `x` inside the `parameters` object):
+///
+/// | setter | OpenAI-compatible | native |
+/// | --- | --- | --- |
+/// | [`new`](ChatRequest::new) (the model) | `model` | `model` |
+/// | [`message`](ChatRequest::message) and the setters that append one ([`push`](ChatRequest::push), [`system`](ChatRequest::system), [`user`](ChatRequest::user), [`assistant`](ChatRequest::assistant), `assistant_from*`, [`tool_result`](ChatRequest::tool_result)) | `messages` | `input.messages` |
+/// | [`thinking`](ChatRequest::thinking) | `enable_thinking` | `parameters.enable_thinking` |
+/// | [`thinking_budget`](ChatRequest::thinking_budget) | `thinking_budget` | `parameters.thinking_budget` |
+/// | [`temperature`](ChatRequest::temperature) | `temperature` | `parameters.temperature` |
+/// | [`top_p`](ChatRequest::top_p) | `top_p` | `parameters.top_p` |
+/// | [`top_k`](ChatRequest::top_k) | `top_k` | `parameters.top_k` |
+/// | [`repetition_penalty`](ChatRequest::repetition_penalty) | `repetition_penalty` | `parameters.repetition_penalty` |
+/// | [`presence_penalty`](ChatRequest::presence_penalty) | `presence_penalty` | `parameters.presence_penalty` |
+/// | [`max_tokens`](ChatRequest::max_tokens) | `max_tokens` | `parameters.max_tokens` |
+/// | [`seed`](ChatRequest::seed) | `seed` | `parameters.seed` |
+/// | [`stop`](ChatRequest::stop) | `stop` | `parameters.stop` |
+/// | [`tool`](ChatRequest::tool) | `tools` | `parameters.tools` |
+/// | [`tool_choice`](ChatRequest::tool_choice) | `tool_choice` | `parameters.tool_choice` |
+/// | [`parallel_tool_calls`](ChatRequest::parallel_tool_calls) | `parallel_tool_calls` | `parameters.parallel_tool_calls` |
+/// | [`tool_stream`](ChatRequest::tool_stream) | `tool_stream` | `parameters.tool_stream` |
+/// | [`response_format`](ChatRequest::response_format) | `response_format` | `parameters.response_format` |
+/// | [`extra`](ChatRequest::extra)`(key, ..)` | `key` | `parameters.key` |
+/// | [`incremental_output`](ChatRequest::incremental_output) | not sent | `parameters.incremental_output` (always sent) |
+/// | [`protocol`](ChatRequest::protocol) | not sent (picks the endpoint) | not sent (picks the endpoint) |
+/// | [`write_body`](ChatRequest::write_body)`(.., stream: true, ..)` | `stream`, `stream_options.include_usage` | not sent (a header asks for the stream) |
+/// | (always) | | `parameters.result_format: "message"` |
+///
+/// When the request does not say whether to think and the model is in the catalog
+/// ([`Model::lookup`]), the catalog's default is sent explicitly (`enable_thinking:
+/// true` for GLM), because the documentation disagrees on glm-4.7's server default.
+///
+/// # Example
+///
+/// This example builds a request and serializes it for the OpenAI-compatible endpoint.
+///
+/// ```
+/// use dashscope_glm::chat::{ChatRequest, Protocol};
+///
+/// let request = ChatRequest::new("glm-5")
+///     .system("You are terse.")
+///     .user("Who are you")
+///     .thinking(false)
+///     .max_tokens(512);
+/// let mut body = Vec::new();
+/// request.write_body(Protocol::OpenAiCompatible, true, &mut body)?;
+/// let json: serde_json::Value = serde_json::from_slice(&body)?;
+/// assert_eq!(json["enable_thinking"], false);
+/// assert_eq!(json["stream_options"]["include_usage"], true);
+/// assert_eq!(json["messages"][1]["content"], "Who are you");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatRequest {
+    pub(super) model: String,
+    pub(super) messages: Vec<Message>,
+    pub(super) thinking: Option<bool>,
+    pub(super) thinking_budget: Option<u32>,
+    pub(super) tools: Vec<Tool>,
+    pub(super) tool_choice: Option<ToolChoice>,
+    pub(super) parallel_tool_calls: Option<bool>,
+    pub(super) tool_stream: Option<bool>,
+    pub(super) response_format: Option<ResponseFormat>,
+    pub(super) temperature: Option<f64>,
+    pub(super) top_p: Option<f64>,
+    pub(super) top_k: Option<u32>,
+    pub(super) repetition_penalty: Option<f64>,
+    pub(super) presence_penalty: Option<f64>,
+    pub(super) max_tokens: Option<u32>,
+    pub(super) seed: Option<u64>,
+    pub(super) stop: Option<Stop>,
+    pub(super) extra: Vec<(String, Value)>,
+    pub(super) incremental_output: bool,
+    pub(super) protocol: Option<Protocol>,
+}
+
+macro_rules! setter {
+    ($(#[$doc:meta])* $name:ident: $ty:ty) => {
+        $(#[$doc])*
+        #[must_use]
+        pub fn $name(mut self, value: $ty) -> Self {
+            self.$name = Some(value);
+            self
+        }
+    };
+}
+
+impl ChatRequest {
+    /// A request to `model` with no messages yet and every parameter unset.
+    ///
+    /// # Example
+    ///
+    /// This example shows a new request's defaults.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::ChatRequest;
+    ///
+    /// let request = ChatRequest::new("glm-4.7");
+    /// assert_eq!(request.model(), "glm-4.7");
+    /// assert!(request.messages().is_empty() && request.extras().is_empty());
+    /// assert!(request.is_incremental());
+    /// assert_eq!(request.protocol_override(), None);
+    /// ```
+    pub fn new(model: impl Into<String>) -> Self {
+        Self {
+            model: model.into(),
+            messages: Vec::new(),
+            thinking: None,
+            thinking_budget: None,
+            tools: Vec::new(),
+            tool_choice: None,
+            parallel_tool_calls: None,
+            tool_stream: None,
+            response_format: None,
+            temperature: None,
+            top_p: None,
+            top_k: None,
+            repetition_penalty: None,
+            presence_penalty: None,
+            max_tokens: None,
+            seed: None,
+            stop: None,
+            extra: Vec::new(),
+            incremental_output: true,
+            protocol: None,
+        }
+    }
+
+    /// Appends a message. The conversation starts empty.
+    #[must_use]
+    pub fn message(mut self, message: Message) -> Self {
+        self.messages.push(message);
+        self
+    }
+
+    /// Appends a message in place, for conversation loops that keep one request.
+    pub fn push(&mut self, message: Message) {
+        self.messages.push(message);
+    }
+
+    /// Appends a system message ([`Message::system`]).
+    #[must_use]
+    pub fn system(self, content: impl Into<String>) -> Self {
+        self.message(Message::system(content))
+    }
+
+    /// Appends a user message ([`Message::user`]), its content sent verbatim.
+    #[must_use]
+    pub fn user(self, content: impl Into<String>) -> Self {
+        self.message(Message::user(content))
+    }
+
+    /// Appends an assistant message (an earlier answer, as text).
+    #[must_use]
+    pub fn assistant(self, content: impl Into<String>) -> Self {
+        self.message(Message::assistant(content))
+    }
+
+    /// Appends a completion's message as the assistant turn, with its tool calls and
+    /// without its reasoning (see
+    /// [`assistant_from_with_reasoning`](ChatRequest::assistant_from_with_reasoning)).
+    ///
+    /// # Example
+    ///
+    /// This example answers a tool call: the model's turn, then the tool's result.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, ChatRequest, Protocol};
+    ///
+    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Beijing\"}"}}]},"finish_reason":"tool_calls"}]}"#)?;
+    /// let completion = acc.finish()?;
+    ///
+    /// let request = ChatRequest::new("glm-5")
+    ///     .user("Weather in Beijing?")
+    ///     .assistant_from(&completion)
+    ///     .tool_result("call_1", r#"{"temp": 21}"#);
+    /// assert_eq!(request.messages().len(), 3);
+    /// assert_eq!(request.messages()[1].tool_calls[0].name, "get_weather");
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
+    #[must_use]
+    pub fn assistant_from(self, completion: &Completion) -> Self {
+        self.message(Message::from_completion(completion, false))
+    }
+
+    /// As [`assistant_from`](ChatRequest::assistant_from), replaying the reasoning
+    /// (`reasoning_content`) too.
+    #[must_use]
+    pub fn assistant_from_with_reasoning(self, completion: &Completion) -> Self {
+        self.message(Message::from_completion(completion, true))
+    }
+
+    /// Appends a tool result answering the call `tool_call_id` ([`Message::tool`]).
+    #[must_use]
+    pub fn tool_result(self, tool_call_id: impl Into<String>, content: impl Into<String>) -> Self {
+        self.message(Message::tool(tool_call_id, content))
+    }
+
+    setter!(
+        /// Sets thinking on or off. Defaults to the catalog model's default (sent: on for
+        /// GLM); for a model outside the catalog, to the server's (not sent).
+        thinking: bool
+    );
+    setter!(
+        /// Sets the most reasoning tokens (GLM: at most 32,768). Defaults to the
+        /// model's own (not sent).
+        thinking_budget: u32
+    );
+
+    /// Offers a tool to the model; tools are sent in the order offered. Defaults to no
+    /// tools (not sent).
+    #[must_use]
+    pub fn tool(mut self, tool: Tool) -> Self {
+        self.tools.push(tool);
+        self
+    }
+
+    setter!(
+        /// Sets whether and which tool the model must call. Defaults to the server's,
+        /// [`ToolChoice::Auto`] (not sent).
+        tool_choice: ToolChoice
+    );
+    setter!(
+        /// Sets whether the model may call several tools in one turn. Defaults to the
+        /// server's (not sent).
+        parallel_tool_calls: bool
+    );
+    setter!(
+        /// Sets whether complex tool arguments stream piece by piece. Defaults to the
+        /// server's (not sent).
+        tool_stream: bool
+    );
+    setter!(
+        /// Sets the shape of the answer (GLM gives structured output only with thinking
+        /// off). Defaults to [`ResponseFormat::Text`] (not sent).
+        response_format: ResponseFormat
+    );
+    setter!(
+        /// Sets the sampling temperature, [0, 2). Defaults to the model's own, 1.0 for
+        /// GLM (not sent).
+        temperature: f64
+    );
+    setter!(
+        /// Sets nucleus sampling, (0, 1]. Defaults to the model's own, 0.95 for GLM (not
+        /// sent).
+        top_p: f64
+    );
+    setter!(
+        /// Sets the candidates considered per token. Defaults to the model's own, 20 for
+        /// GLM (not sent).
+        top_k: u32
+    );
+    setter!(
+        /// Sets the penalty for repeated tokens, > 0. Defaults to the model's own, 1.0
+        /// for GLM (not sent).
+        repetition_penalty: f64
+    );
+    setter!(
+        /// Sets the penalty for tokens already present, [-2, 2]. Defaults to the
+        /// server's (not sent).
+        presence_penalty: f64
+    );
+    setter!(
+        /// Sets the most answer tokens (GLM: at most 16,384). Defaults to the model's
+        /// own (not sent).
+        max_tokens: u32
+    );
+    setter!(
+        /// Sets the sampling seed. Defaults to none (not sent).
+        seed: u64
+    );
+
+    /// Sets the stop sequences, one string or several. Defaults to none (not sent).
+    #[must_use]
+    pub fn stop(mut self, stop: impl Into<Stop>) -> Self {
+        self.stop = Some(stop.into());
+        self
+    }
+
+    /// Sets a body field this builder does not model, written verbatim: at the top
+    /// level on the OpenAI-compatible protocol, inside `parameters` on the native one.
+    /// Setting the same key twice keeps its first place and its last value. A key the
+    /// builder writes itself (`temperature`, `messages`, ...) makes
+    /// [`validate`](ChatRequest::validate) and [`write_body`](ChatRequest::write_body)
+    /// fail with
+    /// [`Rule::ExtraCollidesWithField`](crate::chat::Rule::ExtraCollidesWithField).
+    /// Defaults to no extra fields.
+    ///
+    /// # Example
+    ///
+    /// This example shows an extra field accepted, and one that collides refused.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Protocol, Rule};
+    /// use dashscope_glm::Error;
+    ///
+    /// let ok = ChatRequest::new("glm-5").user("hi").extra("n", 1);
+    /// assert!(ok.validate().is_ok());
+    /// let clash = ChatRequest::new("glm-5").user("hi").extra("temperature", 0.2);
+    /// assert!(matches!(
+    ///     clash.validate(),
+    ///     Err(Error::Validation { rule: Rule::ExtraCollidesWithField, .. })
+    /// ));
+    /// ```
+    #[must_use]
+    pub fn extra(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        let key = key.into();
+        let value = value.into();
+        match self.extra.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.extra.push((key, value)),
+        }
+        self
+    }
+
+    /// Sets whether the native protocol streams deltas; `false` asks for cumulative
+    /// output (every event repeats the text so far), which the client merges back into
+    /// deltas. Defaults to `true`. The OpenAI-compatible protocol always streams deltas.
+    #[must_use]
+    pub fn incremental_output(mut self, incremental: bool) -> Self {
+        self.incremental_output = incremental;
+        self
+    }
+
+    /// Sets the protocol this request is sent with. Defaults to the client's.
+    #[must_use]
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = Some(protocol);
+        self
+    }
+
+    /// The model name, as given to [`new`](ChatRequest::new).
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// The messages, in the order appended.
+    pub fn messages(&self) -> &[Message] {
+        &self.messages
+    }
+
+    /// The protocol set with [`protocol`](ChatRequest::protocol), if any.
+    pub fn protocol_override(&self) -> Option<Protocol> {
+        self.protocol
+    }
+
+    /// Whether the native protocol streams deltas (see
+    /// [`incremental_output`](ChatRequest::incremental_output)).
+    pub fn is_incremental(&self) -> bool {
+        self.incremental_output
+    }
+
+    /// The extra fields, in the order first set.
+    pub fn extras(&self) -> &[(String, Value)] {
+        &self.extra
+    }
+
+    /// Whether thinking is on: as set, else the catalog model's default, else `None`
+    /// (a model outside the catalog; the server decides).
+    pub fn effective_thinking(&self) -> Option<bool> {
+        self.thinking
+            .or_else(|| Model::lookup(&self.model).map(|m| m.defaults.thinking))
+    }
+}

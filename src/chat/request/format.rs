@@ -1,0 +1,122 @@
+//! The shape of the answer and where it stops: [`ResponseFormat`], [`JsonSchema`],
+//! [`Stop`].
+
+use serde_json::Value;
+
+/// A JSON Schema for [`ResponseFormat::JsonSchema`].
+///
+/// # Example
+///
+/// This example shows a strict schema.
+///
+/// ```
+/// use dashscope_glm::chat::JsonSchema;
+/// use serde_json::json;
+///
+/// let schema = JsonSchema::new("answer", json!({"type": "object"})).strict(true);
+/// assert_eq!(schema.strict, Some(true));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JsonSchema {
+    /// The schema's name.
+    pub name: String,
+    /// The schema.
+    pub schema: Value,
+    /// Whether the output must follow the schema exactly.
+    pub strict: Option<bool>,
+}
+
+impl JsonSchema {
+    /// A named schema, not strict unless [`strict`](JsonSchema::strict) says so.
+    pub fn new(name: impl Into<String>, schema: Value) -> Self {
+        Self {
+            name: name.into(),
+            schema,
+            strict: None,
+        }
+    }
+
+    /// Sets [`strict`](JsonSchema::strict). Defaults to the server's (not sent).
+    #[must_use]
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = Some(strict);
+        self
+    }
+}
+
+/// The shape of the answer.
+///
+/// # Example
+///
+/// This example shows which formats are structured.
+///
+/// ```
+/// use dashscope_glm::chat::ResponseFormat;
+///
+/// assert!(ResponseFormat::JsonObject.is_structured());
+/// assert!(!ResponseFormat::Text.is_structured());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResponseFormat {
+    /// Free text (`{"type":"text"}`, the default).
+    Text,
+    /// A JSON object (`{"type":"json_object"}`); the messages must contain the word
+    /// "json".
+    JsonObject,
+    /// JSON following a schema (`{"type":"json_schema","json_schema":{...}}`).
+    JsonSchema(JsonSchema),
+}
+
+impl ResponseFormat {
+    /// Whether this asks for structured output (JSON object or schema).
+    pub fn is_structured(&self) -> bool {
+        !matches!(self, Self::Text)
+    }
+}
+
+/// Stop sequences.
+///
+/// # Example
+///
+/// This example shows the conversions from strings.
+///
+/// ```
+/// use dashscope_glm::chat::Stop;
+///
+/// assert_eq!(Stop::from("END"), Stop::One("END".into()));
+/// assert_eq!(Stop::from(vec!["a", "b"]), Stop::Many(vec!["a".into(), "b".into()]));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Stop {
+    /// One string (`"stop": "END"`).
+    One(String),
+    /// Several strings (`"stop": ["a", "b"]`).
+    Many(Vec<String>),
+}
+
+impl From<&str> for Stop {
+    fn from(s: &str) -> Self {
+        Self::One(s.to_owned())
+    }
+}
+
+impl From<String> for Stop {
+    fn from(s: String) -> Self {
+        Self::One(s)
+    }
+}
+
+impl From<Vec<String>> for Stop {
+    fn from(v: Vec<String>) -> Self {
+        Self::Many(v)
+    }
+}
+
+impl From<Vec<&str>> for Stop {
+    fn from(v: Vec<&str>) -> Self {
+        Self::Many(v.into_iter().map(str::to_owned).collect())
+    }
+}

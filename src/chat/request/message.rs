@@ -1,0 +1,161 @@
+//! The conversation: [`Message`] and its [`Role`].
+
+use crate::chat::{Completion, ToolCall};
+
+/// Who said a [`Message`].
+///
+/// # Example
+///
+/// This example shows a message's role and a role's spelling.
+///
+/// ```
+/// use dashscope_glm::chat::{Message, Role};
+///
+/// assert_eq!(Message::user("hi").role, Role::User);
+/// assert_eq!(Role::Tool.as_str(), "tool");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Role {
+    /// Instructions (`system`), normally the first message.
+    System,
+    /// The user (`user`).
+    User,
+    /// The model's earlier turns (`assistant`).
+    Assistant,
+    /// A tool's result (`tool`), answering a tool call by its id.
+    Tool,
+}
+
+impl Role {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::System => "system",
+            Self::User => "user",
+            Self::Assistant => "assistant",
+            Self::Tool => "tool",
+        }
+    }
+}
+
+/// One message of the conversation.
+///
+/// Each field is written under its own name (`role`, `content`, `reasoning_content`,
+/// `tool_calls`, `tool_call_id`, `partial`), the optional ones only when set; on the
+/// native protocol each tool call also carries its `index`.
+///
+/// # Example
+///
+/// This example shows a tool call and the tool result that answers it.
+///
+/// ```
+/// use dashscope_glm::chat::{Message, ToolCall};
+///
+/// let turn = Message::assistant("")
+///     .with_tool_calls(vec![ToolCall::new(0, "call_1", "get_weather", r#"{"city":"Beijing"}"#)]);
+/// let result = Message::tool("call_1", r#"{"temp": 21}"#);
+/// assert_eq!(turn.tool_calls.len(), 1);
+/// assert_eq!(result.tool_call_id.as_deref(), Some("call_1"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Message {
+    /// Who said it.
+    pub role: Role,
+    /// The text, sent verbatim (for a tool result: the tool's output).
+    pub content: String,
+    /// An assistant turn's thinking, replayed only when set.
+    pub reasoning_content: Option<String>,
+    /// An assistant turn's tool calls.
+    pub tool_calls: Vec<ToolCall>,
+    /// For a tool result: the id of the call it answers.
+    pub tool_call_id: Option<String>,
+    /// Partial mode: the last assistant message is a prefix the model should continue
+    /// (`"partial": true`). GLM models do not support it.
+    pub partial: bool,
+}
+
+impl Message {
+    fn new(role: Role, content: impl Into<String>) -> Self {
+        Self {
+            role,
+            content: content.into(),
+            reasoning_content: None,
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+            partial: false,
+        }
+    }
+
+    /// A system message.
+    pub fn system(content: impl Into<String>) -> Self {
+        Self::new(Role::System, content)
+    }
+
+    /// A user message.
+    pub fn user(content: impl Into<String>) -> Self {
+        Self::new(Role::User, content)
+    }
+
+    /// An assistant message (an earlier turn of the model).
+    pub fn assistant(content: impl Into<String>) -> Self {
+        Self::new(Role::Assistant, content)
+    }
+
+    /// A tool result answering the call `tool_call_id`.
+    pub fn tool(tool_call_id: impl Into<String>, content: impl Into<String>) -> Self {
+        let mut message = Self::new(Role::Tool, content);
+        message.tool_call_id = Some(tool_call_id.into());
+        message
+    }
+
+    /// The assistant turn a [`Completion`] holds: its content and tool calls, and its
+    /// reasoning when `with_reasoning` is true.
+    ///
+    /// # Example
+    ///
+    /// This example shows the reasoning kept or left out of the replayed turn.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Message, Protocol};
+    ///
+    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"reasoning_content":"Easy.","content":"4"},"finish_reason":"stop"}]}"#)?;
+    /// let completion = acc.finish()?;
+    /// assert_eq!(Message::from_completion(&completion, false).reasoning_content, None);
+    /// let with = Message::from_completion(&completion, true);
+    /// assert_eq!(with.reasoning_content.as_deref(), Some("Easy."));
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
+    pub fn from_completion(completion: &Completion, with_reasoning: bool) -> Self {
+        let m = &completion.message;
+        let mut message = Self::assistant(m.content.clone()).with_tool_calls(m.tool_calls.clone());
+        if with_reasoning && !m.reasoning_content.is_empty() {
+            message.reasoning_content = Some(m.reasoning_content.clone());
+        }
+        message
+    }
+
+    /// Sets the reasoning to replay with an assistant turn. Defaults to none (not sent).
+    #[must_use]
+    pub fn with_reasoning(mut self, reasoning: impl Into<String>) -> Self {
+        self.reasoning_content = Some(reasoning.into());
+        self
+    }
+
+    /// Sets an assistant turn's tool calls. Defaults to none (not sent).
+    #[must_use]
+    pub fn with_tool_calls(mut self, calls: Vec<ToolCall>) -> Self {
+        self.tool_calls = calls;
+        self
+    }
+
+    /// Sets whether the message is a prefix to continue (partial mode). Defaults to
+    /// `false` (not sent).
+    #[must_use]
+    pub fn with_partial(mut self, partial: bool) -> Self {
+        self.partial = partial;
+        self
+    }
+}

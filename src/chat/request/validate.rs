@@ -1,0 +1,215 @@
+//! Checking a [`ChatRequest`] before it is sent.
+
+use serde_json::Value;
+
+use crate::chat::model::{Model, Rule};
+use crate::chat::{ChatRequest, ResponseFormat};
+use crate::error::Error;
+
+/// Body keys the builder writes itself, on either protocol; [`ChatRequest::extra`]
+/// refuses them.
+const TYPED_KEYS: &[&str] = &[
+    "model",
+    "messages",
+    "input",
+    "parameters",
+    "stream",
+    "stream_options",
+    "result_format",
+    "incremental_output",
+    "enable_thinking",
+    "thinking_budget",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "tool_stream",
+    "response_format",
+    "temperature",
+    "top_p",
+    "top_k",
+    "repetition_penalty",
+    "presence_penalty",
+    "max_tokens",
+    "seed",
+    "stop",
+];
+
+impl ChatRequest {
+    /// Checks the request before anything is sent: extra fields must not collide with
+    /// typed ones, and a model in the catalog must accept the request (see
+    /// [`Model::check`]). Unknown models pass the model rules unchecked.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`] naming the [`Rule`] broken.
+    ///
+    /// # Example
+    ///
+    /// This example shows a rule refused for a catalog model and not checked for an unknown one.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Rule};
+    /// use dashscope_glm::Error;
+    ///
+    /// let budget = ChatRequest::new("glm-5").user("hi").thinking_budget(50_000);
+    /// let err = budget.validate().unwrap_err();
+    /// assert!(matches!(err, Error::Validation { rule: Rule::ThinkingBudgetAboveLimit, .. }));
+    /// let unknown = ChatRequest::new("my-fine-tune").user("hi").thinking_budget(50_000);
+    /// assert!(unknown.validate().is_ok());
+    /// ```
+    pub fn validate(&self) -> Result<(), Error> {
+        self.check_extra()?;
+        match Model::lookup(&self.model) {
+            Some(model) => model.check(self),
+            None => Ok(()),
+        }
+    }
+
+    pub(super) fn check_extra(&self) -> Result<(), Error> {
+        match self
+            .extra
+            .iter()
+            .find(|(k, _)| TYPED_KEYS.contains(&k.as_str()))
+        {
+            Some((key, _)) => Err(Error::Validation {
+                rule: Rule::ExtraCollidesWithField,
+                message: format!(
+                    "extra field {key:?} collides with a field the request builder sets; use its typed setter"
+                ),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+// `Model::check` lives here rather than in `model.rs`: it reads the request's fields,
+// and the catalog stays data that knows nothing of requests.
+impl Model {
+    /// Checks `request` against this model's rules, first broken rule first: partial
+    /// mode, web search, max_tokens, thinking_budget, structured output with thinking,
+    /// json_object without "json", forced tool choice with thinking. Thinking counts as
+    /// on when the request does not say and the model's default is on.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`] naming the [`Rule`].
+    ///
+    /// # Example
+    ///
+    /// This example shows JSON output refused while thinking is on by default.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Model, ResponseFormat, Rule};
+    /// use dashscope_glm::Error;
+    ///
+    /// let glm5 = Model::lookup("glm-5").unwrap();
+    /// let json = ChatRequest::new("glm-5")
+    ///     .user("Answer in JSON")
+    ///     .response_format(ResponseFormat::JsonObject);
+    /// // Thinking is on by default, and GLM gives JSON only without it.
+    /// assert!(matches!(
+    ///     glm5.check(&json),
+    ///     Err(Error::Validation { rule: Rule::StructuredOutputWithThinking, .. })
+    /// ));
+    /// assert!(glm5.check(&json.thinking(false)).is_ok());
+    /// ```
+    pub fn check(&self, request: &ChatRequest) -> Result<(), Error> {
+        let fail = |rule: Rule, message: String| Err(Error::Validation { rule, message });
+        let name = self.name;
+        if !self.capabilities.partial_mode {
+            let partial_message = request.messages.iter().any(|m| m.partial);
+            let partial_extra = request
+                .extra
+                .iter()
+                .any(|(k, v)| k == "partial" && is_truthy(v));
+            if partial_message || partial_extra {
+                return fail(
+                    Rule::PartialMode,
+                    format!("{name} does not support partial mode (a message with partial: true)"),
+                );
+            }
+        }
+        if !self.capabilities.web_search {
+            let search = request.extra.iter().any(|(k, v)| {
+                (k == "enable_search" && is_truthy(v)) || (k == "search_options" && !v.is_null())
+            });
+            if search {
+                return fail(
+                    Rule::WebSearch,
+                    format!("{name} does not support web search (enable_search)"),
+                );
+            }
+        }
+        if let Some(n) = request.max_tokens {
+            if n > self.limits.max_response {
+                return fail(
+                    Rule::MaxTokensAboveLimit,
+                    format!(
+                        "max_tokens {n} is above {name}'s maximum response of {} tokens",
+                        self.limits.max_response
+                    ),
+                );
+            }
+        }
+        if let Some(n) = request.thinking_budget {
+            if n > self.limits.max_reasoning {
+                return fail(
+                    Rule::ThinkingBudgetAboveLimit,
+                    format!(
+                        "thinking_budget {n} is above {name}'s maximum reasoning length of {} tokens",
+                        self.limits.max_reasoning
+                    ),
+                );
+            }
+        }
+        let thinking = request
+            .effective_thinking()
+            .unwrap_or(self.defaults.thinking);
+        let format = request.response_format.as_ref();
+        if let Some(format) = format.filter(|f| f.is_structured()) {
+            if thinking && !self.capabilities.structured_output_with_thinking {
+                return fail(
+                    Rule::StructuredOutputWithThinking,
+                    format!(
+                        "{name} gives structured output only with thinking off, and thinking is on{}; call .thinking(false)",
+                        if request.thinking.is_none() {
+                            " by default"
+                        } else {
+                            ""
+                        }
+                    ),
+                );
+            }
+            if *format == ResponseFormat::JsonObject
+                && !request
+                    .messages()
+                    .iter()
+                    .any(|m| contains_json_word(&m.content))
+            {
+                return fail(
+                    Rule::JsonObjectWithoutJsonWord,
+                    "response_format json_object needs the word \"json\" in the messages".into(),
+                );
+            }
+        }
+        if thinking && request.tool_choice.as_ref().is_some_and(|c| c.is_forced()) {
+            return fail(
+                Rule::ForcedToolChoiceWithThinking,
+                format!(
+                    "{name} takes only tool_choice auto or none with thinking on; call .thinking(false) to force a tool"
+                ),
+            );
+        }
+        Ok(())
+    }
+}
+
+fn is_truthy(v: &Value) -> bool {
+    !matches!(v, Value::Null | Value::Bool(false))
+}
+
+fn contains_json_word(text: &str) -> bool {
+    text.as_bytes()
+        .windows(4)
+        .any(|w| w.eq_ignore_ascii_case(b"json"))
+}
