@@ -5,7 +5,7 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::sync::{Mutex, PoisonError};
 
-use crate::blocking::client::{Started, completion_from_body, read_error};
+use crate::blocking::response::{Started, completion_from_body, merge_whole_json, read_error};
 use crate::chat::{Completion, FinishReason, StreamDecoder, StreamEvent, Usage};
 use crate::error::Error;
 
@@ -472,7 +472,10 @@ impl ChatStream {
             &text,
             self.request_id.as_deref(),
         )?;
-        self.decoder.push_whole_json(&text)
+        // Nothing was fed to the SSE side: ending it now keeps `finish` from looking
+        // for a last event there.
+        self.decoder.end()?;
+        merge_whole_json(self.decoder.accumulator_mut(), &text)
     }
 
     fn partial(&self) -> Completion {
