@@ -21,9 +21,12 @@
 //! [`TimeoutKind`]: crate::TimeoutKind
 
 mod client;
+mod config;
+mod response;
 mod retry;
 mod stream;
 
-pub use client::{Client, ClientBuilder, Region};
+pub use client::Client;
+pub use config::{ClientBuilder, Region};
 pub use retry::{RetryPolicy, parse_http_date, retry_after};
 pub use stream::{ChatStream, OwnedStreamEvent};

@@ -65,28 +65,29 @@ impl RetryPolicy {
         }
     }
 
-    /// Sets [`max_retries`](RetryPolicy::max_retries).
+    /// The retries after the first attempt; 0 turns retrying off. Defaults to 2.
     #[must_use]
     pub fn max_retries(mut self, n: u32) -> Self {
         self.max_retries = n;
         self
     }
 
-    /// Sets [`base_delay`](RetryPolicy::base_delay).
+    /// The first backoff delay, doubled for each retry after it. Defaults to 500 ms.
     #[must_use]
     pub fn base_delay(mut self, d: Duration) -> Self {
         self.base_delay = d;
         self
     }
 
-    /// Sets [`max_delay`](RetryPolicy::max_delay).
+    /// The longest backoff delay. Defaults to 8 s.
     #[must_use]
     pub fn max_delay(mut self, d: Duration) -> Self {
         self.max_delay = d;
         self
     }
 
-    /// Sets [`max_retry_after`](RetryPolicy::max_retry_after).
+    /// The longest server-requested delay honoured; longer hints are cut to it.
+    /// Defaults to 60 s.
     #[must_use]
     pub fn max_retry_after(mut self, d: Duration) -> Self {
         self.max_retry_after = d;

@@ -5,7 +5,7 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::sync::{Mutex, PoisonError};
 
-use crate::blocking::client::{Started, completion_from_body, read_error};
+use crate::blocking::response::{Started, completion_from_body, merge_whole_json, read_error};
 use crate::chat::{Completion, FinishReason, StreamDecoder, StreamEvent, Usage};
 use crate::error::Error;
 
@@ -46,6 +46,30 @@ enum Phase {
 /// set before the first [`next_event`](ChatStream::next_event), because
 /// [`Client::stream`](crate::blocking::Client::stream) returns once the headers are in
 /// and reads no body byte itself.
+///
+/// # Example
+///
+/// This example iterates owned events, which outlive the stream, from a local
+/// [`ReplayServer`](crate::testing::ReplayServer); [`next_event`](ChatStream::next_event)
+/// lends the same events without allocating.
+///
+/// ```
+/// use dashscope_glm::blocking::{Client, OwnedStreamEvent};
+/// use dashscope_glm::chat::{ChatRequest, FinishReason};
+/// use dashscope_glm::testing::{ReplayServer, Reply};
+///
+/// let body = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+/// let server = ReplayServer::start(Reply::sse(body))?;
+/// let client = Client::builder().api_key("sk-test").base_url(server.base_url()).no_proxy().build()?;
+///
+/// let stream = client.stream(&ChatRequest::new("glm-5").user("Hello"))?;
+/// let events = stream.collect::<Result<Vec<_>, _>>()?;
+/// assert_eq!(events, [
+///     OwnedStreamEvent::Content("Hi".into()),
+///     OwnedStreamEvent::Finish(FinishReason::Stop),
+/// ]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct ChatStream {
     reader: Option<ureq::BodyReader<'static>>,
     json_body: bool,
@@ -367,6 +391,38 @@ impl ChatStream {
     /// [`Error::Interrupted`] when the body ends or breaks off before the stream
     /// finished, [`Error::Timeout`]. Each carries what was merged so far. Later calls
     /// return the same error without reading.
+    ///
+    /// # Example
+    ///
+    /// This example shows a body that breaks off before the server said it finished:
+    /// the text that came is shown as it arrives, and the error carries it too.
+    ///
+    /// ```
+    /// use dashscope_glm::blocking::Client;
+    /// use dashscope_glm::chat::{ChatRequest, StreamEvent};
+    /// use dashscope_glm::testing::{ReplayServer, Reply};
+    /// use dashscope_glm::Error;
+    ///
+    /// let body = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}\n\n";
+    /// let server = ReplayServer::start(Reply::sse(body))?;
+    /// let client = Client::builder().api_key("sk-test").base_url(server.base_url()).no_proxy().build()?;
+    ///
+    /// let mut stream = client.stream(&ChatRequest::new("glm-5").user("Say hello"))?;
+    /// let mut shown = String::new();
+    /// let err = loop {
+    ///     match stream.next_event() {
+    ///         Ok(Some(StreamEvent::Content(text))) => shown.push_str(text),
+    ///         Ok(Some(_)) => {}
+    ///         Ok(None) => panic!("the server never finished"),
+    ///         Err(e) => break e,
+    ///     }
+    /// };
+    /// assert_eq!(shown, "Hel");
+    /// let Error::Interrupted(partial) = &err else { panic!("unexpected {err}") };
+    /// assert_eq!(partial.message.content, "Hel");
+    /// assert_eq!(stream.next_event().unwrap_err(), err);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn next_event(&mut self) -> Result<Option<StreamEvent<'_>>, Error> {
         loop {
             match &self.phase {
@@ -472,7 +528,10 @@ impl ChatStream {
             &text,
             self.request_id.as_deref(),
         )?;
-        self.decoder.push_whole_json(&text)
+        // Nothing was fed to the SSE side: ending it now keeps `finish` from looking
+        // for a last event there.
+        self.decoder.end()?;
+        merge_whole_json(self.decoder.accumulator_mut(), &text)
     }
 
     fn partial(&self) -> Completion {

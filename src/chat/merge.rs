@@ -360,14 +360,13 @@ impl Accumulator {
     /// ```
     #[must_use]
     pub fn track_arguments(mut self, track: bool) -> Self {
-        self.state.track_arguments = track;
+        self.set_track_arguments(track);
         self
     }
 
     /// Turns argument tracking on or off in place (see
     /// [`track_arguments`](Accumulator::track_arguments)); tool calls opened before the
     /// call keep what they had.
-    #[cfg(feature = "blocking")]
     pub(crate) fn set_track_arguments(&mut self, track: bool) {
         self.state.track_arguments = track;
     }

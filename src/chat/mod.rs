@@ -12,34 +12,10 @@ mod model;
 mod request;
 mod stream;
 mod types;
-mod wire;
+pub(crate) mod wire;
 
 pub use merge::{Accumulator, Limits, StreamEvent};
 pub use model::{Capabilities, Model, ModelDefaults, ModelLimits, Rule};
 pub use request::{ChatRequest, JsonSchema, Message, ResponseFormat, Role, Stop, Tool, ToolChoice};
 pub use stream::StreamDecoder;
 pub use types::{AssistantMessage, Completion, FinishReason, Protocol, ToolCall, Usage};
-
-/// What an error body said: `{"code","message","request_id"}` or `{"error":{...}}`.
-#[cfg(feature = "blocking")]
-pub(crate) struct ParsedError {
-    pub(crate) code: Option<String>,
-    pub(crate) message: String,
-    pub(crate) request_id: Option<String>,
-}
-
-/// Reads an error body in either shape (code a string or a number); `None` when it is
-/// not JSON or not an error.
-#[cfg(feature = "blocking")]
-pub(crate) fn parse_error_body(body: &str) -> Option<ParsedError> {
-    let mut chunk = wire::WireChunk::default();
-    wire::decode(body.trim(), &mut chunk).ok()?;
-    if !chunk.has_error {
-        return None;
-    }
-    Some(ParsedError {
-        code: (!chunk.error_code.is_empty()).then(|| chunk.error_code.clone()),
-        message: chunk.error_message.clone(),
-        request_id: (!chunk.request_id.is_empty()).then(|| chunk.request_id.clone()),
-    })
-}

@@ -1,0 +1,612 @@
+//! [`ClientBuilder`] and what it checks: the region or base URL, the API key, the proxy,
+//! timeouts and limits. [`ClientBuilder::build`] hands the checked settings to
+//! [`Client`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ureq::http;
+
+use crate::blocking::client::Client;
+use crate::blocking::retry::RetryPolicy;
+use crate::chat::Protocol;
+use crate::error::Error;
+
+/// A Model Studio region: which shared host (or workspace host) to call.
+///
+/// # Example
+///
+/// ```
+/// use dashscope_glm::blocking::Region;
+///
+/// assert_eq!(Region::default(), Region::Beijing);
+/// assert_eq!(Region::Singapore.host(), "https://dashscope-intl.aliyuncs.com");
+/// assert_eq!(Region::parse("us-east-1"), Some(Region::Us));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Region {
+    /// China (Beijing), `cn-beijing`: `https://dashscope.aliyuncs.com`.
+    #[default]
+    Beijing,
+    /// Singapore, `ap-southeast-1`: `https://dashscope-intl.aliyuncs.com`.
+    Singapore,
+    /// US (Virginia), `us-east-1`: `https://dashscope-us.aliyuncs.com`.
+    Us,
+    /// China (Hong Kong), `cn-hongkong`: `https://cn-hongkong.dashscope.aliyuncs.com`.
+    HongKong,
+}
+
+impl Region {
+    /// The region id (`cn-beijing`, `ap-southeast-1`, `us-east-1`, `cn-hongkong`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Beijing => "cn-beijing",
+            Self::Singapore => "ap-southeast-1",
+            Self::Us => "us-east-1",
+            Self::HongKong => "cn-hongkong",
+        }
+    }
+
+    /// The shared host, with scheme.
+    pub fn host(self) -> &'static str {
+        match self {
+            Self::Beijing => "https://dashscope.aliyuncs.com",
+            Self::Singapore => "https://dashscope-intl.aliyuncs.com",
+            Self::Us => "https://dashscope-us.aliyuncs.com",
+            Self::HongKong => "https://cn-hongkong.dashscope.aliyuncs.com",
+        }
+    }
+
+    /// A region from its id or name, any case (`cn-beijing` or `beijing`, `ap-southeast-1`
+    /// or `singapore`, `us-east-1` or `us`, `cn-hongkong` or `hongkong`).
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "cn-beijing" | "beijing" => Self::Beijing,
+            "ap-southeast-1" | "singapore" | "intl" => Self::Singapore,
+            "us-east-1" | "us" | "virginia" => Self::Us,
+            "cn-hongkong" | "hongkong" | "hong-kong" => Self::HongKong,
+            _ => return None,
+        })
+    }
+}
+
+/// Where the proxy setting comes from.
+#[derive(Clone)]
+enum ProxySetting {
+    FromEnv,
+    None,
+    Url(String),
+}
+
+/// The API key: never printed.
+#[derive(Clone, Default)]
+pub(crate) struct ApiKey(String);
+
+impl ApiKey {
+    /// The key itself, for the `Authorization` header only.
+    pub(crate) fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "<none>"
+        } else {
+            "<redacted>"
+        })
+    }
+}
+
+pub(crate) type Sleeper = Arc<dyn Fn(Duration) + Send + Sync>;
+
+/// Configures a [`Client`]. Every setting has a default except the API key.
+///
+/// # Example
+///
+/// This example configures a client for a local gateway without sending anything.
+///
+/// ```
+/// use std::time::Duration;
+/// use dashscope_glm::blocking::Client;
+/// use dashscope_glm::chat::Protocol;
+///
+/// let client = Client::builder()
+///     .api_key("sk-test")
+///     .base_url("http://127.0.0.1:8080/")
+///     .protocol(Protocol::DashScope)
+///     .idle_timeout(Duration::from_secs(60))
+///     .max_retries(0)
+///     .build()?;
+/// assert_eq!(
+///     client.endpoint(Protocol::DashScope),
+///     "http://127.0.0.1:8080/api/v1/services/aigc/text-generation/generation"
+/// );
+/// assert!(!format!("{client:?}").contains("sk-test"));
+/// # Ok::<(), dashscope_glm::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct ClientBuilder {
+    api_key: ApiKey,
+    region: Region,
+    workspace: Option<String>,
+    base_url: Option<String>,
+    protocol: Protocol,
+    connect_timeout: Option<Duration>,
+    idle_timeout: Option<Duration>,
+    total_timeout: Option<Duration>,
+    retry: RetryPolicy,
+    agent: Option<ureq::Agent>,
+    allow_insecure_http: bool,
+    proxy: ProxySetting,
+    max_body_bytes: usize,
+    read_buffer: usize,
+    sleeper: Option<Sleeper>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("api_key", &self.api_key)
+            .field("region", &self.region)
+            .field("workspace", &self.workspace)
+            .field("base_url", &self.base_url)
+            .field("protocol", &self.protocol)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("total_timeout", &self.total_timeout)
+            .field("retry", &self.retry)
+            .field("custom_agent", &self.agent.is_some())
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            api_key: ApiKey::default(),
+            region: Region::default(),
+            workspace: None,
+            base_url: None,
+            protocol: Protocol::default(),
+            connect_timeout: Some(Duration::from_secs(10)),
+            idle_timeout: Some(Duration::from_secs(180)),
+            total_timeout: None,
+            retry: RetryPolicy::default(),
+            agent: None,
+            allow_insecure_http: false,
+            proxy: ProxySetting::FromEnv,
+            max_body_bytes: 64 << 20,
+            read_buffer: 16 * 1024,
+            sleeper: None,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The API key, sent as `Authorization: Bearer ...`. Required: there is no default.
+    #[must_use]
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = ApiKey(key.into());
+        self
+    }
+
+    /// The region whose host is called; ignored when a base URL is set. Defaults to
+    /// [`Region::Beijing`].
+    #[must_use]
+    pub fn region(mut self, region: Region) -> Self {
+        self.region = region;
+        self
+    }
+
+    /// The workspace whose host is called, `https://{id}.{region}.maas.aliyuncs.com`;
+    /// ignored when a base URL is set. Defaults to none (the region's shared host).
+    #[must_use]
+    pub fn workspace(mut self, id: impl Into<String>) -> Self {
+        self.workspace = Some(id.into());
+        self
+    }
+
+    /// The gateway root, overriding region and workspace. Defaults to none.
+    ///
+    /// The client appends `/compatible-mode/v1/chat/completions` or
+    /// `/api/v1/services/aigc/text-generation/generation` with exactly one `/`, whatever
+    /// trailing slashes the URL has. A URL that already ends in the protocol prefix
+    /// (`/compatible-mode/v1` or `/api/v1`, as the official SDKs' variables do) is taken
+    /// as that prefix's root; no path segment is ever injected twice.
+    #[must_use]
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The protocol of requests that do not set one ([`ChatRequest::protocol`]).
+    /// Defaults to [`Protocol::OpenAiCompatible`].
+    ///
+    /// [`ChatRequest::protocol`]: crate::chat::ChatRequest::protocol
+    #[must_use]
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = protocol;
+        self
+    }
+
+    /// The connect timeout, DNS and TLS included; `None` for none. Defaults to 10 s.
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.connect_timeout = timeout.into();
+        self
+    }
+
+    /// The longest wait for the next byte, for the response headers and inside the
+    /// body; `None` for none. Defaults to 180 s.
+    ///
+    /// A stream that keeps sending, however slowly, is never cut by it.
+    #[must_use]
+    pub fn idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.idle_timeout = timeout.into();
+        self
+    }
+
+    /// A deadline for the whole call, retries and the whole stream included. Defaults
+    /// to none.
+    #[must_use]
+    pub fn total_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.total_timeout = timeout.into();
+        self
+    }
+
+    /// When and how long to wait before retrying. Defaults to
+    /// [`RetryPolicy::default`].
+    #[must_use]
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The policy's [`max_retries`](RetryPolicy::max_retries); 0 turns retrying off.
+    /// Defaults to the default policy's.
+    #[must_use]
+    pub fn max_retries(mut self, n: u32) -> Self {
+        self.retry.max_retries = n;
+        self
+    }
+
+    /// The ureq agent to send through (its TLS, proxy and pool settings). Defaults to
+    /// an agent of the client's own.
+    ///
+    /// The client still sets, per request, its timeouts, no redirects and status codes
+    /// as responses rather than errors.
+    #[must_use]
+    pub fn agent(mut self, agent: ureq::Agent) -> Self {
+        self.agent = Some(agent);
+        self
+    }
+
+    /// Whether the API key may go over plain `http://` to a host that is not loopback.
+    /// Defaults to `false`: `build` refuses such a base URL.
+    #[must_use]
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// The proxy (`http://host:port`; `socks5://...` needs ureq's socks feature).
+    /// Defaults to the environment's (see [`no_proxy`](ClientBuilder::no_proxy)).
+    #[must_use]
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = ProxySetting::Url(url.into());
+        self
+    }
+
+    /// No proxy, whatever the environment says. Defaults to the proxy of `ALL_PROXY`,
+    /// `HTTPS_PROXY` or `HTTP_PROXY` (either case), with `NO_PROXY`.
+    #[must_use]
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = ProxySetting::None;
+        self
+    }
+
+    /// The largest non-streaming response body, in bytes. Defaults to 64 MiB.
+    #[must_use]
+    pub fn max_body_bytes(mut self, n: usize) -> Self {
+        self.max_body_bytes = n;
+        self
+    }
+
+    /// The size of a stream's socket read buffer, at least 1 KiB. Defaults to 16 KiB.
+    #[must_use]
+    pub fn read_buffer(mut self, n: usize) -> Self {
+        self.read_buffer = n.max(1024);
+        self
+    }
+
+    /// What waits out the delays between retries: tests record them instead of
+    /// waiting, programs can log them. Defaults to `std::thread::sleep`.
+    #[must_use]
+    pub fn sleeper(mut self, sleep: impl Fn(Duration) + Send + Sync + 'static) -> Self {
+        self.sleeper = Some(Arc::new(sleep));
+        self
+    }
+
+    /// Applies the `DASHSCOPE_*` variables, read through `lookup` (give it
+    /// `|k| std::env::var(k).ok()` for the process environment): `DASHSCOPE_API_KEY`,
+    /// `DASHSCOPE_REGION`, `DASHSCOPE_WORKSPACE`, `DASHSCOPE_BASE_URL`. Empty values
+    /// count as unset; variables that are unset leave the builder as it was.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for a region it does not know.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use dashscope_glm::blocking::{Client, Region};
+    ///
+    /// let env = |k: &str| match k {
+    ///     "DASHSCOPE_API_KEY" => Some("sk-test".to_string()),
+    ///     "DASHSCOPE_REGION" => Some("ap-southeast-1".to_string()),
+    ///     _ => None,
+    /// };
+    /// let client = Client::builder().apply_env(env)?.build()?;
+    /// assert!(client.endpoint(Default::default()).starts_with("https://dashscope-intl.aliyuncs.com/"));
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
+    pub fn apply_env(mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+        if let Some(key) = get("DASHSCOPE_API_KEY") {
+            self.api_key = ApiKey(key.trim().to_owned());
+        }
+        if let Some(region) = get("DASHSCOPE_REGION") {
+            self.region = Region::parse(&region).ok_or_else(|| {
+                Error::Config(format!(
+                    "DASHSCOPE_REGION {region:?} is not a region this client knows (cn-beijing, ap-southeast-1, us-east-1, cn-hongkong)"
+                ))
+            })?;
+        }
+        if let Some(ws) = get("DASHSCOPE_WORKSPACE") {
+            self.workspace = Some(ws.trim().to_owned());
+        }
+        if let Some(url) = get("DASHSCOPE_BASE_URL") {
+            self.base_url = Some(url.trim().to_owned());
+        }
+        Ok(self)
+    }
+
+    /// Checks the configuration and builds the client. Nothing is sent.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`]: no API key (or one that cannot go in a header), a base URL
+    /// that is not `http(s)://host[:port][/path]`, plain `http://` to a host that is not
+    /// loopback without [`allow_insecure_http`](ClientBuilder::allow_insecure_http), a
+    /// workspace id that is not a DNS label, an invalid proxy (given or from the
+    /// environment).
+    pub fn build(self) -> Result<Client, Error> {
+        let key = &self.api_key.0;
+        if key.is_empty() {
+            return Err(Error::Config(
+                "no API key: set DASHSCOPE_API_KEY or call ClientBuilder::api_key".into(),
+            ));
+        }
+        if !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::Config(
+                "the API key contains characters that cannot go in an HTTP header (spaces, control or non-ASCII characters)".into(),
+            ));
+        }
+        let root = match &self.base_url {
+            Some(url) => root_url(url, self.allow_insecure_http)?,
+            None => match &self.workspace {
+                Some(ws) => {
+                    if !valid_workspace(ws) {
+                        return Err(Error::Config(format!(
+                            "workspace id {ws:?} is not valid (letters, digits, '_' and '-', at most 64, starting with a letter or digit)"
+                        )));
+                    }
+                    format!("https://{ws}.{}.maas.aliyuncs.com", self.region.id())
+                }
+                None => self.region.host().to_owned(),
+            },
+        };
+        let agent = match self.agent {
+            Some(agent) => agent,
+            None => {
+                let proxy = match &self.proxy {
+                    ProxySetting::None => None,
+                    ProxySetting::Url(url) => Some(
+                        parse_proxy(url)
+                            .map_err(|e| Error::Config(format!("invalid proxy URL: {e}")))?,
+                    ),
+                    ProxySetting::FromEnv => proxy_from_env()?,
+                };
+                ureq::Agent::config_builder()
+                    .proxy(proxy)
+                    .http_status_as_error(false)
+                    .max_redirects(0)
+                    .max_redirects_will_error(false)
+                    .user_agent(concat!("dashscope-glm/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .new_agent()
+            }
+        };
+        Ok(Client::new(Config {
+            agent,
+            api_key: self.api_key,
+            root,
+            protocol: self.protocol,
+            connect_timeout: self.connect_timeout,
+            idle_timeout: self.idle_timeout,
+            total_timeout: self.total_timeout,
+            retry: self.retry,
+            max_body_bytes: self.max_body_bytes,
+            read_buffer: self.read_buffer,
+            sleeper: self.sleeper,
+        }))
+    }
+}
+
+/// What [`ClientBuilder::build`] checked, for the client to run with.
+pub(crate) struct Config {
+    pub(crate) agent: ureq::Agent,
+    pub(crate) api_key: ApiKey,
+    /// The gateway root, without a trailing slash; the endpoint paths are appended.
+    pub(crate) root: String,
+    pub(crate) protocol: Protocol,
+    pub(crate) connect_timeout: Option<Duration>,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) total_timeout: Option<Duration>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) max_body_bytes: usize,
+    pub(crate) read_buffer: usize,
+    pub(crate) sleeper: Option<Sleeper>,
+}
+
+/// The proxy the environment asks for. A variable that is set but does not parse is a
+/// configuration error (ureq alone would skip it silently); its value is not echoed, as
+/// proxy URLs can carry credentials.
+fn proxy_from_env() -> Result<Option<ureq::Proxy>, Error> {
+    for name in [
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+    ] {
+        if let Some(value) = std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+            if let Err(e) = parse_proxy(value.trim()) {
+                return Err(Error::Config(format!(
+                    "the proxy in {name} is not a valid proxy URL ({e})"
+                )));
+            }
+        }
+    }
+    Ok(ureq::Proxy::try_from_env())
+}
+
+/// ureq's proxy parser, plus a check it skips: a port that is not a valid `u16`.
+fn parse_proxy(url: &str) -> Result<ureq::Proxy, String> {
+    let proxy = ureq::Proxy::new(url).map_err(|e| e.to_string())?;
+    let authority = proxy.uri().authority().ok_or("no host")?.as_str();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+    let port = match host_port.rsplit_once(']') {
+        Some((_, rest)) => rest.strip_prefix(':'),
+        None => host_port.rsplit_once(':').map(|(_, p)| p),
+    };
+    if port.is_some_and(|p| p.parse::<u16>().is_err()) {
+        return Err("the port is not a number from 0 to 65535".into());
+    }
+    if proxy.host().is_empty() {
+        return Err("no host".into());
+    }
+    Ok(proxy)
+}
+
+fn valid_workspace(ws: &str) -> bool {
+    let b = ws.as_bytes();
+    !b.is_empty()
+        && b.len() <= 64
+        && b.first().is_some_and(u8::is_ascii_alphanumeric)
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
+}
+
+/// The gateway root of a base URL: validated, without trailing slashes and without a
+/// trailing protocol prefix (`/compatible-mode/v1`, `/api/v1`).
+fn root_url(url: &str, allow_insecure_http: bool) -> Result<String, Error> {
+    let bad = |why: &str| Error::Config(format!("base URL {url:?} {why}"));
+    let url = url.trim();
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e| bad(&format!("does not parse ({e})")))?;
+    let scheme = uri.scheme_str().ok_or_else(|| bad("has no scheme"))?;
+    let host = uri.host().ok_or_else(|| bad("has no host"))?;
+    if uri.query().is_some() || url.contains('#') {
+        return Err(bad("must not have a query or fragment"));
+    }
+    match scheme {
+        "https" => {}
+        "http" if allow_insecure_http || is_loopback(host) => {}
+        "http" => {
+            return Err(bad(
+                "is plain http to a host that is not loopback: the API key would travel unencrypted (use https, or opt in with allow_insecure_http)",
+            ));
+        }
+        _ => return Err(bad("must start with https:// or http://")),
+    }
+    let mut root = url.trim_end_matches('/');
+    for suffix in ["/compatible-mode/v1", "/api/v1"] {
+        if let Some(stripped) = root.strip_suffix(suffix) {
+            root = stripped.trim_end_matches('/');
+            break;
+        }
+    }
+    Ok(root.to_owned())
+}
+
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    host.parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_joins_with_exactly_one_slash() {
+        let ok = |u| root_url(u, false).unwrap();
+        assert_eq!(ok("https://h.example/"), "https://h.example");
+        assert_eq!(ok("https://h.example///"), "https://h.example");
+        assert_eq!(ok("https://h.example/gw/"), "https://h.example/gw");
+        assert_eq!(
+            ok("https://h.example/compatible-mode/v1"),
+            "https://h.example"
+        );
+        assert_eq!(
+            ok("https://h.example/compatible-mode/v1/"),
+            "https://h.example"
+        );
+        assert_eq!(ok("https://h.example/api/v1"), "https://h.example");
+        assert_eq!(ok("https://h.example/x/api/v1//"), "https://h.example/x");
+        assert_eq!(ok("http://127.0.0.1:9/"), "http://127.0.0.1:9");
+        assert_eq!(ok("http://[::1]:9"), "http://[::1]:9");
+        assert_eq!(ok("http://localhost:9"), "http://localhost:9");
+    }
+
+    #[test]
+    fn bad_base_urls_are_config_errors() {
+        for url in [
+            "",
+            "dashscope.aliyuncs.com",
+            "ftp://h.example",
+            "https://",
+            "https://h.example/?a=1",
+            "https://h.example/#x",
+            "http://dashscope.aliyuncs.com",
+            "http://10.0.0.1:8080",
+            "https://exa mple.com",
+        ] {
+            assert!(
+                matches!(root_url(url, false), Err(Error::Config(_))),
+                "{url:?}"
+            );
+        }
+        assert!(root_url("http://10.0.0.1:8080", true).is_ok());
+    }
+
+    #[test]
+    fn workspace_ids() {
+        assert!(valid_workspace("ws-1_a"));
+        assert!(!valid_workspace("-ws"));
+        assert!(!valid_workspace("ws.evil.com/x"));
+        assert!(!valid_workspace(&"a".repeat(65)));
+    }
+}

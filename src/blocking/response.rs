@@ -1,0 +1,269 @@
+//! Turning an HTTP answer into a [`Completion`] or an [`Error`]: status mapping, error
+//! bodies in either shape, the request id, body limits.
+//!
+//! Both the client (an answer to an attempt, a whole non-streaming body) and
+//! [`ChatStream`](crate::blocking::ChatStream) (read errors, a JSON body where a stream
+//! was expected) read answers through here; neither needs the other for it.
+
+use std::io::Read;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use ureq::http::{HeaderMap, Response};
+
+use crate::blocking::retry::retry_after;
+use crate::chat::wire::{self, WireChunk};
+use crate::chat::{Accumulator, Completion, Protocol};
+use crate::error::{
+    ApiError, Error, HttpError, MalformedChunk, TimeoutKind, TransportError, is_quota_code,
+};
+use crate::sse;
+
+/// Error bodies are read up to this many bytes; the rest is left unread.
+const ERROR_BODY_LIMIT: u64 = 64 * 1024;
+
+/// A response that came back 2xx, ready to be read.
+pub(crate) struct Started {
+    pub(crate) body: ureq::Body,
+    pub(crate) request_id: Option<String>,
+    pub(crate) protocol: Protocol,
+    /// A JSON body: asked for (not streaming), or sent where a stream was asked for.
+    pub(crate) json_body: bool,
+}
+
+/// An attempt the server answered with an error status.
+pub(crate) struct Rejected {
+    pub(crate) error: Error,
+    /// The server's `retry-after-ms` or `retry-after`, if any.
+    pub(crate) retry_after: Option<Duration>,
+    /// Whether a retry is allowed: never for a quota error, else as `x-should-retry`
+    /// says, else as the error's kind says.
+    pub(crate) retryable: bool,
+}
+
+/// Sorts an answer: a 2xx is [`Started`], ready to be read; any other status is
+/// [`Rejected`], its error body read (at most 64 KiB) and mapped.
+pub(crate) fn started_or_rejected(
+    response: Response<ureq::Body>,
+    protocol: Protocol,
+    stream: bool,
+) -> Result<Started, Rejected> {
+    let (parts, body) = response.into_parts();
+    let status = parts.status.as_u16();
+    let request_id = header(&parts.headers, "x-request-id").map(str::to_owned);
+    if (200..300).contains(&status) {
+        let json_body = header(&parts.headers, "content-type").is_some_and(|ct| {
+            ct.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
+        return Ok(Started {
+            body,
+            request_id,
+            protocol,
+            json_body: json_body || !stream,
+        });
+    }
+    let text = read_error_body(body);
+    let error = error_from_response(status, &parts.headers, &text, request_id);
+    let quota = matches!(&error, Error::Api(api) if api.code.as_deref().is_some_and(is_quota_code));
+    let retryable = !quota
+        && match header(&parts.headers, "x-should-retry") {
+            Some(v) if v.eq_ignore_ascii_case("true") => true,
+            Some(v) if v.eq_ignore_ascii_case("false") => false,
+            _ => error.is_retryable(),
+        };
+    let retry_after = retry_after(
+        header(&parts.headers, "retry-after-ms"),
+        header(&parts.headers, "retry-after"),
+        SystemTime::now(),
+    );
+    Err(Rejected {
+        error,
+        retry_after,
+        retryable,
+    })
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+pub(crate) fn timeout_kind(t: ureq::Timeout) -> TimeoutKind {
+    match t {
+        ureq::Timeout::Connect | ureq::Timeout::Resolve => TimeoutKind::Connect,
+        ureq::Timeout::PerRead
+        | ureq::Timeout::PerWrite
+        | ureq::Timeout::SendRequest
+        | ureq::Timeout::SendBody
+        | ureq::Timeout::RecvResponse => TimeoutKind::Idle,
+        _ => TimeoutKind::Total,
+    }
+}
+
+pub(crate) fn transport(
+    message: &str,
+    source: impl std::error::Error + Send + Sync + 'static,
+    request_id: Option<&str>,
+) -> Error {
+    let mut t = TransportError::new(message, Some(Arc::new(source)));
+    t.request_id = request_id.map(str::to_owned);
+    Error::Transport(Box::new(t))
+}
+
+/// Reads an error body, at most [`ERROR_BODY_LIMIT`] bytes; a failure keeps what was
+/// read.
+fn read_error_body(body: ureq::Body) -> String {
+    let mut bytes = Vec::new();
+    let _ = body
+        .into_reader()
+        .take(ERROR_BODY_LIMIT)
+        .read_to_end(&mut bytes);
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Reads a whole 2xx body up to `limit` bytes.
+pub(crate) fn read_limited(
+    body: ureq::Body,
+    limit: usize,
+    request_id: Option<&str>,
+) -> Result<String, Error> {
+    let mut bytes = Vec::new();
+    let limit64 = u64::try_from(limit).unwrap_or(u64::MAX);
+    let mut reader = body.into_reader().take(limit64.saturating_add(1));
+    if let Err(e) = reader.read_to_end(&mut bytes) {
+        return Err(read_error(e, request_id, None));
+    }
+    if bytes.len() > limit {
+        return Err(Error::LimitExceeded {
+            what: "non-streaming response body bytes",
+            limit,
+        });
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(e.as_bytes());
+        Error::MalformedChunk(Box::new(MalformedChunk::new(
+            format!("the response body is not UTF-8 (invalid byte at offset {valid})"),
+            &text,
+            0,
+        )))
+    })
+}
+
+/// Maps an error reading a body: timeouts to [`Error::Timeout`] (with `partial`), the
+/// rest to [`Error::Transport`].
+pub(crate) fn read_error(
+    e: std::io::Error,
+    request_id: Option<&str>,
+    partial: Option<&Completion>,
+) -> Error {
+    match ureq::Error::from(e) {
+        ureq::Error::Timeout(t) => Error::Timeout {
+            kind: timeout_kind(t),
+            partial: partial.map(|p| Box::new(p.clone())),
+        },
+        other => transport(
+            &format!("reading the response body: {other}"),
+            other,
+            request_id,
+        ),
+    }
+}
+
+/// The error an error status and its body stand for: an API error when the body is a
+/// JSON error in either shape or an SSE stream whose first data event is one, else an
+/// HTTP error with a snippet of the body.
+fn error_from_response(
+    status: u16,
+    headers: &HeaderMap,
+    body: &str,
+    request_id: Option<String>,
+) -> Error {
+    let content_type = header(headers, "content-type")
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let trimmed = body.trim_start_matches('\u{feff}').trim_start();
+    let looks_sse = content_type.starts_with("text/event-stream")
+        || ["data:", "id:", "event:", ":"]
+            .iter()
+            .any(|p| trimmed.starts_with(p));
+    let parsed = if trimmed.starts_with('{') {
+        parse_error_body(trimmed)
+    } else if looks_sse {
+        first_sse_data(body).and_then(|data| parse_error_body(&data))
+    } else {
+        None
+    };
+    match parsed {
+        Some(found) => {
+            let mut api = ApiError::new(
+                status,
+                found.code,
+                found.message,
+                found.request_id.or(request_id),
+            );
+            api.body = Some(crate::error::snippet(body, HttpError::SNIPPET_LEN).to_owned());
+            Error::Api(Box::new(api))
+        }
+        None => Error::Http(Box::new(HttpError::new(status, body, request_id))),
+    }
+}
+
+/// What an error body said: `{"code","message","request_id"}` or `{"error":{...}}`.
+struct ParsedError {
+    code: Option<String>,
+    message: String,
+    request_id: Option<String>,
+}
+
+/// Reads an error body in either shape (code a string or a number); `None` when it is
+/// not JSON or not an error.
+fn parse_error_body(body: &str) -> Option<ParsedError> {
+    let mut chunk = WireChunk::default();
+    wire::decode(body.trim(), &mut chunk).ok()?;
+    if !chunk.has_error {
+        return None;
+    }
+    Some(ParsedError {
+        code: (!chunk.error_code.is_empty()).then(|| chunk.error_code.clone()),
+        message: chunk.error_message.clone(),
+        request_id: (!chunk.request_id.is_empty()).then(|| chunk.request_id.clone()),
+    })
+}
+
+/// The data of the first SSE event with data in `body`.
+fn first_sse_data(body: &str) -> Option<String> {
+    let mut decoder = sse::Decoder::new();
+    decoder.feed(body.as_bytes());
+    while let Some(item) = decoder.next_item() {
+        if let Ok(sse::Item::Event(e)) = item {
+            if !e.data().is_empty() {
+                return Some(e.data().to_owned());
+            }
+        }
+    }
+    let eof = decoder.finish().ok()?;
+    eof.pending().map(|e| e.data().to_owned())
+}
+
+/// Merges a whole JSON body (non-streaming, or sent where a stream was expected) as the
+/// only chunk of a finished response.
+pub(crate) fn merge_whole_json(accumulator: &mut Accumulator, body: &str) -> Result<(), Error> {
+    accumulator.push_data(body)?;
+    accumulator.push_data("[DONE]")
+}
+
+/// Builds the completion of a non-streaming JSON body (either protocol's shape).
+pub(crate) fn completion_from_body(
+    protocol: Protocol,
+    body: &str,
+    request_id: Option<&str>,
+) -> Result<Completion, Error> {
+    let mut accumulator = Accumulator::new(protocol);
+    if let Some(id) = request_id {
+        accumulator.set_request_id(id);
+    }
+    merge_whole_json(&mut accumulator, body)?;
+    accumulator.finish()
+}
