@@ -5,7 +5,7 @@
 use std::hash::RandomState;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -166,6 +166,29 @@ impl<'a> Conn<'a> {
                 None => POLL,
             };
             thread::sleep(step);
+        }
+    }
+
+    /// As [`Conn::sleep`], but also ends, `Ok`, as soon as the client closes its end of
+    /// the connection; what it sends meanwhile is discarded. The read timeout paces the
+    /// loop as the sleep step does.
+    fn sleep_until_closed(&mut self, duration: Duration) -> Result<(), Fail> {
+        let deadline = Instant::now().checked_add(duration);
+        let mut chunk = [0u8; 1024];
+        loop {
+            if self.stopped() {
+                return Err(Fail::Gone);
+            }
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                return Ok(());
+            }
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return Ok(()),
+                Ok(_) => {}
+                Err(e) if is_retry(&e) => {}
+                // A reset is a close too.
+                Err(_) => return Ok(()),
+            }
         }
     }
 
@@ -378,7 +401,20 @@ pub(super) fn write_simple(conn: &mut Conn<'_>, status: u16, text: &str) -> Resu
     conn.write_all(response.as_bytes())
 }
 
-pub(super) fn write_reply(conn: &mut Conn<'_>, reply: &Reply) -> Result<(), Fail> {
+/// Writes `reply`, adding the body bytes (without chunk framing) to `body_written` as
+/// each piece goes out.
+pub(super) fn write_reply(
+    conn: &mut Conn<'_>,
+    reply: &Reply,
+    body_written: &AtomicU64,
+) -> Result<(), Fail> {
+    if !reply.head_delay.is_zero() {
+        conn.sleep(reply.head_delay)?;
+    }
+    if reply.ending == Ending::HangUp {
+        // The caller drops the socket, which closes it.
+        return Ok(());
+    }
     let body = &reply.body[..];
     let mut head = format!("HTTP/1.1 {} {}\r\n", reply.status, reason(reply.status));
     for (name, value) in &reply.headers {
@@ -398,6 +434,7 @@ pub(super) fn write_reply(conn: &mut Conn<'_>, reply: &Reply) -> Result<(), Fail
     let limit = match reply.ending {
         Ending::Complete => body.len(),
         Ending::Stall { after, .. } | Ending::Cut { after } => after.min(body.len()),
+        Ending::HangUp => 0,
     };
     // Invariant: sent <= limit <= body.len().
     let mut sent = 0;
@@ -420,12 +457,22 @@ pub(super) fn write_reply(conn: &mut Conn<'_>, reply: &Reply) -> Result<(), Fail
         } else {
             conn.write_all(piece)?;
         }
+        body_written.fetch_add(len as u64, Ordering::SeqCst);
         sent += len;
     }
     match reply.ending {
         Ending::Complete if reply.framing == Framing::Chunked => conn.write_all(b"0\r\n\r\n"),
-        Ending::Complete | Ending::Cut { .. } => Ok(()),
-        Ending::Stall { hold, .. } => conn.sleep(hold),
+        Ending::Complete | Ending::Cut { .. } | Ending::HangUp => Ok(()),
+        Ending::Stall {
+            hold,
+            until_closed: false,
+            ..
+        } => conn.sleep(hold),
+        Ending::Stall {
+            hold,
+            until_closed: true,
+            ..
+        } => conn.sleep_until_closed(hold),
     }
 }
 

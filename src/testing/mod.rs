@@ -3,23 +3,26 @@
 //! [`ReplayServer`] listens on an ephemeral port of 127.0.0.1 (never any other address)
 //! and answers each request with a scripted [`Reply`]: a status, headers, and a body
 //! (typically a recorded SSE stream from `tests/data/transcripts/`) written to the socket
-//! in the pieces you choose ([`Split`]), with optional pauses between them, and ending
-//! normally, in a stall or in a cut connection. It records every request
-//! ([`RecordedRequest`]) with the API key redacted, so a test can assert what its code
-//! sent. It is std only: no dependencies, no async runtime.
+//! in the pieces you choose ([`Split`]), with optional pauses before the head and
+//! between pieces, and ending normally, in a stall or in a cut connection (or never
+//! starting: a hang-up). It records every request ([`RecordedRequest`]) with the API
+//! key redacted, and counts connections and body bytes written, so a test can assert
+//! what its code sent and how it used the socket. It is std only: no dependencies, no
+//! async runtime.
 //!
 //! ```text
 //!  your code ──HTTP/1.1──► 127.0.0.1:PORT ──► route by path ──► Reply (1st, 2nd, ... last)
 //!                                │                               status + headers
 //!                                ▼                               body split into pieces
-//!                        RecordedRequest                         (pause) (stall | cut)
+//!                        RecordedRequest                  (pause) (stall | cut | hang up)
 //!                 method, target, headers (key redacted), body
 //! ```
 //!
 //! In scope: what a client test needs to provoke (slow drips, chunk boundaries anywhere,
-//! "503 then 200", a connection that hangs or drops after N bytes). Out of scope: TLS,
-//! HTTP/2, keep-alive (every response says `connection: close` and the connection
-//! closes after it), and anything but loopback.
+//! "503 then 200", a slow head, a connection that hangs or drops after N bytes or before
+//! any, a stall that lasts until the client lets go). Out of scope: TLS, HTTP/2,
+//! keep-alive (every response says `connection: close` and the connection closes after
+//! it), and anything but loopback.
 //!
 //! # Guarantees
 //!

@@ -43,12 +43,22 @@ pub enum Framing {
     Close,
 }
 
-/// How a reply ends after its pieces.
+/// How a reply ends after its pieces, or whether it is sent at all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Ending {
+    /// The whole body, and its end mark.
     Complete,
-    Stall { after: usize, hold: Duration },
+    /// Silence after `after` body bytes for `hold`; with `until_closed`, the silence
+    /// also ends when the client closes its end.
+    Stall {
+        after: usize,
+        hold: Duration,
+        until_closed: bool,
+    },
+    /// The connection closes after `after` body bytes.
     Cut { after: usize },
+    /// The connection closes before the status line.
+    HangUp,
 }
 
 /// One scripted HTTP response: status, headers, body, and how the body goes on the wire.
@@ -85,6 +95,7 @@ pub struct Reply {
     pub(super) body: Arc<[u8]>,
     pub(super) split: Split,
     pub(super) pause: Duration,
+    pub(super) head_delay: Duration,
     pub(super) framing: Framing,
     pub(super) ending: Ending,
 }
@@ -110,6 +121,7 @@ impl Reply {
             body: Arc::from(&[][..]),
             split: Split::Whole,
             pause: Duration::ZERO,
+            head_delay: Duration::ZERO,
             framing: Framing::Chunked,
             ending: Ending::Complete,
         }
@@ -314,7 +326,7 @@ impl Reply {
     /// Stops writing after `body_bytes` bytes of the body and keeps the connection open,
     /// silent, for `hold` or until the server is dropped, whichever comes first; then
     /// closes it. `Duration::MAX` holds until drop. Replaces an earlier
-    /// [`Reply::cut_after`].
+    /// [`Reply::cut_after`] or [`Reply::hang_up`].
     ///
     /// The piece in which the limit falls is shortened to end there (in chunked framing
     /// it goes out as a complete, shorter chunk), so the client receives exactly
@@ -338,13 +350,56 @@ impl Reply {
         self.ending = Ending::Stall {
             after: body_bytes,
             hold,
+            until_closed: false,
+        };
+        self
+    }
+
+    /// As [`Reply::stall_after`], but the stall also ends as soon as the client closes
+    /// its end of the connection (the server reads, and discards, while it waits), so
+    /// that [`ReplayServer::open_connection_count`] shows when a client let go.
+    ///
+    /// # Example
+    ///
+    /// This example shows a server that sees a dropped stream close its connection.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::net::TcpStream;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// use dashscope_glm::testing::{ReplayServer, Reply};
+    ///
+    /// let reply = Reply::sse("data:1\n\ndata:2\n\n").stall_until_client_closes(8, Duration::MAX);
+    /// let server = ReplayServer::start(reply)?;
+    /// let mut client = TcpStream::connect(server.addr())?;
+    /// client.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")?;
+    /// client.read(&mut [0; 256])?;
+    /// assert_eq!(server.open_connection_count(), 1);
+    /// drop(client);
+    /// let deadline = Instant::now() + Duration::from_secs(5);
+    /// while server.open_connection_count() > 0 && Instant::now() < deadline {
+    ///     std::thread::sleep(Duration::from_millis(5));
+    /// }
+    /// assert_eq!(server.open_connection_count(), 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// [`ReplayServer::open_connection_count`]: super::ReplayServer::open_connection_count
+    #[must_use]
+    pub fn stall_until_client_closes(mut self, body_bytes: usize, hold: Duration) -> Self {
+        self.ending = Ending::Stall {
+            after: body_bytes,
+            hold,
+            until_closed: true,
         };
         self
     }
 
     /// Closes the connection right after `body_bytes` bytes of the body, without ending
     /// the body (no final chunk; fewer bytes than `content-length`). The last piece is
-    /// shortened as for [`Reply::stall_after`], which this replaces.
+    /// shortened as for [`Reply::stall_after`], which this replaces (as it does
+    /// [`Reply::hang_up`]).
     ///
     /// # Example
     ///
@@ -358,6 +413,23 @@ impl Reply {
     #[must_use]
     pub fn cut_after(mut self, body_bytes: usize) -> Self {
         self.ending = Ending::Cut { after: body_bytes };
+        self
+    }
+
+    /// Closes the connection once the request is read (and any [`Reply::head_delay`]
+    /// has passed), without a status line: a connection lost before the response.
+    /// Nothing of the reply is sent. Replaces an earlier stall or cut. Default: answer.
+    #[must_use]
+    pub fn hang_up(mut self) -> Self {
+        self.ending = Ending::HangUp;
+        self
+    }
+
+    /// Waits this long after reading the request before writing the status line
+    /// (default none).
+    #[must_use]
+    pub fn head_delay(mut self, delay: Duration) -> Self {
+        self.head_delay = delay;
         self
     }
 
@@ -407,6 +479,7 @@ impl fmt::Debug for Reply {
             .field("body_len", &self.body.len())
             .field("split", &self.split)
             .field("pause", &self.pause)
+            .field("head_delay", &self.head_delay)
             .field("framing", &self.framing)
             .field("ending", &self.ending)
             .finish()

@@ -6,7 +6,7 @@ use std::fmt;
 use std::hash::RandomState;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -194,6 +194,8 @@ impl Builder {
             hasher: RandomState::new(),
             requests: Mutex::new(Vec::new()),
             rejected: AtomicUsize::new(0),
+            connections: AtomicUsize::new(0),
+            body_written: AtomicU64::new(0),
             workers: Mutex::new(Vec::new()),
         });
         let acceptor = {
@@ -371,6 +373,71 @@ impl ReplayServer {
     pub fn rejected_count(&self) -> usize {
         self.shared.rejected.load(Ordering::SeqCst)
     }
+
+    /// How many TCP connections the server accepted, whether or not a request came on
+    /// them. Every reply closes its connection, so a client that reuses connections
+    /// still opens one per request here.
+    ///
+    /// # Example
+    ///
+    /// This example shows two requests on two connections.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::net::TcpStream;
+    ///
+    /// use dashscope_glm::testing::{ReplayServer, Reply};
+    ///
+    /// let server = ReplayServer::start(Reply::new(204))?;
+    /// for _ in 0..2 {
+    ///     let mut client = TcpStream::connect(server.addr())?;
+    ///     client.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")?;
+    ///     client.read_to_end(&mut Vec::new())?;
+    /// }
+    /// assert_eq!((server.connection_count(), server.request_count()), (2, 2));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[must_use]
+    pub fn connection_count(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
+    }
+
+    /// How many connections are open now: accepted, and not yet closed by the server.
+    /// A reply closes its connection once it is written, cut, hung up, or at the end
+    /// of its stall; see [`Reply::stall_until_client_closes`].
+    #[must_use]
+    pub fn open_connection_count(&self) -> usize {
+        lock(&self.shared.workers)
+            .iter()
+            .filter(|worker| !worker.is_finished())
+            .count()
+    }
+
+    /// How many body bytes the replies have written to their sockets so far, over all
+    /// connections, without the chunk framing. A piece counts once it is written in
+    /// full; written is not read: the bytes may still sit in socket buffers.
+    ///
+    /// # Example
+    ///
+    /// This example shows an 8-byte body sent as two chunks.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::net::TcpStream;
+    ///
+    /// use dashscope_glm::testing::{ReplayServer, Reply, Split};
+    ///
+    /// let server = ReplayServer::start(Reply::sse("data:1\n\n").split(Split::Every(4)))?;
+    /// let mut client = TcpStream::connect(server.addr())?;
+    /// client.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")?;
+    /// client.read_to_end(&mut Vec::new())?;
+    /// assert_eq!(server.body_bytes_written(), 8);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[must_use]
+    pub fn body_bytes_written(&self) -> u64 {
+        self.shared.body_written.load(Ordering::SeqCst)
+    }
 }
 
 impl fmt::Debug for ReplayServer {
@@ -380,6 +447,7 @@ impl fmt::Debug for ReplayServer {
             .field("routes", &self.shared.routes.keys().collect::<Vec<_>>())
             .field("request_count", &self.request_count())
             .field("rejected_count", &self.rejected_count())
+            .field("connection_count", &self.connection_count())
             .finish_non_exhaustive()
     }
 }
@@ -421,6 +489,10 @@ struct Shared {
     hasher: RandomState,
     requests: Mutex<Vec<RecordedRequest>>,
     rejected: AtomicUsize,
+    /// TCP connections accepted.
+    connections: AtomicUsize,
+    /// Body bytes written, over all replies.
+    body_written: AtomicU64,
     workers: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -460,6 +532,7 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
             thread::sleep(POLL);
             continue;
         };
+        shared.connections.fetch_add(1, Ordering::SeqCst);
         let mut workers = lock(&shared.workers);
         workers.retain(|worker| !worker.is_finished());
         if workers.len() >= MAX_CONNECTIONS {
@@ -490,7 +563,7 @@ fn serve(stream: TcpStream, shared: &Shared) {
             let route = shared.routes.get(&path).or(shared.fallback.as_ref());
             match route.and_then(Route::next) {
                 Some(reply) => {
-                    let _ = write_reply(&mut conn, reply);
+                    let _ = write_reply(&mut conn, reply, &shared.body_written);
                 }
                 None => {
                     let text = format!("no route for {path}\n");
