@@ -2,14 +2,9 @@
 //! every error shape, retries and their delays, timeouts, interrupted streams, and the
 //! pitfalls of PITFALLS.md that live at the HTTP layer.
 //!
-//! The server is the crate's own `testing::ReplayServer`, except in the four tests that
-//! need what only the hand-rolled `common/http_server.rs` does (see its module docs): a
-//! connection closed before any response, a delay before the status line, a count of
-//! the body bytes written so far, and a stall that ends when the client hangs up.
+//! The server is the crate's own `testing::ReplayServer`.
 #![cfg(feature = "blocking")]
 
-#[path = "common/http_server.rs"]
-mod http_server;
 #[path = "../examples/common/render.rs"]
 mod render;
 
@@ -23,7 +18,6 @@ use dashscope_glm::chat::{
 };
 use dashscope_glm::testing::{Framing, RecordedRequest, ReplayServer, Reply, Split};
 use dashscope_glm::{Error, TimeoutKind};
-use http_server::{End, Server};
 use serde_json::json;
 
 const KEY: &str = "sk-very-secret-0123456789";
@@ -61,23 +55,6 @@ fn body_json(r: &RecordedRequest) -> serde_json::Value {
     serde_json::from_slice(r.body()).expect("request body is JSON")
 }
 
-/// Either server's base URL.
-trait BaseUrl {
-    fn base(&self) -> String;
-}
-
-impl BaseUrl for ReplayServer {
-    fn base(&self) -> String {
-        self.base_url()
-    }
-}
-
-impl BaseUrl for Server {
-    fn base(&self) -> String {
-        self.url()
-    }
-}
-
 fn transcript(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/transcripts")
@@ -93,16 +70,16 @@ fn expected(name: &str) -> serde_json::Value {
 }
 
 /// A builder pointed at `server`, no proxy, recording retry delays instead of sleeping.
-fn builder(server: &impl BaseUrl, delays: &Arc<Mutex<Vec<Duration>>>) -> ClientBuilder {
+fn builder(server: &ReplayServer, delays: &Arc<Mutex<Vec<Duration>>>) -> ClientBuilder {
     let delays = delays.clone();
     Client::builder()
         .api_key(KEY)
-        .base_url(server.base())
+        .base_url(server.base_url())
         .no_proxy()
         .sleeper(move |d| delays.lock().unwrap().push(d))
 }
 
-fn client(server: &impl BaseUrl) -> Client {
+fn client(server: &ReplayServer) -> Client {
     builder(server, &Arc::default()).build().unwrap()
 }
 
@@ -572,10 +549,9 @@ fn pitfall_20_closed_mid_stream_is_interrupted_never_retried() {
 /// PITFALL 20, the other half: a connection dropped before any response is retried.
 #[test]
 fn pitfall_20_hang_up_before_the_response_is_retried() {
-    // ReplayServer always answers: the hand-rolled server hangs up instead.
-    let server = Server::start(vec![
-        http_server::Reply::hang_up(),
-        http_server::Reply::sse(&transcript("openai_thinking.sse"), 0),
+    let server = serve([
+        Reply::new(200).hang_up(),
+        sse(transcript("openai_thinking.sse"), 0),
     ]);
     let delays = Arc::default();
     let c = builder(&server, &delays).build().unwrap();
@@ -846,10 +822,7 @@ fn pitfall_18_idle_timeout_on_a_stalled_stream() {
 
 #[test]
 fn idle_timeout_waiting_for_the_response_headers() {
-    // ReplayServer writes the head at once: the hand-rolled server delays it.
-    let server = Server::start(vec![
-        http_server::Reply::sse(b"", 0).head_delay(Duration::from_secs(10)),
-    ]);
+    let server = ReplayServer::start(sse(&b""[..], 0).head_delay(Duration::from_secs(10))).unwrap();
     let c = builder(&server, &Arc::default())
         .idle_timeout(Duration::from_millis(300))
         .build()
@@ -992,8 +965,7 @@ fn pitfall_62_reads_only_inside_next_event() {
     }
     body.extend_from_slice(b"data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n");
     let total = body.len() as u64;
-    // ReplayServer does not tell how much it wrote: the hand-rolled server counts.
-    let server = Server::start(vec![http_server::Reply::sse(&body, 64 * 1024)]);
+    let server = ReplayServer::start(sse(body, 64 * 1024)).unwrap();
     let c = client(&server);
     let mut stream = c.stream(&hello()).unwrap();
     assert!(matches!(
@@ -1001,7 +973,7 @@ fn pitfall_62_reads_only_inside_next_event() {
         Ok(Some(StreamEvent::Content(_)))
     ));
     std::thread::sleep(Duration::from_millis(300));
-    let written = server.written.load(std::sync::atomic::Ordering::SeqCst);
+    let written = server.body_bytes_written();
     assert!(
         written < total / 2,
         "the server wrote {written} of {total} bytes while the consumer waited"
@@ -1284,7 +1256,7 @@ fn api_key_is_never_printed() {
     assert!(!format!("{s:?}").contains(KEY));
 }
 
-fn builder_no_retry(server: &impl BaseUrl) -> Client {
+fn builder_no_retry(server: &ReplayServer) -> Client {
     builder(server, &Arc::default())
         .max_retries(0)
         .build()
@@ -1296,11 +1268,9 @@ fn builder_no_retry(server: &impl BaseUrl) -> Client {
 #[test]
 fn dropping_the_stream_closes_the_connection() {
     let first = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n";
-    // The hand-rolled server's stall ends when the client hangs up; ReplayServer's lasts
-    // its full hold, so it could not show that the connection was closed.
-    let server = Server::start(vec![
-        http_server::Reply::sse(first, 0).end(End::Stall(Duration::from_secs(30))),
-    ]);
+    // The stall ends when the client closes its end, long before the hold.
+    let reply = sse(&first[..], 0).stall_until_client_closes(first.len(), Duration::from_secs(30));
+    let server = ReplayServer::start(reply).unwrap();
     let c = builder(&server, &Arc::default())
         .read_buffer(1024)
         .build()
@@ -1310,6 +1280,13 @@ fn dropping_the_stream_closes_the_connection() {
         let mut stream = c.stream(&hello()).unwrap();
         assert!(stream.next_event().unwrap().is_some());
     }
-    drop(server); // joins the worker, which returns once the client closed the socket
+    while server.open_connection_count() > 0 && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(
+        server.open_connection_count(),
+        0,
+        "the client kept the socket open"
+    );
     assert!(started.elapsed() < Duration::from_secs(20));
 }

@@ -2,7 +2,9 @@
 //! client written here (a request writer and a response reader that decodes chunked
 //! bodies and keeps the size of every chunk): bodies served byte-identical in every
 //! split and framing, chunk sizes on the wire, routes and reply sequences, request
-//! recording with the API key redacted, stalls, cuts, pauses, client limits, and drop.
+//! recording with the API key redacted, stalls (held, or until the client closes), cuts,
+//! hang-ups, pauses and head delays, the connection and body-byte counts, client
+//! limits, and drop.
 #![cfg(feature = "testing")]
 
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -752,4 +754,160 @@ fn client_limits_and_malformed_requests_are_answered_and_not_recorded() {
     assert_eq!(read_response(stream, Duration::from_secs(5)).status, 200);
     assert_eq!(server.requests()[0].body(), &at_limit[..]);
     assert_eq!(server.rejected_count(), cases.len() + 1);
+}
+
+#[test]
+fn a_hang_up_closes_the_connection_before_the_status_line() {
+    let server = ReplayServer::builder()
+        .route_sequence(
+            "/",
+            [
+                Reply::sse("data:1\n\n").hang_up(),
+                Reply::sse("data:1\n\n")
+                    .head_delay(Duration::from_millis(50))
+                    .hang_up(),
+                Reply::new(204),
+            ],
+        )
+        .start()
+        .unwrap();
+    for _ in 0..2 {
+        let mut stream = send(server.addr(), "POST", "/", &[], b"{}");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut response = Vec::new();
+        // A close (0 bytes) or a reset: either way, not one byte of a response.
+        let _ = stream.read_to_end(&mut response);
+        assert_eq!(String::from_utf8_lossy(&response), "");
+    }
+    assert_eq!(get(&server, "/").status, 204);
+    // The request is read (and recorded) before the hang-up.
+    assert_eq!(server.request_count(), 3);
+    assert_eq!(server.requests()[0].body(), b"{}");
+    assert_eq!(server.body_bytes_written(), 0);
+}
+
+#[test]
+fn a_head_delay_holds_back_the_status_line() {
+    let delay = Duration::from_millis(300);
+    let server = ReplayServer::start(Reply::sse("data:1\n\n").head_delay(delay)).unwrap();
+    let mut stream = send(server.addr(), "GET", "/", &[], b"");
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let started = Instant::now();
+    // Nothing within the first 100 ms...
+    let early = stream.read(&mut [0; 64]).map_err(|e| classify(&e));
+    assert_eq!(early, Err(End::Timeout));
+    // ...then the whole response.
+    let response = read_response(stream, Duration::from_secs(5));
+    assert!(started.elapsed() >= delay - Duration::from_millis(20));
+    assert_eq!((response.status, response.end), (200, End::Complete));
+    assert_eq!(response.body, b"data:1\n\n");
+}
+
+#[test]
+fn body_bytes_written_counts_body_bytes_without_framing() {
+    let body = transcript("openai_thinking.sse");
+    let server = ReplayServer::builder()
+        .route(
+            "/stall",
+            Reply::sse(body.clone())
+                .split(Split::Every(10))
+                .stall_after(35, Duration::MAX),
+        )
+        .route("/whole", Reply::sse(body.clone()).split(Split::Every(7)))
+        .start()
+        .unwrap();
+    assert_eq!(server.body_bytes_written(), 0);
+    let stalled = read_response(
+        send(server.addr(), "GET", "/stall", &[], b""),
+        Duration::from_millis(150),
+    );
+    assert_eq!(stalled.chunks, [10, 10, 10, 5]);
+    assert_eq!(server.body_bytes_written(), 35);
+    let whole = get(&server, "/whole");
+    assert_eq!(whole.end, End::Complete);
+    assert_eq!(server.body_bytes_written(), 35 + body.len() as u64);
+}
+
+/// Waits up to 5 s for the server to have `n` connections open.
+fn open_connections_reach(server: &ReplayServer, n: usize) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.open_connection_count() != n {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    true
+}
+
+#[test]
+fn a_stall_until_the_client_closes_ends_when_it_does() {
+    let body = b"data:1\n\ndata:2\n\n";
+    let server = ReplayServer::builder()
+        .route(
+            "/until-closed",
+            Reply::sse(&body[..]).stall_until_client_closes(8, Duration::from_secs(30)),
+        )
+        .route(
+            "/held",
+            Reply::sse(&body[..]).stall_after(8, Duration::from_secs(30)),
+        )
+        .start()
+        .unwrap();
+    for target in ["/until-closed", "/held"] {
+        let stream = send(server.addr(), "GET", target, &[], b"");
+        let response = read_response(stream.try_clone().unwrap(), Duration::from_millis(100));
+        assert_eq!(
+            (response.body.as_slice(), response.end),
+            (&body[..8], End::Timeout)
+        );
+        assert!(open_connections_reach(&server, 1), "{target}");
+        drop(stream);
+        if target == "/until-closed" {
+            assert!(
+                open_connections_reach(&server, 0),
+                "the stall outlived the client"
+            );
+        } else {
+            // A plain stall does not read, so it does not notice: it lasts its hold.
+            std::thread::sleep(Duration::from_millis(300));
+            assert_eq!(server.open_connection_count(), 1);
+        }
+    }
+}
+
+#[test]
+fn a_stall_until_the_client_closes_still_ends_after_its_hold() {
+    let reply =
+        Reply::sse("data:1\n\ndata:2\n\n").stall_until_client_closes(8, Duration::from_millis(100));
+    let server = ReplayServer::start(reply).unwrap();
+    let started = Instant::now();
+    let response = read_response(
+        send(server.addr(), "GET", "/", &[], b""),
+        Duration::from_secs(5),
+    );
+    assert!(started.elapsed() >= Duration::from_millis(100));
+    assert_eq!(
+        (response.body.as_slice(), response.end),
+        (&b"data:1\n\n"[..], End::Eof)
+    );
+}
+
+#[test]
+fn connections_are_counted_as_accepted() {
+    let server = ReplayServer::start(Reply::new(204)).unwrap();
+    assert_eq!(server.connection_count(), 0);
+    // A connection that never sends a request counts too; connections are accepted
+    // in order, so it is counted by the time the two requests after it are answered.
+    let idle = TcpStream::connect(server.addr()).unwrap();
+    for _ in 0..2 {
+        assert_eq!(get(&server, "/").status, 204);
+    }
+    assert_eq!(server.connection_count(), 3);
+    assert_eq!(server.request_count(), 2);
+    drop(idle);
 }
