@@ -178,7 +178,7 @@ fn nonstandard_finish_reasons() {
     let mut acc = Accumulator::new(Protocol::DashScope);
     acc.push_data(r#"{"output":{"choices":[{"message":{"content":"x"},"finish_reason":"null"}]}}"#)
         .unwrap();
-    assert!(!acc.is_finished());
+    assert!(!acc.is_complete());
     assert!(matches!(acc.finish(), Err(Error::Interrupted(c)) if c.message.content == "x"));
 }
 
@@ -473,7 +473,7 @@ fn a_call_is_not_final_because_its_prefix_parses() {
     .unwrap();
     // Parses already, but the stream is not finished: more arguments still append.
     assert!(acc.tool_call(0).unwrap().parse_arguments().is_ok());
-    assert!(!acc.is_finished());
+    assert!(!acc.is_complete());
     acc.push_data(&tools(r#"[{"index":0,"function":{"arguments":" "}}]"#))
         .unwrap();
     assert!(

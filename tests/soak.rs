@@ -274,7 +274,7 @@ fn oracle(t: &Transcript, bytes: &[u8], header_id: &str, ended: bool) -> Outcome
     }
     // A stall: the client times out with what it had, unless the stream had finished
     // (then the stalled tail does not matter: [DONE] ends the read, a native finish too).
-    if stream.accumulator().is_finished() {
+    if stream.accumulator().is_complete() {
         return Outcome::of(&stream.finish());
     }
     let mut partial = stream.accumulator().completion().clone();

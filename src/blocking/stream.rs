@@ -436,7 +436,7 @@ impl ChatStream {
                 Err(e) => return Err(self.fail(e)),
             }
             if matches!(self.phase, Phase::Ended) {
-                if self.decoder.accumulator().is_finished() {
+                if self.decoder.accumulator().is_complete() {
                     self.phase = Phase::Done;
                     return Ok(None);
                 }
@@ -444,7 +444,7 @@ impl ChatStream {
                 return Err(self.fail(Error::Interrupted(Box::new(partial))));
             }
             // `data: [DONE]` ends the response: nothing after it is read.
-            let result = if self.decoder.accumulator().is_done() {
+            let result = if self.decoder.accumulator().received_done() {
                 self.end_body()
             } else {
                 self.read_more()
@@ -484,7 +484,7 @@ impl ChatStream {
                     Error::Transport(_) => self.end_body(),
                     // Once the server said it finished, a tail that stalls does not
                     // lose the answer: the stream ends there.
-                    _ if self.decoder.accumulator().is_finished() => self.end_body(),
+                    _ if self.decoder.accumulator().is_complete() => self.end_body(),
                     timeout => Err(timeout),
                 }
             }

@@ -1,6 +1,8 @@
 //! The delta-merging state machine: wire chunks in, [`StreamEvent`]s and a
 //! [`Completion`] out.
 
+use std::ops::Range;
+
 use crate::PartialJson;
 use crate::chat::wire::{self, WireChunk, WireTool};
 use crate::chat::{Completion, FinishReason, Protocol, ToolCall, Usage};
@@ -140,10 +142,24 @@ impl Limits {
 /// borrowed [`StreamEvent`]s when asked for, so queuing one costs no allocation.
 #[derive(Debug, Clone, Copy)]
 enum Pending {
-    Reasoning(usize, usize),
-    Content(usize, usize),
+    /// `reasoning_content[start..end]`.
+    Reasoning {
+        start: usize,
+        end: usize,
+    },
+    /// `content[start..end]`.
+    Content {
+        start: usize,
+        end: usize,
+    },
+    /// The tool call at this index.
     ToolStart(usize),
-    ToolArguments(usize, usize, usize),
+    /// `tool_calls[call].arguments[start..end]`.
+    ToolArguments {
+        call: usize,
+        start: usize,
+        end: usize,
+    },
     Usage,
     Finish,
 }
@@ -273,7 +289,7 @@ impl Accumulator {
     ///
     /// let acc = Accumulator::new(Protocol::DashScope);
     /// assert_eq!(acc.protocol(), Protocol::DashScope);
-    /// assert!(!acc.has_event() && !acc.is_finished());
+    /// assert!(!acc.has_event() && !acc.is_complete());
     /// assert_eq!(acc.completion(), &Completion::default());
     /// ```
     pub fn new(protocol: Protocol) -> Self {
@@ -673,10 +689,12 @@ impl Accumulator {
         let message = &completion.message;
         let tool = |i: usize| message.tool_calls.get(i);
         Some(match pending {
-            Pending::Reasoning(a, b) => {
-                StreamEvent::Reasoning(message.reasoning_content.get(a..b)?)
+            Pending::Reasoning { start, end } => {
+                StreamEvent::Reasoning(message.reasoning_content.get(start..end)?)
             }
-            Pending::Content(a, b) => StreamEvent::Content(message.content.get(a..b)?),
+            Pending::Content { start, end } => {
+                StreamEvent::Content(message.content.get(start..end)?)
+            }
             Pending::ToolStart(i) => {
                 let call = tool(i)?;
                 StreamEvent::ToolCallStart {
@@ -685,9 +703,9 @@ impl Accumulator {
                     name: &call.name,
                 }
             }
-            Pending::ToolArguments(i, a, b) => StreamEvent::ToolCallArguments {
-                index: i,
-                fragment: tool(i)?.arguments.get(a..b)?,
+            Pending::ToolArguments { call, start, end } => StreamEvent::ToolCallArguments {
+                index: call,
+                fragment: tool(call)?.arguments.get(start..end)?,
             },
             Pending::Usage => StreamEvent::Usage(completion.usage.as_ref()?),
             Pending::Finish => StreamEvent::Finish(completion.finish_reason.clone()?),
@@ -714,7 +732,8 @@ impl Accumulator {
         self.state.cursor < self.state.pending.len()
     }
 
-    /// Whether the server said the response is complete (a finish reason, or `[DONE]`).
+    /// Whether the server said the answer is complete: a finish reason arrived, or
+    /// `[DONE]` (see [`received_done`](Self::received_done) for the marker alone).
     ///
     /// # Example
     ///
@@ -725,14 +744,15 @@ impl Accumulator {
     ///
     /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
     /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":"stop"}]}"#)?;
-    /// assert!(acc.is_finished() && !acc.is_done());
+    /// assert!(acc.is_complete() && !acc.received_done());
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
-    pub fn is_finished(&self) -> bool {
+    pub fn is_complete(&self) -> bool {
         self.state.completion.finish_reason.is_some() || self.state.done
     }
 
-    /// Whether `data: [DONE]` arrived (OpenAI-compatible protocol).
+    /// Whether the OpenAI-compatible end marker `data: [DONE]` arrived; after it every
+    /// event is ignored. The native protocol has no such marker.
     ///
     /// # Example
     ///
@@ -743,12 +763,12 @@ impl Accumulator {
     ///
     /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
     /// acc.push_data("[DONE]")?;
-    /// assert!(acc.is_done() && acc.is_finished());
+    /// assert!(acc.received_done() && acc.is_complete());
     /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"content":"late"}}]}"#)?;
     /// assert_eq!(acc.completion().message.content, "");
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
-    pub fn is_done(&self) -> bool {
+    pub fn received_done(&self) -> bool {
         self.state.done
     }
 
@@ -910,7 +930,7 @@ impl Accumulator {
         if let Some(err) = self.state.failed.take() {
             return Err(err);
         }
-        let finished = self.is_finished();
+        let finished = self.is_complete();
         let mut completion = std::mem::take(&mut self.state.completion);
         synthesize_ids(&mut completion);
         if finished {
@@ -1011,7 +1031,7 @@ impl State {
     fn append_text(
         &mut self,
         which: Growing,
-        text: wire::Text,
+        text: wire::TextSpan,
         ctx: &Ctx<'_>,
     ) -> Result<(), Error> {
         let message = &mut self.completion.message;
@@ -1030,8 +1050,14 @@ impl State {
             return Ok(());
         };
         self.pending.push(match which {
-            Growing::Reasoning => Pending::Reasoning(range.0, range.1),
-            Growing::Content => Pending::Content(range.0, range.1),
+            Growing::Reasoning => Pending::Reasoning {
+                start: range.start,
+                end: range.end,
+            },
+            Growing::Content => Pending::Content {
+                start: range.start,
+                end: range.end,
+            },
         });
         Ok(())
     }
@@ -1057,7 +1083,7 @@ impl State {
         let Some(text) = fragment.arguments else {
             return Ok(());
         };
-        if let Some((a, b)) = grow(
+        if let Some(added) = grow(
             &mut call.arguments,
             text,
             ctx,
@@ -1067,9 +1093,13 @@ impl State {
             if let Some(tracker) = self.calls.get_mut(slot).and_then(|c| c.tracker.as_mut()) {
                 // A tracker that failed keeps its error and its last value; the raw text
                 // is what counts (see `track_arguments`).
-                let _ = tracker.push(call.arguments.get(a..b).unwrap_or_default());
+                let _ = tracker.push(call.arguments.get(added.clone()).unwrap_or_default());
             }
-            self.pending.push(Pending::ToolArguments(slot, a, b));
+            self.pending.push(Pending::ToolArguments {
+                call: slot,
+                start: added.start,
+                end: added.end,
+            });
         }
         Ok(())
     }
@@ -1133,11 +1163,11 @@ impl State {
 /// and returns the byte range added, if any.
 fn grow(
     buffer: &mut String,
-    text: wire::Text,
+    text: wire::TextSpan,
     ctx: &Ctx<'_>,
     message_bytes: &mut usize,
     scratch: &mut String,
-) -> Result<Option<(usize, usize)>, Error> {
+) -> Result<Option<Range<usize>>, Error> {
     let start = buffer.len();
     if ctx.cumulative {
         scratch.clear();
@@ -1170,5 +1200,5 @@ fn grow(
         });
     }
     *message_bytes = total;
-    Ok(Some((start, buffer.len())))
+    Ok(Some(start..buffer.len()))
 }

@@ -129,7 +129,7 @@ impl StreamDecoder {
     ///     stream.feed(std::slice::from_ref(byte));
     ///     while stream.next_event()?.is_some() {}
     /// }
-    /// assert!(stream.accumulator().is_done());
+    /// assert!(stream.accumulator().received_done());
     /// assert_eq!(stream.finish()?.message.content, "Hi");
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
@@ -256,7 +256,7 @@ impl StreamDecoder {
     /// stream.feed(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n");
     /// while stream.next_event()?.is_some() {}
     /// assert_eq!(stream.accumulator().completion().message.content, "Hi");
-    /// assert!(!stream.accumulator().is_finished());
+    /// assert!(!stream.accumulator().is_complete());
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
     pub fn accumulator(&self) -> &Accumulator {

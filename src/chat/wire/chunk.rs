@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::{Src, Text as TextSpan, WireChoice, WireChunk, WireTool, unescape_into};
+use super::{Src, TextSpan, WireChoice, WireChunk, WireTool, unescape_into};
 use crate::chat::Usage;
 
 /// Tool-call fragments accepted in one chunk. Real chunks carry one or two; the cap keeps
@@ -56,9 +56,9 @@ impl<'de, S: DeserializeSeed<'de, Value = ()>> Visitor<'de> for Nullable<S> {
 
 /// A JSON string, unescaped into the buffer (cleared first). `null` and, for the
 /// multimodal shape, an empty array `[]` count as absent. Yields whether it was present.
-struct Text<'s>(&'s mut String);
+struct UnescapedInto<'s>(&'s mut String);
 
-impl<'de> DeserializeSeed<'de> for Text<'_> {
+impl<'de> DeserializeSeed<'de> for UnescapedInto<'_> {
     type Value = bool;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
         self.0.clear();
@@ -80,7 +80,7 @@ impl<'de> DeserializeSeed<'de> for Text<'_> {
     }
 }
 
-/// Like [`Text`], but a number or boolean is kept as its JSON text (error codes are
+/// Like [`UnescapedInto`], but a number or boolean is kept as its JSON text (error codes are
 /// strings on DashScope and numbers elsewhere).
 struct Scalar<'s>(&'s mut String);
 
@@ -110,13 +110,13 @@ impl<'de> DeserializeSeed<'de> for Scalar<'_> {
 /// string literal is in the data, not a copy. `null` and `[]` (the multimodal shape) are
 /// absent; with `raw_json`, an object or array is kept as its JSON text (tool arguments
 /// some gateways send as JSON itself).
-struct Span<'s> {
+struct SpanOf<'s> {
     out: &'s mut Option<TextSpan>,
     src: Src,
     raw_json: bool,
 }
 
-impl<'de> DeserializeSeed<'de> for Span<'_> {
+impl<'de> DeserializeSeed<'de> for SpanOf<'_> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         *self.out = None;
@@ -124,14 +124,20 @@ impl<'de> DeserializeSeed<'de> for Span<'_> {
             return Ok(());
         };
         let raw = raw.get();
-        let (start, end) = self
+        let range = self
             .src
-            .span(raw)
+            .range_of(raw)
             .ok_or_else(|| de::Error::custom("value outside the chunk"))?;
         *self.out = if raw.starts_with('"') {
-            Some(TextSpan::Literal(start, end))
+            Some(TextSpan::Literal {
+                start: range.start,
+                end: range.end,
+            })
         } else if self.raw_json && raw.starts_with(['{', '[']) {
-            Some(TextSpan::Raw(start, end))
+            Some(TextSpan::Raw {
+                start: range.start,
+                end: range.end,
+            })
         } else if is_empty_array(raw) {
             None
         } else {
@@ -208,9 +214,11 @@ impl<'de> Visitor<'de> for Top<'_> {
         let out = self.0;
         while let Some(key) = map.next_key::<TopField>()? {
             match key {
-                TopField::Id => _ = map.next_value_seed(Text(&mut out.id))?,
-                TopField::Model => _ = map.next_value_seed(Text(&mut out.model))?,
-                TopField::RequestId => _ = map.next_value_seed(Text(&mut out.request_id))?,
+                TopField::Id => _ = map.next_value_seed(UnescapedInto(&mut out.id))?,
+                TopField::Model => _ = map.next_value_seed(UnescapedInto(&mut out.model))?,
+                TopField::RequestId => {
+                    _ = map.next_value_seed(UnescapedInto(&mut out.request_id))?
+                }
                 TopField::Choices => map.next_value_seed(Nullable(Choices(out)))?,
                 TopField::Output => map.next_value_seed(Nullable(Output(out)))?,
                 TopField::Usage => {
@@ -251,7 +259,7 @@ impl<'de> Visitor<'de> for Output<'_> {
                 OutputField::Choices => map.next_value_seed(Nullable(Choices(&mut *out)))?,
                 OutputField::Text => {
                     let c = &mut out.choice;
-                    map.next_value_seed(Span {
+                    map.next_value_seed(SpanOf {
                         out: &mut c.content,
                         src: out.src,
                         raw_json: false,
@@ -260,7 +268,7 @@ impl<'de> Visitor<'de> for Output<'_> {
                 }
                 OutputField::FinishReason => {
                     let c = &mut out.choice;
-                    c.has_finish = map.next_value_seed(Text(&mut c.finish_text))?;
+                    c.has_finish = map.next_value_seed(UnescapedInto(&mut c.finish_text))?;
                     out.has_choice |= c.has_finish;
                 }
                 OutputField::Other => _ = map.next_value::<IgnoredAny>()?,
@@ -326,10 +334,10 @@ impl<'de> Visitor<'de> for Choice<'_> {
             match key {
                 ChoiceField::Index => c.index = map.next_value()?,
                 ChoiceField::Delta | ChoiceField::Message => {
-                    map.next_value_seed(Nullable(Message(&mut *c, src)))?;
+                    map.next_value_seed(Nullable(MessageVisitor(&mut *c, src)))?;
                 }
                 ChoiceField::FinishReason => {
-                    c.has_finish = map.next_value_seed(Text(&mut c.finish_text))?;
+                    c.has_finish = map.next_value_seed(UnescapedInto(&mut c.finish_text))?;
                 }
                 ChoiceField::Other => _ = map.next_value::<IgnoredAny>()?,
             }
@@ -346,11 +354,11 @@ fields!(MessageField {
 });
 
 /// OpenAI `delta` or native `message`: the same fields under two names.
-struct Message<'s>(&'s mut WireChoice, Src);
+struct MessageVisitor<'s>(&'s mut WireChoice, Src);
 
-seed_is_visitor!(Message, deserialize_map);
+seed_is_visitor!(MessageVisitor, deserialize_map);
 
-impl<'de> Visitor<'de> for Message<'_> {
+impl<'de> Visitor<'de> for MessageVisitor<'_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a delta or message object")
@@ -360,20 +368,20 @@ impl<'de> Visitor<'de> for Message<'_> {
         while let Some(key) = map.next_key::<MessageField>()? {
             let raw_json = false;
             match key {
-                MessageField::Content => map.next_value_seed(Span {
+                MessageField::Content => map.next_value_seed(SpanOf {
                     out: &mut c.content,
                     src,
                     raw_json,
                 })?,
                 MessageField::ReasoningContent => {
-                    map.next_value_seed(Span {
+                    map.next_value_seed(SpanOf {
                         out: &mut c.reasoning,
                         src,
                         raw_json,
                     })?;
                 }
                 MessageField::Reasoning => {
-                    map.next_value_seed(Span {
+                    map.next_value_seed(SpanOf {
                         out: &mut c.reasoning_alt,
                         src,
                         raw_json,
@@ -405,7 +413,7 @@ impl<'de> Visitor<'de> for Tools<'_> {
                 if c.tools_len >= MAX_TOOL_FRAGMENTS_PER_CHUNK {
                     // Full: one more element is an error, the end of the list is not.
                     let mut extra = WireTool::default();
-                    return match seq.next_element_seed(Tool(&mut extra, src))? {
+                    return match seq.next_element_seed(ToolVisitor(&mut extra, src))? {
                         Some(()) => Err(de::Error::custom(format_args!(
                             "more than {MAX_TOOL_FRAGMENTS_PER_CHUNK} tool-call fragments in one chunk"
                         ))),
@@ -418,7 +426,7 @@ impl<'de> Visitor<'de> for Tools<'_> {
                 return Ok(());
             };
             tool.clear();
-            if seq.next_element_seed(Tool(tool, src))?.is_none() {
+            if seq.next_element_seed(ToolVisitor(tool, src))?.is_none() {
                 return Ok(());
             }
             c.tools_len += 1;
@@ -428,11 +436,11 @@ impl<'de> Visitor<'de> for Tools<'_> {
 
 fields!(ToolField { Index = "index", Id = "id", Function = "function" });
 
-struct Tool<'s>(&'s mut WireTool, Src);
+struct ToolVisitor<'s>(&'s mut WireTool, Src);
 
-seed_is_visitor!(Tool, deserialize_map);
+seed_is_visitor!(ToolVisitor, deserialize_map);
 
-impl<'de> Visitor<'de> for Tool<'_> {
+impl<'de> Visitor<'de> for ToolVisitor<'_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a tool call object")
@@ -442,7 +450,7 @@ impl<'de> Visitor<'de> for Tool<'_> {
         while let Some(key) = map.next_key::<ToolField>()? {
             match key {
                 ToolField::Index => t.index = map.next_value()?,
-                ToolField::Id => _ = map.next_value_seed(Text(&mut t.id))?,
+                ToolField::Id => _ = map.next_value_seed(UnescapedInto(&mut t.id))?,
                 ToolField::Function => map.next_value_seed(Nullable(Function(&mut *t, src)))?,
                 ToolField::Other => _ = map.next_value::<IgnoredAny>()?,
             }
@@ -466,9 +474,9 @@ impl<'de> Visitor<'de> for Function<'_> {
         let (t, src) = (self.0, self.1);
         while let Some(key) = map.next_key::<FunctionField>()? {
             match key {
-                FunctionField::Name => _ = map.next_value_seed(Text(&mut t.name))?,
+                FunctionField::Name => _ = map.next_value_seed(UnescapedInto(&mut t.name))?,
                 FunctionField::Arguments => {
-                    map.next_value_seed(Span {
+                    map.next_value_seed(SpanOf {
                         out: &mut t.arguments,
                         src,
                         raw_json: true,

@@ -9,13 +9,15 @@
 //! Decoding is one pass of serde_json over the event data with hand-written visitors
 //! ([`chunk`]); no `serde_json::Value` is built. The texts that grow the message
 //! (reasoning, content, tool arguments) are not copied at all while decoding: the chunk
-//! records where their JSON string literal is in the event data ([`Text`]), and the
+//! records where their JSON string literal is in the event data ([`TextSpan`]), and the
 //! merger appends them straight from there to the merged strings, resolving escapes on
 //! the way. Small fields (ids, names, the finish reason, error fields) are unescaped into
 //! the chunk's reused `String`s. Either way a chunk costs no allocation once the buffers
 //! have grown.
 
 mod chunk;
+
+use std::ops::Range;
 
 pub(crate) use chunk::decode;
 
@@ -25,12 +27,14 @@ use crate::chat::Usage;
 /// escapes unresolved), or JSON text kept verbatim (tool arguments some gateways send as
 /// an object).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Text {
-    Literal(usize, usize),
-    Raw(usize, usize),
+pub(crate) enum TextSpan {
+    /// A JSON string literal at `data[start..end]`, quotes included.
+    Literal { start: usize, end: usize },
+    /// JSON text at `data[start..end]`, kept verbatim.
+    Raw { start: usize, end: usize },
 }
 
-impl Text {
+impl TextSpan {
     /// Appends the value to `out`: copied straight from `data` up to each escape, escapes
     /// resolved.
     ///
@@ -39,18 +43,18 @@ impl Text {
     /// A malformed escape or an unpaired surrogate (see [`unescape_into`]).
     pub(crate) fn append_to(self, data: &str, out: &mut String) -> Result<(), &'static str> {
         match self {
-            Self::Literal(a, b) => {
-                unescape_into(data.get(a..b).ok_or("text outside the chunk")?, out)
+            Self::Literal { start, end } => {
+                unescape_into(data.get(start..end).ok_or("text outside the chunk")?, out)
             }
-            Self::Raw(a, b) => {
-                out.push_str(data.get(a..b).ok_or("text outside the chunk")?);
+            Self::Raw { start, end } => {
+                out.push_str(data.get(start..end).ok_or("text outside the chunk")?);
                 Ok(())
             }
         }
     }
 }
 
-/// The event data being decoded, for turning borrowed raw values into [`Text`] offsets.
+/// The event data being decoded, for turning borrowed raw values into [`TextSpan`] offsets.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Src {
     base: usize,
@@ -65,13 +69,13 @@ impl Src {
         }
     }
 
-    /// The offsets of `raw`, a slice of the data.
-    fn span(self, raw: &str) -> Option<(usize, usize)> {
+    /// Where `raw`, a slice of the data, is in it.
+    fn range_of(self, raw: &str) -> Option<Range<usize>> {
         let start = (raw.as_ptr() as usize).checked_sub(self.base)?;
         let end = start
             .checked_add(raw.len())
             .filter(|&end| end <= self.len)?;
-        Some((start, end))
+        Some(start..end)
     }
 }
 
@@ -81,11 +85,11 @@ pub(crate) struct WireChoice {
     /// The choice's `index`, when sent.
     pub(crate) index: Option<u64>,
     /// `reasoning_content` (present and not null).
-    pub(crate) reasoning: Option<Text>,
+    pub(crate) reasoning: Option<TextSpan>,
     /// `reasoning` (another gateway's name for the same thing).
-    pub(crate) reasoning_alt: Option<Text>,
+    pub(crate) reasoning_alt: Option<TextSpan>,
     /// `content` (present and not null).
-    pub(crate) content: Option<Text>,
+    pub(crate) content: Option<TextSpan>,
     /// `finish_reason` as sent (string, present and not null).
     pub(crate) has_finish: bool,
     pub(crate) finish_text: String,
@@ -105,7 +109,7 @@ impl WireChoice {
     }
 
     /// The reasoning delta: `reasoning_content` when present, else `reasoning`.
-    pub(crate) fn reasoning(&self) -> Option<Text> {
+    pub(crate) fn reasoning(&self) -> Option<TextSpan> {
         self.reasoning.or(self.reasoning_alt)
     }
 
@@ -124,7 +128,7 @@ pub(crate) struct WireTool {
     pub(crate) index: Option<u64>,
     pub(crate) id: String,
     pub(crate) name: String,
-    pub(crate) arguments: Option<Text>,
+    pub(crate) arguments: Option<TextSpan>,
 }
 
 impl WireTool {
@@ -139,7 +143,7 @@ impl WireTool {
 /// One decoded chunk. Reused across chunks: [`decode`] clears it first.
 #[derive(Debug, Default)]
 pub(crate) struct WireChunk {
-    /// The data being decoded (offsets for [`Text`]).
+    /// The data being decoded (offsets for [`TextSpan`]).
     src: Src,
     /// The choice this crate follows (index 0, or the first one without an index).
     pub(crate) choice: WireChoice,
