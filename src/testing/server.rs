@@ -201,7 +201,9 @@ impl Builder {
         let acceptor = {
             let shared = Arc::clone(&shared);
             thread::Builder::new()
-                .name(format!("replay-server-{}", addr.port()))
+                // The port in every thread's name tells one server's threads from
+                // another's (Linux shows the first 15 bytes: `replay-PORT-ac`).
+                .name(format!("replay-{}-accept", addr.port()))
                 .spawn(move || accept_loop(&listener, &shared))?
         };
         Ok(ReplayServer {
@@ -523,6 +525,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
+    let port = listener.local_addr().map_or(0, |addr| addr.port());
     for stream in listener.incoming() {
         if shared.stop.load(Ordering::SeqCst) {
             return;
@@ -540,7 +543,7 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
         }
         let conn_shared = Arc::clone(shared);
         let spawned = thread::Builder::new()
-            .name("replay-server-conn".to_owned())
+            .name(format!("replay-{port}-conn"))
             .spawn(move || serve(stream, &conn_shared));
         // A failed spawn drops the closure, which closes the connection.
         if let Ok(worker) = spawned {

@@ -3,10 +3,8 @@
 //! two-way split, and at random splits.
 #![cfg(feature = "chat")]
 
-#[path = "../examples/common/render.rs"]
-mod render;
+use crate::render;
 
-use std::path::PathBuf;
 
 use dashscope_glm::Error;
 use dashscope_glm::chat::{Accumulator, Completion, Protocol, StreamDecoder, StreamEvent};
@@ -21,7 +19,7 @@ struct Transcript {
 }
 
 fn transcripts() -> Vec<Transcript> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/transcripts");
+    let dir = crate::data::transcript_path("");
     let mut out = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();

@@ -1,8 +1,7 @@
 //! The SSE vectors in `tests/data/sse_vectors.txt`, each run whole, one byte at a time
 //! and at every two-way split.
 
-#[path = "common/sse_harness.rs"]
-mod harness;
+use crate::harness;
 
 use dashscope_glm::sse::Error;
 use harness::{EofOut, Out, Run};

@@ -1,7 +1,8 @@
 //! Dropping a `testing::ReplayServer` leaves no thread behind, even with a stalled reply,
-//! an idle client and a finished connection (Linux: counts `/proc/self/task`). Alone in
-//! its own test binary so that no other test's threads come and go meanwhile.
-#![cfg(all(feature = "testing", target_os = "linux"))]
+//! an idle client and a finished connection (Linux: counts the threads in
+//! `/proc/self/task` whose name carries the server's port, so that other tests' servers
+//! running meanwhile do not count).
+#![cfg(target_os = "linux")]
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -9,13 +10,18 @@ use std::time::{Duration, Instant};
 
 use dashscope_glm::testing::{ReplayServer, Reply};
 
-fn threads() -> usize {
-    std::fs::read_dir("/proc/self/task").unwrap().count()
+/// The live threads of the server on `port` (named `replay-PORT-...`).
+fn threads(port: u16) -> usize {
+    let prefix = format!("replay-{port}-");
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with(&prefix))
+        .count()
 }
 
 #[test]
 fn drop_joins_every_thread() {
-    let before = threads();
     for _ in 0..3 {
         let server = ReplayServer::builder()
             .route(
@@ -35,14 +41,15 @@ fn drop_joins_every_thread() {
         while server.request_count() < 2 {
             std::thread::yield_now();
         }
-        assert!(threads() >= before + 2);
+        let port = server.addr().port();
+        assert!(threads(port) >= 2);
         drop(server);
         // A joined thread can linger in /proc for a moment while the kernel reaps it.
         let deadline = Instant::now() + Duration::from_secs(1);
-        while threads() != before && Instant::now() < deadline {
+        while threads(port) != 0 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(1));
         }
-        assert_eq!(threads(), before);
+        assert_eq!(threads(port), 0);
         stalled
             .set_read_timeout(Some(Duration::from_secs(2)))
             .unwrap();

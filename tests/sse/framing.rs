@@ -2,8 +2,7 @@
 //! invalid UTF-8, over-long lines, unterminated final events, ...), plus limits, UTF-8
 //! and BOM tests.
 
-#[path = "common/sse_harness.rs"]
-mod harness;
+use crate::harness;
 
 use dashscope_glm::sse::{Decoder, Error, Item, Limits};
 use harness::{Out, comment, event};

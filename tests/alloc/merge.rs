@@ -3,11 +3,7 @@
 //! per chunk).
 #![cfg(feature = "chat")]
 
-#[path = "common/alloc_counter.rs"]
-mod alloc_counter;
-
-#[global_allocator]
-static COUNTING: alloc_counter::Counting = alloc_counter::Counting;
+use crate::alloc_counter;
 
 use dashscope_glm::chat::{Protocol, StreamDecoder, StreamEvent};
 

@@ -14,13 +14,8 @@
 //! the p50/p99 time per request.
 #![cfg(all(feature = "blocking", feature = "testing"))]
 
-#[path = "common/alloc_counter.rs"]
-mod alloc_counter;
-#[path = "../examples/common/render.rs"]
-mod render;
-
-#[global_allocator]
-static ALLOC: alloc_counter::Counting = alloc_counter::Counting;
+use crate::alloc_counter;
+use crate::render;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

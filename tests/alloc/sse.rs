@@ -1,12 +1,8 @@
 //! Steady-state allocation tests with the per-thread counting allocator.
 
-#[path = "common/alloc_counter.rs"]
-mod alloc_counter;
+use crate::alloc_counter;
 
 use dashscope_glm::sse::{Decoder, Item};
-
-#[global_allocator]
-static ALLOC: alloc_counter::Counting = alloc_counter::Counting;
 
 /// Drains the decoder, returning (events, comments, total data bytes).
 fn drain(d: &mut Decoder) -> (usize, usize, usize) {

@@ -3,8 +3,7 @@
 //! checks what it prints; against our server, also the two requests it sent.
 #![cfg(feature = "blocking")]
 
-#[path = "common/example_bin.rs"]
-mod example_bin;
+use crate::example_bin;
 
 use std::path::Path;
 use std::process::Output;

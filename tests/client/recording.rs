@@ -3,8 +3,7 @@
 //! recording the way the `replay` example does gives what the live stream gave.
 #![cfg(feature = "blocking")]
 
-#[path = "../examples/common/render.rs"]
-mod render;
+use crate::render;
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};

@@ -3,41 +3,20 @@
 //! missing configuration.
 #![cfg(feature = "blocking")]
 
-#[path = "common/example_bin.rs"]
-mod example_bin;
-#[path = "../examples/common/render.rs"]
-mod render;
+use crate::example_bin;
+use crate::render;
 
 use std::path::PathBuf;
 use std::process::Output;
 
+use crate::data::{body_json, expected, transcript};
 use dashscope_glm::chat::{Protocol, StreamDecoder};
-use dashscope_glm::testing::{RecordedRequest, ReplayServer, Reply, Split};
+use dashscope_glm::testing::{ReplayServer, Reply, Split};
 use serde_json::{Value, json};
 
 /// A server answering every path with `body` as an SSE stream in `split`-byte pieces.
 fn serve_sse(body: Vec<u8>, split: usize) -> ReplayServer {
     ReplayServer::start(Reply::sse(body).split(Split::Every(split))).unwrap()
-}
-
-fn body_json(r: &RecordedRequest) -> Value {
-    serde_json::from_slice(r.body()).expect("request body is JSON")
-}
-
-fn transcript(name: &str) -> Vec<u8> {
-    std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/data/transcripts")
-            .join(name),
-    )
-    .unwrap()
-}
-
-fn expected(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/transcripts")
-        .join(name);
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// Runs the example with a clean environment: no DASHSCOPE_* and no proxy variables

@@ -2,8 +2,7 @@
 //! a plain reference decoder written here from the spec (split the whole input into
 //! lines first, then apply the field rules).
 
-#[path = "common/sse_harness.rs"]
-mod harness;
+use crate::harness;
 
 use dashscope_glm::sse::Error;
 use harness::{EofOut, Out, Run};

@@ -5,18 +5,17 @@
 //! The server is the crate's own `testing::ReplayServer`.
 #![cfg(feature = "blocking")]
 
-#[path = "../examples/common/render.rs"]
-mod render;
+use crate::render;
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::data::{body_json, expected, transcript};
 use dashscope_glm::blocking::{Client, ClientBuilder, OwnedStreamEvent, Region, RetryPolicy};
 use dashscope_glm::chat::{
     ChatRequest, FinishReason, Protocol, ResponseFormat, Rule, StreamEvent, Tool, ToolChoice,
 };
-use dashscope_glm::testing::{Framing, RecordedRequest, ReplayServer, Reply, Split};
+use dashscope_glm::testing::{Framing, ReplayServer, Reply, Split};
 use dashscope_glm::{Error, TimeoutKind};
 use serde_json::json;
 
@@ -48,25 +47,6 @@ fn serve(replies: impl IntoIterator<Item = Reply>) -> ReplayServer {
         .route_sequence(COMPAT_PATH, replies)
         .start()
         .unwrap()
-}
-
-/// The request body as JSON.
-fn body_json(r: &RecordedRequest) -> serde_json::Value {
-    serde_json::from_slice(r.body()).expect("request body is JSON")
-}
-
-fn transcript(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/transcripts")
-        .join(name);
-    std::fs::read(path).unwrap()
-}
-
-fn expected(name: &str) -> serde_json::Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/transcripts")
-        .join(name);
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// A builder pointed at `server`, no proxy, recording retry delays instead of sleeping.
@@ -224,7 +204,7 @@ fn structured_output_without_thinking_both_protocols_and_per_request_protocol() 
 /// the outcome its `.json` file expects.
 #[test]
 fn every_transcript_through_the_client() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/transcripts");
+    let dir = crate::data::transcript_path("");
     let mut names: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -9,22 +9,12 @@
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::data::{transcript, transcript_path};
 use dashscope_glm::testing::{Framing, ReplayServer, Reply, Split};
 
 const SECRET: &str = "sk-live-0123456789abcdef";
-
-fn transcript_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/transcripts")
-        .join(name)
-}
-
-fn transcript(name: &str) -> Vec<u8> {
-    std::fs::read(transcript_path(name)).unwrap()
-}
 
 /// Writes one request; `content-length` is added when there is a body.
 fn send(

@@ -2,7 +2,7 @@
 //! snapshot of a prefix, an `extends` checker, a generator of JSON documents (duplicate
 //! keys allowed) and serializers that write them in several styles.
 
-#[path = "../common/json_extends.rs"]
+#[path = "../../common/json_extends.rs"]
 mod json_extends;
 use json_extends::extends as value_extends;
 use proptest::prelude::*;

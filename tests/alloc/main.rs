@@ -1,0 +1,16 @@
+//! Tests that count allocations or watch the heap, in a binary of their own because
+//! they install a counting global allocator (one per binary). The counter counts per
+//! thread, so these tests may run in parallel with each other.
+
+#[path = "../common/alloc_counter.rs"]
+mod alloc_counter;
+#[cfg(all(feature = "blocking", feature = "testing"))]
+#[path = "../../examples/common/render.rs"]
+mod render;
+
+#[global_allocator]
+static ALLOC: alloc_counter::Counting = alloc_counter::Counting;
+
+mod merge;
+mod soak;
+mod sse;

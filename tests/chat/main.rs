@@ -1,0 +1,19 @@
+//! The `chat` layer: the merger's decisions and properties, the recorded transcripts,
+//! `PartialJson`, requests and the model catalog, the limits on what a response can
+//! make the merger hold, and the regressions found there.
+#![cfg(feature = "chat")]
+
+#[path = "../common/data.rs"]
+mod data;
+#[path = "../../examples/common/render.rs"]
+mod render;
+
+mod limits;
+mod merge;
+mod merge_props;
+mod partial_json;
+mod request;
+mod transcripts;
+
+#[path = "../regression/stream_decoder_not_fused_without_input.rs"]
+mod stream_decoder_not_fused_without_input;

@@ -1,0 +1,23 @@
+//! The blocking client and the test server over loopback: requests, errors, retries,
+//! timeouts and tails against `testing::ReplayServer`; the server itself; recording;
+//! the `chat` and `tools` examples run as a user runs them; and the regressions found
+//! there.
+#![cfg(all(feature = "blocking", feature = "testing"))]
+
+#[path = "../common/data.rs"]
+mod data;
+#[path = "../common/example_bin.rs"]
+mod example_bin;
+#[path = "../../examples/common/render.rs"]
+mod render;
+
+mod chat_example;
+mod client;
+mod client_tail;
+mod recording;
+mod replay_server;
+mod replay_server_threads;
+mod tools_example;
+
+#[path = "../regression/finished_stream_with_stalled_tail_timed_out.rs"]
+mod finished_stream_with_stalled_tail_timed_out;

@@ -1,0 +1,16 @@
+//! The `sse` layer: WHATWG vectors, framing edge cases at every split, property tests
+//! against a reference decoder, the legacy native framing, and the regressions found in
+//! it. Builds with no features (`cargo test --no-default-features`).
+
+#[path = "../common/sse_harness.rs"]
+mod harness;
+
+mod framing;
+mod legacy;
+mod prop;
+mod vectors;
+
+#[path = "../regression/legacy_id_line_counted_in_previous_event.rs"]
+mod legacy_id_line_counted_in_previous_event;
+#[path = "../regression/sse_limit_order_depends_on_split.rs"]
+mod sse_limit_order_depends_on_split;
