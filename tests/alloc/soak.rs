@@ -6,7 +6,7 @@
 //! default; run it with
 //!
 //! ```text
-//! SOAK_REQUESTS=10000 cargo test --release --test soak -- --ignored --nocapture
+//! SOAK_REQUESTS=10000 cargo test --release --test alloc soak -- --ignored --nocapture
 //! ```
 //!
 //! It prints the requests run, the outcomes by kind, the mismatches (must be 0), the

@@ -66,7 +66,7 @@ fn large_single_event_is_linear() {
 
 #[test]
 fn many_events_in_one_feed() {
-    // Allocation counts are in tests/sse_alloc.rs; here: all events, in order.
+    // Allocation counts are in tests/alloc/sse.rs; here: all events, in order.
     let input: Vec<u8> = (0..100_000)
         .flat_map(|i| format!("data: {i}\n\n").into_bytes())
         .collect();
