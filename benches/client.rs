@@ -7,6 +7,13 @@
 //! event and allocations per event (the client's thread only: request building, ureq,
 //! reading, decoding, merging), each the median of several runs.
 #![allow(missing_docs, reason = "a bench binary")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "a benchmark harness stops on a broken setup"
+)]
 
 #[path = "../tests/common/alloc_counter.rs"]
 mod alloc_counter;

@@ -3,6 +3,13 @@
 //! after every fragment (what most clients do).
 //!
 //! Run with `cargo bench --bench partial_json --features chat`. Std only, deterministic.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "a benchmark harness stops on a broken setup"
+)]
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

@@ -5,6 +5,13 @@
 //! (10^6 bytes per second), ns per SSE event and allocations per event, each the median
 //! of several runs. The allocations include the one-time growth of the merged strings.
 #![allow(missing_docs, reason = "a bench binary")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "a benchmark harness stops on a broken setup"
+)]
 
 #[path = "../tests/common/alloc_counter.rs"]
 mod alloc_counter;

@@ -4,6 +4,13 @@
 //! bytes per second), ns per event and allocations per event, each the median of
 //! several runs.
 #![allow(missing_docs, reason = "a bench binary")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "a benchmark harness stops on a broken setup"
+)]
 
 #[path = "../tests/common/alloc_counter.rs"]
 mod alloc_counter;

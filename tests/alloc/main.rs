@@ -1,6 +1,13 @@
 //! Tests that count allocations or watch the heap, in a binary of their own because
 //! they install a counting global allocator (one per binary). The counter counts per
 //! thread, so these tests may run in parallel with each other.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests report a failure by panicking"
+)]
 
 #[path = "../common/alloc_counter.rs"]
 mod alloc_counter;

@@ -2,6 +2,13 @@
 //! `PartialJson`, requests and the model catalog, the limits on what a response can
 //! make the merger hold, and the regressions found there.
 #![cfg(feature = "chat")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests report a failure by panicking"
+)]
 
 #[path = "../common/data.rs"]
 mod data;

@@ -5,7 +5,6 @@
 
 use crate::render;
 
-
 use dashscope_glm::Error;
 use dashscope_glm::chat::{Accumulator, Completion, Protocol, StreamDecoder, StreamEvent};
 use proptest::prelude::*;

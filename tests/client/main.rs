@@ -3,6 +3,13 @@
 //! the `chat` and `tools` examples run as a user runs them; and the regressions found
 //! there.
 #![cfg(all(feature = "blocking", feature = "testing"))]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests report a failure by panicking"
+)]
 
 #[path = "../common/data.rs"]
 mod data;

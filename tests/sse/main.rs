@@ -1,6 +1,13 @@
 //! The `sse` layer: WHATWG vectors, framing edge cases at every split, property tests
 //! against a reference decoder, the legacy native framing, and the regressions found in
 //! it. Builds with no features (`cargo test --no-default-features`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests report a failure by panicking"
+)]
 
 #[path = "../common/sse_harness.rs"]
 mod harness;
