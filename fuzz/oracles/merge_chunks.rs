@@ -1,0 +1,116 @@
+//! Arbitrary event sequences into the merger: never a panic, and the events it lends
+//! always add up to the completion it ends with.
+//!
+//! Input: byte 0 = flags (bit 0: DashScope protocol, else OpenAI-compatible; bit 1:
+//! cumulative), then events separated by `0xFF`, the first byte of each saying what it
+//! is (mod 8: 0 comment, 1 `event:error`, 2 `[DONE]`, 3 `result`, else `message`).
+//!
+//! No libFuzzer here: `fuzz_targets/merge_chunks.rs` calls [`check`], and so does
+//! `tests/fuzz_seeds.rs` for every committed seed on stable.
+
+use dashscope_glm::chat::{Accumulator, Completion, Limits, Protocol, StreamEvent};
+
+/// Runs one input through the oracle; panics if it does not hold.
+pub(crate) fn check(input: &[u8]) {
+    let Some((&flags, rest)) = input.split_first() else {
+        return;
+    };
+    let protocol = if flags & 1 == 0 {
+        Protocol::OpenAiCompatible
+    } else {
+        Protocol::DashScope
+    };
+    let limits = Limits::default().max_tool_calls(4).max_message_bytes(4096);
+    let mut acc = Accumulator::new(protocol)
+        .cumulative(flags & 2 != 0)
+        .limits(limits);
+    let mut seen = Seen::default();
+    let mut failed = None;
+    // Events are separated by 0xFF; the first byte of each says what it is.
+    for event in rest.split(|&b| b == 0xFF) {
+        let Some((&kind, data)) = event.split_first() else {
+            continue;
+        };
+        let data = String::from_utf8_lossy(data);
+        let result = match kind % 8 {
+            0 => {
+                // Comments return nothing; they only set the next event's status.
+                acc.push_comment(&data);
+                continue;
+            }
+            1 => acc.push_event_parts("error", &data, 0),
+            2 => acc.push_data("[DONE]"),
+            3 => acc.push_event_parts("result", &data, 0),
+            _ => acc.push_data(&data),
+        };
+        while let Some(e) = acc.next_event() {
+            seen.add(&e);
+        }
+        match (result, &failed) {
+            // A failed accumulator repeats its error.
+            (Err(e), Some(first)) => assert_eq!(&e, first),
+            (Err(e), None) => failed = Some(e),
+            (Ok(()), Some(_)) => panic!("a failed accumulator accepted more input"),
+            (Ok(()), None) => {}
+        }
+    }
+    let state = acc.completion().clone();
+    seen.check(&state);
+    assert!(state.message.tool_calls.len() <= 4);
+    let total = state.message.content.len()
+        + state.message.reasoning_content.len()
+        + state
+            .message
+            .tool_calls
+            .iter()
+            .map(|t| t.arguments.len())
+            .sum::<usize>();
+    assert!(total <= 4096);
+    match acc.finish() {
+        Ok(c) => {
+            assert!(failed.is_none());
+            assert_eq!(c.message.content, state.message.content);
+        }
+        Err(e) => {
+            if let Some(first) = failed {
+                assert_eq!(e, first);
+            }
+        }
+    }
+}
+
+/// The deltas lent so far, joined.
+#[derive(Default)]
+struct Seen {
+    reasoning: String,
+    content: String,
+    arguments: Vec<String>,
+}
+
+impl Seen {
+    fn add(&mut self, e: &StreamEvent<'_>) {
+        match e {
+            StreamEvent::Reasoning(t) => self.reasoning.push_str(t),
+            StreamEvent::Content(t) => self.content.push_str(t),
+            StreamEvent::ToolCallStart { index, .. } => {
+                assert_eq!(*index, self.arguments.len(), "calls open in order, densely");
+                self.arguments.push(String::new());
+            }
+            StreamEvent::ToolCallArguments { index, fragment } => {
+                assert!(!fragment.is_empty());
+                self.arguments[*index].push_str(fragment);
+            }
+            _ => {}
+        }
+    }
+
+    fn check(&self, c: &Completion) {
+        assert_eq!(self.reasoning, c.message.reasoning_content);
+        assert_eq!(self.content, c.message.content);
+        assert_eq!(self.arguments.len(), c.message.tool_calls.len());
+        for (i, call) in c.message.tool_calls.iter().enumerate() {
+            assert_eq!(call.index, i);
+            assert_eq!(self.arguments[i], call.arguments);
+        }
+    }
+}
