@@ -333,10 +333,10 @@ fn multi_turn_with_tool_calls_and_results() {
     );
 }
 
-/// PITFALL 59: extra fields go through verbatim; a collision is a typed error, never a
+/// Extra fields go through verbatim; a collision is a typed error, never a
 /// duplicate key and never a panic.
 #[test]
-fn pitfall_59_extra_fields_verbatim_and_collisions_refused() {
+fn extra_fields_verbatim_and_collisions_refused() {
     let r = ChatRequest::new("glm-5")
         .user("hi")
         .extra("logprobs", true)
@@ -370,9 +370,9 @@ fn pitfall_59_extra_fields_verbatim_and_collisions_refused() {
     }
 }
 
-/// PITFALL 60: content is never rewritten; non-ASCII is written raw.
+/// Content is never rewritten; non-ASCII is written raw.
 #[test]
-fn pitfall_60_content_round_trips_unchanged() {
+fn content_round_trips_unchanged() {
     let text = "a literal \\n backslash-n, a real\nnewline, a tab\t, quotes \"\" and 杭州 😀";
     let r = ChatRequest::new("glm-5").user(text);
     let mut out = Vec::new();

@@ -1,6 +1,7 @@
 //! The blocking client against scripted HTTP/1.1 servers on 127.0.0.1: exact requests,
 //! every error shape, retries and their delays, timeouts, interrupted streams, and the
-//! pitfalls of PITFALLS.md that live at the HTTP layer.
+//! HTTP-layer mistakes other clients have made (retries after the body started, lost
+//! request ids, error bodies dropped).
 //!
 //! The server is the crate's own `testing::ReplayServer`.
 #![cfg(feature = "blocking")]
@@ -355,10 +356,10 @@ fn api_error(e: Error) -> Box<dashscope_glm::ApiError> {
     }
 }
 
-/// T7 and PITFALL 21: a native 401 with a flat JSON body keeps everything, and is not
+/// A native 401 with a flat JSON body keeps everything, and is not
 /// retried.
 #[test]
-fn pitfall_21_native_json_error_keeps_everything() {
+fn native_json_error_keeps_everything() {
     let body = r#"{"code":"InvalidApiKey","message":"Invalid API-key provided.","request_id":"a1c0561c-1dfe"}"#;
     let server = ReplayServer::start(json_reply(401, body).header("x-request-id", "hdr")).unwrap();
     let delays = Arc::default();
@@ -373,9 +374,9 @@ fn pitfall_21_native_json_error_keeps_everything() {
     assert!(delays.lock().unwrap().is_empty());
 }
 
-/// T15 and PITFALL 23: the envelope shape, with the code a string or a number.
+/// The envelope shape, with the code a string or a number.
 #[test]
-fn pitfall_23_envelope_errors_code_string_or_number() {
+fn envelope_errors_code_string_or_number() {
     let server = serve([
         json_reply(
             401,
@@ -404,7 +405,7 @@ fn pitfall_23_envelope_errors_code_string_or_number() {
     assert_eq!(n.code.as_deref(), Some("400"));
 }
 
-/// T16: a non-2xx status with an SSE body: the first data event is the error.
+/// A non-2xx status with an SSE body: the first data event is the error.
 #[test]
 fn non_2xx_with_sse_body() {
     let body = "data: {\"error\":{\"code\":\"data_inspection_failed\",\"param\":null,\"message\":\"Input text data may contain inappropriate content.\",\"type\":\"data_inspection_failed\"}}\n\n";
@@ -425,10 +426,10 @@ fn non_2xx_with_sse_body() {
     assert_eq!(rendered["error"]["kind"], "http");
 }
 
-/// PITFALL 24: HTML from a wrong base URL is an HTTP error with a snippet, not a JSON
+/// HTML from a wrong base URL is an HTTP error with a snippet, not a JSON
 /// decode error.
 #[test]
-fn pitfall_24_html_error_body() {
+fn html_error_body() {
     let html = format!(
         "<html><head><title>404 Not Found</title></head><body>{}</body></html>",
         "x".repeat(5000)
@@ -489,10 +490,10 @@ fn in_band_error_and_malformed_chunk_keep_request_id_and_partial() {
     assert_eq!(server.request_count(), 2);
 }
 
-/// PITFALL 20 and "socket closed mid-stream": Interrupted with the partial text, the
+/// A socket closed mid-stream: Interrupted with the partial text, the
 /// request id, and exactly one request, whatever the framing.
 #[test]
-fn pitfall_20_closed_mid_stream_is_interrupted_never_retried() {
+fn closed_mid_stream_is_interrupted_never_retried() {
     let part = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hello, wor\"}}]}\n\ndata: {\"choices\":[{\"ind";
     // A body longer than what is sent: the content-length promises 100 more bytes.
     let mut body = part.to_vec();
@@ -526,9 +527,9 @@ fn pitfall_20_closed_mid_stream_is_interrupted_never_retried() {
     }
 }
 
-/// PITFALL 20, the other half: a connection dropped before any response is retried.
+/// A connection dropped before any response is retried.
 #[test]
-fn pitfall_20_hang_up_before_the_response_is_retried() {
+fn hang_up_before_the_response_is_retried() {
     let server = serve([
         Reply::new(200).hang_up(),
         sse(transcript("openai_thinking.sse"), 0),
@@ -580,9 +581,9 @@ fn retried_delays(reply: Reply, max_retries: u32) -> (usize, Vec<Duration>, Resu
     (server.request_count(), d, result)
 }
 
-/// PITFALL 25: each Retry-After form gives its delay (recorded, not slept), capped.
+/// Each Retry-After form gives its delay (recorded, not slept), capped.
 #[test]
-fn pitfall_25_retry_after_forms() {
+fn retry_after_forms() {
     let throttle = r#"{"code":"Throttling.RateQuota","message":"Requests rate limit exceeded, please try again later.","request_id":"t-1"}"#;
     let cases: Vec<(Reply, Duration)> = vec![
         (
@@ -709,9 +710,9 @@ fn retries_give_up_after_the_policy_with_backoff() {
     );
 }
 
-/// PITFALL 26: quota and billing errors are never retried; a plain throttle is.
+/// Quota and billing errors are never retried; a plain throttle is.
 #[test]
-fn pitfall_26_quota_errors_are_not_retried() {
+fn quota_errors_are_not_retried() {
     for body in [
         r#"{"code":"Throttling.AllocationQuota","message":"Allocated quota exceeded, please increase your quota limit."}"#,
         r#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#,
@@ -771,9 +772,9 @@ fn no_retry_after_the_first_event() {
     assert_eq!((requests, delays.len()), (1, 0));
 }
 
-/// PITFALL 18: headers, one event, then silence: an idle timeout, with the partial.
+/// Headers, one event, then silence: an idle timeout, with the partial.
 #[test]
-fn pitfall_18_idle_timeout_on_a_stalled_stream() {
+fn idle_timeout_on_a_stalled_stream() {
     let first = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}\n\n";
     let server =
         ReplayServer::start(sse(&first[..], 0).stall_after(first.len(), Duration::from_secs(10)))
@@ -823,9 +824,9 @@ fn trickle() -> Reply {
     sse(&body[..], body.len().div_ceil(20)).pause(Duration::from_millis(100))
 }
 
-/// PITFALL 19: a slow, steady stream is never cut by the idle timeout.
+/// A slow, steady stream is never cut by the idle timeout.
 #[test]
-fn pitfall_19_slow_steady_stream_survives_the_idle_timeout() {
+fn slow_steady_stream_survives_the_idle_timeout() {
     let server = ReplayServer::start(trickle()).unwrap();
     let c = builder(&server, &Arc::default())
         .idle_timeout(Duration::from_millis(400))
@@ -858,9 +859,9 @@ fn total_deadline_cuts_a_long_stream() {
     }
 }
 
-/// PITFALL 16: a normal end with tool_calls or length: Ok(None), one request.
+/// A normal end with tool_calls or length: Ok(None), one request.
 #[test]
-fn pitfall_16_normal_end_with_tool_calls_or_length() {
+fn normal_end_with_tool_calls_or_length() {
     for (name, native, reason) in [
         ("openai_tool_stream.sse", false, FinishReason::ToolCalls),
         ("native_parallel_tools.sse", true, FinishReason::ToolCalls),
@@ -889,11 +890,11 @@ fn pitfall_16_normal_end_with_tool_calls_or_length() {
     }
 }
 
-/// PITFALL 17: after a terminal error the stream is fused and never reads again. The
+/// After a terminal error the stream is fused and never reads again. The
 /// server keeps the socket open after the error: a read would block until the idle
 /// timeout and give a Timeout instead of the same API error.
 #[test]
-fn pitfall_17_fused_after_an_error_no_read() {
+fn fused_after_an_error_no_read() {
     let body = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"}}]}\n\ndata: {\"error\":{\"code\":\"data_inspection_failed\",\"message\":\"no\"}}\n\n";
     let stalled = || sse(&body[..], 0).stall_after(body.len(), Duration::from_secs(30));
     let server = ReplayServer::start(stalled()).unwrap();
@@ -930,10 +931,10 @@ fn pitfall_17_fused_after_an_error_no_read() {
     );
 }
 
-/// PITFALL 62: the socket is read only inside next_event: while the consumer waits, the
+/// The socket is read only inside next_event: while the consumer waits, the
 /// server cannot push the whole body (TCP flow control), and nothing buffers it.
 #[test]
-fn pitfall_62_reads_only_inside_next_event() {
+fn reads_only_inside_next_event() {
     let piece = format!(
         "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{}\"}}}}]}}\n\n",
         "y".repeat(64 * 1024)
@@ -1013,10 +1014,10 @@ fn validation_failure_sends_nothing() {
     assert_eq!(server.request_count(), 0);
 }
 
-/// PITFALL 58: the base URL joins the endpoint with exactly one `/`, and a versioned
+/// The base URL joins the endpoint with exactly one `/`, and a versioned
 /// prefix is never injected twice.
 #[test]
-fn pitfall_58_base_url_joining() {
+fn base_url_joining() {
     let body = transcript("openai_thinking.sse");
     let native = transcript("native_thinking.sse");
     for (suffix, protocol, path) in [
@@ -1080,9 +1081,9 @@ fn pitfall_58_base_url_joining() {
     }
 }
 
-/// PITFALL 61 and friends: bad configuration is a typed error, never a panic.
+/// Bad configuration is a typed error, never a panic.
 #[test]
-fn pitfall_61_bad_proxy_and_config_errors() {
+fn bad_proxy_and_config_errors() {
     for proxy in [
         "http://[::1",
         "http://exa mple.com:80",
