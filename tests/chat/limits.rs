@@ -26,12 +26,16 @@ fn at_most_1024_tool_call_fragments_in_one_chunk() {
 
 #[cfg(all(feature = "blocking", feature = "testing"))]
 mod client {
+    use std::time::{Duration, Instant};
+
     use dashscope_glm::blocking::Client;
     use dashscope_glm::chat::ChatRequest;
-    use dashscope_glm::testing::{ReplayServer, Reply};
+    use dashscope_glm::testing::{ReplayServer, Reply, Split};
     use dashscope_glm::{Error, HttpError};
 
-    fn send(reply: Reply) -> Error {
+    /// Streams one request against a server answering `reply`; returns the error and the
+    /// server (to ask what it wrote).
+    fn send_to(reply: Reply) -> (Error, ReplayServer) {
         let server = ReplayServer::start(reply).unwrap();
         let client = Client::builder()
             .api_key("sk-test")
@@ -40,20 +44,38 @@ mod client {
             .no_proxy()
             .build()
             .unwrap();
-        client
+        let err = client
             .stream(&ChatRequest::new("glm-5").user("Hi"))
             .map(|_| ())
-            .unwrap_err()
+            .unwrap_err();
+        (err, server)
     }
 
-    /// A huge error page is read only up to 64 KiB and kept as a short snippet.
+    fn send(reply: Reply) -> Error {
+        send_to(reply).0
+    }
+
+    /// A huge error page is read only up to 64 KiB and kept as a short snippet: the
+    /// client hangs up after that, so the server cannot write the 32 MiB page (only what
+    /// the loopback socket buffers take, a few MiB at most).
     #[test]
     fn a_huge_error_body_is_cut_to_a_snippet() {
-        let page = format!("<html>{}</html>", "x".repeat(8 << 20));
-        let err = send(
+        let page = format!("<html>{}</html>", "x".repeat(32 << 20));
+        let (err, server) = send_to(
             Reply::new(502)
                 .header("content-type", "text/html")
-                .body(page),
+                .body(page)
+                .split(Split::Every(64 << 10)),
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while server.open_connection_count() > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(server.open_connection_count(), 0, "the client hung up");
+        let written = server.body_bytes_written();
+        assert!(
+            written < 16 << 20,
+            "{written} bytes of the page were written"
         );
         let Error::Http(http) = &err else {
             panic!("{err:?}")
