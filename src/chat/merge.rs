@@ -91,46 +91,15 @@ impl Default for Limits {
 }
 
 impl Limits {
-    /// Sets [`max_tool_calls`](Limits::max_tool_calls).
-    ///
-    /// # Example
-    ///
-    /// This example shows a second tool call refused by a limit of one.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{Accumulator, Limits, Protocol};
-    /// use dashscope_glm::Error;
-    ///
-    /// let limits = Limits::default().max_tool_calls(1);
-    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible).limits(limits);
-    /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_a","function":{"name":"f","arguments":"{}"}}]}}]}"#)?;
-    /// let second = acc.push_data(r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_b","function":{"name":"f","arguments":"{}"}}]}}]}"#);
-    /// assert!(matches!(second, Err(Error::LimitExceeded { limit: 1, .. })));
-    /// # Ok::<(), Error>(())
-    /// ```
+    /// Sets the most tool calls one response may open. Defaults to 128.
     #[must_use]
     pub fn max_tool_calls(mut self, n: usize) -> Self {
         self.max_tool_calls = n;
         self
     }
 
-    /// Sets [`max_message_bytes`](Limits::max_message_bytes).
-    ///
-    /// # Example
-    ///
-    /// This example shows that reasoning and content count against the same budget.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{Accumulator, Limits, Protocol};
-    /// use dashscope_glm::Error;
-    ///
-    /// let limits = Limits::default().max_message_bytes(4);
-    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible).limits(limits);
-    /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"reasoning_content":"abc"}}]}"#)?;
-    /// let err = acc.push_data(r#"{"choices":[{"index":0,"delta":{"content":"de"}}]}"#).unwrap_err();
-    /// assert_eq!(err, Error::LimitExceeded { what: "message bytes", limit: 4 });
-    /// # Ok::<(), Error>(())
-    /// ```
+    /// Sets the most bytes of reasoning, content and tool arguments together. Defaults to
+    /// 64 MiB.
     #[must_use]
     pub fn max_message_bytes(mut self, n: usize) -> Self {
         self.max_message_bytes = n;
@@ -302,24 +271,7 @@ impl Accumulator {
         }
     }
 
-    /// Sets the limits.
-    ///
-    /// # Example
-    ///
-    /// This example shows that a limit error fails the accumulator for good.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{Accumulator, Limits, Protocol};
-    /// use dashscope_glm::Error;
-    ///
-    /// let limits = Limits::default().max_message_bytes(2);
-    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible).limits(limits);
-    /// let err = acc.push_data(r#"{"choices":[{"index":0,"delta":{"content":"abc"}}]}"#).unwrap_err();
-    /// assert!(matches!(err, Error::LimitExceeded { limit: 2, .. }));
-    /// assert_eq!(acc.push_data("[DONE]"), Err(err.clone()));
-    /// assert_eq!(acc.finish(), Err(err));
-    /// # Ok::<(), Error>(())
-    /// ```
+    /// Sets the limits on what the response may grow to. Defaults to [`Limits::default`].
     #[must_use]
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
@@ -388,16 +340,6 @@ impl Accumulator {
     }
 
     /// The protocol this accumulator decodes.
-    ///
-    /// # Example
-    ///
-    /// This example shows the protocol given at construction.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{Accumulator, Protocol};
-    ///
-    /// assert_eq!(Accumulator::new(Protocol::DashScope).protocol(), Protocol::DashScope);
-    /// ```
     pub fn protocol(&self) -> Protocol {
         self.protocol
     }
@@ -713,21 +655,6 @@ impl Accumulator {
     }
 
     /// Whether [`next_event`](Accumulator::next_event) has something to return.
-    ///
-    /// # Example
-    ///
-    /// This example shows events owed until they are taken.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{Accumulator, Protocol};
-    ///
-    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
-    /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"content":"a"}}]}"#)?;
-    /// assert!(acc.has_event());
-    /// while acc.next_event().is_some() {}
-    /// assert!(!acc.has_event());
-    /// # Ok::<(), dashscope_glm::Error>(())
-    /// ```
     pub fn has_event(&self) -> bool {
         self.state.cursor < self.state.pending.len()
     }

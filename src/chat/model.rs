@@ -44,20 +44,6 @@ pub enum Rule {
 
 impl Rule {
     /// A stable snake_case name.
-    ///
-    /// # Example
-    ///
-    /// This example shows the name as it appears in a validation error.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::ChatRequest;
-    /// use dashscope_glm::Error;
-    ///
-    /// let err = ChatRequest::new("glm-5").user("hi").max_tokens(100_000).validate().unwrap_err();
-    /// let Error::Validation { rule, .. } = &err else { panic!("unexpected {err}") };
-    /// assert_eq!(rule.as_str(), "max_tokens_above_limit");
-    /// assert!(err.to_string().starts_with("invalid request (max_tokens_above_limit)"));
-    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Self::StructuredOutputWithThinking => "structured_output_with_thinking",
@@ -247,17 +233,6 @@ impl Model {
     }
 
     /// Every model in the catalog.
-    ///
-    /// # Example
-    ///
-    /// This example lists the catalog.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::Model;
-    ///
-    /// let names: Vec<&str> = Model::all().iter().map(|m| m.name).collect();
-    /// assert_eq!(names, ["glm-5", "glm-4.7", "glm-4.6"]);
-    /// ```
     pub fn all() -> &'static [Self] {
         &CATALOG
     }

@@ -244,21 +244,6 @@ impl StreamDecoder {
     }
 
     /// The accumulator: the completion so far, tool calls, flags.
-    ///
-    /// # Example
-    ///
-    /// This example shows the text merged so far, read while the stream is still open.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{Protocol, StreamDecoder};
-    ///
-    /// let mut stream = StreamDecoder::new(Protocol::OpenAiCompatible);
-    /// stream.feed(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n");
-    /// while stream.next_event()?.is_some() {}
-    /// assert_eq!(stream.accumulator().completion().message.content, "Hi");
-    /// assert!(!stream.accumulator().is_complete());
-    /// # Ok::<(), dashscope_glm::Error>(())
-    /// ```
     pub fn accumulator(&self) -> &Accumulator {
         &self.accumulator
     }

@@ -191,17 +191,7 @@ impl Reply {
     }
 
     /// Sets the status code. The reason phrase is the standard one (empty for codes
-    /// without one).
-    ///
-    /// # Example
-    ///
-    /// This example shows an SSE body sent with an error status.
-    ///
-    /// ```
-    /// use dashscope_glm::testing::Reply;
-    ///
-    /// assert_eq!(Reply::sse("event:error\ndata:{}\n\n").status(400).status_code(), 400);
-    /// ```
+    /// without one). Defaults to the constructor's (200 for [`Reply::sse`]).
     #[must_use]
     pub fn status(mut self, status: u16) -> Self {
         self.status = status;
@@ -209,36 +199,14 @@ impl Reply {
     }
 
     /// Adds a header, after those already set. Names and values are written verbatim.
-    ///
-    /// # Example
-    ///
-    /// This example shows the headers Model Studio sends with a stream.
-    ///
-    /// ```
-    /// use dashscope_glm::testing::Reply;
-    ///
-    /// let reply = Reply::sse("data:{}\n\n")
-    ///     .header("x-request-id", "6b6fd22c-0000-4000-8000-000000000001")
-    ///     .header("x-dashscope-finished", "false");
-    /// assert_eq!(reply.headers().len(), 3);
-    /// ```
+    /// Defaults to none ([`Reply::sse`] and [`Reply::json`] set `content-type`).
     #[must_use]
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
     }
 
-    /// Replaces the body.
-    ///
-    /// # Example
-    ///
-    /// This example shows a body given as a string.
-    ///
-    /// ```
-    /// use dashscope_glm::testing::Reply;
-    ///
-    /// assert_eq!(Reply::new(200).body("ok").body_bytes(), b"ok");
-    /// ```
+    /// Replaces the body. Defaults to the constructor's (empty for [`Reply::new`]).
     #[must_use]
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
         self.body = Arc::from(body.into());
@@ -268,16 +236,6 @@ impl Reply {
     }
 
     /// Sets how the body is cut into pieces (default [`Split::Whole`]).
-    ///
-    /// # Example
-    ///
-    /// This example shows a body dripped 3 bytes at a time.
-    ///
-    /// ```
-    /// use dashscope_glm::testing::{Reply, Split};
-    ///
-    /// let reply = Reply::sse("data:x\n\n").split(Split::Every(3));
-    /// ```
     #[must_use]
     pub fn split(mut self, split: Split) -> Self {
         self.split = split;
@@ -307,16 +265,6 @@ impl Reply {
     }
 
     /// Sets how the end of the body is marked (default [`Framing::Chunked`]).
-    ///
-    /// # Example
-    ///
-    /// This example shows a JSON body with `content-length`.
-    ///
-    /// ```
-    /// use dashscope_glm::testing::{Framing, Reply};
-    ///
-    /// let reply = Reply::json(200, "{}").framing(Framing::ContentLength);
-    /// ```
     #[must_use]
     pub fn framing(mut self, framing: Framing) -> Self {
         self.framing = framing;
@@ -434,37 +382,18 @@ impl Reply {
     }
 
     /// The status code.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// assert_eq!(dashscope_glm::testing::Reply::new(204).status_code(), 204);
-    /// ```
     #[must_use]
     pub fn status_code(&self) -> u16 {
         self.status
     }
 
     /// The headers, in the order they are written (before the framing header).
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let reply = dashscope_glm::testing::Reply::json(200, "{}");
-    /// assert_eq!(reply.headers()[0], ("content-type".to_owned(), "application/json".to_owned()));
-    /// ```
     #[must_use]
     pub fn headers(&self) -> &[(String, String)] {
         &self.headers
     }
 
     /// The body.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// assert_eq!(dashscope_glm::testing::Reply::new(200).body_bytes(), b"");
-    /// ```
     #[must_use]
     pub fn body_bytes(&self) -> &[u8] {
         &self.body

@@ -54,15 +54,6 @@ pub struct Builder {
 
 impl Builder {
     /// Answers every request for `path` with `reply`.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use dashscope_glm::testing::{ReplayServer, Reply};
-    ///
-    /// let server = ReplayServer::builder().route("/v1", Reply::new(204)).start()?;
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
     #[must_use]
     pub fn route(self, path: impl Into<String>, reply: Reply) -> Self {
         self.route_sequence(path, [reply])
@@ -102,17 +93,6 @@ impl Builder {
     }
 
     /// Answers requests for paths without a route (default: `404`, `text/plain`).
-    ///
-    /// # Example
-    ///
-    /// This example shows a server that answers every path the same way.
-    ///
-    /// ```
-    /// use dashscope_glm::testing::{ReplayServer, Reply};
-    ///
-    /// let server = ReplayServer::builder().fallback(Reply::sse("data:{}\n\n")).start()?;
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
     #[must_use]
     pub fn fallback(mut self, reply: Reply) -> Self {
         self.fallback = Some(reply);
@@ -122,15 +102,6 @@ impl Builder {
     /// The most bytes read for a request's line and headers (default 64 KiB; also the
     /// bound for the trailers of a chunked body). A longer head gets
     /// `431 Request Header Fields Too Large`, as do more than 256 header fields.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use dashscope_glm::testing::{ReplayServer, Reply};
-    ///
-    /// let server = ReplayServer::builder().max_request_head(4096).start()?;
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
     #[must_use]
     pub fn max_request_head(mut self, bytes: usize) -> Self {
         self.max_head = Some(bytes);
@@ -139,15 +110,6 @@ impl Builder {
 
     /// The largest request body accepted, `content-length` or chunked (default 16 MiB).
     /// A larger one gets `413 Content Too Large`, as soon as the server knows.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use dashscope_glm::testing::{ReplayServer, Reply};
-    ///
-    /// let server = ReplayServer::builder().max_request_body(1 << 20).start()?;
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
     #[must_use]
     pub fn max_request_body(mut self, bytes: usize) -> Self {
         self.max_body = Some(bytes);
@@ -265,30 +227,12 @@ impl ReplayServer {
     }
 
     /// A [`Builder`] with no routes and the default limits.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use dashscope_glm::testing::{ReplayServer, Reply};
-    ///
-    /// let server = ReplayServer::builder().route("/", Reply::new(200)).start()?;
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
     #[must_use]
     pub fn builder() -> Builder {
         Builder::default()
     }
 
     /// The address the server listens on: 127.0.0.1 and an ephemeral port.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let server = dashscope_glm::testing::ReplayServer::builder().start()?;
-    /// assert_eq!(server.addr().ip(), std::net::Ipv4Addr::LOCALHOST);
-    /// assert_ne!(server.addr().port(), 0);
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
     #[must_use]
     pub fn addr(&self) -> SocketAddr {
         self.addr
@@ -296,28 +240,12 @@ impl ReplayServer {
 
     /// `http://127.0.0.1:PORT`, without a trailing slash: what a client takes as its
     /// base URL.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let server = dashscope_glm::testing::ReplayServer::builder().start()?;
-    /// assert_eq!(server.base_url(), format!("http://127.0.0.1:{}", server.addr().port()));
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
     #[must_use]
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// [`ReplayServer::base_url`] followed by `path` (which should start with `/`).
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let server = dashscope_glm::testing::ReplayServer::builder().start()?;
-    /// assert!(server.url("/compatible-mode/v1").ends_with("/compatible-mode/v1"));
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
     #[must_use]
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
@@ -339,14 +267,6 @@ impl ReplayServer {
     }
 
     /// How many requests were recorded.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let server = dashscope_glm::testing::ReplayServer::builder().start()?;
-    /// assert_eq!(server.request_count(), 0);
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
     #[must_use]
     pub fn request_count(&self) -> usize {
         lock(&self.shared.requests).len()
