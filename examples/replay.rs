@@ -191,30 +191,27 @@ impl Printer {
 mod tests {
     use super::*;
 
-    /// Each transcript replayed as the example does gives the `--json` output its
-    /// `.json` file expects, in any chunk size.
+    /// Each bundled recording replayed as the example does, in any chunk size, gives
+    /// the `--json` output of the same body decoded whole.
     #[test]
-    fn replay_gives_the_expected_json_for_every_transcript() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/transcripts");
+    fn replay_in_pieces_equals_the_whole_body_for_every_recording() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/recordings");
         let mut seen = 0;
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
-            if path.extension().is_none_or(|e| e != "sse") {
-                continue;
-            }
             let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-            let protocol = if name.starts_with("native_") {
+            let protocol = if name.ends_with("_dashscope") {
                 Protocol::DashScope
             } else {
                 Protocol::OpenAiCompatible
             };
-            let expected: serde_json::Value = serde_json::from_str(
-                &std::fs::read_to_string(path.with_extension("json")).unwrap(),
-            )
-            .unwrap();
             let body = std::fs::read(&path).unwrap();
+            let mut whole = StreamDecoder::new(protocol);
+            whole.feed(&body);
+            let expected = render::result(&whole.finish());
+            assert!(expected.get("error").is_none(), "{name}: {expected}");
             for chunk in [1, 7, usize::MAX] {
-                let acc = Accumulator::new(protocol).cumulative(name.contains("cumulative"));
+                let acc = Accumulator::new(protocol);
                 let mut stream = StreamDecoder::from_parts(dashscope_glm::sse::Decoder::new(), acc);
                 let result =
                     replay(&mut stream, &body, chunk, |_| {}).and_then(|()| stream.finish());
@@ -226,7 +223,7 @@ mod tests {
             }
             seen += 1;
         }
-        assert!(seen >= 15);
+        assert_eq!(seen, 6);
     }
 
     #[test]

@@ -219,8 +219,12 @@ mod tests {
     }
 
     #[test]
-    fn native_fixture_output() {
-        let input = include_bytes!("../tests/data/glm_native_thinking.sse");
+    fn native_recording_output() {
+        let input = include_bytes!("recordings/chat_dashscope.sse");
+        let events = input
+            .split(|&b| b == b'\n')
+            .filter(|l| l.starts_with(b"data:"))
+            .count();
         let mut out = String::new();
         let options = Options {
             chunk: Some(1),
@@ -228,9 +232,10 @@ mod tests {
         };
         assert_eq!(dump(input, &options, &mut out), Ok(()));
         let lines: Vec<&str> = out.lines().collect();
-        assert_eq!(lines.len(), 16);
+        // One comment line (`:HTTP_STATUS/200`) and one event line per event.
+        assert_eq!(lines.len(), 2 * events);
         assert_eq!(lines[0], "{\"comment\":\"HTTP_STATUS/200\"}");
         assert!(lines[1].starts_with("{\"event\":\"result\",\"data\":\"{\\\"output\\\""));
-        assert!(lines[15].ends_with(",\"id\":\"8\"}"));
+        assert!(lines[lines.len() - 1].ends_with(&format!(",\"id\":\"{events}\"}}")));
     }
 }
