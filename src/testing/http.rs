@@ -401,20 +401,35 @@ pub(super) fn write_simple(conn: &mut Conn<'_>, status: u16, text: &str) -> Resu
     conn.write_all(response.as_bytes())
 }
 
+/// Whether a connection may carry another request after a reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Reuse {
+    Yes,
+    No,
+}
+
 /// Writes `reply`, adding the body bytes (without chunk framing) to `body_written` as
-/// each piece goes out.
+/// each piece goes out. With `keep_alive`, a reply that ends normally and whose framing
+/// marks its end leaves the connection open (no `connection: close`).
 pub(super) fn write_reply(
     conn: &mut Conn<'_>,
     reply: &Reply,
     body_written: &AtomicU64,
-) -> Result<(), Fail> {
+    keep_alive: bool,
+) -> Result<Reuse, Fail> {
     if !reply.head_delay.is_zero() {
         conn.sleep(reply.head_delay)?;
     }
     if reply.ending == Ending::HangUp {
         // The caller drops the socket, which closes it.
-        return Ok(());
+        return Ok(Reuse::No);
     }
+    let reuse = if keep_alive && reply.ending == Ending::Complete && reply.framing != Framing::Close
+    {
+        Reuse::Yes
+    } else {
+        Reuse::No
+    };
     let body = &reply.body[..];
     let mut head = format!("HTTP/1.1 {} {}\r\n", reply.status, reason(reply.status));
     for (name, value) in &reply.headers {
@@ -428,7 +443,10 @@ pub(super) fn write_reply(
         Framing::ContentLength => head.push_str(&format!("content-length: {}\r\n", body.len())),
         Framing::Close => {}
     }
-    head.push_str("connection: close\r\n\r\n");
+    if reuse == Reuse::No {
+        head.push_str("connection: close\r\n");
+    }
+    head.push_str("\r\n");
     conn.write_all(head.as_bytes())?;
 
     let limit = match reply.ending {
@@ -460,7 +478,7 @@ pub(super) fn write_reply(
         body_written.fetch_add(len as u64, Ordering::SeqCst);
         sent += len;
     }
-    match reply.ending {
+    let ended = match reply.ending {
         Ending::Complete if reply.framing == Framing::Chunked => conn.write_all(b"0\r\n\r\n"),
         Ending::Complete | Ending::Cut { .. } | Ending::HangUp => Ok(()),
         Ending::Stall {
@@ -473,7 +491,8 @@ pub(super) fn write_reply(
             until_closed: true,
             ..
         } => conn.sleep_until_closed(hold),
-    }
+    };
+    ended.map(|()| reuse)
 }
 
 /// The standard reason phrase, or an empty one.

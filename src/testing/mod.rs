@@ -20,9 +20,9 @@
 //!
 //! In scope: what a client test needs to provoke (slow drips, chunk boundaries anywhere,
 //! "503 then 200", a slow head, a connection that hangs or drops after N bytes or before
-//! any, a stall that lasts until the client lets go). Out of scope: TLS, HTTP/2,
-//! keep-alive (every response says `connection: close` and the connection closes after
-//! it), and anything but loopback.
+//! any, a stall that lasts until the client lets go, connection reuse with
+//! [`Builder::keep_alive`]). Out of scope: TLS, HTTP/2, and anything but loopback. By
+//! default every response says `connection: close` and its connection closes after it.
 //!
 //! # Guarantees
 //!

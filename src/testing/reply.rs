@@ -66,8 +66,9 @@ pub(super) enum Ending {
 /// Build it with [`Reply::sse`], [`Reply::json`] or [`Reply::new`], then adjust it with
 /// the builder methods. Headers are written in the order given, verbatim (nothing is
 /// validated, so a test can also send a malformed response); the server adds the framing
-/// header ([`Framing`]) and `connection: close` after them. Cloning is cheap: the body
-/// is shared.
+/// header ([`Framing`]) and `connection: close` after them (unless the connection is
+/// kept alive: [`Builder::keep_alive`](super::Builder::keep_alive)). Cloning is cheap: the
+/// body is shared.
 ///
 /// # Example
 ///

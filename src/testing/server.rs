@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use super::http::{Conn, Fail, POLL, RequestLimits, read_request, write_reply, write_simple};
+use super::http::{
+    Conn, Fail, POLL, RequestLimits, Reuse, read_request, write_reply, write_simple,
+};
 use super::{RecordedRequest, Reply};
 
 /// How long drop waits, in all, for the server's threads to end.
@@ -50,6 +52,7 @@ pub struct Builder {
     fallback: Option<Reply>,
     max_head: Option<usize>,
     max_body: Option<usize>,
+    keep_alive: bool,
 }
 
 impl Builder {
@@ -116,6 +119,17 @@ impl Builder {
         self
     }
 
+    /// Serves more than one request per connection: a reply that ends normally with
+    /// chunked or `content-length` framing leaves its connection open for the client's
+    /// next request (unless the request said `connection: close`); a stalled, cut,
+    /// hung-up or close-delimited reply still ends it. Defaults to off: every response
+    /// says `connection: close` and its connection closes after it.
+    #[must_use]
+    pub fn keep_alive(mut self, keep_alive: bool) -> Self {
+        self.keep_alive = keep_alive;
+        self
+    }
+
     /// Binds 127.0.0.1 on an ephemeral port and starts serving on a background thread.
     ///
     /// # Errors
@@ -154,6 +168,7 @@ impl Builder {
                 max_body: self.max_body.unwrap_or(16 << 20),
             },
             hasher: RandomState::new(),
+            keep_alive: self.keep_alive,
             requests: Mutex::new(Vec::new()),
             rejected: AtomicUsize::new(0),
             connections: AtomicUsize::new(0),
@@ -409,6 +424,8 @@ struct Shared {
     fallback: Option<Route>,
     limits: RequestLimits,
     hasher: RandomState,
+    /// Whether a complete reply leaves its connection open for the next request.
+    keep_alive: bool,
     requests: Mutex<Vec<RecordedRequest>>,
     rejected: AtomicUsize,
     /// TCP connections accepted.
@@ -479,28 +496,35 @@ fn serve(stream: TcpStream, shared: &Shared) {
         return;
     }
     let mut conn = Conn::new(stream, &shared.stop);
-    match read_request(&mut conn, shared.limits, &shared.hasher) {
-        Ok(request) => {
-            let path = request.path().to_owned();
-            lock(&shared.requests).push(request);
-            let route = shared.routes.get(&path).or(shared.fallback.as_ref());
-            match route.and_then(Route::next) {
-                Some(reply) => {
-                    let _ = write_reply(&mut conn, reply, &shared.body_written);
-                }
-                None => {
+    loop {
+        match read_request(&mut conn, shared.limits, &shared.hasher) {
+            Ok(request) => {
+                let path = request.path().to_owned();
+                let client_closes = request
+                    .header("connection")
+                    .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+                lock(&shared.requests).push(request);
+                let route = shared.routes.get(&path).or(shared.fallback.as_ref());
+                let Some(reply) = route.and_then(Route::next) else {
                     let text = format!("no route for {path}\n");
                     let _ = write_simple(&mut conn, 404, &text);
+                    return;
+                };
+                let keep_alive = shared.keep_alive && !client_closes;
+                match write_reply(&mut conn, reply, &shared.body_written, keep_alive) {
+                    Ok(Reuse::Yes) => {}
+                    Ok(Reuse::No) | Err(_) => return,
                 }
             }
-        }
-        Err(Fail::Reject(status, text)) => {
-            shared.rejected.fetch_add(1, Ordering::SeqCst);
-            if write_simple(&mut conn, status, text).is_ok() {
-                conn.drain();
+            Err(Fail::Reject(status, text)) => {
+                shared.rejected.fetch_add(1, Ordering::SeqCst);
+                if write_simple(&mut conn, status, text).is_ok() {
+                    conn.drain();
+                }
+                return;
             }
+            Err(Fail::Gone) => return,
         }
-        Err(Fail::Gone) => {}
     }
 }
 

@@ -88,7 +88,12 @@ fn line(reader: &mut impl BufRead) -> Result<String, End> {
 /// Reads a response; a read that waits longer than `timeout` ends the body.
 fn read_response(stream: TcpStream, timeout: Duration) -> Response {
     stream.set_read_timeout(Some(timeout)).unwrap();
-    let mut reader = BufReader::new(stream);
+    read_response_from(&mut BufReader::new(stream))
+}
+
+/// Reads one response from `reader`, leaving what follows it unread.
+fn read_response_from(reader: &mut impl BufRead) -> Response {
+    let mut reader = reader;
     let status_line = line(&mut reader).expect("a status line");
     let status = status_line
         .strip_prefix("HTTP/1.1 ")
@@ -900,4 +905,67 @@ fn connections_are_counted_as_accepted() {
     assert_eq!(server.connection_count(), 3);
     assert_eq!(server.request_count(), 2);
     drop(idle);
+}
+
+/// With `keep_alive`, replies that end normally leave their connection open: three
+/// requests in a row on one socket get three answers (chunked and `content-length`),
+/// over one accepted connection; a request saying `connection: close` gets a response
+/// saying so, and the server closes the connection after it.
+#[test]
+fn keep_alive_serves_requests_in_a_row_on_one_connection() {
+    let server = ReplayServer::builder()
+        .route("/sse", Reply::sse("data:1\n\n"))
+        .route(
+            "/json",
+            Reply::json(200, "{}").framing(Framing::ContentLength),
+        )
+        .keep_alive(true)
+        .start()
+        .unwrap();
+    let stream = TcpStream::connect(server.addr()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    for path in ["/sse", "/json", "/sse"] {
+        write!(writer, "GET {path} HTTP/1.1\r\nhost: x\r\n\r\n").unwrap();
+        let response = read_response_from(&mut reader);
+        assert_eq!(
+            (response.status, response.end),
+            (200, End::Complete),
+            "{path}"
+        );
+        assert_eq!(response.header("connection"), None, "{path}");
+    }
+    writer
+        .write_all(b"GET /json HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .unwrap();
+    let last = read_response_from(&mut reader);
+    assert_eq!(last.header("connection"), Some("close"));
+    assert_eq!(
+        reader.read(&mut [0; 1]).unwrap(),
+        0,
+        "closed after the last reply"
+    );
+    assert_eq!((server.connection_count(), server.request_count()), (1, 4));
+}
+
+/// Without `keep_alive` (the default) each response closes its connection.
+#[test]
+fn without_keep_alive_each_response_closes_its_connection() {
+    let server =
+        ReplayServer::start(Reply::json(200, "{}").framing(Framing::ContentLength)).unwrap();
+    let stream = TcpStream::connect(server.addr()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    writer
+        .write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+        .unwrap();
+    let response = read_response_from(&mut reader);
+    assert_eq!(response.header("connection"), Some("close"));
+    assert_eq!(reader.read(&mut [0; 1]).unwrap(), 0);
 }
