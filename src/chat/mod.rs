@@ -9,6 +9,7 @@
 
 mod merge;
 mod model;
+mod reader;
 mod request;
 mod stream;
 mod types;
@@ -16,6 +17,9 @@ pub(crate) mod wire;
 
 pub use merge::{Accumulator, Limits, StreamEvent};
 pub use model::{Capabilities, Model, ModelDefaults, ModelLimits, Rule};
+pub use reader::EventReader;
+#[cfg(feature = "blocking")]
+pub(crate) use reader::{Hooks, StreamEnd};
 pub use request::{ChatRequest, JsonSchema, Message, ResponseFormat, Role, Stop, Tool, ToolChoice};
 pub use stream::StreamDecoder;
 pub use types::{AssistantMessage, Completion, FinishReason, Protocol, ToolCall, Usage};
