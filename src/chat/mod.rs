@@ -5,7 +5,9 @@
 //! knows the GLM models' limits and refuses what they would reject. [`Accumulator`]
 //! takes one response's SSE events (from [`crate::sse::Decoder`] or any other SSE
 //! parser) and lends protocol-neutral [`StreamEvent`]s; at the end it gives a
-//! [`Completion`]. Nothing here reads a socket, a clock or a thread.
+//! [`Completion`]. [`StreamDecoder`] joins the SSE decoder and the accumulator, bytes
+//! in; [`EventReader`] reads those bytes from any [`std::io::Read`] the caller's
+//! transport gives. Nothing here opens a socket or reads a clock or a thread.
 
 mod merge;
 mod model;
