@@ -44,8 +44,9 @@ pub enum Error {
     /// An event's data was not the JSON chunk it should be.
     MalformedChunk(Box<MalformedChunk>),
     /// The stream ended before the server said it was finished (no finish reason, and on
-    /// the OpenAI-compatible protocol no `[DONE]`). Carries everything merged so far.
-    Interrupted(Box<Completion>),
+    /// the OpenAI-compatible protocol no `[DONE]`). Carries everything merged so far
+    /// (also [`partial`](Error::partial)).
+    Interrupted(Arc<Completion>),
     /// A configured limit was exceeded (see [`Limits`](crate::chat::Limits)).
     LimitExceeded {
         /// Which limit.
@@ -74,8 +75,9 @@ pub enum Error {
     Timeout {
         /// Which timeout.
         kind: TimeoutKind,
-        /// What had been merged, when the response had started.
-        partial: Option<Box<Completion>>,
+        /// What had been merged, when the response had started (also
+        /// [`partial`](Error::partial)).
+        partial: Option<Arc<Completion>>,
     },
 }
 
@@ -276,8 +278,9 @@ pub struct ApiError {
     pub message: String,
     /// The request id, when the error or its response carried one.
     pub request_id: Option<String>,
-    /// What had been merged before the error, for errors inside a stream.
-    pub partial: Option<Completion>,
+    /// What had been merged before the error, for errors inside a stream: read it with
+    /// [`Error::partial`].
+    pub(crate) partial: Option<Arc<Completion>>,
     /// For an error from an HTTP error response: the start of its body (at most
     /// [`HttpError::SNIPPET_LEN`] bytes).
     pub body: Option<String>,
@@ -362,8 +365,8 @@ pub struct MalformedChunk {
     pub snippet: String,
     /// Byte offset of the event in the stream (0 when unknown).
     pub offset: u64,
-    /// What had been merged before this chunk.
-    pub partial: Option<Completion>,
+    /// What had been merged before this chunk: read it with [`Error::partial`].
+    pub(crate) partial: Option<Arc<Completion>>,
 }
 
 impl MalformedChunk {
@@ -401,14 +404,21 @@ impl Error {
             Self::Api(api) => api
                 .request_id
                 .as_deref()
-                .or_else(|| api.partial.as_ref().and_then(|p| p.request_id.as_deref())),
+                .or_else(|| api.partial.as_deref().and_then(|p| p.request_id.as_deref())),
             Self::Http(http) => http.request_id.as_deref(),
             Self::Transport(t) => t.request_id.as_deref(),
             _ => self.partial().and_then(|p| p.request_id.as_deref()),
         }
     }
 
-    /// What had been merged when the error happened, if the error came mid-stream.
+    /// What had been merged when the error happened, if the error came mid-stream: the
+    /// one accessor for the partial completion of every variant that carries one
+    /// ([`Api`](Error::Api), [`MalformedChunk`](Error::MalformedChunk),
+    /// [`Interrupted`](Error::Interrupted), [`Timeout`](Error::Timeout)).
+    ///
+    /// Each holds it the same way, an [`Arc`]: a clone of the error shares the partial
+    /// completion instead of copying it, so a failed stream that returns its error again
+    /// on every later call copies no text.
     ///
     /// # Example
     ///
@@ -425,8 +435,8 @@ impl Error {
     /// ```
     pub fn partial(&self) -> Option<&Completion> {
         match self {
-            Self::Api(api) => api.partial.as_ref(),
-            Self::MalformedChunk(m) => m.partial.as_ref(),
+            Self::Api(api) => api.partial.as_deref(),
+            Self::MalformedChunk(m) => m.partial.as_deref(),
             Self::Interrupted(c) => Some(c),
             Self::Timeout { partial, .. } => partial.as_deref(),
             _ => None,
@@ -462,8 +472,10 @@ impl Error {
     /// Attaches the partial completion to errors that can carry one and have none yet.
     pub(crate) fn with_partial(mut self, partial: impl FnOnce() -> Completion) -> Self {
         match &mut self {
-            Self::Api(api) if api.partial.is_none() => api.partial = Some(partial()),
-            Self::MalformedChunk(m) if m.partial.is_none() => m.partial = Some(partial()),
+            Self::Api(api) if api.partial.is_none() => api.partial = Some(Arc::new(partial())),
+            Self::MalformedChunk(m) if m.partial.is_none() => {
+                m.partial = Some(Arc::new(partial()));
+            }
             _ => {}
         }
         self

@@ -6,7 +6,8 @@
 //!    validate (model rules)        -> Error::Validation, nothing sent
 //!    POST, retried before any body byte (connect failures, 408/409/429/5xx)
 //!    non-2xx                       -> Error::Api (JSON or SSE body) | Error::Http (other)
-//!  ChatStream::record_to(writer)   (optional, before the first event) tee the raw body
+//!  ChatStream::record_to(writer)   (optional, before the first event) tee the raw body,
+//!                                  handed back by finish_recording()
 //!  ChatStream::track_arguments()   (optional, likewise) parse tool arguments as they stream
 //!  ChatStream::next_event()        read into a 16 KiB buffer -> StreamDecoder -> events
 //!  ChatStream::finish()            -> Completion
@@ -29,4 +30,4 @@ mod stream;
 pub use client::Client;
 pub use config::{ClientBuilder, Region};
 pub use retry::{RetryPolicy, parse_http_date, retry_after};
-pub use stream::{ChatStream, OwnedStreamEvent};
+pub use stream::{ChatStream, OwnedStreamEvent, Recording};

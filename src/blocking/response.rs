@@ -161,7 +161,7 @@ pub(crate) fn read_error(
     match ureq::Error::from(e) {
         ureq::Error::Timeout(t) => Error::Timeout {
             kind: timeout_kind(t),
-            partial: partial.map(|p| Box::new(p.clone())),
+            partial: partial.map(|p| Arc::new(p.clone())),
         },
         other => transport(
             &format!("reading the response body: {other}"),

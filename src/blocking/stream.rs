@@ -1,32 +1,26 @@
 //! [`ChatStream`]: one streaming response, read from the socket only when asked.
+//!
+//! The reading, decoding and end handling live in [`EventReader`]; this is that reader
+//! over ureq's body reader, plus what is HTTP's: the request id header, ureq's
+//! timeouts, a JSON body where a stream was asked for, recording and logging.
 
-use std::any::Any;
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::sync::{Mutex, PoisonError};
 
-use crate::blocking::response::{Started, completion_from_body, merge_whole_json, read_error};
-use crate::chat::{Completion, FinishReason, StreamDecoder, StreamEvent, Usage};
-use crate::error::Error;
-
-/// Where the stream is.
-#[derive(Debug)]
-enum Phase {
-    /// The body is still being read.
-    Reading,
-    /// The body ended (or broke off); decoded events may remain.
-    Ended,
-    /// Finished cleanly and drained.
-    Done,
-    /// Failed: every later call returns this error, without touching the socket.
-    Failed(Error),
-}
+use crate::blocking::response::{
+    Started, completion_from_body, merge_whole_json, read_error, timeout_kind,
+};
+use crate::chat::{
+    Completion, EventReader, FinishReason, Hooks, StreamDecoder, StreamEnd, StreamEvent, Usage,
+};
+use crate::error::{Error, TimeoutKind};
 
 /// One streaming response. Pull events with [`next_event`](ChatStream::next_event)
 /// (borrowed, no allocation) or iterate [`OwnedStreamEvent`]s; end with
 /// [`finish`](ChatStream::finish) for the [`Completion`].
 ///
-/// The socket is read only inside `next_event` (and `finish`), into one reused buffer
+/// It is a [`chat::EventReader`](crate::chat::EventReader) over ureq's body reader: the
+/// socket is read only inside `next_event` (and `finish`), into one reused buffer
 /// (16 KiB by default): a slow consumer holds at most that buffer plus the decoder's
 /// state, and the server is slowed by TCP flow control. Dropping the stream closes the
 /// connection.
@@ -36,16 +30,22 @@ enum Phase {
 /// the body ended or broke off before the server said it was finished
 /// ([`Error::Interrupted`], carrying everything received), or a timeout
 /// ([`Error::Timeout`], likewise). After any error the stream is fused: the same error
-/// comes back and the socket is not read again; the iterator yields the error once and
-/// then `None`. Nothing is retried once the response has started.
+/// comes back (sharing its [partial completion](Error::partial), not copying it) and
+/// the socket is not read again; the iterator yields the error once and then `None`.
+/// Nothing is retried once the response has started.
 ///
 /// Before the first event you can ask for more: [`record_to`](ChatStream::record_to)
-/// tees the raw body to a writer (a replay fixture, a bug report), and
+/// tees the raw body to a writer (a replay fixture, a bug report), which makes a
+/// `ChatStream<W>` that hands the writer back at the end, and
 /// [`track_arguments`](ChatStream::track_arguments) parses tool-call arguments as they
 /// stream ([`tool_arguments`](ChatStream::tool_arguments)). Both see the whole body when
 /// set before the first [`next_event`](ChatStream::next_event), because
 /// [`Client::stream`](crate::blocking::Client::stream) returns once the headers are in
 /// and reads no body byte itself.
+///
+/// At the end of the stream, the finish reason, usage, body bytes read and events
+/// delivered are logged at debug level through the [`log`](https://docs.rs/log) facade
+/// (target `dashscope_glm::blocking::stream`); message text is never logged.
 ///
 /// # Example
 ///
@@ -70,73 +70,120 @@ enum Phase {
 /// ]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct ChatStream {
-    reader: Option<ureq::BodyReader<'static>>,
+pub struct ChatStream<W = io::Sink> {
+    reader: EventReader<ureq::BodyReader<'static>>,
     json_body: bool,
-    decoder: StreamDecoder,
-    buf: Vec<u8>,
     max_body_bytes: usize,
     request_id: Option<String>,
-    phase: Phase,
     iter_fused: bool,
-    recorder: Option<Recorder>,
+    hooks: Transport<W>,
 }
 
-/// A writer that can be handed back as its own type.
-trait Sink: Write + Send {
-    fn as_any(&self) -> &dyn Any;
-    fn into_any(self: Box<Self>) -> Box<dyn Any>;
-}
-
-impl<W: Write + Send + 'static> Sink for W {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn into_any(self: Box<Self>) -> Box<dyn Any> {
-        self
-    }
-}
-
-/// Where [`ChatStream::record_to`] tees the body. The mutex keeps the stream `Sync`
-/// with a writer that is only `Send`; it is never locked (every access is through
-/// `&mut`).
-struct Recorder {
-    sink: Mutex<Box<dyn Sink>>,
+/// What the stream does as the body goes by: tee it to the writer, log its end.
+struct Transport<W> {
+    writer: W,
     /// The first write or flush error; teeing stopped there.
     error: Option<io::Error>,
+    /// Whether the writer was flushed at the end of the body.
+    flushed: bool,
 }
 
-impl Recorder {
-    fn sink(&mut self) -> &mut Box<dyn Sink> {
-        self.sink.get_mut().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        if self.error.is_none() && !bytes.is_empty() {
-            if let Err(e) = self.sink().write_all(bytes) {
-                self.error = Some(e);
-            }
-        }
-    }
-
+impl<W: Write> Transport<W> {
     fn flush(&mut self) {
+        self.flushed = true;
         if self.error.is_none() {
-            if let Err(e) = self.sink().flush() {
+            if let Err(e) = self.writer.flush() {
                 self.error = Some(e);
             }
         }
     }
+
+    fn into_recording(mut self) -> Recording<W> {
+        if !self.flushed {
+            self.flush();
+        }
+        Recording {
+            writer: self.writer,
+            error: self.error,
+        }
+    }
 }
 
-impl fmt::Debug for ChatStream {
+impl<W: Write> Hooks for Transport<W> {
+    fn bytes(&mut self, bytes: &[u8]) {
+        if self.error.is_none() && !bytes.is_empty() {
+            if let Err(e) = self.writer.write_all(bytes) {
+                self.error = Some(e);
+            }
+        }
+    }
+
+    fn body_end(&mut self) {
+        self.flush();
+    }
+
+    fn stream_end(&mut self, end: &StreamEnd<'_>) {
+        log_stream_end(end);
+    }
+}
+
+/// Logs the end of a stream at debug level: never message text (an error's display
+/// may quote the body, so only its kind is logged).
+fn log_stream_end(end: &StreamEnd<'_>) {
+    let c = end.completion;
+    let outcome = match end.error {
+        None => "finished",
+        Some(Error::Api(_)) => "failed: api error",
+        Some(Error::MalformedChunk(_)) => "failed: malformed chunk",
+        Some(Error::Interrupted(_)) => "failed: interrupted",
+        Some(Error::Timeout { .. }) => "failed: timeout",
+        Some(Error::Sse(_)) => "failed: event stream framing",
+        Some(Error::LimitExceeded { .. }) => "failed: limit exceeded",
+        Some(_) => "failed",
+    };
+    log::debug!(
+        "stream {outcome}: finish_reason={:?} usage={:?} bytes={} events={} request_id={:?}",
+        c.finish_reason.as_ref().map(|r| r.as_str()),
+        c.usage,
+        end.bytes_read,
+        end.events,
+        c.request_id,
+    );
+}
+
+/// The writer given to [`ChatStream::record_to`], handed back by
+/// [`finish_recording`](ChatStream::finish_recording) or
+/// [`into_recording`](ChatStream::into_recording), with the error that stopped the
+/// recording, if any.
+///
+/// # Example
+///
+/// See [`ChatStream::record_to`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Recording<W> {
+    /// The writer, flushed.
+    pub writer: W,
+    /// The first write or flush error: teeing stopped there, and the writer may hold
+    /// part of the last piece. `None` when the recording is the whole body read.
+    pub error: Option<io::Error>,
+}
+
+impl<W> fmt::Debug for ChatStream<W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChatStream")
             .field("request_id", &self.request_id)
-            .field("phase", &self.phase)
-            .field("connected", &self.reader.is_some())
-            .field("recording", &self.recorder.is_some())
+            .field("reader", &self.reader)
+            .field("recording_error", &self.hooks.error)
             .finish_non_exhaustive()
+    }
+}
+
+/// Which of ureq's read errors are timeouts, and of which kind.
+fn ureq_timeout(e: io::Error) -> Option<TimeoutKind> {
+    match ureq::Error::from(e) {
+        ureq::Error::Timeout(t) => Some(timeout_kind(t)),
+        _ => None,
     }
 }
 
@@ -148,15 +195,18 @@ impl ChatStream {
         max_body_bytes: usize,
     ) -> Self {
         Self {
-            reader: Some(started.body.into_reader()),
+            reader: EventReader::from_decoder(started.body.into_reader(), decoder)
+                .read_buffer(read_buffer)
+                .timeouts(ureq_timeout),
             json_body: started.json_body,
-            decoder,
-            buf: vec![0; read_buffer],
             max_body_bytes,
             request_id: started.request_id,
-            phase: Phase::Reading,
             iter_fused: false,
-            recorder: None,
+            hooks: Transport {
+                writer: io::sink(),
+                error: None,
+                flushed: false,
+            },
         }
     }
 
@@ -168,13 +218,15 @@ impl ChatStream {
     /// before the first [`next_event`](ChatStream::next_event) to record the whole body:
     /// the stream has read nothing until then.
     ///
-    /// The writer is flushed when the body ends (or the stream fails), and dropped with
-    /// the stream unless taken back with [`take_recording`](ChatStream::take_recording).
-    /// A writer given earlier is replaced (dropped, not flushed).
+    /// The stream owns the writer and hands it back, flushed, in a [`Recording`]:
+    /// [`finish_recording`](ChatStream::finish_recording) reads the rest and gives the
+    /// completion with it, [`into_recording`](ChatStream::into_recording) stops where
+    /// the stream is. [`finish`](ChatStream::finish), or dropping the stream, drops the
+    /// writer (flushed when the body ended).
     ///
     /// A failed write or flush never fails the stream: teeing stops there (the writer
-    /// may hold part of the last piece), the stream goes on, and
-    /// [`recording_error`](ChatStream::recording_error) returns the error from then on.
+    /// may hold part of the last piece), the stream goes on, and the error is in
+    /// [`recording_error`](ChatStream::recording_error) and in the [`Recording`].
     /// Check it before you trust a recording.
     ///
     /// # Example
@@ -192,29 +244,39 @@ impl ChatStream {
     /// let server = ReplayServer::start(Reply::sse(body).split(Split::Every(10)))?;
     /// let client = Client::builder().api_key("sk-test").base_url(server.base_url()).no_proxy().build()?;
     ///
-    /// let mut stream = client.stream(&ChatRequest::new("glm-5").user("Hello"))?;
-    /// stream.record_to(Vec::new());
+    /// let mut stream = client.stream(&ChatRequest::new("glm-5").user("Hello"))?.record_to(Vec::new());
     /// while stream.next_event()?.is_some() {}
-    /// assert!(stream.recording_error().is_none());
-    /// let recording: Vec<u8> = stream.take_recording().expect("a Vec was given");
-    /// assert_eq!(recording, body.as_bytes());
-    /// assert_eq!(stream.finish()?.message.content, "Hi");
+    /// let (completion, recording) = stream.finish_recording();
+    /// assert_eq!(completion?.message.content, "Hi");
+    /// assert!(recording.error.is_none());
+    /// assert_eq!(recording.writer, body.as_bytes());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
     /// [`StreamDecoder`]: crate::chat::StreamDecoder
     /// [`ReplayServer`]: crate::testing::ReplayServer
-    pub fn record_to(&mut self, writer: impl Write + Send + 'static) -> &mut Self {
-        self.recorder = Some(Recorder {
-            sink: Mutex::new(Box::new(writer)),
-            error: None,
-        });
-        self
+    pub fn record_to<W: Write>(self, writer: W) -> ChatStream<W> {
+        ChatStream {
+            reader: self.reader,
+            json_body: self.json_body,
+            max_body_bytes: self.max_body_bytes,
+            request_id: self.request_id,
+            iter_fused: self.iter_fused,
+            hooks: Transport {
+                writer,
+                error: None,
+                flushed: false,
+            },
+        }
     }
+}
 
+impl<W: Write> ChatStream<W> {
     /// The error that stopped the recording, if a write to (or a flush of) the writer
     /// given to [`record_to`](ChatStream::record_to) failed. The stream itself is not
-    /// affected. The error stays here until the writer is taken back or replaced.
+    /// affected. The writer is flushed when the body ends, so once
+    /// [`next_event`](ChatStream::next_event) returned `Ok(None)` or an error, this is
+    /// final.
     ///
     /// # Example
     ///
@@ -241,44 +303,58 @@ impl ChatStream {
     /// let body = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\n";
     /// let server = ReplayServer::start(Reply::sse(body))?;
     /// let client = Client::builder().api_key("sk-test").base_url(server.base_url()).no_proxy().build()?;
-    /// let mut stream = client.stream(&ChatRequest::new("glm-5").user("Hello"))?;
-    /// stream.record_to(Full);
+    ///
+    /// let mut stream = client.stream(&ChatRequest::new("glm-5").user("Hello"))?.record_to(Full);
     /// while stream.next_event()?.is_some() {}
     /// assert_eq!(stream.recording_error().unwrap().kind(), io::ErrorKind::StorageFull);
     /// assert_eq!(stream.finish()?.message.content, "Hi");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn recording_error(&self) -> Option<&io::Error> {
-        self.recorder.as_ref()?.error.as_ref()
+        self.hooks.error.as_ref()
     }
 
-    /// Stops recording and gives the writer back when it is a `W` (the type given to
-    /// [`record_to`](ChatStream::record_to)). `None`, and the recording goes on, when no
-    /// writer was given or it is of another type.
-    ///
-    /// The writer comes back as it is: flushed if the body has ended, else not (flush
-    /// it yourself, and you see that error directly). The error of
-    /// [`recording_error`](ChatStream::recording_error) goes with the writer: check it
-    /// first.
+    /// Reads and merges the rest of the stream, like [`finish`](ChatStream::finish),
+    /// and hands back the writer given to [`record_to`](ChatStream::record_to), flushed,
+    /// with the error that stopped the recording, if any.
     ///
     /// # Example
     ///
     /// See [`record_to`](ChatStream::record_to).
-    pub fn take_recording<W: Write + Send + 'static>(&mut self) -> Option<W> {
-        {
-            let recorder = self.recorder.as_mut()?;
-            // The writer itself, not the box (which is a `Sink` too).
-            let sink: &dyn Sink = &**recorder.sink();
-            if !sink.as_any().is::<W>() {
-                return None;
-            }
-        }
-        let recorder = self.recorder.take()?;
-        let sink = recorder
-            .sink
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner);
-        sink.into_any().downcast::<W>().ok().map(|w| *w)
+    pub fn finish_recording(mut self) -> (Result<Completion, Error>, Recording<W>) {
+        let result = self.finish_in_place();
+        let Self { reader, hooks, .. } = self;
+        drop(reader);
+        (result, hooks.into_recording())
+    }
+
+    /// Stops here: closes the connection, unread, and hands back the writer given to
+    /// [`record_to`](ChatStream::record_to), flushed, with what was recorded so far and
+    /// the error that stopped the recording, if any.
+    ///
+    /// # Example
+    ///
+    /// This example keeps the first events and lets the rest go.
+    ///
+    /// ```
+    /// use dashscope_glm::blocking::Client;
+    /// use dashscope_glm::chat::ChatRequest;
+    /// use dashscope_glm::testing::{ReplayServer, Reply, Split};
+    ///
+    /// let event = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n";
+    /// let server = ReplayServer::start(Reply::sse(event.repeat(3)).split(Split::PerEvent))?;
+    /// let client = Client::builder().api_key("sk-test").base_url(server.base_url()).no_proxy().build()?;
+    ///
+    /// let mut stream = client.stream(&ChatRequest::new("glm-5").user("Hello"))?.record_to(Vec::new());
+    /// stream.next_event()?;
+    /// let recording = stream.into_recording();
+    /// assert!(recording.writer.starts_with(event.as_bytes()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn into_recording(self) -> Recording<W> {
+        let Self { reader, hooks, .. } = self;
+        drop(reader);
+        hooks.into_recording()
     }
 
     /// Parses each tool call's arguments as they stream (off by default), for
@@ -292,7 +368,10 @@ impl ChatStream {
     ///
     /// See [`tool_arguments`](ChatStream::tool_arguments).
     pub fn track_arguments(&mut self, track: bool) -> &mut Self {
-        self.decoder.accumulator_mut().set_track_arguments(track);
+        self.reader
+            .decoder_mut()
+            .accumulator_mut()
+            .set_track_arguments(track);
         self
     }
 
@@ -334,7 +413,7 @@ impl ChatStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn tool_arguments(&self, index: usize) -> Option<&serde_json::Value> {
-        self.decoder.accumulator().tool_arguments(index)
+        self.reader.decoder().accumulator().tool_arguments(index)
     }
 
     /// The [`PartialJson`](crate::PartialJson) following the arguments of the tool
@@ -359,22 +438,19 @@ impl ChatStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn arguments_tracker(&self, index: usize) -> Option<&crate::PartialJson> {
-        self.decoder.accumulator().arguments_tracker(index)
+        self.reader.decoder().accumulator().arguments_tracker(index)
     }
 
     /// The request id: the `x-request-id` header, else the first one in the body.
     pub fn request_id(&self) -> Option<&str> {
-        self.request_id.as_deref().or(self
-            .decoder
-            .accumulator()
-            .completion()
-            .request_id
-            .as_deref())
+        self.request_id
+            .as_deref()
+            .or(self.reader.completion().request_id.as_deref())
     }
 
     /// Everything merged so far.
     pub fn completion(&self) -> &Completion {
-        self.decoder.accumulator().completion()
+        self.reader.completion()
     }
 
     /// The next event, reading the socket as needed; `Ok(None)` once the stream has
@@ -390,7 +466,8 @@ impl ChatStream {
     /// An in-band API error, a malformed chunk, a framing error, a limit,
     /// [`Error::Interrupted`] when the body ends or breaks off before the stream
     /// finished, [`Error::Timeout`]. Each carries what was merged so far. Later calls
-    /// return the same error without reading.
+    /// return the same error without reading; its partial completion is shared with
+    /// the first (an `Arc`), not copied again.
     ///
     /// # Example
     ///
@@ -418,100 +495,31 @@ impl ChatStream {
     ///     }
     /// };
     /// assert_eq!(shown, "Hel");
-    /// let Error::Interrupted(partial) = &err else { panic!("unexpected {err}") };
-    /// assert_eq!(partial.message.content, "Hel");
+    /// assert!(matches!(err, Error::Interrupted(_)));
+    /// assert_eq!(err.partial().unwrap().message.content, "Hel");
     /// assert_eq!(stream.next_event().unwrap_err(), err);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn next_event(&mut self) -> Result<Option<StreamEvent<'_>>, Error> {
-        loop {
-            match &self.phase {
-                Phase::Failed(e) => return Err(e.clone()),
-                Phase::Done => return Ok(None),
-                Phase::Reading | Phase::Ended => {}
-            }
-            match self.decoder.ready() {
-                Ok(true) => return Ok(self.decoder.take_ready()),
-                Ok(false) => {}
-                Err(e) => return Err(self.fail(e)),
-            }
-            if matches!(self.phase, Phase::Ended) {
-                if self.decoder.accumulator().is_complete() {
-                    self.phase = Phase::Done;
-                    return Ok(None);
-                }
-                let partial = self.partial();
-                return Err(self.fail(Error::Interrupted(Box::new(partial))));
-            }
-            // `data: [DONE]` ends the response: nothing after it is read.
-            let result = if self.decoder.accumulator().received_done() {
-                self.end_body()
-            } else {
-                self.read_more()
-            };
-            if let Err(e) = result {
-                return Err(self.fail(e));
-            }
-        }
-    }
-
-    /// Reads once from the socket and feeds the decoder; at the end of the body (or when
-    /// it breaks off) closes the reader and ends the decoder.
-    fn read_more(&mut self) -> Result<(), Error> {
-        let Some(reader) = self.reader.as_mut() else {
-            self.phase = Phase::Ended;
-            return self.decoder.end();
-        };
         if self.json_body {
-            return self.read_json_body();
-        }
-        match reader.read(&mut self.buf) {
-            Ok(0) => self.end_body(),
-            Ok(n) => {
-                let bytes = self.buf.get(..n).unwrap_or(&[]);
-                if let Some(recorder) = self.recorder.as_mut() {
-                    recorder.write(bytes);
-                }
-                self.decoder.feed(bytes);
-                Ok(())
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
-            Err(e) => {
-                let mapped = read_error(e, self.request_id.as_deref(), Some(self.completion()));
-                match mapped {
-                    // A body that breaks off is an end of body: merge what came, then
-                    // Interrupted unless the server had finished.
-                    Error::Transport(_) => self.end_body(),
-                    // Once the server said it finished, a tail that stalls does not
-                    // lose the answer: the stream ends there.
-                    _ if self.decoder.accumulator().is_complete() => self.end_body(),
-                    timeout => Err(timeout),
+            if let Some(body) = self.reader.take_reader() {
+                if let Err(e) = self.read_json_body(body) {
+                    return Err(self.reader.fail(e, &mut self.hooks));
                 }
             }
         }
-    }
-
-    fn end_body(&mut self) -> Result<(), Error> {
-        self.reader = None;
-        self.flush_recording();
-        self.phase = Phase::Ended;
-        self.decoder.end()
+        self.reader.next_event_with(&mut self.hooks)
     }
 
     /// A JSON body where a stream was expected (a gateway answering without SSE): read
     /// it whole and merge it as one chunk.
-    fn read_json_body(&mut self) -> Result<(), Error> {
-        let Some(reader) = self.reader.take() else {
-            return Ok(());
-        };
-        self.phase = Phase::Ended;
+    fn read_json_body(&mut self, body: ureq::BodyReader<'static>) -> Result<(), Error> {
         let limit = u64::try_from(self.max_body_bytes).unwrap_or(u64::MAX);
         let mut bytes = Vec::new();
-        let read = reader.take(limit.saturating_add(1)).read_to_end(&mut bytes);
-        if let Some(recorder) = self.recorder.as_mut() {
-            recorder.write(&bytes);
-        }
-        self.flush_recording();
+        let read = body.take(limit.saturating_add(1)).read_to_end(&mut bytes);
+        self.reader.body_read_outside(bytes.len());
+        self.hooks.bytes(&bytes);
+        self.hooks.body_end();
         if let Err(e) = read {
             return Err(read_error(e, self.request_id.as_deref(), None));
         }
@@ -522,51 +530,35 @@ impl ChatStream {
             });
         }
         let text = String::from_utf8_lossy(&bytes);
+        let decoder = self.reader.decoder_mut();
         // Validate the whole body the non-streaming way first, for its error.
         completion_from_body(
-            self.decoder.accumulator().protocol(),
+            decoder.accumulator().protocol(),
             &text,
             self.request_id.as_deref(),
         )?;
         // Nothing was fed to the SSE side: ending it now keeps `finish` from looking
         // for a last event there.
-        self.decoder.end()?;
-        merge_whole_json(self.decoder.accumulator_mut(), &text)
-    }
-
-    fn partial(&self) -> Completion {
-        let mut partial = self.completion().clone();
-        if partial.request_id.is_none() {
-            partial.request_id.clone_from(&self.request_id);
-        }
-        partial
-    }
-
-    fn flush_recording(&mut self) {
-        if let Some(recorder) = self.recorder.as_mut() {
-            recorder.flush();
-        }
-    }
-
-    /// Records a terminal error, closes the connection, and returns the error.
-    fn fail(&mut self, e: Error) -> Error {
-        if self.reader.take().is_some() {
-            self.flush_recording();
-        }
-        self.phase = Phase::Failed(e.clone());
-        e
+        decoder.end()?;
+        merge_whole_json(decoder.accumulator_mut(), &text)
     }
 
     /// Reads and merges the rest of the stream (events not taken are merged, not lent)
-    /// and returns the completion.
+    /// and returns the completion. A writer given to
+    /// [`record_to`](ChatStream::record_to) is dropped (see
+    /// [`finish_recording`](ChatStream::finish_recording)).
     ///
     /// # Errors
     ///
     /// As [`next_event`](ChatStream::next_event); the error the stream already failed
     /// with, if any.
     pub fn finish(mut self) -> Result<Completion, Error> {
+        self.finish_in_place()
+    }
+
+    fn finish_in_place(&mut self) -> Result<Completion, Error> {
         while self.next_event()?.is_some() {}
-        self.decoder.finish()
+        self.reader.finish_in_place(&mut self.hooks)
     }
 }
 
@@ -632,7 +624,7 @@ impl From<StreamEvent<'_>> for OwnedStreamEvent {
 
 /// Owned events; after an error, `None` forever (the error is still in
 /// [`finish`](ChatStream::finish)).
-impl Iterator for ChatStream {
+impl<W: Write> Iterator for ChatStream<W> {
     type Item = Result<OwnedStreamEvent, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -653,4 +645,4 @@ impl Iterator for ChatStream {
     }
 }
 
-impl std::iter::FusedIterator for ChatStream {}
+impl<W: Write> std::iter::FusedIterator for ChatStream<W> {}

@@ -863,7 +863,7 @@ impl Accumulator {
         if finished {
             Ok(completion)
         } else {
-            Err(Error::Interrupted(Box::new(completion)))
+            Err(Error::Interrupted(completion.into()))
         }
     }
 }

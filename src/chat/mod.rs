@@ -5,10 +5,13 @@
 //! knows the GLM models' limits and refuses what they would reject. [`Accumulator`]
 //! takes one response's SSE events (from [`crate::sse::Decoder`] or any other SSE
 //! parser) and lends protocol-neutral [`StreamEvent`]s; at the end it gives a
-//! [`Completion`]. Nothing here reads a socket, a clock or a thread.
+//! [`Completion`]. [`StreamDecoder`] joins the SSE decoder and the accumulator, bytes
+//! in; [`EventReader`] reads those bytes from any [`std::io::Read`] the caller's
+//! transport gives. Nothing here opens a socket or reads a clock or a thread.
 
 mod merge;
 mod model;
+mod reader;
 mod request;
 mod stream;
 mod types;
@@ -16,6 +19,9 @@ pub(crate) mod wire;
 
 pub use merge::{Accumulator, Limits, StreamEvent};
 pub use model::{Capabilities, Model, ModelDefaults, ModelLimits, Rule};
+pub use reader::EventReader;
+#[cfg(feature = "blocking")]
+pub(crate) use reader::{Hooks, StreamEnd};
 pub use request::{ChatRequest, JsonSchema, Message, ResponseFormat, Role, Stop, Tool, ToolChoice};
 pub use stream::StreamDecoder;
 pub use types::{AssistantMessage, Completion, FinishReason, Protocol, ToolCall, Usage};

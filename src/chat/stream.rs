@@ -144,7 +144,8 @@ impl StreamDecoder {
     /// A framing error ([`Error::Sse`]), an in-band API error, a malformed chunk or a
     /// limit. The stream is failed after an error: every later call, and
     /// [`finish`](StreamDecoder::finish), returns the same error and decodes nothing
-    /// more.
+    /// more. The partial completion it carries is shared between those returns (an
+    /// `Arc`), not copied for each.
     ///
     /// # Example
     ///

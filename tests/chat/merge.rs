@@ -67,7 +67,7 @@ fn two_frames_glued_mid_json_are_a_malformed_chunk() {
         panic!("{err:?}")
     };
     assert!(glued.starts_with(&m.snippet));
-    assert_eq!(m.partial.as_ref().unwrap().message.content, "before");
+    assert_eq!(err.partial().unwrap().message.content, "before");
     assert!(!err.is_retryable());
 }
 
@@ -95,7 +95,7 @@ fn in_band_errors_of_each_shape_are_api_errors() {
         (200, Some("data_inspection_failed"), "bad")
     );
     assert_eq!(api.request_id.as_deref(), Some("r1"));
-    assert_eq!(api.partial.as_ref().unwrap().message.content, "Par");
+    assert_eq!(err.partial().unwrap().message.content, "Par");
     // Never partial success: finish() repeats the error.
     assert_eq!(acc.finish().unwrap_err(), err);
 

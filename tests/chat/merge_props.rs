@@ -370,7 +370,7 @@ proptest! {
             }
             Err(dashscope_glm::Error::Interrupted(partial)) => {
                 prop_assert!(s.native && s.finish.is_none());
-                prop_assert_eq!(*partial, expected);
+                prop_assert_eq!(&*partial, &expected);
             }
             Err(e) => prop_assert!(false, "unexpected error {e}\n{}", String::from_utf8_lossy(&bytes)),
         }

@@ -24,6 +24,7 @@ mod client_tail;
 mod recording;
 mod replay_server;
 mod replay_server_threads;
+mod stream_transport;
 mod tools_example;
 
 #[path = "../regression/finished_stream_with_stalled_tail_timed_out.rs"]

@@ -34,7 +34,7 @@ fn request(cumulative: bool) -> ChatRequest {
 }
 
 /// Drains `stream` as a program would: every event, until the end or the first error.
-fn drain(stream: &mut ChatStream) -> Vec<String> {
+fn drain<W: Write>(stream: &mut ChatStream<W>) -> Vec<String> {
     let mut events = Vec::new();
     loop {
         match stream.next_event() {
@@ -107,12 +107,13 @@ fn a_recording_is_the_served_body_and_replays_to_the_same_completion() {
             let server = ReplayServer::start(Reply::sse(body.clone()).split(split)).unwrap();
             let mut stream = client(&server, protocol)
                 .stream(&request(cumulative))
-                .unwrap();
-            stream.record_to(Vec::new());
+                .unwrap()
+                .record_to(Vec::new());
             let live_events = drain(&mut stream);
             assert!(stream.recording_error().is_none(), "{name}");
-            let recording: Vec<u8> = stream.take_recording().unwrap();
-            let live = stream.finish();
+            let (live, recording) = stream.finish_recording();
+            assert!(recording.error.is_none(), "{name}");
+            let recording = recording.writer;
             // A stream that failed stops reading at the error: its recording is what was
             // read, a prefix of the body. Otherwise it is the body, byte for byte.
             if live.is_ok() || matches!(live, Err(Error::Interrupted(_))) {
@@ -163,8 +164,8 @@ fn recording_to_a_file_then_replaying_the_file() {
     .unwrap();
     let mut stream = client(&server, Protocol::DashScope)
         .stream(&request(false))
-        .unwrap();
-    stream.record_to(io::BufWriter::new(std::fs::File::create(&path).unwrap()));
+        .unwrap()
+        .record_to(io::BufWriter::new(std::fs::File::create(&path).unwrap()));
     drain(&mut stream);
     assert!(stream.recording_error().is_none());
     let live = stream.finish().unwrap();
@@ -190,11 +191,13 @@ fn a_json_body_is_recorded() {
     let server = ReplayServer::start(Reply::json(200, body)).unwrap();
     let mut stream = client(&server, Protocol::OpenAiCompatible)
         .stream(&request(false))
-        .unwrap();
-    stream.record_to(Vec::new());
+        .unwrap()
+        .record_to(Vec::new());
     drain(&mut stream);
-    assert_eq!(stream.take_recording::<Vec<u8>>().unwrap(), body.as_bytes());
-    assert_eq!(stream.finish().unwrap().message.content, "Hi");
+    let (completion, recording) = stream.finish_recording();
+    assert_eq!(recording.writer, body.as_bytes());
+    assert!(recording.error.is_none());
+    assert_eq!(completion.unwrap().message.content, "Hi");
 }
 
 /// Accepts `room` bytes, then fails every write.
@@ -229,11 +232,11 @@ fn a_failed_write_stops_the_tee_not_the_stream() {
     let server = ReplayServer::start(Reply::sse(body.clone()).split(Split::Every(50))).unwrap();
     let mut stream = client(&server, Protocol::OpenAiCompatible)
         .stream(&request(false))
-        .unwrap();
-    stream.record_to(Shortfall {
-        written: Vec::new(),
-        room: 120,
-    });
+        .unwrap()
+        .record_to(Shortfall {
+            written: Vec::new(),
+            room: 120,
+        });
     let mut content = String::new();
     while let Some(event) = stream.next_event().unwrap() {
         if let StreamEvent::Content(text) = event {
@@ -243,26 +246,25 @@ fn a_failed_write_stops_the_tee_not_the_stream() {
     assert_eq!(content, "I am GLM, a language model.");
     let err = stream.recording_error().expect("the write error");
     assert_eq!(err.kind(), io::ErrorKind::StorageFull);
-    // Asking for another type leaves the recorder (and its error) in place.
-    assert!(stream.take_recording::<Vec<u8>>().is_none());
-    assert!(stream.recording_error().is_some());
-    let writer: Shortfall = stream.take_recording().unwrap();
-    assert_eq!(writer.written, body[..120]);
-    assert!(stream.recording_error().is_none(), "gone with the writer");
-    stream.finish().unwrap();
+    // The writer comes back with the error and what it took.
+    let (completion, recording) = stream.finish_recording();
+    assert_eq!(recording.error.unwrap().kind(), io::ErrorKind::StorageFull);
+    assert_eq!(recording.writer.written, body[..120]);
+    completion.unwrap();
 }
 
-/// Without `record_to` nothing is recorded, and the stream is still `Send + Sync` with
-/// a writer that is only `Send`.
+/// Without `record_to` nothing is recorded; the stream is `Send + Sync`, and with a
+/// writer it is `Send` when the writer is (and `Sync` only when the writer is too).
 #[test]
 fn no_recorder_and_auto_traits() {
     fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
     send_sync::<ChatStream>();
+    send_sync::<ChatStream<Vec<u8>>>();
     let server = ReplayServer::start(Reply::sse("data: [DONE]\n\n")).unwrap();
-    let mut stream = client(&server, Protocol::OpenAiCompatible)
+    let stream = client(&server, Protocol::OpenAiCompatible)
         .stream(&request(false))
         .unwrap();
-    assert!(stream.take_recording::<Vec<u8>>().is_none());
     assert!(stream.recording_error().is_none());
     // A `Send`-only writer (a `Cell` is not `Sync`).
     struct SendOnly(std::cell::Cell<u8>);
@@ -275,11 +277,12 @@ fn no_recorder_and_auto_traits() {
             Ok(())
         }
     }
-    stream.record_to(SendOnly(std::cell::Cell::new(0)));
+    send::<ChatStream<SendOnly>>();
+    let mut stream = stream.record_to(SendOnly(std::cell::Cell::new(0)));
     drain(&mut stream);
-    let writer: SendOnly = stream.take_recording().unwrap();
-    assert!(writer.0.get() >= 1);
-    let _: Value = render::result(&stream.finish());
+    let (completion, recording) = stream.finish_recording();
+    assert!(recording.writer.0.get() >= 1);
+    let _: Value = render::result(&completion);
 }
 
 /// Takes every byte, then fails to flush.
@@ -304,14 +307,22 @@ fn a_failed_flush_at_the_end_of_the_body_is_reported() {
     let server = ReplayServer::start(Reply::sse(body)).unwrap();
     let mut stream = client(&server, Protocol::OpenAiCompatible)
         .stream(&request(false))
-        .unwrap();
-    stream.record_to(FlushFails(Vec::new()));
+        .unwrap()
+        .record_to(FlushFails(Vec::new()));
     drain(&mut stream);
     assert_eq!(
         stream.recording_error().map(ToString::to_string).as_deref(),
         Some("flush failed")
     );
-    let writer: FlushFails = stream.take_recording().unwrap();
-    assert_eq!(writer.0, body.as_bytes(), "every byte was written");
-    assert_eq!(stream.finish().unwrap().message.content, "Hi");
+    let (completion, recording) = stream.finish_recording();
+    assert_eq!(
+        recording.writer.0,
+        body.as_bytes(),
+        "every byte was written"
+    );
+    assert_eq!(
+        recording.error.map(|e| e.to_string()).as_deref(),
+        Some("flush failed")
+    );
+    assert_eq!(completion.unwrap().message.content, "Hi");
 }

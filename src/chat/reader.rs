@@ -1,0 +1,455 @@
+//! [`EventReader`]: a [`StreamDecoder`] that reads its own body from any [`Read`].
+
+use std::fmt;
+use std::io::{self, Read};
+use std::sync::Arc;
+
+use crate::chat::{Completion, Protocol, StreamDecoder, StreamEvent};
+use crate::error::{Error, TimeoutKind};
+
+/// The read buffer's size unless [`EventReader::read_buffer`] sets another.
+const DEFAULT_READ_BUFFER: usize = 16 * 1024;
+
+/// Where the reader is.
+#[derive(Debug)]
+enum Phase {
+    /// The body is still being read.
+    Reading,
+    /// The body ended (or broke off); decoded events may remain.
+    Ended,
+    /// Finished cleanly and drained.
+    Done,
+    /// Failed: every later call returns this error, without reading.
+    Failed(Error),
+}
+
+/// What a transport wants to know as the body goes by: the bytes read, the end of the
+/// body, the end of the stream. [`ChatStream`](crate::blocking::ChatStream) records and
+/// logs through it; [`EventReader::next_event`] passes [`NoHooks`].
+pub(crate) trait Hooks {
+    /// Bytes just read from the body, before decoding.
+    fn bytes(&mut self, bytes: &[u8]);
+    /// The body ended or broke off, or the stream failed: the reader was dropped.
+    fn body_end(&mut self);
+    /// The stream ended: finished (`error` is `None`) or failed. Called once.
+    fn stream_end(&mut self, end: &StreamEnd<'_>);
+}
+
+/// How a stream ended, for [`Hooks::stream_end`].
+#[cfg_attr(
+    not(feature = "blocking"),
+    allow(dead_code, reason = "read by the blocking client's log")
+)]
+pub(crate) struct StreamEnd<'a> {
+    pub(crate) completion: &'a Completion,
+    pub(crate) error: Option<&'a Error>,
+    pub(crate) bytes_read: u64,
+    pub(crate) events: u64,
+}
+
+/// The hooks of a reader nobody watches.
+pub(crate) struct NoHooks;
+
+impl Hooks for NoHooks {
+    fn bytes(&mut self, _: &[u8]) {}
+    fn body_end(&mut self) {}
+    fn stream_end(&mut self, _: &StreamEnd<'_>) {}
+}
+
+/// One streaming response body read from any [`Read`] (a socket, a
+/// `reqwest::blocking::Response`, a file holding a recorded body), giving the lent
+/// [`StreamEvent`]s of [`StreamDecoder`] and, at the end, the [`Completion`]. It is the
+/// transport-neutral half of [`blocking::ChatStream`](crate::blocking::ChatStream),
+/// which is this reader over ureq's body reader: bring your own HTTP client, send the
+/// request from [`ChatRequest`](crate::chat::ChatRequest) (see the README's "Your own
+/// transport"), and hand the response body to [`EventReader::new`].
+///
+/// `R` is read only inside [`next_event`](EventReader::next_event) (and
+/// [`finish`](EventReader::finish)), into one reused buffer of
+/// [`read_buffer`](EventReader::read_buffer) bytes (16 KiB by default): what the reader
+/// holds is that buffer plus the decoder's state, bounded by its
+/// [limits](crate::chat::Limits). Give it the body after HTTP framing: the bytes the
+/// server sent as the body, with chunked transfer encoding removed.
+///
+/// The stream ends as [`ChatStream`](crate::blocking::ChatStream)'s does:
+///
+/// - `Ok(None)` once the server finished (a finish reason or `data: [DONE]`) and every
+///   event was taken. Nothing is read after `[DONE]`; at the end of the body (or at
+///   `[DONE]`) `R` is dropped, which closes a socket.
+/// - An error the server sent ([`Error::Api`]), a malformed chunk, a framing error or a
+///   limit.
+/// - [`Error::Interrupted`] when the body ends (`read` returns 0) or breaks off (any
+///   read error but a timeout) before the server finished. Once the server finished, a
+///   body that breaks off ends the stream normally (a usage chunk that would have
+///   followed is then missing).
+/// - [`Error::Timeout`] when a read times out before the server finished.
+///
+/// Every error carries what was merged ([`Error::partial`]). After an error the reader
+/// is fused: later calls return the same error, sharing its partial completion (an
+/// [`Arc`]) instead of copying it, and `R` is not read again.
+///
+/// # Timeouts
+///
+/// Timeouts are left to the transport: set them on `R` (for a
+/// [`TcpStream`](std::net::TcpStream), [`set_read_timeout`](std::net::TcpStream::set_read_timeout)
+/// is an idle timeout; a total deadline is the transport's to enforce). A read error of
+/// kind [`TimedOut`](io::ErrorKind::TimedOut) or
+/// [`WouldBlock`](io::ErrorKind::WouldBlock) (what a socket read timeout gives, depending
+/// on the platform) is reported as [`Error::Timeout`] with [`TimeoutKind::Idle`]; a read
+/// error of kind [`Interrupted`](io::ErrorKind::Interrupted) is retried.
+///
+/// # Example
+///
+/// This example reads a recorded body from a byte slice; a
+/// [`File`](std::fs::File) of a recorded body or a socket works the same way.
+///
+/// ```
+/// use dashscope_glm::chat::{EventReader, Protocol, StreamEvent};
+///
+/// let body: &[u8] = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+/// let mut reader = EventReader::new(body, Protocol::OpenAiCompatible);
+/// let mut text = String::new();
+/// while let Some(event) = reader.next_event()? {
+///     if let StreamEvent::Content(delta) = event {
+///         text.push_str(delta);
+///     }
+/// }
+/// assert_eq!(text, "Hi");
+/// assert_eq!(reader.finish()?.message.content, "Hi");
+/// # Ok::<(), dashscope_glm::Error>(())
+/// ```
+pub struct EventReader<R> {
+    /// `None` once the body ended: dropping it closes a socket.
+    reader: Option<R>,
+    decoder: StreamDecoder,
+    buf: Vec<u8>,
+    phase: Phase,
+    bytes_read: u64,
+    events: u64,
+    /// Which read errors are timeouts (and of which kind); the rest break the body off.
+    timeout_of: fn(io::Error) -> Option<TimeoutKind>,
+}
+
+impl<R> fmt::Debug for EventReader<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventReader")
+            .field("phase", &self.phase)
+            .field("reading", &self.reader.is_some())
+            .field("bytes_read", &self.bytes_read)
+            .field("events", &self.events)
+            .field("read_buffer", &self.buf.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The default reading of read errors: a socket's read timeout is an idle timeout.
+fn io_timeout(e: io::Error) -> Option<TimeoutKind> {
+    matches!(
+        e.kind(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+    )
+    .then_some(TimeoutKind::Idle)
+}
+
+impl<R: Read> EventReader<R> {
+    /// A reader of one response body of `protocol`, with default limits (see
+    /// [`StreamDecoder::new`]).
+    ///
+    /// # Example
+    ///
+    /// See [`EventReader`].
+    pub fn new(reader: R, protocol: Protocol) -> Self {
+        Self::from_decoder(reader, StreamDecoder::new(protocol))
+    }
+
+    /// A reader feeding `decoder`, configured beforehand: limits, cumulative mode, the
+    /// request id from the response headers.
+    ///
+    /// # Example
+    ///
+    /// This example keeps the `x-request-id` header's value, for a body that has no id.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{EventReader, Protocol, StreamDecoder};
+    ///
+    /// let body: &[u8] = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\n";
+    /// let mut decoder = StreamDecoder::new(Protocol::OpenAiCompatible);
+    /// decoder.set_request_id("7c1e9a");
+    /// let reader = EventReader::from_decoder(body, decoder);
+    /// assert_eq!(reader.finish()?.request_id.as_deref(), Some("7c1e9a"));
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
+    pub fn from_decoder(reader: R, decoder: StreamDecoder) -> Self {
+        Self {
+            reader: Some(reader),
+            decoder,
+            buf: vec![0; DEFAULT_READ_BUFFER],
+            phase: Phase::Reading,
+            bytes_read: 0,
+            events: 0,
+            timeout_of: io_timeout,
+        }
+    }
+
+    /// Sets the size of the read buffer, the most one `read` call asks for (16 KiB by
+    /// default, at least 1 byte).
+    ///
+    /// # Example
+    ///
+    /// This example reads a body 5 bytes at a time: the events are the same.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{EventReader, Protocol};
+    ///
+    /// let body: &[u8] = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\n";
+    /// let reader = EventReader::new(body, Protocol::OpenAiCompatible).read_buffer(5);
+    /// assert_eq!(reader.finish()?.message.content, "Hi");
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
+    #[must_use]
+    pub fn read_buffer(mut self, bytes: usize) -> Self {
+        self.buf = vec![0; bytes.max(1)];
+        self
+    }
+
+    /// Tells which read errors are timeouts, for a transport whose reader says so in
+    /// its own way (ureq's idle and total timeouts).
+    #[cfg_attr(
+        not(feature = "blocking"),
+        allow(dead_code, reason = "for the blocking client's transport")
+    )]
+    pub(crate) fn timeouts(mut self, timeout_of: fn(io::Error) -> Option<TimeoutKind>) -> Self {
+        self.timeout_of = timeout_of;
+        self
+    }
+
+    /// The next event, reading `R` as needed; `Ok(None)` once the stream finished and
+    /// every event was taken.
+    ///
+    /// # Errors
+    ///
+    /// An in-band API error, a malformed chunk, a framing error, a limit,
+    /// [`Error::Interrupted`], [`Error::Timeout`] (see the type docs). Each carries what
+    /// was merged so far. Later calls return the same error without reading.
+    ///
+    /// # Example
+    ///
+    /// This example reads a body that ends before the server finished: the text that
+    /// came is lent as it arrives, and the error carries it too.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{EventReader, Protocol, StreamEvent};
+    /// use dashscope_glm::Error;
+    ///
+    /// let body: &[u8] = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}\n\n";
+    /// let mut reader = EventReader::new(body, Protocol::OpenAiCompatible);
+    /// assert_eq!(reader.next_event()?, Some(StreamEvent::Content("Hel")));
+    /// let err = reader.next_event().unwrap_err();
+    /// assert!(matches!(err, Error::Interrupted(_)));
+    /// assert_eq!(err.partial().unwrap().message.content, "Hel");
+    /// assert_eq!(reader.next_event(), Err(err));
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn next_event(&mut self) -> Result<Option<StreamEvent<'_>>, Error> {
+        self.next_event_with(&mut NoHooks)
+    }
+
+    /// [`next_event`](EventReader::next_event), telling `hooks` what goes by.
+    pub(crate) fn next_event_with(
+        &mut self,
+        hooks: &mut dyn Hooks,
+    ) -> Result<Option<StreamEvent<'_>>, Error> {
+        loop {
+            match &self.phase {
+                Phase::Failed(e) => return Err(e.clone()),
+                Phase::Done => return Ok(None),
+                Phase::Reading | Phase::Ended => {}
+            }
+            match self.decoder.ready() {
+                Ok(true) => {
+                    self.events += 1;
+                    return Ok(self.decoder.take_ready());
+                }
+                Ok(false) => {}
+                Err(e) => return Err(self.fail(e, hooks)),
+            }
+            if matches!(self.phase, Phase::Ended) {
+                if self.decoder.accumulator().is_complete() {
+                    self.phase = Phase::Done;
+                    hooks.stream_end(&self.stream_end(None));
+                    return Ok(None);
+                }
+                let partial = Arc::new(self.completion().clone());
+                return Err(self.fail(Error::Interrupted(partial), hooks));
+            }
+            // `data: [DONE]` ends the response: nothing after it is read.
+            let result = if self.decoder.accumulator().received_done() {
+                self.end_body(hooks)
+            } else {
+                self.read_more(hooks)
+            };
+            if let Err(e) = result {
+                return Err(self.fail(e, hooks));
+            }
+        }
+    }
+
+    /// Reads once and feeds the decoder; at the end of the body (or when it breaks
+    /// off) drops the reader and ends the decoder.
+    fn read_more(&mut self, hooks: &mut dyn Hooks) -> Result<(), Error> {
+        let Some(reader) = self.reader.as_mut() else {
+            return self.end_body(hooks);
+        };
+        match reader.read(&mut self.buf) {
+            Ok(0) => self.end_body(hooks),
+            Ok(n) => {
+                let bytes = self.buf.get(..n).unwrap_or(&[]);
+                self.bytes_read = self.bytes_read.saturating_add(bytes.len() as u64);
+                hooks.bytes(bytes);
+                self.decoder.feed(bytes);
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
+            Err(e) => match (self.timeout_of)(e) {
+                // A body that breaks off is an end of body: merge what came, then
+                // Interrupted unless the server had finished.
+                None => self.end_body(hooks),
+                // Once the server said it finished, a tail that stalls does not lose
+                // the answer: the stream ends there.
+                Some(_) if self.decoder.accumulator().is_complete() => self.end_body(hooks),
+                Some(kind) => Err(Error::Timeout {
+                    kind,
+                    partial: Some(Arc::new(self.completion().clone())),
+                }),
+            },
+        }
+    }
+
+    /// Drops the reader (once) and ends the decoder.
+    fn end_body(&mut self, hooks: &mut dyn Hooks) -> Result<(), Error> {
+        self.phase = Phase::Ended;
+        if self.reader.take().is_some() {
+            hooks.body_end();
+        }
+        self.decoder.end()
+    }
+
+    /// Records a terminal error, drops the reader, and returns the error.
+    pub(crate) fn fail(&mut self, e: Error, hooks: &mut dyn Hooks) -> Error {
+        if let Phase::Failed(first) = &self.phase {
+            return first.clone();
+        }
+        if self.reader.take().is_some() {
+            hooks.body_end();
+        }
+        self.phase = Phase::Failed(e.clone());
+        hooks.stream_end(&self.stream_end(Some(&e)));
+        e
+    }
+
+    fn stream_end<'a>(&'a self, error: Option<&'a Error>) -> StreamEnd<'a> {
+        StreamEnd {
+            completion: self.completion(),
+            error,
+            bytes_read: self.bytes_read,
+            events: self.events,
+        }
+    }
+
+    /// Takes the body out, unread, for a transport that reads it another way (a whole
+    /// JSON answer); mark the end with
+    /// [`body_read_outside`](EventReader::body_read_outside).
+    #[cfg_attr(
+        not(feature = "blocking"),
+        allow(dead_code, reason = "for the blocking client's transport")
+    )]
+    pub(crate) fn take_reader(&mut self) -> Option<R> {
+        self.reader.take()
+    }
+
+    /// Marks the end of a body of `bytes` bytes read outside (see
+    /// [`take_reader`](EventReader::take_reader)).
+    #[cfg_attr(
+        not(feature = "blocking"),
+        allow(dead_code, reason = "for the blocking client's transport")
+    )]
+    pub(crate) fn body_read_outside(&mut self, bytes: usize) {
+        self.bytes_read = self.bytes_read.saturating_add(bytes as u64);
+        if matches!(self.phase, Phase::Reading) {
+            self.phase = Phase::Ended;
+        }
+    }
+
+    /// Reads and merges the rest of the stream (events not taken are merged, not lent)
+    /// and returns the completion.
+    ///
+    /// # Errors
+    ///
+    /// As [`next_event`](EventReader::next_event); the error the reader already failed
+    /// with, if any.
+    ///
+    /// # Example
+    ///
+    /// See [`EventReader`].
+    pub fn finish(mut self) -> Result<Completion, Error> {
+        self.finish_in_place(&mut NoHooks)
+    }
+
+    /// [`finish`](EventReader::finish) through `&mut`, telling `hooks` what goes by;
+    /// the reader is spent afterwards.
+    pub(crate) fn finish_in_place(&mut self, hooks: &mut dyn Hooks) -> Result<Completion, Error> {
+        while self.next_event_with(hooks)?.is_some() {}
+        let protocol = self.decoder.accumulator().protocol();
+        std::mem::replace(&mut self.decoder, StreamDecoder::new(protocol)).finish()
+    }
+}
+
+impl<R> EventReader<R> {
+    /// Everything merged so far.
+    ///
+    /// # Example
+    ///
+    /// This example shows the text merged after the first event.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{EventReader, Protocol};
+    ///
+    /// let body: &[u8] = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\n";
+    /// let mut reader = EventReader::new(body, Protocol::OpenAiCompatible);
+    /// reader.next_event()?;
+    /// assert_eq!(reader.completion().message.content, "Hi");
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
+    pub fn completion(&self) -> &Completion {
+        self.decoder.accumulator().completion()
+    }
+
+    /// The decoder: its [`Accumulator`](crate::chat::Accumulator) (tool calls, tracked
+    /// arguments, flags) through [`StreamDecoder::accumulator`].
+    ///
+    /// # Example
+    ///
+    /// This example checks that the server sent `[DONE]`.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{EventReader, Protocol};
+    ///
+    /// let body: &[u8] = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+    /// let mut reader = EventReader::new(body, Protocol::OpenAiCompatible);
+    /// while reader.next_event()?.is_some() {}
+    /// assert!(reader.decoder().accumulator().received_done());
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
+    pub fn decoder(&self) -> &StreamDecoder {
+        &self.decoder
+    }
+
+    /// The decoder, to configure its accumulator in place before the first event.
+    #[cfg_attr(
+        not(feature = "blocking"),
+        allow(dead_code, reason = "for the blocking client's transport")
+    )]
+    pub(crate) fn decoder_mut(&mut self) -> &mut StreamDecoder {
+        &mut self.decoder
+    }
+}

@@ -1,0 +1,274 @@
+//! The stream over a socket: `chat::EventReader` over a bare `TcpStream` against
+//! `ReplayServer` gives what `StreamDecoder` gives for the served body (and a stall or
+//! a cut its timeout or interruption); a failed `ChatStream` shares its partial
+//! completion on later calls; the stream's end is logged at debug without message text.
+#![cfg(all(feature = "blocking", feature = "testing"))]
+
+use std::cell::RefCell;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use dashscope_glm::blocking::Client;
+use dashscope_glm::chat::{ChatRequest, EventReader, Protocol, StreamDecoder};
+use dashscope_glm::testing::{Framing, ReplayServer, Reply, Split};
+use dashscope_glm::{Error, TimeoutKind};
+
+use crate::render;
+
+/// Sends a request by hand and returns the socket positioned at the body (the
+/// response head read up to the blank line).
+fn open(server: &ReplayServer, path: &str) -> BufReader<TcpStream> {
+    let body = br#"{"model":"glm-5","messages":[]}"#;
+    let mut socket = TcpStream::connect(server.addr()).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        socket,
+        "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        server.addr(),
+        body.len()
+    )
+    .unwrap();
+    socket.write_all(body).unwrap();
+    let mut response = BufReader::new(socket);
+    let mut line = String::new();
+    response.read_line(&mut line).unwrap();
+    assert!(line.starts_with("HTTP/1.1 200"), "{line}");
+    loop {
+        line.clear();
+        if response.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+            return response;
+        }
+    }
+}
+
+const PATH: &str = "/compatible-mode/v1/chat/completions";
+
+#[test]
+fn event_reader_over_a_tcp_stream_gives_what_the_decoder_gives() {
+    for name in [
+        "openai_thinking",
+        "openai_tool_stream",
+        "native_parallel_tools",
+        "native_legacy_framing",
+    ] {
+        let body = crate::data::transcript(&format!("{name}.sse"));
+        let protocol = if name.starts_with("native_") {
+            Protocol::DashScope
+        } else {
+            Protocol::OpenAiCompatible
+        };
+        let mut decoder = StreamDecoder::new(protocol);
+        decoder.feed(&body);
+        let mut want_events = Vec::new();
+        while let Some(e) = decoder.next_event().unwrap() {
+            want_events.push(format!("{e:?}"));
+        }
+        decoder.end().unwrap();
+        while let Some(e) = decoder.next_event().unwrap() {
+            want_events.push(format!("{e:?}"));
+        }
+        let want = render::result(&decoder.finish());
+        for seed in [1, 2] {
+            let reply = Reply::sse(body.clone())
+                .framing(Framing::Close)
+                .split(Split::Random { seed, max: 61 });
+            let server = ReplayServer::start(reply).unwrap();
+            let mut reader = EventReader::new(open(&server, PATH), protocol).read_buffer(100);
+            let mut events = Vec::new();
+            while let Some(e) = reader.next_event().unwrap() {
+                events.push(format!("{e:?}"));
+            }
+            assert_eq!(events, want_events, "{name}, seed {seed}");
+            assert_eq!(
+                render::result(&reader.finish()),
+                want,
+                "{name}, seed {seed}"
+            );
+        }
+    }
+}
+
+const HEL: &str = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}\n\n";
+
+/// A stall past the socket's read timeout is an idle timeout; a cut is an
+/// interruption; both carry the text that came.
+#[test]
+fn a_stall_or_a_cut_on_the_socket() {
+    let body = format!("{HEL}{HEL}");
+    let stall = Reply::sse(body.clone())
+        .framing(Framing::Close)
+        .stall_after(HEL.len() + 5, Duration::from_secs(5));
+    let server = ReplayServer::start(stall).unwrap();
+    let socket = open(&server, PATH);
+    socket
+        .get_ref()
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let err = EventReader::new(socket, Protocol::OpenAiCompatible)
+        .finish()
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                kind: TimeoutKind::Idle,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.partial().unwrap().message.content, "Hel");
+
+    let cut = Reply::sse(body)
+        .framing(Framing::Close)
+        .cut_after(HEL.len() + 5);
+    let server = ReplayServer::start(cut).unwrap();
+    let err = EventReader::new(open(&server, PATH), Protocol::OpenAiCompatible)
+        .finish()
+        .unwrap_err();
+    assert!(matches!(err, Error::Interrupted(_)), "{err:?}");
+    assert_eq!(err.partial().unwrap().message.content, "Hel");
+}
+
+fn client(server: &ReplayServer) -> Client {
+    Client::builder()
+        .api_key("sk-test")
+        .base_url(server.base_url())
+        .no_proxy()
+        .max_retries(0)
+        .build()
+        .unwrap()
+}
+
+/// After a failure, later calls return the same error with the same partial
+/// completion (one allocation, shared), and the socket is not read again.
+#[test]
+fn a_failed_chat_stream_shares_its_partial_on_later_calls() {
+    let body = format!("{HEL}data: {{\"error\":{{\"code\":\"x\",\"message\":\"no\"}}}}\n\n{HEL}");
+    let server = ReplayServer::start(Reply::sse(body)).unwrap();
+    let mut stream = client(&server)
+        .stream(&ChatRequest::new("glm-5").user("Hi"))
+        .unwrap();
+    assert!(stream.next_event().unwrap().is_some());
+    let first = stream.next_event().unwrap_err();
+    assert_eq!(first.partial().unwrap().message.content, "Hel");
+    for _ in 0..3 {
+        let again = stream.next_event().unwrap_err();
+        assert_eq!(again, first);
+        assert!(std::ptr::eq(
+            again.partial().unwrap(),
+            first.partial().unwrap()
+        ));
+    }
+    let last = stream.finish().unwrap_err();
+    assert!(std::ptr::eq(
+        last.partial().unwrap(),
+        first.partial().unwrap()
+    ));
+}
+
+thread_local! {
+    /// The records logged on this thread while capturing: (level, message).
+    static CAPTURED: RefCell<Option<Vec<(log::Level, String)>>> = const { RefCell::new(None) };
+}
+
+/// Keeps the records of the threads that asked for them.
+struct Capture;
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        CAPTURED.with(|c| {
+            if let Some(records) = c.borrow_mut().as_mut() {
+                records.push((
+                    record.level(),
+                    format!("{} {}", record.target(), record.args()),
+                ));
+            }
+        });
+    }
+
+    fn flush(&self) {}
+}
+
+/// Runs `f` with this thread's log records captured.
+fn captured(f: impl FnOnce()) -> Vec<(log::Level, String)> {
+    static LOGGER: Capture = Capture;
+    // Another test may have installed it already: the same logger, so either is fine.
+    let _ = log::set_logger(&LOGGER);
+    log::set_max_level(log::LevelFilter::Trace);
+    CAPTURED.with(|c| *c.borrow_mut() = Some(Vec::new()));
+    f();
+    CAPTURED.with(|c| c.borrow_mut().take().unwrap())
+}
+
+#[test]
+fn the_stream_end_is_logged_at_debug_without_text() {
+    let text = "UNIQUE-ANSWER-TEXT";
+    let body = format!(
+        "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{text}\"}}}}]}}\n\n\
+         data: {{\"choices\":[{{\"index\":0,\"delta\":{{}},\"finish_reason\":\"stop\"}}]}}\n\n\
+         data: {{\"choices\":[],\"usage\":{{\"prompt_tokens\":3,\"completion_tokens\":4,\"total_tokens\":7}}}}\n\n\
+         data: [DONE]\n\n"
+    );
+    let server = ReplayServer::start(Reply::sse(body.clone()).split(Split::Every(9))).unwrap();
+    let mut events = 0;
+    let records = captured(|| {
+        let mut stream = client(&server)
+            .stream(&ChatRequest::new("glm-5").user("Hi"))
+            .unwrap();
+        while stream.next_event().unwrap().is_some() {
+            events += 1;
+        }
+        stream.finish().unwrap();
+    });
+    let ends: Vec<_> = records
+        .iter()
+        .filter(|(_, m)| m.contains("stream finished"))
+        .collect();
+    assert_eq!(ends.len(), 1, "{records:#?}");
+    let (level, message) = ends[0];
+    assert_eq!(*level, log::Level::Debug);
+    for part in [
+        "finish_reason=Some(\"stop\")".to_owned(),
+        "input_tokens: 3".to_owned(),
+        format!("bytes={}", body.len()),
+        format!("events={events}"),
+    ] {
+        assert!(message.contains(&part), "{part} not in {message}");
+    }
+    for (level, message) in &records {
+        assert!(
+            *level == log::Level::Trace || !message.contains(text),
+            "message text logged at {level}: {message}"
+        );
+    }
+
+    // A failed stream logs its end too, with its kind and no text.
+    let server = ReplayServer::start(Reply::sse(format!(
+        "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{text}\"}}}}]}}\n\n"
+    )))
+    .unwrap();
+    let records = captured(|| {
+        let stream = client(&server)
+            .stream(&ChatRequest::new("glm-5").user("Hi"))
+            .unwrap();
+        stream.finish().unwrap_err();
+    });
+    let ends: Vec<_> = records
+        .iter()
+        .filter(|(_, m)| m.contains("stream failed: interrupted"))
+        .collect();
+    assert_eq!(ends.len(), 1, "{records:#?}");
+    assert!(
+        records
+            .iter()
+            .all(|(l, m)| *l == log::Level::Trace || !m.contains(text))
+    );
+}
