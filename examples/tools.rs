@@ -26,6 +26,8 @@
 
 #[path = "common/offline.rs"]
 mod offline;
+#[path = "common/render.rs"]
+mod render;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -142,7 +144,10 @@ fn run_tool(call: &ToolCall) -> String {
             .to_string(),
             None => json!({"error": "the argument `city` (a string) is missing"}).to_string(),
         },
-        Err(e) => json!({"error": format!("the arguments are not JSON: {e}")}).to_string(),
+        Err(Error::ToolArguments(e)) => {
+            json!({"error": format!("the arguments are not JSON: {}", e.json_error())}).to_string()
+        }
+        Err(e) => json!({"error": e.to_string()}).to_string(),
     }
 }
 
@@ -245,7 +250,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let _ = out.flush();
-            eprintln!("error: {e}");
+            eprintln!("error: {}", render::chain(&e));
             match e {
                 Error::Config(_) | Error::Validation { .. } => ExitCode::from(2),
                 _ => ExitCode::FAILURE,

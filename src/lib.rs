@@ -38,7 +38,10 @@ mod error;
 pub mod blocking;
 
 #[cfg(feature = "chat")]
-pub use error::{ApiError, Error, HttpError, MalformedChunk, TimeoutKind, TransportError};
+pub use error::{
+    ApiError, ApiErrorOrigin, Error, ErrorKind, HttpError, MalformedChunk, TimeoutKind,
+    ToolArgumentsError, TransportError,
+};
 
 #[cfg(feature = "chat")]
 mod json;

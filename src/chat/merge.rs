@@ -548,12 +548,11 @@ impl Accumulator {
     /// An `event:error`: its data is `{code, message, request_id}` or `{"error": ...}`;
     /// anything else is kept as the message.
     fn error_event(&mut self, data: &str, status: Option<u16>) -> Error {
-        let status = status.unwrap_or(200);
         match wire::decode(data, &mut self.chunk) {
             Ok(()) => self.api_error(status),
             Err(_) => {
                 let snippet = MalformedChunk::new(String::new(), data, 0).snippet;
-                Error::Api(Box::new(ApiError::new(
+                Error::Api(Box::new(ApiError::in_stream(
                     status,
                     None,
                     snippet,
@@ -563,7 +562,7 @@ impl Accumulator {
         }
     }
 
-    fn api_error(&self, status: u16) -> Error {
+    fn api_error(&self, status: Option<u16>) -> Error {
         let c = &self.chunk;
         let code = (!c.error_code.is_empty()).then(|| c.error_code.clone());
         let request_id = if c.request_id.is_empty() {
@@ -571,7 +570,7 @@ impl Accumulator {
         } else {
             Some(c.request_id.clone())
         };
-        Error::Api(Box::new(ApiError::new(
+        Error::Api(Box::new(ApiError::in_stream(
             status,
             code,
             c.error_message.clone(),
@@ -581,7 +580,7 @@ impl Accumulator {
 
     fn apply(&mut self, status: Option<u16>, data: &str, offset: u64) -> Result<(), Error> {
         if self.chunk.has_error {
-            return Err(self.api_error(status.unwrap_or(200)));
+            return Err(self.api_error(status));
         }
         let ctx = Ctx {
             cumulative: self.cumulative,
