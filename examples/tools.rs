@@ -34,7 +34,9 @@ use std::process::ExitCode;
 
 use dashscope_glm::Error;
 use dashscope_glm::blocking::{ChatStream, Client};
-use dashscope_glm::chat::{ChatRequest, Completion, Protocol, StreamEvent, Tool, ToolCall};
+use dashscope_glm::chat::{
+    ChatRequest, Completion, Message, Protocol, StreamEvent, Tool, ToolCall,
+};
 use serde_json::{Value, json};
 
 const QUESTION: &str = "What is the weather like in Beijing";
@@ -57,7 +59,7 @@ fn converse(client: &Client, model: &str, out: &mut impl Write) -> Result<(), Er
     }
     // The conversation goes back whole: the question, the assistant's turn with its tool
     // calls, then one tool message per call.
-    let mut follow_up = request.assistant_from(&first);
+    let mut follow_up = request.message(Message::from(&first));
     for call in &first.message.tool_calls {
         let result = run_tool(call);
         let _ = writeln!(

@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use crate::PartialJson;
+use crate::json::PartialJson;
 use crate::chat::wire::{self, WireChunk, WireTool};
 use crate::chat::{Completion, FinishReason, Protocol, ToolCall, Usage};
 use crate::error::{ApiError, Error, MalformedChunk};
@@ -62,6 +62,9 @@ pub enum StreamEvent<'a> {
 
 /// Limits on what one response may grow to.
 ///
+/// The defaults (128 tool calls, 64 MiB of text) are [`Limits::new`] and
+/// [`Limits::default`]; each setter is named after the field it sets.
+///
 /// # Example
 ///
 /// This example shows the default byte budget beside a tighter tool-call limit.
@@ -69,8 +72,9 @@ pub enum StreamEvent<'a> {
 /// ```
 /// use dashscope_glm::chat::Limits;
 ///
-/// let limits = Limits::default().max_tool_calls(8);
+/// let limits = Limits::new().max_tool_calls(8);
 /// assert_eq!(limits.max_message_bytes, 64 << 20);
+/// assert_eq!(Limits::default(), Limits::new());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -81,19 +85,19 @@ pub struct Limits {
     pub max_message_bytes: usize,
 }
 
-impl Default for Limits {
-    fn default() -> Self {
+impl Limits {
+    /// The default limits: 128 tool calls, 64 MiB of text.
+    #[must_use]
+    pub const fn new() -> Self {
         Self {
             max_tool_calls: 128,
             max_message_bytes: 64 << 20,
         }
     }
-}
 
-impl Limits {
     /// Sets the most tool calls one response may open. Defaults to 128.
     #[must_use]
-    pub fn max_tool_calls(mut self, n: usize) -> Self {
+    pub const fn max_tool_calls(mut self, n: usize) -> Self {
         self.max_tool_calls = n;
         self
     }
@@ -101,9 +105,15 @@ impl Limits {
     /// Sets the most bytes of reasoning, content and tool arguments together. Defaults to
     /// 64 MiB.
     #[must_use]
-    pub fn max_message_bytes(mut self, n: usize) -> Self {
+    pub const fn max_message_bytes(mut self, n: usize) -> Self {
         self.max_message_bytes = n;
         self
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
