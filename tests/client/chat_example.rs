@@ -251,3 +251,38 @@ fn bad_usage_exits_2() {
     let out = chat(&["--protocol", "grpc"], &[]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// An error inside a 2xx stream is kind `stream`, on both protocols: `status` is what
+/// the event named (native `:HTTP_STATUS/400`), or null when it named none.
+#[test]
+fn error_inside_the_stream_is_kind_stream() {
+    for (flag, recording, status, request_id) in [
+        (
+            "dashscope",
+            "native_error_midstream.sse",
+            json!(400),
+            "c3d40000-0000-4000-8000-000000000005",
+        ),
+        (
+            "openai",
+            "openai_error_midstream.sse",
+            Value::Null,
+            "abcdabcd-0000-1111-2222-333344445555",
+        ),
+    ] {
+        let server = serve_sse(transcript(recording), 17);
+        let out = chat(
+            &["--protocol", flag, "--base-url", &server.base_url(), "--json"],
+            &[("DASHSCOPE_API_KEY", "sk-x")],
+        );
+        assert_eq!(out.status.code(), Some(1), "{flag}");
+        let v = stdout_json(&out);
+        assert_eq!(v["error"]["kind"], "stream", "{flag}");
+        assert_eq!(v["error"]["status"], status, "{flag}");
+        assert_eq!(v["error"]["request_id"], request_id, "{flag}");
+        assert_eq!(
+            v["error"]["message"],
+            "Output data may contain inappropriate content."
+        );
+    }
+}
