@@ -824,7 +824,9 @@ impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.origin {
             ApiErrorOrigin::Response => write!(f, "API error (HTTP {})", self.status)?,
-            ApiErrorOrigin::Stream { status: Some(status) } => {
+            ApiErrorOrigin::Stream {
+                status: Some(status),
+            } => {
                 write!(f, "API error in the stream (status {status})")?;
             }
             ApiErrorOrigin::Stream { status: None } => write!(f, "API error in the stream")?,

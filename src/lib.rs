@@ -51,7 +51,6 @@ pub mod json;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
-
 /// Counters for this crate's own tests, benches and fuzz oracles. **Not part of the
 /// API:** anything here may change or go in any release, semver notwithstanding (as
 /// rustls does with its fuzzing hooks).

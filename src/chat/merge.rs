@@ -3,10 +3,10 @@
 
 use std::ops::Range;
 
-use crate::json::PartialJson;
 use crate::chat::wire::{self, WireChunk, WireTool};
 use crate::chat::{Completion, FinishReason, Protocol, ToolCall, Usage};
 use crate::error::{ApiError, Error, MalformedChunk};
+use crate::json::PartialJson;
 use crate::sse;
 
 /// What one chunk contributed, lent by [`Accumulator::next_event`].

@@ -125,7 +125,10 @@ fn no_message_repeats_its_source() {
 #[test]
 fn foreign_causes_are_the_source() {
     let all = one_of_each();
-    let transport = all.iter().find(|e| e.kind() == ErrorKind::Transport).unwrap();
+    let transport = all
+        .iter()
+        .find(|e| e.kind() == ErrorKind::Transport)
+        .unwrap();
     assert_eq!(
         chain(transport),
         ["transport: sending the request", "refused by peer"]
@@ -172,7 +175,9 @@ fn tool_arguments_error_keeps_the_call_and_works_with_question_mark() {
         3
     );
     // Nothing retries a parse.
-    let err = ToolCall::new(0, "c", "f", "[").parse_arguments().unwrap_err();
+    let err = ToolCall::new(0, "c", "f", "[")
+        .parse_arguments()
+        .unwrap_err();
     assert!(!err.is_retryable());
     assert_eq!(err.status(), None);
 }
@@ -211,8 +216,14 @@ fn in_band_errors_say_they_came_in_the_stream() {
     };
     assert_eq!(err.kind(), ErrorKind::Stream);
     assert_eq!(err.status(), None);
-    assert!(err.to_string().starts_with("API error in the stream"), "{err}");
+    assert!(
+        err.to_string().starts_with("API error in the stream"),
+        "{err}"
+    );
     // `ApiError::new` is an error from an HTTP answer.
     let answer = Error::Api(Box::new(ApiError::new(503, None, "busy".into(), None)));
-    assert_eq!((answer.kind(), answer.status()), (ErrorKind::Api, Some(503)));
+    assert_eq!(
+        (answer.kind(), answer.status()),
+        (ErrorKind::Api, Some(503))
+    );
 }

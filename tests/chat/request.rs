@@ -326,9 +326,8 @@ fn multi_turn_with_tool_calls_and_results() {
         body(&without, Protocol::DashScope, true)["input"]["messages"][1],
         json!({"role": "assistant", "content": "", "tool_calls": [native_call]})
     );
-    let with = base.message(
-        Message::from(&completion).with_reasoning(&completion.message.reasoning_content),
-    );
+    let with = base
+        .message(Message::from(&completion).with_reasoning(&completion.message.reasoning_content));
     assert_eq!(
         body(&with, Protocol::OpenAiCompatible, true)["messages"][1]["reasoning_content"],
         "Need weather."

@@ -272,7 +272,13 @@ fn error_inside_the_stream_is_kind_stream() {
     ] {
         let server = serve_sse(transcript(recording), 17);
         let out = chat(
-            &["--protocol", flag, "--base-url", &server.base_url(), "--json"],
+            &[
+                "--protocol",
+                flag,
+                "--base-url",
+                &server.base_url(),
+                "--json",
+            ],
             &[("DASHSCOPE_API_KEY", "sk-x")],
         );
         assert_eq!(out.status.code(), Some(1), "{flag}");

@@ -67,7 +67,11 @@ fn api_error_in_the_http_answer_on_both_protocols() {
 fn api_error_inside_the_stream_on_both_protocols() {
     for (protocol, recording, named) in [
         (Protocol::DashScope, "native_error_midstream.sse", Some(400)),
-        (Protocol::OpenAiCompatible, "openai_error_midstream.sse", None),
+        (
+            Protocol::OpenAiCompatible,
+            "openai_error_midstream.sse",
+            None,
+        ),
     ] {
         let server =
             ReplayServer::start(Reply::sse(transcript(recording)).split(Split::Every(11))).unwrap();
