@@ -164,8 +164,9 @@ impl ChatRequest {
         self.message(Message::user(content))
     }
 
-    /// Appends an assistant message (an earlier answer, as text). For a [`Completion`](crate::chat::Completion)'s
-    /// turn with its tool calls, append [`Message::from`] the completion.
+    /// Appends an assistant message (an earlier answer, as text). For a completion's
+    /// turn with its tool calls, append [`Message::from`] the
+    /// [`Completion`](crate::chat::Completion).
     #[must_use]
     pub fn assistant(self, content: impl Into<String>) -> Self {
         self.message(Message::assistant(content))
