@@ -14,7 +14,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use dashscope_glm::PartialJson;
+use dashscope_glm::json::PartialJson;
 
 /// A tiny xorshift: the same input on every run.
 struct Rng(u64);

@@ -143,7 +143,7 @@ fn main() -> ExitCode {
         if let Err(e) = &result {
             let _ = writeln!(out);
             let _ = out.flush();
-            eprintln!("error: {e}");
+            eprintln!("error: {}", render::chain(e));
         }
         result
     };

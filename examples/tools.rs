@@ -26,13 +26,17 @@
 
 #[path = "common/offline.rs"]
 mod offline;
+#[path = "common/render.rs"]
+mod render;
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use dashscope_glm::Error;
 use dashscope_glm::blocking::{ChatStream, Client};
-use dashscope_glm::chat::{ChatRequest, Completion, Protocol, StreamEvent, Tool, ToolCall};
+use dashscope_glm::chat::{
+    ChatRequest, Completion, Message, Protocol, StreamEvent, Tool, ToolCall,
+};
 use serde_json::{Value, json};
 
 const QUESTION: &str = "What is the weather like in Beijing";
@@ -55,7 +59,7 @@ fn converse(client: &Client, model: &str, out: &mut impl Write) -> Result<(), Er
     }
     // The conversation goes back whole: the question, the assistant's turn with its tool
     // calls, then one tool message per call.
-    let mut follow_up = request.assistant_from(&first);
+    let mut follow_up = request.message(Message::from(&first));
     for call in &first.message.tool_calls {
         let result = run_tool(call);
         let _ = writeln!(
@@ -142,7 +146,10 @@ fn run_tool(call: &ToolCall) -> String {
             .to_string(),
             None => json!({"error": "the argument `city` (a string) is missing"}).to_string(),
         },
-        Err(e) => json!({"error": format!("the arguments are not JSON: {e}")}).to_string(),
+        Err(Error::ToolArguments(e)) => {
+            json!({"error": format!("the arguments are not JSON: {}", e.json_error())}).to_string()
+        }
+        Err(e) => json!({"error": e.to_string()}).to_string(),
     }
 }
 
@@ -245,7 +252,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let _ = out.flush();
-            eprintln!("error: {e}");
+            eprintln!("error: {}", render::chain(&e));
             match e {
                 Error::Config(_) | Error::Validation { .. } => ExitCode::from(2),
                 _ => ExitCode::FAILURE,

@@ -10,7 +10,14 @@ use crate::sse;
 ///
 /// Nothing received is lost: an error raised after part of a stream was merged carries
 /// that part ([`partial`](Error::partial)), and every error that came with a request id
-/// keeps it ([`request_id`](Error::request_id)).
+/// keeps it ([`request_id`](Error::request_id)). [`kind`](Error::kind) sorts it in one
+/// word (an API error in the HTTP answer or inside the stream, a timeout, ...).
+///
+/// **Display and source.** Following the Rust API guidelines, the message says what
+/// this crate knows and never repeats its [`source`](std::error::Error::source): the
+/// source is the foreign cause (an I/O or ureq error for [`Error::Transport`], the
+/// `serde_json::Error` for [`Error::ToolArguments`]), and `None` where there is none.
+/// Print the chain to see both (`anyhow`'s `{:#}`, or a loop over `source()`).
 ///
 /// # Example
 ///
@@ -39,7 +46,8 @@ pub enum Error {
     /// The SSE framing was broken: invalid UTF-8 or a line or event over its limit.
     Sse(sse::Error),
     /// The server reported an error: in an HTTP error response, as an `event:error`, as a
-    /// `{"error": ...}` chunk, or as a native payload with a non-empty `code`.
+    /// `{"error": ...}` chunk, or as a native payload with a non-empty `code`
+    /// ([`ApiError::origin`] says which).
     Api(Box<ApiError>),
     /// An event's data was not the JSON chunk it should be.
     MalformedChunk(Box<MalformedChunk>),
@@ -79,6 +87,175 @@ pub enum Error {
         /// [`partial`](Error::partial)).
         partial: Option<Arc<Completion>>,
     },
+    /// A tool call's arguments did not parse ([`ToolCall::parse_arguments`],
+    /// [`ToolCall::arguments_as`]); the `serde_json::Error` is the source.
+    ///
+    /// [`ToolCall::parse_arguments`]: crate::chat::ToolCall::parse_arguments
+    /// [`ToolCall::arguments_as`]: crate::chat::ToolCall::arguments_as
+    ToolArguments(Box<ToolArgumentsError>),
+}
+
+/// What kind of failure an [`Error`] is, in one word: [`Error::kind`].
+///
+/// It separates what the enum's variants do not: an API error that came as the HTTP
+/// answer ([`Api`](ErrorKind::Api)) from one that arrived inside a 2xx stream
+/// ([`Stream`](ErrorKind::Stream)), which matters for a retry (part of the answer may
+/// already have been shown).
+///
+/// # Example
+///
+/// This example shows the kind of an error inside a stream and its short name.
+///
+/// ```
+/// use dashscope_glm::chat::{Accumulator, Protocol};
+/// use dashscope_glm::ErrorKind;
+///
+/// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+/// let err = acc.push_data(r#"{"error":{"code":"x","message":"no"}}"#).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Stream);
+/// assert_eq!(err.kind().as_str(), "stream");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A non-2xx answer whose body is not an API error ([`Error::Http`]).
+    Http,
+    /// A non-2xx answer with an API error body ([`Error::Api`] from the response).
+    Api,
+    /// An API error inside a 2xx response's body: an `event:error`, an `{"error":...}`
+    /// chunk, a native `code` ([`Error::Api`] from the stream).
+    Stream,
+    /// The connection failed ([`Error::Transport`]).
+    Transport,
+    /// A timeout expired ([`Error::Timeout`]).
+    Timeout,
+    /// The body ended before the server said it was done ([`Error::Interrupted`]).
+    Interrupted,
+    /// An event's data was not a valid chunk ([`Error::MalformedChunk`]).
+    Malformed,
+    /// The SSE framing was broken ([`Error::Sse`]).
+    Sse,
+    /// A configured limit was exceeded ([`Error::LimitExceeded`]).
+    Limit,
+    /// The request was refused before sending ([`Error::Validation`]).
+    Validation,
+    /// The client's configuration is unusable ([`Error::Config`]).
+    Config,
+    /// A tool call's arguments did not parse ([`Error::ToolArguments`]).
+    ToolArguments,
+}
+
+impl ErrorKind {
+    /// The kind's short name, as the `chat` example's `--json` output prints it:
+    /// `http`, `api`, `stream`, `transport`, `timeout`, `interrupted`, `malformed`, `sse`,
+    /// `limit`, `validation`, `config`, `tool_arguments`.
+    ///
+    /// # Example
+    ///
+    /// This example shows a configuration error's kind.
+    ///
+    /// ```
+    /// use dashscope_glm::Error;
+    ///
+    /// assert_eq!(Error::Config("no API key".into()).kind().as_str(), "config");
+    /// ```
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Http => "http",
+            Self::Api => "api",
+            Self::Stream => "stream",
+            Self::Transport => "transport",
+            Self::Timeout => "timeout",
+            Self::Interrupted => "interrupted",
+            Self::Malformed => "malformed",
+            Self::Sse => "sse",
+            Self::Limit => "limit",
+            Self::Validation => "validation",
+            Self::Config => "config",
+            Self::ToolArguments => "tool_arguments",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A tool call whose arguments did not parse: which call, and serde_json's error as the
+/// [`source`](std::error::Error::source).
+///
+/// # Example
+///
+/// This example shows `?` on truncated arguments in a function returning the crate's
+/// error.
+///
+/// ```
+/// use dashscope_glm::chat::ToolCall;
+/// use dashscope_glm::Error;
+///
+/// fn city(call: &ToolCall) -> Result<String, Error> {
+///     let args = call.parse_arguments()?;
+///     Ok(args["city"].as_str().unwrap_or_default().to_owned())
+/// }
+///
+/// let cut = ToolCall::new(0, "c2", "get_weather", r#"{"city": "Bei"#);
+/// let Err(Error::ToolArguments(err)) = city(&cut) else { panic!() };
+/// assert_eq!((err.index, err.name.as_str()), (0, "get_weather"));
+/// assert!(err.json_error().is_eof());
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ToolArgumentsError {
+    /// The call's [`index`](crate::chat::ToolCall::index).
+    pub index: usize,
+    /// The function name.
+    pub name: String,
+    source: Arc<serde_json::Error>,
+}
+
+impl ToolArgumentsError {
+    pub(crate) fn new(index: usize, name: &str, source: serde_json::Error) -> Self {
+        Self {
+            index,
+            name: name.to_owned(),
+            source: Arc::new(source),
+        }
+    }
+
+    /// serde_json's error: where the text stopped being valid, or what did not fit.
+    #[must_use]
+    pub fn json_error(&self) -> &serde_json::Error {
+        &self.source
+    }
+}
+
+impl PartialEq for ToolArgumentsError {
+    fn eq(&self, other: &Self) -> bool {
+        self.index == other.index
+            && self.name == other.name
+            && self.source.to_string() == other.source.to_string()
+    }
+}
+
+impl Eq for ToolArgumentsError {}
+
+impl fmt::Display for ToolArgumentsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the arguments of tool call {} ({:?}) do not parse",
+            self.index, self.name
+        )
+    }
+}
+
+impl std::error::Error for ToolArgumentsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.source)
+    }
 }
 
 /// Which timeout expired (see [`Error::Timeout`]).
@@ -184,14 +361,15 @@ impl HttpError {
 /// use std::sync::Arc;
 ///
 /// let cause = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
-/// let err = TransportError::new("connection refused", Some(Arc::new(cause)));
-/// assert_eq!(err.to_string(), "transport: connection refused");
-/// assert!(err.source().is_some());
+/// let err = TransportError::new("sending the request", Some(Arc::new(cause)));
+/// assert_eq!(err.to_string(), "transport: sending the request");
+/// assert_eq!(err.source().unwrap().to_string(), "connection refused");
 /// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct TransportError {
-    /// What failed, in words.
+    /// What was being done when the connection failed ("sending the request",
+    /// "reading the response body"); the cause itself is the source, not repeated here.
     pub message: String,
     /// The request id, when the server had sent one.
     pub request_id: Option<String>,
@@ -284,10 +462,47 @@ pub struct ApiError {
     /// For an error from an HTTP error response: the start of its body (at most
     /// [`HttpError::SNIPPET_LEN`] bytes).
     pub body: Option<String>,
+    /// Where the error came: as the HTTP answer, or inside a 2xx response's body.
+    pub origin: ApiErrorOrigin,
+}
+
+/// Where an [`ApiError`] came from ([`ApiError::origin`]).
+///
+/// An error in the HTTP answer came before any of the response; one inside the stream
+/// came after a 2xx status, possibly after part of the answer was delivered (see
+/// [`Error::partial`]).
+///
+/// # Example
+///
+/// This example shows an error chunk inside a stream, whose event named no status.
+///
+/// ```
+/// use dashscope_glm::chat::{Accumulator, Protocol};
+/// use dashscope_glm::{ApiErrorOrigin, Error};
+///
+/// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+/// let Error::Api(api) = acc.push_data(r#"{"error":{"message":"no"}}"#).unwrap_err() else {
+///     panic!()
+/// };
+/// assert_eq!(api.origin, ApiErrorOrigin::Stream { status: None });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ApiErrorOrigin {
+    /// The body of a non-2xx HTTP answer; [`ApiError::status`] is that answer's status.
+    Response,
+    /// Inside a 2xx response's body: an `event:error`, an `{"error": ...}` chunk, a
+    /// native payload with a `code`.
+    Stream {
+        /// The status the error itself named (the native protocol's
+        /// `:HTTP_STATUS/<n>` comment), if any.
+        status: Option<u16>,
+    },
 }
 
 impl ApiError {
-    /// An API error with no partial completion.
+    /// An API error from an HTTP answer with status `status` ([`ApiErrorOrigin::Response`]),
+    /// with no partial completion and no body.
     pub fn new(
         status: u16,
         code: Option<String>,
@@ -301,7 +516,21 @@ impl ApiError {
             request_id,
             partial: None,
             body: None,
+            origin: ApiErrorOrigin::Response,
         }
+    }
+
+    /// An API error found inside a 2xx response's body; `status` is what the error named,
+    /// and [`ApiError::status`] is that, or 200.
+    pub(crate) fn in_stream(
+        status: Option<u16>,
+        code: Option<String>,
+        message: String,
+        request_id: Option<String>,
+    ) -> Self {
+        let mut api = Self::new(status.unwrap_or(200), code, message, request_id);
+        api.origin = ApiErrorOrigin::Stream { status };
+        api
     }
 
     /// Whether sending the same request again may succeed: 408, 409, 429, 500, 502, 503
@@ -469,6 +698,69 @@ impl Error {
         }
     }
 
+    /// What kind of failure this is, in one word (see [`ErrorKind`]).
+    ///
+    /// # Example
+    ///
+    /// This example shows an API error from an HTTP answer beside one inside a stream.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Protocol};
+    /// use dashscope_glm::{ApiError, Error, ErrorKind};
+    ///
+    /// let answer = Error::Api(Box::new(ApiError::new(400, None, "bad".into(), None)));
+    /// assert_eq!(answer.kind(), ErrorKind::Api);
+    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    /// let in_stream = acc.push_data(r#"{"error":{"message":"bad"}}"#).unwrap_err();
+    /// assert_eq!(in_stream.kind(), ErrorKind::Stream);
+    /// ```
+    #[must_use]
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Sse(_) => ErrorKind::Sse,
+            Self::Api(api) => match api.origin {
+                ApiErrorOrigin::Response => ErrorKind::Api,
+                ApiErrorOrigin::Stream { .. } => ErrorKind::Stream,
+            },
+            Self::MalformedChunk(_) => ErrorKind::Malformed,
+            Self::Interrupted(_) => ErrorKind::Interrupted,
+            Self::LimitExceeded { .. } => ErrorKind::Limit,
+            Self::Validation { .. } => ErrorKind::Validation,
+            Self::Config(_) => ErrorKind::Config,
+            Self::Http(_) => ErrorKind::Http,
+            Self::Transport(_) => ErrorKind::Transport,
+            Self::Timeout { .. } => ErrorKind::Timeout,
+            Self::ToolArguments(_) => ErrorKind::ToolArguments,
+        }
+    }
+
+    /// The HTTP status this error names: the answer's status for [`ErrorKind::Http`] and
+    /// [`ErrorKind::Api`], the status an error inside the stream named (or `None`) for
+    /// [`ErrorKind::Stream`], else `None`.
+    ///
+    /// # Example
+    ///
+    /// This example shows a 404 page's status.
+    ///
+    /// ```
+    /// use dashscope_glm::{Error, HttpError};
+    ///
+    /// let err = Error::Http(Box::new(HttpError::new(404, "<html>", None)));
+    /// assert_eq!(err.status(), Some(404));
+    /// assert_eq!(Error::Config("no key".into()).status(), None);
+    /// ```
+    #[must_use]
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Api(api) => match api.origin {
+                ApiErrorOrigin::Response => Some(api.status),
+                ApiErrorOrigin::Stream { status } => status,
+            },
+            Self::Http(http) => Some(http.status),
+            _ => None,
+        }
+    }
+
     /// Attaches the partial completion to errors that can carry one and have none yet.
     pub(crate) fn with_partial(mut self, partial: impl FnOnce() -> Completion) -> Self {
         match &mut self {
@@ -485,7 +777,7 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Sse(e) => write!(f, "event stream: {e}"),
+            Self::Sse(e) => fmt::Display::fmt(e, f),
             Self::Api(api) => fmt::Display::fmt(api, f),
             Self::MalformedChunk(m) => write!(
                 f,
@@ -535,13 +827,22 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
+            Self::ToolArguments(t) => fmt::Display::fmt(t, f),
         }
     }
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "API error (HTTP {})", self.status)?;
+        match self.origin {
+            ApiErrorOrigin::Response => write!(f, "API error (HTTP {})", self.status)?,
+            ApiErrorOrigin::Stream {
+                status: Some(status),
+            } => {
+                write!(f, "API error in the stream (status {status})")?;
+            }
+            ApiErrorOrigin::Stream { status: None } => write!(f, "API error in the stream")?,
+        }
         if let Some(code) = &self.code {
             write!(f, " {code}")?;
         }
@@ -557,9 +858,10 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        // Only foreign causes: the variants' own parts are already in the message.
         match self {
-            Self::Sse(e) => Some(e),
-            Self::Transport(t) => Some(&**t),
+            Self::Transport(t) => std::error::Error::source(&**t),
+            Self::ToolArguments(t) => std::error::Error::source(&**t),
             _ => None,
         }
     }

@@ -8,7 +8,7 @@
 //!  examples/   chat, replay, sse_dump             programs a user runs first
 //!  blocking    feature "blocking" (ureq, rustls)  Client, ChatStream, retries, timeouts
 //!  testing     feature "testing" (std only)       ReplayServer: recorded streams on 127.0.0.1
-//!  chat        feature "chat" (serde, serde_json) requests, wire types, merger, PartialJson
+//!  chat, json  feature "chat" (serde, serde_json) requests, wire types, merger; PartialJson
 //!  sse         always compiled, no dependencies   bytes -> lines -> events
 //! ```
 //!
@@ -16,7 +16,7 @@
 //!
 //! # Crate features
 //!
-//! - `chat`: wire types, the delta merger and [`PartialJson`] (incremental
+//! - `chat`: wire types, the delta merger and [`json::PartialJson`] (incremental
 //!   partial JSON); pulls in `serde` and `serde_json`.
 //! - `blocking` (default): the ureq client, built on `chat`.
 //! - `testing`: [`testing::ReplayServer`], an HTTP server on 127.0.0.1 that replays
@@ -38,20 +38,45 @@ mod error;
 pub mod blocking;
 
 #[cfg(feature = "chat")]
-pub use error::{ApiError, Error, HttpError, MalformedChunk, TimeoutKind, TransportError};
+pub use error::{
+    ApiError, ApiErrorOrigin, Error, ErrorKind, HttpError, MalformedChunk, TimeoutKind,
+    ToolArgumentsError, TransportError,
+};
 
 #[cfg(feature = "chat")]
-mod json;
+#[cfg_attr(docsrs, doc(cfg(feature = "chat")))]
+pub mod json;
 
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
-#[cfg(feature = "chat")]
-#[cfg_attr(docsrs, doc(cfg(feature = "chat")))]
-pub use json::{
-    Expected, JsonError, JsonErrorKind, JsonLimits, PartialJson, PathSegment, StringDelta,
-};
+/// Counters for this crate's own tests, benches and fuzz oracles. **Not part of the
+/// API:** anything here may change or go in any release, semver notwithstanding (as
+/// rustls does with its fuzzing hooks).
+#[doc(hidden)]
+pub mod __private {
+    use crate::sse;
+
+    /// Bytes the decoder's line-end search has examined so far (each byte at most once).
+    #[must_use]
+    pub fn bytes_scanned(decoder: &sse::Decoder) -> u64 {
+        decoder.bytes_scanned()
+    }
+
+    /// Total capacity of the decoder's buffers, in bytes.
+    #[must_use]
+    pub fn buffered_capacity(decoder: &sse::Decoder) -> usize {
+        decoder.buffered_capacity()
+    }
+
+    /// Bytes the parser has read (at most three times the text's length).
+    #[cfg(feature = "chat")]
+    #[must_use]
+    pub fn bytes_touched(parser: &crate::json::PartialJson) -> u64 {
+        parser.bytes_touched()
+    }
+}
 
 /// The README's code blocks, compiled and run as doc tests (`cargo test`).
 #[cfg(all(doctest, feature = "blocking", feature = "testing"))]

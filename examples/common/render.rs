@@ -3,7 +3,8 @@
 //! `{"reasoning_content", "content", "tool_calls": [{"index", "id", "name", "arguments"}],
 //! "finish_reason", "usage": {"prompt_tokens", "completion_tokens", "total_tokens",
 //! "reasoning_tokens", "cached_tokens"} | null}` for a completion, and
-//! `{"error": {"kind", "status", "code", "message"}}` for an error.
+//! `{"error": {"kind", "status", "code", "message", "request_id"}}` for an error (see
+//! [`error`]).
 #![allow(dead_code, reason = "each includer uses a different subset")]
 
 use dashscope_glm::Error;
@@ -33,40 +34,40 @@ pub(crate) fn completion(c: &Completion) -> Value {
     })
 }
 
-/// An error in the examples' `--json` schema. Kinds: `stream` (the server reported an
-/// error inside the stream), `http` (a non-2xx answer: its status, the provider's code
-/// or null, its message or the start of its body), `protocol` (the bytes were not a
-/// valid stream: framing, malformed chunk, limit), `transport` (the connection failed or
-/// the body ended early), `timeout`, `validation` (refused before sending; `code` is the
-/// rule), `config`.
+/// An error in the examples' `--json` schema: `{"error": {"kind", "status", "code",
+/// "message", "request_id"}}`. `kind` is [`Error::kind`]'s name: `http` (a non-2xx
+/// answer whose body is not an API error), `api` (a non-2xx answer with an API error
+/// body), `stream` (an error inside a 2xx response's body), `transport`, `timeout`,
+/// `interrupted`, `malformed`, `sse`, `limit`, `validation`, `config`. `status` is
+/// [`Error::status`]: the HTTP status for `http` and `api`, the status the error event
+/// named (or null) for `stream`, else null. `code` is the provider's code (`api`,
+/// `stream`) or the broken rule (`validation`), else null. `message` is the provider's
+/// message for `api` and `stream`, else the error and its sources joined by `": "`.
 pub(crate) fn error(e: &Error) -> Value {
-    let (kind, status, code, message) = match e {
-        // An API error read from an HTTP error response keeps that response's body.
-        Error::Api(api) if api.body.is_some() => (
-            "http",
-            Some(api.status),
-            api.code.clone(),
-            api.message.clone(),
-        ),
-        Error::Api(api) => (
-            "stream",
-            Some(api.status),
-            api.code.clone(),
-            api.message.clone(),
-        ),
-        Error::Http(http) => ("http", Some(http.status), None, e.to_string()),
-        Error::Interrupted(_) | Error::Transport(_) => ("transport", None, None, e.to_string()),
-        Error::Timeout { .. } => ("timeout", None, None, e.to_string()),
-        Error::Validation { rule, .. } => (
-            "validation",
-            None,
-            Some(rule.as_str().to_owned()),
-            e.to_string(),
-        ),
-        Error::Config(_) => ("config", None, None, e.to_string()),
-        _ => ("protocol", None, None, e.to_string()),
+    let (code, message) = match e {
+        Error::Api(api) => (api.code.clone(), api.message.clone()),
+        Error::Validation { rule, .. } => (Some(rule.as_str().to_owned()), chain(e)),
+        _ => (None, chain(e)),
     };
-    json!({"error": {"kind": kind, "status": status, "code": code, "message": message}})
+    json!({"error": {
+        "kind": e.kind().as_str(),
+        "status": e.status(),
+        "code": code,
+        "message": message,
+        "request_id": e.request_id(),
+    }})
+}
+
+/// The error and each of its sources, joined by `": "`.
+pub(crate) fn chain(e: &Error) -> String {
+    let mut text = e.to_string();
+    let mut next = std::error::Error::source(e);
+    while let Some(source) = next {
+        text.push_str(": ");
+        text.push_str(&source.to_string());
+        next = source.source();
+    }
+    text
 }
 
 /// Either of the above.

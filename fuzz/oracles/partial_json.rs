@@ -9,7 +9,7 @@
 //! No libFuzzer here: `fuzz_targets/partial_json.rs` calls [`check`], and so does
 //! `tests/fuzz_seeds.rs` for every committed seed on stable.
 
-use dashscope_glm::PartialJson;
+use dashscope_glm::json::PartialJson;
 use serde_json::Value;
 
 #[path = "../../tests/common/json_extends.rs"]

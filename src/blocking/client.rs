@@ -393,7 +393,7 @@ fn send_error(e: ureq::Error) -> Error {
         ureq::Error::RequireHttpsOnly(why) => {
             Error::Config(format!("the agent only allows https: {why}"))
         }
-        other => transport(&other.to_string(), other, None),
+        other => transport("sending the request", other, None),
     }
 }
 

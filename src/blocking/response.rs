@@ -163,11 +163,7 @@ pub(crate) fn read_error(
             kind: timeout_kind(t),
             partial: partial.map(|p| Arc::new(p.clone())),
         },
-        other => transport(
-            &format!("reading the response body: {other}"),
-            other,
-            request_id,
-        ),
+        other => transport("reading the response body", other, request_id),
     }
 }
 

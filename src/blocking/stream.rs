@@ -416,7 +416,7 @@ impl<W: Write> ChatStream<W> {
         self.reader.decoder().accumulator().tool_arguments(index)
     }
 
-    /// The [`PartialJson`](crate::PartialJson) following the arguments of the tool
+    /// The [`PartialJson`](crate::json::PartialJson) following the arguments of the tool
     /// call at `index`, when tracking is on (see
     /// [`Accumulator::arguments_tracker`](crate::chat::Accumulator::arguments_tracker)).
     ///
@@ -437,7 +437,7 @@ impl<W: Write> ChatStream<W> {
     /// assert!(stream.arguments_tracker(0).is_none());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn arguments_tracker(&self, index: usize) -> Option<&crate::PartialJson> {
+    pub fn arguments_tracker(&self, index: usize) -> Option<&crate::json::PartialJson> {
         self.reader.decoder().accumulator().arguments_tracker(index)
     }
 

@@ -3,10 +3,10 @@
 
 use std::ops::Range;
 
-use crate::PartialJson;
 use crate::chat::wire::{self, WireChunk, WireTool};
 use crate::chat::{Completion, FinishReason, Protocol, ToolCall, Usage};
 use crate::error::{ApiError, Error, MalformedChunk};
+use crate::json::PartialJson;
 use crate::sse;
 
 /// What one chunk contributed, lent by [`Accumulator::next_event`].
@@ -62,6 +62,9 @@ pub enum StreamEvent<'a> {
 
 /// Limits on what one response may grow to.
 ///
+/// The defaults (128 tool calls, 64 MiB of text) are [`Limits::new`] and
+/// [`Limits::default`]; each setter is named after the field it sets.
+///
 /// # Example
 ///
 /// This example shows the default byte budget beside a tighter tool-call limit.
@@ -69,8 +72,9 @@ pub enum StreamEvent<'a> {
 /// ```
 /// use dashscope_glm::chat::Limits;
 ///
-/// let limits = Limits::default().max_tool_calls(8);
+/// let limits = Limits::new().max_tool_calls(8);
 /// assert_eq!(limits.max_message_bytes, 64 << 20);
+/// assert_eq!(Limits::default(), Limits::new());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -81,19 +85,19 @@ pub struct Limits {
     pub max_message_bytes: usize,
 }
 
-impl Default for Limits {
-    fn default() -> Self {
+impl Limits {
+    /// The default limits: 128 tool calls, 64 MiB of text.
+    #[must_use]
+    pub const fn new() -> Self {
         Self {
             max_tool_calls: 128,
             max_message_bytes: 64 << 20,
         }
     }
-}
 
-impl Limits {
     /// Sets the most tool calls one response may open. Defaults to 128.
     #[must_use]
-    pub fn max_tool_calls(mut self, n: usize) -> Self {
+    pub const fn max_tool_calls(mut self, n: usize) -> Self {
         self.max_tool_calls = n;
         self
     }
@@ -101,9 +105,15 @@ impl Limits {
     /// Sets the most bytes of reasoning, content and tool arguments together. Defaults to
     /// 64 MiB.
     #[must_use]
-    pub fn max_message_bytes(mut self, n: usize) -> Self {
+    pub const fn max_message_bytes(mut self, n: usize) -> Self {
         self.max_message_bytes = n;
         self
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -548,12 +558,11 @@ impl Accumulator {
     /// An `event:error`: its data is `{code, message, request_id}` or `{"error": ...}`;
     /// anything else is kept as the message.
     fn error_event(&mut self, data: &str, status: Option<u16>) -> Error {
-        let status = status.unwrap_or(200);
         match wire::decode(data, &mut self.chunk) {
             Ok(()) => self.api_error(status),
             Err(_) => {
                 let snippet = MalformedChunk::new(String::new(), data, 0).snippet;
-                Error::Api(Box::new(ApiError::new(
+                Error::Api(Box::new(ApiError::in_stream(
                     status,
                     None,
                     snippet,
@@ -563,7 +572,7 @@ impl Accumulator {
         }
     }
 
-    fn api_error(&self, status: u16) -> Error {
+    fn api_error(&self, status: Option<u16>) -> Error {
         let c = &self.chunk;
         let code = (!c.error_code.is_empty()).then(|| c.error_code.clone());
         let request_id = if c.request_id.is_empty() {
@@ -571,7 +580,7 @@ impl Accumulator {
         } else {
             Some(c.request_id.clone())
         };
-        Error::Api(Box::new(ApiError::new(
+        Error::Api(Box::new(ApiError::in_stream(
             status,
             code,
             c.error_message.clone(),
@@ -581,7 +590,7 @@ impl Accumulator {
 
     fn apply(&mut self, status: Option<u16>, data: &str, offset: u64) -> Result<(), Error> {
         if self.chunk.has_error {
-            return Err(self.api_error(status.unwrap_or(200)));
+            return Err(self.api_error(status));
         }
         let ctx = Ctx {
             cumulative: self.cumulative,

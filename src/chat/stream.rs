@@ -105,7 +105,7 @@ impl StreamDecoder {
     /// ```
     pub fn from_parts(mut decoder: sse::Decoder, accumulator: Accumulator) -> Self {
         if accumulator.protocol() == Protocol::DashScope {
-            decoder.set_split_on_new_id(true);
+            decoder = decoder.split_on_new_id(true);
         }
         Self {
             decoder,

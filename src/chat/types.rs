@@ -203,7 +203,7 @@ impl fmt::Display for Usage {
 ///
 /// let call = ToolCall::new(0, "call_1", "get_weather", r#"{"city": "Beijing"}"#);
 /// assert_eq!(call.parse_arguments()?["city"], "Beijing");
-/// # Ok::<(), serde_json::Error>(())
+/// # Ok::<(), dashscope_glm::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -262,9 +262,11 @@ impl ToolCall {
     ///
     /// # Errors
     ///
-    /// The text is not one complete JSON value: truncated (check the completion's
-    /// finish reason: [`FinishReason::Length`] means the output limit cut it, anything
-    /// else a malformed stream) or invalid. The arguments are never "repaired".
+    /// [`Error::ToolArguments`](crate::Error::ToolArguments) (this call's index and name, serde_json's error as the
+    /// source) when the text is not one complete JSON value: truncated (check the
+    /// completion's finish reason: [`FinishReason::Length`] means the output limit cut
+    /// it, anything else a malformed stream) or invalid. The arguments are never
+    /// "repaired".
     ///
     /// # Example
     ///
@@ -272,14 +274,16 @@ impl ToolCall {
     ///
     /// ```
     /// use dashscope_glm::chat::ToolCall;
+    /// use dashscope_glm::Error;
     /// use serde_json::json;
     ///
     /// assert_eq!(ToolCall::new(0, "c1", "now", "").parse_arguments()?, json!({}));
     /// let cut = ToolCall::new(0, "c2", "get_weather", r#"{"city": "Bei"#);
-    /// assert!(cut.parse_arguments().unwrap_err().is_eof());
-    /// # Ok::<(), serde_json::Error>(())
+    /// let Err(Error::ToolArguments(err)) = cut.parse_arguments() else { panic!() };
+    /// assert!(err.json_error().is_eof());
+    /// # Ok::<(), Error>(())
     /// ```
-    pub fn parse_arguments(&self) -> Result<serde_json::Value, serde_json::Error> {
+    pub fn parse_arguments(&self) -> Result<serde_json::Value, crate::Error> {
         self.arguments_as()
     }
 
@@ -306,13 +310,19 @@ impl ToolCall {
     /// let args: Forecast = call.arguments_as()?;
     /// assert_eq!((args.city.as_str(), args.days), ("Beijing", 3));
     /// assert!(call.arguments_as::<Forecast>().is_ok());
-    /// # Ok::<(), serde_json::Error>(())
+    /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
-    pub fn arguments_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        if self.arguments.trim_ascii().is_empty() {
-            return serde_json::from_str("{}");
-        }
-        serde_json::from_str(&self.arguments)
+    pub fn arguments_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, crate::Error> {
+        let text = if self.arguments.trim_ascii().is_empty() {
+            "{}"
+        } else {
+            &self.arguments
+        };
+        serde_json::from_str(text).map_err(|e| {
+            crate::Error::ToolArguments(Box::new(crate::error::ToolArgumentsError::new(
+                self.index, &self.name, e,
+            )))
+        })
     }
 }
 

@@ -12,14 +12,14 @@ use super::PartialJson;
 /// This example shows the path of a string inside an array inside an object.
 ///
 /// ```
-/// use dashscope_glm::{PartialJson, PathSegment};
+/// use dashscope_glm::json::{PartialJson, PathSegment};
 ///
 /// let mut parser = PartialJson::new();
 /// parser.push(r#"{"tags":["a","b"#)?;
 /// let delta = parser.string_deltas().last().unwrap();
 /// let path: Vec<PathSegment<'_>> = delta.path().collect();
 /// assert_eq!(path, [PathSegment::Key("tags"), PathSegment::Index(1)]);
-/// # Ok::<(), dashscope_glm::JsonError>(())
+/// # Ok::<(), dashscope_glm::json::JsonError>(())
 /// ```
 #[allow(clippy::exhaustive_enums, reason = "JSON has only objects and arrays")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -41,7 +41,7 @@ pub enum PathSegment<'a> {
 /// This example shows how to stream one argument character by character.
 ///
 /// ```
-/// use dashscope_glm::PartialJson;
+/// use dashscope_glm::json::PartialJson;
 ///
 /// let mut parser = PartialJson::new();
 /// let mut shown = String::new();
@@ -54,7 +54,7 @@ pub enum PathSegment<'a> {
 ///     }
 /// }
 /// assert_eq!(shown, "café au lait");
-/// # Ok::<(), dashscope_glm::JsonError>(())
+/// # Ok::<(), dashscope_glm::json::JsonError>(())
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct StringDelta<'a> {
@@ -70,13 +70,13 @@ impl<'a> StringDelta<'a> {
     /// This example shows the path of a nested string.
     ///
     /// ```
-    /// use dashscope_glm::{PartialJson, PathSegment};
+    /// use dashscope_glm::json::{PartialJson, PathSegment};
     ///
     /// let mut parser = PartialJson::new();
     /// parser.push(r#"{"a":{"b":"x"#)?;
     /// let delta = parser.string_deltas().next().unwrap();
     /// assert!(delta.path().eq([PathSegment::Key("a"), PathSegment::Key("b")]));
-    /// # Ok::<(), dashscope_glm::JsonError>(())
+    /// # Ok::<(), dashscope_glm::json::JsonError>(())
     /// ```
     pub fn path(&self) -> impl ExactSizeIterator<Item = PathSegment<'a>> + use<'a> {
         let parser = self.parser;
@@ -100,12 +100,12 @@ impl<'a> StringDelta<'a> {
     /// This example shows a key with a slash in it.
     ///
     /// ```
-    /// use dashscope_glm::PartialJson;
+    /// use dashscope_glm::json::PartialJson;
     ///
     /// let mut parser = PartialJson::new();
     /// parser.push(r#"{"a/b":["x"#)?;
     /// assert_eq!(parser.string_deltas().next().unwrap().pointer(), "/a~1b/0");
-    /// # Ok::<(), dashscope_glm::JsonError>(())
+    /// # Ok::<(), dashscope_glm::json::JsonError>(())
     /// ```
     #[must_use]
     pub fn pointer(&self) -> String {
@@ -136,14 +136,14 @@ impl<'a> StringDelta<'a> {
     /// This example shows that an escape split across pushes is appended once, whole.
     ///
     /// ```
-    /// use dashscope_glm::PartialJson;
+    /// use dashscope_glm::json::PartialJson;
     ///
     /// let mut parser = PartialJson::new();
     /// parser.push(r#"["a\"#)?;
     /// assert_eq!(parser.string_deltas().next().unwrap().text(), "a");
     /// parser.push(r#"nb"#)?;
     /// assert_eq!(parser.string_deltas().next().unwrap().text(), "\nb");
-    /// # Ok::<(), dashscope_glm::JsonError>(())
+    /// # Ok::<(), dashscope_glm::json::JsonError>(())
     /// ```
     #[must_use]
     pub fn text(&self) -> &'a str {
@@ -161,14 +161,14 @@ impl<'a> StringDelta<'a> {
     /// This example shows a string opened by one push and continued by the next.
     ///
     /// ```
-    /// use dashscope_glm::PartialJson;
+    /// use dashscope_glm::json::PartialJson;
     ///
     /// let mut parser = PartialJson::new();
     /// parser.push(r#"{"a":""#)?;
     /// assert!(parser.string_deltas().next().unwrap().is_new());
     /// parser.push("x")?;
     /// assert!(!parser.string_deltas().next().unwrap().is_new());
-    /// # Ok::<(), dashscope_glm::JsonError>(())
+    /// # Ok::<(), dashscope_glm::json::JsonError>(())
     /// ```
     #[must_use]
     pub fn is_new(&self) -> bool {
@@ -182,14 +182,14 @@ impl<'a> StringDelta<'a> {
     /// This example shows a push that only closes a string.
     ///
     /// ```
-    /// use dashscope_glm::PartialJson;
+    /// use dashscope_glm::json::PartialJson;
     ///
     /// let mut parser = PartialJson::new();
     /// parser.push(r#"{"a":"xy"#)?;
     /// parser.push(r#"","#)?;
     /// let delta = parser.string_deltas().next().unwrap();
     /// assert!(delta.is_closed() && delta.text().is_empty());
-    /// # Ok::<(), dashscope_glm::JsonError>(())
+    /// # Ok::<(), dashscope_glm::json::JsonError>(())
     /// ```
     #[must_use]
     pub fn is_closed(&self) -> bool {

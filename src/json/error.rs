@@ -3,7 +3,7 @@
 use std::fmt;
 
 #[cfg(doc)]
-use super::{JsonLimits, PartialJson};
+use super::{Limits, PartialJson};
 
 /// What the parser expected where it found something else (see [`JsonErrorKind::Syntax`]).
 ///
@@ -12,7 +12,7 @@ use super::{JsonLimits, PartialJson};
 /// This example shows what was expected after an object key, and the message it gives.
 ///
 /// ```
-/// use dashscope_glm::{Expected, JsonErrorKind, PartialJson};
+/// use dashscope_glm::json::{Expected, JsonErrorKind, PartialJson};
 ///
 /// let err = PartialJson::new().push(r#"{"a" 1}"#).unwrap_err();
 /// assert_eq!(err.kind(), JsonErrorKind::Syntax { expected: Expected::Colon, found: '1' });
@@ -61,16 +61,16 @@ impl fmt::Display for Expected {
 /// This example shows errors found while pushing, and the one only `finish` can report.
 ///
 /// ```
-/// use dashscope_glm::{JsonErrorKind, JsonLimits, PartialJson};
+/// use dashscope_glm::json::{JsonErrorKind, Limits, PartialJson};
 ///
 /// let err = PartialJson::new().push(r#"{"a":1}{"#).unwrap_err();
 /// assert_eq!(err.kind(), JsonErrorKind::TrailingData { found: '{' });
-/// let mut shallow = PartialJson::with_limits(JsonLimits::new().with_max_depth(1));
+/// let mut shallow = PartialJson::with_limits(Limits::new().max_depth(1));
 /// assert_eq!(shallow.push("[[").unwrap_err().kind(), JsonErrorKind::DepthLimit { limit: 1 });
 /// let mut cut = PartialJson::new();
 /// cut.push(r#"{"a":"#)?;
 /// assert_eq!(cut.finish().unwrap_err().kind(), JsonErrorKind::Incomplete);
-/// # Ok::<(), dashscope_glm::JsonError>(())
+/// # Ok::<(), dashscope_glm::json::JsonError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -90,12 +90,12 @@ pub enum JsonErrorKind {
     },
     /// The text ended before the value did (reported by [`PartialJson::finish`] only).
     Incomplete,
-    /// An array or object opened beyond [`JsonLimits::max_depth`].
+    /// An array or object opened beyond [`Limits::max_depth`].
     DepthLimit {
         /// The nesting budget in force.
         limit: usize,
     },
-    /// The text grew beyond [`JsonLimits::max_bytes`].
+    /// The text grew beyond [`Limits::max_bytes`].
     SizeLimit {
         /// The size cap in force, in bytes.
         limit: usize,
@@ -147,7 +147,7 @@ impl fmt::Display for JsonErrorKind {
 /// This example shows the kind and the byte offset of a syntax error.
 ///
 /// ```
-/// use dashscope_glm::{Expected, JsonErrorKind, PartialJson};
+/// use dashscope_glm::json::{Expected, JsonErrorKind, PartialJson};
 ///
 /// let mut parser = PartialJson::new();
 /// parser.push(r#"{"a":1"#)?;
@@ -158,7 +158,7 @@ impl fmt::Display for JsonErrorKind {
 ///     JsonErrorKind::Syntax { expected: Expected::CommaOrObjectEnd, found: ']' }
 /// );
 /// assert_eq!(err.to_string(), "expected `,` or `}`, found ']' at byte 7");
-/// # Ok::<(), dashscope_glm::JsonError>(())
+/// # Ok::<(), dashscope_glm::json::JsonError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct JsonError {

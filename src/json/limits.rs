@@ -1,29 +1,30 @@
-//! [`JsonLimits`]: the bounds on one parser's memory and nesting.
+//! [`Limits`]: the bounds on one parser's memory and nesting.
 
 #[cfg(doc)]
 use super::PartialJson;
 
 /// Limits that bound a [`PartialJson`]'s memory and nesting.
 ///
-/// The defaults (nesting budget 128, 16 MiB of text) accept every text that
-/// `serde_json::from_str` accepts up to 16 MiB long.
+/// The defaults (nesting budget 128, 16 MiB of text) are [`Limits::new`] and
+/// [`Limits::default`]; each setter is named after the field it sets. They accept every
+/// text that `serde_json::from_str` accepts up to 16 MiB long.
 ///
 /// # Example
 ///
 /// This example shows how to tighten both limits.
 ///
 /// ```
-/// use dashscope_glm::{JsonLimits, PartialJson};
+/// use dashscope_glm::json::{Limits, PartialJson};
 ///
-/// let limits = JsonLimits::default().with_max_depth(16).with_max_bytes(64 * 1024);
+/// let limits = Limits::new().max_depth(16).max_bytes(64 * 1024);
 /// let mut parser = PartialJson::with_limits(limits);
 /// parser.push(r#"{"a":[1,2]}"#)?;
 /// assert_eq!(parser.limits().max_depth, 16);
-/// # Ok::<(), dashscope_glm::JsonError>(())
+/// # Ok::<(), dashscope_glm::json::JsonError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub struct JsonLimits {
+pub struct Limits {
     /// The nesting budget, counted the way `serde_json` counts its recursion limit:
     /// each `[` or `{` spends one unit and the text is rejected when the budget reaches
     /// zero. So at most `max_depth - 1` arrays and objects can be open at once; with the
@@ -33,7 +34,7 @@ pub struct JsonLimits {
     pub max_bytes: usize,
 }
 
-impl JsonLimits {
+impl Limits {
     /// The default limits: nesting budget 128, 16 MiB of text.
     #[must_use]
     pub const fn new() -> Self {
@@ -43,22 +44,22 @@ impl JsonLimits {
         }
     }
 
-    /// Sets the nesting budget (see [`JsonLimits::max_depth`]). Defaults to 128.
+    /// Sets the nesting budget (see [`Limits::max_depth`]). Defaults to 128.
     #[must_use]
-    pub const fn with_max_depth(mut self, max_depth: usize) -> Self {
+    pub const fn max_depth(mut self, max_depth: usize) -> Self {
         self.max_depth = max_depth;
         self
     }
 
     /// Sets the most bytes of text accepted over all pushes. Defaults to 16 MiB.
     #[must_use]
-    pub const fn with_max_bytes(mut self, max_bytes: usize) -> Self {
+    pub const fn max_bytes(mut self, max_bytes: usize) -> Self {
         self.max_bytes = max_bytes;
         self
     }
 }
 
-impl Default for JsonLimits {
+impl Default for Limits {
     fn default() -> Self {
         Self::new()
     }

@@ -17,7 +17,7 @@
 //! several concatenated texts, and `serde_json`'s `preserve_order` or
 //! `arbitrary_precision` behaviours beyond what its `Value` does by itself.
 //!
-//! The module's files: `limits.rs` ([`JsonLimits`]), `error.rs` ([`JsonError`] and what it
+//! The module's files: `limits.rs` ([`Limits`]), `error.rs` ([`JsonError`] and what it
 //! names), `delta.rs` ([`StringDelta`] and [`PathSegment`], what a push appended), and
 //! `machine.rs` (the byte state machine behind [`PartialJson::push`]).
 
@@ -28,7 +28,7 @@ mod machine;
 
 pub use delta::{PathSegment, StringDelta};
 pub use error::{Expected, JsonError, JsonErrorKind};
-pub use limits::JsonLimits;
+pub use limits::Limits;
 
 use serde_json::Value;
 
@@ -71,8 +71,8 @@ use machine::{Esc, Open, Override, State, lookup, parse_number};
 ///
 /// **Strictness.** [`finish`](Self::finish) returns exactly what `serde_json::from_str`
 /// returns for the whole text (same values, an error exactly when it errors), with two
-/// documented limits of this parser's own: [`JsonLimits::max_bytes`] (default 16 MiB;
-/// `serde_json` has no size cap) and [`JsonLimits::max_depth`] (the default equals
+/// documented limits of this parser's own: [`Limits::max_bytes`] (default 16 MiB;
+/// `serde_json` has no size cap) and [`Limits::max_depth`] (the default equals
 /// `serde_json`'s recursion limit). `push` reports an error as soon as the text can no
 /// longer become valid, at the offending byte; incomplete text is not an error until
 /// `finish`.
@@ -85,7 +85,7 @@ use machine::{Esc, Open, Override, State, lookup, parse_number};
 /// This example shows the snapshot while the arguments stream, then the verdict.
 ///
 /// ```
-/// use dashscope_glm::PartialJson;
+/// use dashscope_glm::json::PartialJson;
 /// use serde_json::json;
 ///
 /// let mut parser = PartialJson::new();
@@ -98,11 +98,11 @@ use machine::{Esc, Open, Override, State, lookup, parse_number};
 /// assert_eq!(parser.value(), Some(&json!({"city": "Paris", "days": 12})));
 /// assert!(parser.is_complete());
 /// assert_eq!(parser.finish()?, json!({"city": "Paris", "days": 12}));
-/// # Ok::<(), dashscope_glm::JsonError>(())
+/// # Ok::<(), dashscope_glm::json::JsonError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct PartialJson {
-    limits: JsonLimits,
+    limits: Limits,
     /// The snapshot. Between pushes every shown open value is attached in it.
     root: Option<Value>,
     /// The open arrays, objects and value string, outermost first. During a push every
@@ -140,10 +140,10 @@ impl Default for PartialJson {
 }
 
 impl PartialJson {
-    /// A parser with the default [`JsonLimits`].
+    /// A parser with the default [`Limits`].
     #[must_use]
     pub fn new() -> Self {
-        Self::with_limits(JsonLimits::new())
+        Self::with_limits(Limits::new())
     }
 
     /// A parser with the given limits.
@@ -153,15 +153,15 @@ impl PartialJson {
     /// This example shows a depth-limited parser rejecting deep nesting.
     ///
     /// ```
-    /// use dashscope_glm::{JsonErrorKind, JsonLimits, PartialJson};
+    /// use dashscope_glm::json::{JsonErrorKind, Limits, PartialJson};
     ///
-    /// let mut parser = PartialJson::with_limits(JsonLimits::new().with_max_depth(2));
+    /// let mut parser = PartialJson::with_limits(Limits::new().max_depth(2));
     /// let err = parser.push(r#"{"a":{"#).unwrap_err();
     /// assert_eq!(err.kind(), JsonErrorKind::DepthLimit { limit: 2 });
     /// assert_eq!(err.offset(), 5);
     /// ```
     #[must_use]
-    pub fn with_limits(limits: JsonLimits) -> Self {
+    pub fn with_limits(limits: Limits) -> Self {
         Self {
             limits,
             root: None,
@@ -186,7 +186,7 @@ impl PartialJson {
 
     /// The limits this parser enforces.
     #[must_use]
-    pub const fn limits(&self) -> JsonLimits {
+    pub const fn limits(&self) -> Limits {
         self.limits
     }
 
@@ -201,7 +201,7 @@ impl PartialJson {
     /// This example shows an unfinished number and a split escape not being shown.
     ///
     /// ```
-    /// use dashscope_glm::PartialJson;
+    /// use dashscope_glm::json::PartialJson;
     /// use serde_json::json;
     ///
     /// let mut parser = PartialJson::new();
@@ -209,7 +209,7 @@ impl PartialJson {
     /// assert_eq!(parser.value(), Some(&json!({"a": [1]})));
     /// parser.push(r#"],"b":"x\u00"#)?;
     /// assert_eq!(parser.value(), Some(&json!({"a": [1, 2], "b": "x"})));
-    /// # Ok::<(), dashscope_glm::JsonError>(())
+    /// # Ok::<(), dashscope_glm::json::JsonError>(())
     /// ```
     #[must_use]
     pub const fn value(&self) -> Option<&Value> {
@@ -224,14 +224,14 @@ impl PartialJson {
     /// This example shows a bare root number: complete, though not yet shown.
     ///
     /// ```
-    /// use dashscope_glm::PartialJson;
+    /// use dashscope_glm::json::PartialJson;
     ///
     /// let mut parser = PartialJson::new();
     /// parser.push("12")?;
     /// assert!(parser.is_complete());
     /// assert_eq!(parser.value(), None);
     /// assert_eq!(parser.finish()?, 12);
-    /// # Ok::<(), dashscope_glm::JsonError>(())
+    /// # Ok::<(), dashscope_glm::json::JsonError>(())
     /// ```
     #[must_use]
     pub fn is_complete(&self) -> bool {
@@ -258,7 +258,7 @@ impl PartialJson {
     /// # Errors
     ///
     /// A [`JsonError`] as soon as the text can no longer become valid JSON (at the
-    /// offending byte), or when it exceeds a [`JsonLimits`] bound. Errors are fused:
+    /// offending byte), or when it exceeds a [`Limits`] bound. Errors are fused:
     /// after one, every later call returns the same error and reads nothing.
     ///
     /// # Example
@@ -266,7 +266,7 @@ impl PartialJson {
     /// This example shows a fragment split inside a surrogate-pair escape.
     ///
     /// ```
-    /// use dashscope_glm::PartialJson;
+    /// use dashscope_glm::json::PartialJson;
     /// use serde_json::json;
     ///
     /// let mut parser = PartialJson::new();
@@ -274,7 +274,7 @@ impl PartialJson {
     /// assert_eq!(parser.value(), Some(&json!(["x"])));
     /// parser.push(r#"\ude00"]"#)?;
     /// assert_eq!(parser.value(), Some(&json!(["x😀"])));
-    /// # Ok::<(), dashscope_glm::JsonError>(())
+    /// # Ok::<(), dashscope_glm::json::JsonError>(())
     /// ```
     pub fn push(&mut self, fragment: &str) -> Result<(), JsonError> {
         if let Some(err) = self.error {
@@ -333,7 +333,7 @@ impl PartialJson {
     /// This example shows one push that finishes one string and starts another.
     ///
     /// ```
-    /// use dashscope_glm::PartialJson;
+    /// use dashscope_glm::json::PartialJson;
     ///
     /// let mut parser = PartialJson::new();
     /// parser.push(r#"{"a":"he"#)?;
@@ -349,7 +349,7 @@ impl PartialJson {
     ///         ("/b/0".to_owned(), "wo".to_owned(), true, false),
     ///     ]
     /// );
-    /// # Ok::<(), dashscope_glm::JsonError>(())
+    /// # Ok::<(), dashscope_glm::json::JsonError>(())
     /// ```
     pub fn string_deltas(&self) -> impl ExactSizeIterator<Item = StringDelta<'_>> + '_ {
         self.deltas
@@ -373,14 +373,14 @@ impl PartialJson {
     /// last, like `serde_json`.
     ///
     /// ```
-    /// use dashscope_glm::PartialJson;
+    /// use dashscope_glm::json::PartialJson;
     /// use serde_json::json;
     ///
     /// let mut parser = PartialJson::new();
     /// parser.push(r#"{"a":"first","a":"second"}"#)?;
     /// assert_eq!(parser.value(), Some(&json!({"a": "first"})));
     /// assert_eq!(parser.finish()?, json!({"a": "second"}));
-    /// # Ok::<(), dashscope_glm::JsonError>(())
+    /// # Ok::<(), dashscope_glm::json::JsonError>(())
     /// ```
     pub fn finish(mut self) -> Result<Value, JsonError> {
         if let Some(err) = self.error {
@@ -410,10 +410,10 @@ impl PartialJson {
 
     /// Bytes the parser has read: each pushed byte once, plus the bytes of number
     /// tokens (read again when converted) and the delimiter that ends each number.
-    /// Always at most three times the text's length. For tests of linearity only.
-    #[doc(hidden)]
+    /// Always at most three times the text's length. For tests of linearity only,
+    /// reached from outside through [`crate::__private::bytes_touched`].
     #[must_use]
-    pub const fn bytes_touched(&self) -> u64 {
+    pub(crate) const fn bytes_touched(&self) -> u64 {
         self.touched
     }
 }

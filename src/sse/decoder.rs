@@ -36,6 +36,11 @@ enum Data {
 /// once its buffers have grown it allocates nothing per event. Memory is bounded by
 /// [`Limits`] as long as `next_item` is drained between feeds.
 ///
+/// Its modes ([`with_limits`](Self::with_limits), [`lossy`](Self::lossy),
+/// [`split_on_new_id`](Self::split_on_new_id)) are chosen when it is made, with
+/// consuming methods, as the chat layer's `Accumulator`'s are: a stream is
+/// decoded in one mode from its first byte to its last, so none has a `set_` form.
+///
 /// # Example
 ///
 /// This example shows a stream fed one byte at a time, with a CR-only line end.
@@ -209,17 +214,6 @@ impl Decoder {
     pub fn split_on_new_id(mut self, split: bool) -> Self {
         self.st.split_on_new_id = split;
         self
-    }
-
-    /// Same as [`split_on_new_id`](Self::split_on_new_id), on a decoder in place.
-    pub fn set_split_on_new_id(&mut self, split: bool) {
-        self.st.split_on_new_id = split;
-    }
-
-    /// Same as [`lossy`](Self::lossy), on a decoder in place (takes effect for lines
-    /// not yet processed).
-    pub fn set_lossy(&mut self, lossy: bool) {
-        self.st.lossy = lossy;
     }
 
     /// Pushes input. Any size, split anywhere (also inside a line end, a BOM or a UTF-8
@@ -765,17 +759,17 @@ impl Decoder {
     }
 
     /// Bytes examined by the line-end search so far (for tests of linearity: each byte
-    /// is examined at most once).
-    #[doc(hidden)]
+    /// is examined at most once). Reached from outside through
+    /// [`crate::__private::bytes_scanned`].
     #[must_use]
-    pub fn bytes_scanned(&self) -> u64 {
+    pub(crate) fn bytes_scanned(&self) -> u64 {
         self.st.scanned
     }
 
     /// Total capacity of the decoder's buffers, in bytes (for tests of memory bounds).
-    #[doc(hidden)]
+    /// Reached from outside through [`crate::__private::buffered_capacity`].
     #[must_use]
-    pub fn buffered_capacity(&self) -> usize {
+    pub(crate) fn buffered_capacity(&self) -> usize {
         self.buf.capacity()
             + self.st.data_buf.capacity()
             + self.st.event_type.capacity()

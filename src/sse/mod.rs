@@ -84,8 +84,9 @@ use std::fmt;
 
 /// Size limits that bound the decoder's memory.
 ///
-/// Both default to 16 MiB and count raw input bytes (before any U+FFFD replacement in
-/// lossy mode). Exceeding one gives [`Error::LineTooLong`] or
+/// The defaults (16 MiB each, [`Limits::DEFAULT`]) are [`Limits::new`] and
+/// [`Limits::default`]; each setter is named after the field it sets. Both count raw
+/// input bytes (before any U+FFFD replacement in lossy mode). Exceeding one gives [`Error::LineTooLong`] or
 /// [`Error::EventTooLong`]; the event is then discarded and decoding resumes at the
 /// next one.
 ///

@@ -15,6 +15,7 @@ mod data;
 #[path = "../../examples/common/render.rs"]
 mod render;
 
+mod errors;
 mod event_reader;
 mod limits;
 mod merge;

@@ -7,7 +7,8 @@ mod reference;
 
 use std::collections::HashMap;
 
-use dashscope_glm::{JsonError, JsonErrorKind, JsonLimits, PartialJson, PathSegment};
+use dashscope_glm::__private::bytes_touched;
+use dashscope_glm::json::{JsonError, JsonErrorKind, Limits, PartialJson, PathSegment};
 use proptest::prelude::*;
 use reference::{Doc, Rng, Style, doc, extends, snapshot_of_prefix, split, style, write};
 use serde_json::{Value, json};
@@ -282,7 +283,7 @@ fn depth_limit_agrees_with_serde_json_by_default() {
 
 #[test]
 fn custom_depth_limit() {
-    let limits = JsonLimits::new().with_max_depth(4);
+    let limits = Limits::new().max_depth(4);
     let mut p = PartialJson::with_limits(limits);
     p.push(r#"{"a":[{"#).unwrap();
     let err = p.push(r#""b":[1]}]}"#).unwrap_err();
@@ -298,7 +299,7 @@ fn custom_depth_limit() {
 
 #[test]
 fn size_limit_counts_all_pushes() {
-    let mut p = PartialJson::with_limits(JsonLimits::new().with_max_bytes(10));
+    let mut p = PartialJson::with_limits(Limits::new().max_bytes(10));
     p.push(r#"["abcd","#).unwrap();
     assert_eq!(p.push("\"e").map_err(|e| e.kind()), Ok(()));
     let err = p.push("\"]").unwrap_err();
@@ -307,14 +308,14 @@ fn size_limit_counts_all_pushes() {
     assert_eq!(p.value(), Some(&json!(["abcd", "e"])));
     assert_eq!(p.push(""), Err(err));
     // Exactly at the limit is fine.
-    let mut p = PartialJson::with_limits(JsonLimits::new().with_max_bytes(5));
+    let mut p = PartialJson::with_limits(Limits::new().max_bytes(5));
     p.push("[1,2]").unwrap();
     assert_eq!(p.finish().unwrap(), json!([1, 2]));
 }
 
 #[test]
 fn error_kinds_and_offsets() {
-    use dashscope_glm::Expected;
+    use dashscope_glm::json::Expected;
     let cases: &[(&str, JsonErrorKind, usize)] = &[
         (
             "[1,]",
@@ -398,7 +399,7 @@ fn work_is_linear_in_the_text() {
         for piece in split(&text, &[size]) {
             p.push(piece).unwrap();
         }
-        let touched = p.bytes_touched();
+        let touched = bytes_touched(&p);
         assert!(touched >= text.len() as u64);
         assert!(
             touched <= 3 * text.len() as u64,
@@ -415,7 +416,7 @@ fn work_is_linear_in_the_text() {
             p.push(piece).unwrap();
             std::hint::black_box(p.value());
         }
-        p.bytes_touched()
+        bytes_touched(&p)
     };
     let (w2, w4) = (work(&args(2 << 20)), work(&text));
     assert!(w4 < w2 * 5 / 2, "work for 2 MiB {w2}, for 4 MiB {w4}");

@@ -309,7 +309,7 @@ fn multi_turn_with_tool_calls_and_results() {
     let base = ChatRequest::new("glm-5").user("Weather?");
     let without = base
         .clone()
-        .assistant_from(&completion)
+        .message(Message::from(&completion))
         .tool_result("call_1", "21C");
     let call = json!({"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Beijing\"}"}});
     let mut native_call = call.clone();
@@ -326,7 +326,8 @@ fn multi_turn_with_tool_calls_and_results() {
         body(&without, Protocol::DashScope, true)["input"]["messages"][1],
         json!({"role": "assistant", "content": "", "tool_calls": [native_call]})
     );
-    let with = base.assistant_from_with_reasoning(&completion);
+    let with = base
+        .message(Message::from(&completion).with_reasoning(&completion.message.reasoning_content));
     assert_eq!(
         body(&with, Protocol::OpenAiCompatible, true)["messages"][1]["reasoning_content"],
         "Need weather."

@@ -126,7 +126,7 @@ fn text_mode_prints_the_banners_in_order() {
 }
 
 #[test]
-fn http_error_is_kind_http_with_status_and_code() {
+fn api_error_body_is_kind_api_and_a_page_is_kind_http() {
     let server = ReplayServer::start(Reply::json(
         401,
         r#"{"code":"InvalidApiKey","message":"Invalid API-key provided.","request_id":"r1"}"#,
@@ -139,7 +139,7 @@ fn http_error_is_kind_http_with_status_and_code() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stdout_json(&out),
-        json!({"error": {"kind": "http", "status": 401, "code": "InvalidApiKey", "message": "Invalid API-key provided."}})
+        json!({"error": {"kind": "api", "status": 401, "code": "InvalidApiKey", "message": "Invalid API-key provided.", "request_id": "r1"}})
     );
     let html = ReplayServer::start(Reply::new(502).body("<html>Bad Gateway</html>")).unwrap();
     let out = chat(
@@ -161,7 +161,7 @@ fn http_error_is_kind_http_with_status_and_code() {
 }
 
 #[test]
-fn broken_body_is_kind_transport() {
+fn broken_body_is_kind_interrupted() {
     let part = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Half an ans\"}}]}\n\n";
     // The whole piece goes out, then the connection closes without ending the body.
     let server = ReplayServer::start(Reply::sse(&part[..]).cut_after(part.len())).unwrap();
@@ -170,7 +170,7 @@ fn broken_body_is_kind_transport() {
         &[("DASHSCOPE_API_KEY", "sk-x")],
     );
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(stdout_json(&out)["error"]["kind"], "transport");
+    assert_eq!(stdout_json(&out)["error"]["kind"], "interrupted");
 }
 
 /// What the `--json` output of a replay of `recording` must be: the recording run
@@ -250,4 +250,45 @@ fn invalid_proxy_in_the_environment_is_a_config_error() {
 fn bad_usage_exits_2() {
     let out = chat(&["--protocol", "grpc"], &[]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// An error inside a 2xx stream is kind `stream`, on both protocols: `status` is what
+/// the event named (native `:HTTP_STATUS/400`), or null when it named none.
+#[test]
+fn error_inside_the_stream_is_kind_stream() {
+    for (flag, recording, status, request_id) in [
+        (
+            "dashscope",
+            "native_error_midstream.sse",
+            json!(400),
+            "c3d40000-0000-4000-8000-000000000005",
+        ),
+        (
+            "openai",
+            "openai_error_midstream.sse",
+            Value::Null,
+            "abcdabcd-0000-1111-2222-333344445555",
+        ),
+    ] {
+        let server = serve_sse(transcript(recording), 17);
+        let out = chat(
+            &[
+                "--protocol",
+                flag,
+                "--base-url",
+                &server.base_url(),
+                "--json",
+            ],
+            &[("DASHSCOPE_API_KEY", "sk-x")],
+        );
+        assert_eq!(out.status.code(), Some(1), "{flag}");
+        let v = stdout_json(&out);
+        assert_eq!(v["error"]["kind"], "stream", "{flag}");
+        assert_eq!(v["error"]["status"], status, "{flag}");
+        assert_eq!(v["error"]["request_id"], request_id, "{flag}");
+        assert_eq!(
+            v["error"]["message"],
+            "Output data may contain inappropriate content."
+        );
+    }
 }

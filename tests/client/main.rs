@@ -21,6 +21,7 @@ mod render;
 mod chat_example;
 mod client;
 mod client_tail;
+mod error_origin;
 mod recording;
 mod replay_server;
 mod replay_server_threads;

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use crate::chat::model::Model;
-use crate::chat::{Completion, Message, Protocol, ResponseFormat, Stop, Tool, ToolChoice};
+use crate::chat::{Message, Protocol, ResponseFormat, Stop, Tool, ToolChoice};
 
 /// One chat request: the model, the messages and the generation parameters.
 ///
@@ -18,7 +18,7 @@ use crate::chat::{Completion, Message, Protocol, ResponseFormat, Stop, Tool, Too
 /// | setter | OpenAI-compatible | native |
 /// | --- | --- | --- |
 /// | [`new`](ChatRequest::new) (the model) | `model` | `model` |
-/// | [`message`](ChatRequest::message) and the setters that append one ([`push`](ChatRequest::push), [`system`](ChatRequest::system), [`user`](ChatRequest::user), [`assistant`](ChatRequest::assistant), `assistant_from*`, [`tool_result`](ChatRequest::tool_result)) | `messages` | `input.messages` |
+/// | [`message`](ChatRequest::message) and the setters that append one ([`push`](ChatRequest::push), [`system`](ChatRequest::system), [`user`](ChatRequest::user), [`assistant`](ChatRequest::assistant), [`tool_result`](ChatRequest::tool_result)) | `messages` | `input.messages` |
 /// | [`thinking`](ChatRequest::thinking) | `enable_thinking` | `parameters.enable_thinking` |
 /// | [`thinking_budget`](ChatRequest::thinking_budget) | `thinking_budget` | `parameters.thinking_budget` |
 /// | [`temperature`](ChatRequest::temperature) | `temperature` | `parameters.temperature` |
@@ -164,45 +164,12 @@ impl ChatRequest {
         self.message(Message::user(content))
     }
 
-    /// Appends an assistant message (an earlier answer, as text).
+    /// Appends an assistant message (an earlier answer, as text). For a completion's
+    /// turn with its tool calls, append [`Message::from`] the
+    /// [`Completion`](crate::chat::Completion).
     #[must_use]
     pub fn assistant(self, content: impl Into<String>) -> Self {
         self.message(Message::assistant(content))
-    }
-
-    /// Appends a completion's message as the assistant turn, with its tool calls and
-    /// without its reasoning (see
-    /// [`assistant_from_with_reasoning`](ChatRequest::assistant_from_with_reasoning)).
-    ///
-    /// # Example
-    ///
-    /// This example answers a tool call: the model's turn, then the tool's result.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{Accumulator, ChatRequest, Protocol};
-    ///
-    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
-    /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Beijing\"}"}}]},"finish_reason":"tool_calls"}]}"#)?;
-    /// let completion = acc.finish()?;
-    ///
-    /// let request = ChatRequest::new("glm-5")
-    ///     .user("Weather in Beijing?")
-    ///     .assistant_from(&completion)
-    ///     .tool_result("call_1", r#"{"temp": 21}"#);
-    /// assert_eq!(request.messages().len(), 3);
-    /// assert_eq!(request.messages()[1].tool_calls[0].name, "get_weather");
-    /// # Ok::<(), dashscope_glm::Error>(())
-    /// ```
-    #[must_use]
-    pub fn assistant_from(self, completion: &Completion) -> Self {
-        self.message(Message::from_completion(completion, false))
-    }
-
-    /// As [`assistant_from`](ChatRequest::assistant_from), replaying the reasoning
-    /// (`reasoning_content`) too.
-    #[must_use]
-    pub fn assistant_from_with_reasoning(self, completion: &Completion) -> Self {
-        self.message(Message::from_completion(completion, true))
     }
 
     /// Appends a tool result answering the call `tool_call_id` ([`Message::tool`]).

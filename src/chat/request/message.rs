@@ -110,34 +110,8 @@ impl Message {
         message
     }
 
-    /// The assistant turn a [`Completion`] holds: its content and tool calls, and its
-    /// reasoning when `with_reasoning` is true.
-    ///
-    /// # Example
-    ///
-    /// This example shows the reasoning kept or left out of the replayed turn.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{Accumulator, Message, Protocol};
-    ///
-    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
-    /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"reasoning_content":"Easy.","content":"4"},"finish_reason":"stop"}]}"#)?;
-    /// let completion = acc.finish()?;
-    /// assert_eq!(Message::from_completion(&completion, false).reasoning_content, None);
-    /// let with = Message::from_completion(&completion, true);
-    /// assert_eq!(with.reasoning_content.as_deref(), Some("Easy."));
-    /// # Ok::<(), dashscope_glm::Error>(())
-    /// ```
-    pub fn from_completion(completion: &Completion, with_reasoning: bool) -> Self {
-        let m = &completion.message;
-        let mut message = Self::assistant(m.content.clone()).with_tool_calls(m.tool_calls.clone());
-        if with_reasoning && !m.reasoning_content.is_empty() {
-            message.reasoning_content = Some(m.reasoning_content.clone());
-        }
-        message
-    }
-
-    /// Sets the reasoning to replay with an assistant turn. Defaults to none (not sent).
+    /// Sets the reasoning to replay with an assistant turn. Defaults to none (not sent;
+    /// [`Message::from`] a [`Completion`] leaves it out too).
     #[must_use]
     pub fn with_reasoning(mut self, reasoning: impl Into<String>) -> Self {
         self.reasoning_content = Some(reasoning.into());
@@ -157,5 +131,38 @@ impl Message {
     pub fn with_partial(mut self, partial: bool) -> Self {
         self.partial = partial;
         self
+    }
+}
+
+/// The assistant turn a [`Completion`] holds, to send back in the next request: its
+/// content and tool calls, without its reasoning. This is the one way from a completion
+/// to the next turn; to replay the reasoning too (when the model wants it echoed), add
+/// [`with_reasoning`](Message::with_reasoning).
+///
+/// # Example
+///
+/// This example answers a tool call, then keeps the reasoning of another turn.
+///
+/// ```
+/// use dashscope_glm::chat::{Accumulator, ChatRequest, Message, Protocol};
+///
+/// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+/// acc.push_data(r#"{"choices":[{"index":0,"delta":{"reasoning_content":"Look it up.","tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Beijing\"}"}}]},"finish_reason":"tool_calls"}]}"#)?;
+/// let completion = acc.finish()?;
+///
+/// let mut request = ChatRequest::new("glm-5").user("Weather in Beijing?");
+/// request.push(Message::from(&completion));
+/// request.push(Message::tool("call_1", r#"{"temp": 21}"#));
+/// assert_eq!(request.messages()[1].tool_calls[0].name, "get_weather");
+/// assert_eq!(request.messages()[1].reasoning_content, None);
+///
+/// let with = Message::from(&completion).with_reasoning(&completion.message.reasoning_content);
+/// assert_eq!(with.reasoning_content.as_deref(), Some("Look it up."));
+/// # Ok::<(), dashscope_glm::Error>(())
+/// ```
+impl From<&Completion> for Message {
+    fn from(completion: &Completion) -> Self {
+        let m = &completion.message;
+        Self::assistant(m.content.clone()).with_tool_calls(m.tool_calls.clone())
     }
 }

@@ -1,0 +1,229 @@
+//! Every `Error` variant: its message is not empty and never repeats what its
+//! `source()` chain says (the Rust API guidelines' rule), its `kind()` is the one the
+//! `--json` output names, and `ToolCall`'s argument errors go through `?` as the crate's
+//! error with serde_json's error as the source.
+
+use std::error::Error as _;
+use std::sync::Arc;
+
+use dashscope_glm::chat::{Accumulator, ChatRequest, Limits, Protocol, StreamDecoder, ToolCall};
+use dashscope_glm::{
+    ApiError, ApiErrorOrigin, Error, ErrorKind, HttpError, TimeoutKind, TransportError,
+};
+
+/// Each variant, built the way the library builds it where a public path exists.
+fn one_of_each() -> Vec<Error> {
+    let mut all = Vec::new();
+    // Sse: invalid UTF-8 in the framing.
+    let mut stream = StreamDecoder::new(Protocol::OpenAiCompatible);
+    stream.feed(b"data: \xFF\n\n");
+    all.push(stream.next_event().unwrap_err());
+    // Api, from an HTTP answer and from inside a stream.
+    let mut api = ApiError::new(429, Some("Throttling".into()), "slow down".into(), None);
+    api.request_id = Some("r-1".into());
+    all.push(Error::Api(Box::new(api)));
+    let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    all.push(
+        acc.push_data(r#"{"error":{"code":"data_inspection_failed","message":"bad"}}"#)
+            .unwrap_err(),
+    );
+    // MalformedChunk.
+    let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    all.push(acc.push_data("{not json").unwrap_err());
+    // Interrupted: content, then the end without a finish reason.
+    let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    acc.push_data(r#"{"choices":[{"index":0,"delta":{"content":"Hel"}}]}"#)
+        .unwrap();
+    all.push(acc.finish().unwrap_err());
+    // LimitExceeded.
+    let mut acc =
+        Accumulator::new(Protocol::OpenAiCompatible).limits(Limits::new().max_message_bytes(2));
+    all.push(
+        acc.push_data(r#"{"choices":[{"index":0,"delta":{"content":"Hello"}}]}"#)
+            .unwrap_err(),
+    );
+    // Validation.
+    all.push(
+        ChatRequest::new("glm-5")
+            .user("hi")
+            .max_tokens(1 << 30)
+            .validate()
+            .unwrap_err(),
+    );
+    all.push(Error::Config("no API key".into()));
+    all.push(Error::Http(Box::new(HttpError::new(
+        502,
+        "<html>Bad Gateway</html>",
+        None,
+    ))));
+    // Transport, with a cause whose text must not be repeated above it.
+    let cause = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused by peer");
+    all.push(Error::Transport(Box::new(TransportError::new(
+        "sending the request",
+        Some(Arc::new(cause)),
+    ))));
+    all.push(Error::Timeout {
+        kind: TimeoutKind::Idle,
+        partial: None,
+    });
+    // ToolArguments.
+    all.push(
+        ToolCall::new(0, "c1", "get_weather", r#"{"city": "Bei"#)
+            .parse_arguments()
+            .unwrap_err(),
+    );
+    all
+}
+
+/// The messages of `err` and of each source under it, outermost first.
+fn chain(err: &Error) -> Vec<String> {
+    let mut out = vec![err.to_string()];
+    let mut next = err.source();
+    while let Some(e) = next {
+        out.push(e.to_string());
+        next = e.source();
+    }
+    out
+}
+
+#[test]
+fn no_message_repeats_its_source() {
+    let all = one_of_each();
+    let kinds: Vec<ErrorKind> = all.iter().map(Error::kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            ErrorKind::Sse,
+            ErrorKind::Api,
+            ErrorKind::Stream,
+            ErrorKind::Malformed,
+            ErrorKind::Interrupted,
+            ErrorKind::Limit,
+            ErrorKind::Validation,
+            ErrorKind::Config,
+            ErrorKind::Http,
+            ErrorKind::Transport,
+            ErrorKind::Timeout,
+            ErrorKind::ToolArguments,
+        ]
+    );
+    for err in &all {
+        let messages = chain(err);
+        for (i, message) in messages.iter().enumerate() {
+            assert!(!message.is_empty(), "{:?}: level {i} is empty", err.kind());
+            if let Some(next) = messages.get(i + 1) {
+                assert!(
+                    !message.contains(next.as_str()),
+                    "{:?}: {message:?} repeats its source {next:?}",
+                    err.kind()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn foreign_causes_are_the_source() {
+    let all = one_of_each();
+    let transport = all
+        .iter()
+        .find(|e| e.kind() == ErrorKind::Transport)
+        .unwrap();
+    assert_eq!(
+        chain(transport),
+        ["transport: sending the request", "refused by peer"]
+    );
+    let io = transport.source().unwrap();
+    assert!(io.downcast_ref::<std::io::Error>().is_some());
+    let args = all
+        .iter()
+        .find(|e| e.kind() == ErrorKind::ToolArguments)
+        .unwrap();
+    let json = args.source().unwrap();
+    assert!(json.downcast_ref::<serde_json::Error>().unwrap().is_eof());
+    // The crate's own parts are in the message, not behind a source.
+    let sse = all.iter().find(|e| e.kind() == ErrorKind::Sse).unwrap();
+    assert!(sse.source().is_none());
+    assert!(sse.to_string().contains("invalid UTF-8"), "{sse}");
+}
+
+/// `?` turns a tool call's bad arguments into the crate's error, keeping the call.
+#[test]
+fn tool_arguments_error_keeps_the_call_and_works_with_question_mark() {
+    #[derive(Debug, serde::Deserialize)]
+    struct Args {
+        #[allow(dead_code, reason = "only the parse matters")]
+        days: u8,
+    }
+    fn days(call: &ToolCall) -> Result<Args, Error> {
+        let args = call.arguments_as::<Args>()?;
+        Ok(args)
+    }
+    let call = ToolCall::new(3, "c3", "forecast", r#"{"days": "three"}"#);
+    match days(&call).unwrap_err() {
+        Error::ToolArguments(e) => {
+            assert_eq!((e.index, e.name.as_str()), (3, "forecast"));
+            assert!(e.json_error().is_data(), "{}", e.json_error());
+            assert!(e.to_string().contains("forecast"), "{e}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(
+        days(&ToolCall::new(0, "c0", "forecast", r#"{"days": 3}"#))
+            .unwrap()
+            .days,
+        3
+    );
+    // Nothing retries a parse.
+    let err = ToolCall::new(0, "c", "f", "[")
+        .parse_arguments()
+        .unwrap_err();
+    assert!(!err.is_retryable());
+    assert_eq!(err.status(), None);
+}
+
+/// The origin of an in-band error, and the status it named, on both protocols; an
+/// error from an HTTP answer is `Response` (tests/client/error_origin.rs covers it end
+/// to end).
+#[test]
+fn in_band_errors_say_they_came_in_the_stream() {
+    // Native: the event names its status in `:HTTP_STATUS/<n>`.
+    let mut native = StreamDecoder::new(Protocol::DashScope);
+    native.feed(b"id:1\nevent:error\n:HTTP_STATUS/400\ndata:{\"code\":\"DataInspectionFailed\",\"message\":\"bad\",\"request_id\":\"n1\"}\n\n");
+    let err = native.next_event().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Stream);
+    assert_eq!(err.status(), Some(400));
+    let Error::Api(api) = &err else { panic!() };
+    assert_eq!(api.origin, ApiErrorOrigin::Stream { status: Some(400) });
+    assert_eq!(api.status, 400);
+    // Native, a `code` in a `result` event without a status comment.
+    let mut native = Accumulator::new(Protocol::DashScope);
+    let err = native
+        .push_data(r#"{"code":"InternalError","message":"oops","request_id":"n2"}"#)
+        .unwrap_err();
+    let Error::Api(api) = &err else { panic!() };
+    assert_eq!(api.origin, ApiErrorOrigin::Stream { status: None });
+    assert_eq!(err.status(), None);
+    // OpenAI-compatible: an `{"error":...}` chunk names no status.
+    let mut compat = StreamDecoder::new(Protocol::OpenAiCompatible);
+    compat.feed(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\ndata: {\"error\":{\"code\":\"x\",\"message\":\"bad\"}}\n\n");
+    let err = loop {
+        match compat.next_event() {
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("no error"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err.kind(), ErrorKind::Stream);
+    assert_eq!(err.status(), None);
+    assert!(
+        err.to_string().starts_with("API error in the stream"),
+        "{err}"
+    );
+    // `ApiError::new` is an error from an HTTP answer.
+    let answer = Error::Api(Box::new(ApiError::new(503, None, "busy".into(), None)));
+    assert_eq!(
+        (answer.kind(), answer.status()),
+        (ErrorKind::Api, Some(503))
+    );
+}
