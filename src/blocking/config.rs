@@ -899,6 +899,230 @@ mod tests {
         assert!(root_url("http://10.0.0.1:8080", true).is_ok());
     }
 
+    fn env(vars: &[(&str, &str)]) -> ProxyEnv {
+        ProxyEnv::read(|k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    /// The proxy the environment gives requests to `root`, by name.
+    fn env_proxy(vars: &[(&str, &str)], root: &str) -> Option<String> {
+        choose_proxy(&ProxySetting::FromEnv, &env(vars), root)
+            .unwrap()
+            .map(|p| proxy_name(&p))
+    }
+
+    #[test]
+    fn the_proxy_variable_follows_the_scheme_lower_case_first() {
+        let all = [
+            ("https_proxy", "http://lower-https:1"),
+            ("HTTPS_PROXY", "http://upper-https:2"),
+            ("http_proxy", "http://lower-http:3"),
+            ("HTTP_PROXY", "http://upper-http:4"),
+            ("all_proxy", "http://lower-all:5"),
+            ("ALL_PROXY", "http://upper-all:6"),
+        ];
+        let https = "https://dashscope.aliyuncs.com";
+        let http = "http://10.0.0.1:8080";
+        assert_eq!(
+            env_proxy(&all, https).as_deref(),
+            Some("http://lower-https:1")
+        );
+        assert_eq!(
+            env_proxy(&all, http).as_deref(),
+            Some("http://lower-http:3")
+        );
+        assert_eq!(
+            env_proxy(&all[1..], https).as_deref(),
+            Some("http://upper-https:2")
+        );
+        assert_eq!(
+            env_proxy(&all[3..], http).as_deref(),
+            Some("http://upper-http:4")
+        );
+        // An https target never takes HTTP_PROXY, nor an http one HTTPS_PROXY.
+        assert_eq!(env_proxy(&all[2..4], https), None);
+        assert_eq!(env_proxy(&all[..2], http), None);
+        assert_eq!(
+            env_proxy(&all[4..], https).as_deref(),
+            Some("http://lower-all:5")
+        );
+        assert_eq!(
+            env_proxy(&all[5..], http).as_deref(),
+            Some("http://upper-all:6")
+        );
+        // Empty counts as unset.
+        assert_eq!(
+            env_proxy(&[("https_proxy", " "), ("ALL_PROXY", "http://p:7")], https).as_deref(),
+            Some("http://p:7")
+        );
+        assert_eq!(env_proxy(&[], https), None);
+    }
+
+    #[test]
+    fn loopback_hosts_never_take_the_environment_proxy() {
+        let vars = [
+            ("ALL_PROXY", "http://proxy.example:3128"),
+            ("HTTP_PROXY", "http://proxy.example:3128"),
+        ];
+        for root in [
+            "http://127.0.0.1:9",
+            "http://127.1.2.3:9",
+            "http://[::1]:9",
+            "http://localhost:9",
+            "http://LOCALHOST",
+        ] {
+            assert_eq!(env_proxy(&vars, root), None, "{root}");
+        }
+        assert_eq!(
+            env_proxy(&vars, "http://128.0.0.1:9").as_deref(),
+            Some("http://proxy.example:3128")
+        );
+        // A proxy the caller sets is used even for loopback.
+        let explicit = ProxySetting::Url("http://127.0.0.1:1".into());
+        let proxy = choose_proxy(&explicit, &env(&[]), "http://127.0.0.1:9").unwrap();
+        assert_eq!(
+            proxy.map(|p| proxy_name(&p)).as_deref(),
+            Some("http://127.0.0.1:1")
+        );
+        assert!(
+            choose_proxy(&ProxySetting::None, &env(&vars), "https://h.example")
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn no_proxy_lists() {
+        let host = "dashscope.aliyuncs.com";
+        for list in [
+            "*",
+            "aliyuncs.com",
+            ".aliyuncs.com",
+            "*.aliyuncs.com",
+            "dashscope.aliyuncs.com",
+            "DashScope.AliyunCS.com",
+            "aliyuncs.com.",
+            "other.example, aliyuncs.com",
+            " other.example ,aliyuncs.com:443",
+            "dashscope.aliyuncs.com:8080",
+        ] {
+            assert!(no_proxy_matches(list, host), "{list:?}");
+        }
+        for list in [
+            "",
+            ",",
+            ".",
+            "*.",
+            "scope.aliyuncs.com",
+            "yuncs.com",
+            "other.example",
+            "dashscope.aliyuncs.com.cn",
+            "10.0.0.1",
+        ] {
+            assert!(!no_proxy_matches(list, host), "{list:?}");
+        }
+        // IP addresses match exactly or by range, never by suffix.
+        assert!(no_proxy_matches("10.0.0.1", "10.0.0.1"));
+        assert!(no_proxy_matches("10.0.0.1:8080", "10.0.0.1"));
+        assert!(no_proxy_matches("10.0.0.0/8", "10.1.2.3"));
+        assert!(no_proxy_matches("0.0.0.0/0", "10.1.2.3"));
+        assert!(!no_proxy_matches("10.0.0.0/8", "11.1.2.3"));
+        assert!(!no_proxy_matches("0.0.1", "10.0.0.1"));
+        assert!(!no_proxy_matches("10.0.0.0/33", "10.0.0.1"));
+        assert!(no_proxy_matches("fd00::1", "[fd00::1]"));
+        assert!(no_proxy_matches("[fd00::1]:443", "[fd00::1]"));
+        assert!(no_proxy_matches("fd00::/8", "[fd12::1]"));
+        assert!(!no_proxy_matches("fd00::/8", "10.0.0.1"));
+
+        let vars = [
+            ("HTTPS_PROXY", "http://proxy.example:3128"),
+            ("NO_PROXY", ".aliyuncs.com"),
+        ];
+        assert_eq!(env_proxy(&vars, "https://dashscope.aliyuncs.com"), None);
+        assert!(env_proxy(&vars, "https://h.example").is_some());
+        // no_proxy wins over NO_PROXY, as the proxy variables' lower case does.
+        let both = [
+            ("HTTPS_PROXY", "http://proxy.example:3128"),
+            ("no_proxy", "h.example"),
+            ("NO_PROXY", ".aliyuncs.com"),
+        ];
+        assert!(env_proxy(&both, "https://dashscope.aliyuncs.com").is_some());
+        assert_eq!(env_proxy(&both, "https://h.example"), None);
+    }
+
+    #[test]
+    fn bad_environment_proxies_are_config_errors_only_when_used() {
+        let vars = [("HTTPS_PROXY", "http://user:pw@proxy.example:99999")];
+        let err =
+            choose_proxy(&ProxySetting::FromEnv, &env(&vars), "https://h.example").unwrap_err();
+        let Error::Config(message) = err else {
+            panic!("{err:?}")
+        };
+        assert!(message.contains("HTTPS_PROXY"), "{message}");
+        assert!(!message.contains("pw"), "{message}");
+        // Not used: a loopback target, or NO_PROXY.
+        assert!(choose_proxy(&ProxySetting::FromEnv, &env(&vars), "http://127.0.0.1:9").is_ok());
+        let skipped = [vars[0], ("NO_PROXY", "*")];
+        assert!(choose_proxy(&ProxySetting::FromEnv, &env(&skipped), "https://h.example").is_ok());
+    }
+
+    #[test]
+    fn proxy_names_carry_no_credentials() {
+        let proxy = parse_proxy("http://user:secret@proxy.example:3128").unwrap();
+        assert_eq!(proxy_name(&proxy), "http://proxy.example:3128");
+        let proxy = parse_proxy("socks5://user:secret@[::1]:1080").unwrap();
+        assert_eq!(proxy_name(&proxy), "socks5://[::1]:1080");
+    }
+
+    #[test]
+    fn timeouts_too_long_for_the_clock_are_none() {
+        let d = Duration::from_secs(5);
+        assert_eq!(clock_limit(Some(d)), Some(d));
+        assert_eq!(clock_limit(None), None);
+        assert_eq!(clock_limit(Some(Duration::MAX)), None);
+        assert_eq!(clock_limit(Some(Duration::from_secs(u64::MAX / 2))), None);
+        let hundred_years = Duration::from_secs(100 * 366 * 24 * 3600);
+        assert_eq!(clock_limit(Some(hundred_years)), Some(hundred_years));
+    }
+
+    #[test]
+    fn region_names_parse_in_one_place_and_display_as_ids() {
+        for region in [
+            Region::Beijing,
+            Region::Singapore,
+            Region::Us,
+            Region::HongKong,
+        ] {
+            assert_eq!(region.to_string(), region.id());
+            assert_eq!(region.to_string().parse::<Region>().unwrap(), region);
+        }
+        for (name, region) in [
+            ("beijing", Region::Beijing),
+            (" CN-Beijing ", Region::Beijing),
+            ("intl", Region::Singapore),
+            ("singapore", Region::Singapore),
+            ("virginia", Region::Us),
+            ("us", Region::Us),
+            ("hong-kong", Region::HongKong),
+            ("hongkong", Region::HongKong),
+        ] {
+            assert_eq!(name.parse::<Region>().unwrap(), region, "{name}");
+        }
+        assert!(matches!("mars".parse::<Region>(), Err(Error::Config(_))));
+        // DASHSCOPE_REGION goes through the same parser.
+        let err = ClientBuilder::default()
+            .apply_env(|k| (k == "DASHSCOPE_REGION").then(|| "mars".to_owned()))
+            .unwrap_err();
+        assert!(err.to_string().contains("DASHSCOPE_REGION"), "{err}");
+        let b = ClientBuilder::default()
+            .apply_env(|k| (k == "DASHSCOPE_REGION").then(|| "virginia".to_owned()))
+            .unwrap();
+        assert_eq!(b.region, Region::Us);
+    }
+
     #[test]
     fn workspace_ids() {
         assert!(valid_workspace("ws-1_a"));

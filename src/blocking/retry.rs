@@ -112,7 +112,11 @@ impl RetryPolicy {
         } else {
             0.0
         };
-        backoff.mul_f64(1.0 - jitter / 4.0)
+        // `mul_f64` panics when the product rounds past `Duration::MAX` (a backoff of
+        // `Duration::MAX` times 1.0 does); the factor is at most 1, so the backoff
+        // itself bounds it.
+        Duration::try_from_secs_f64(backoff.as_secs_f64() * (1.0 - jitter / 4.0))
+            .map_or(backoff, |d| d.min(backoff))
     }
 }
 
@@ -289,6 +293,17 @@ mod tests {
         assert_eq!(p.delay(0, None, f64::NAN), ms(500));
         let d = p.delay(1, None, 0.5);
         assert!(d >= ms(750) && d <= ms(1000), "{d:?}");
+    }
+
+    #[test]
+    fn delays_too_long_for_the_clock_do_not_panic() {
+        let p = RetryPolicy::default()
+            .base_delay(Duration::MAX)
+            .max_delay(Duration::MAX)
+            .max_retry_after(Duration::MAX);
+        assert_eq!(p.delay(0, None, 0.0), Duration::MAX);
+        assert!(p.delay(3, None, 0.99) <= Duration::MAX);
+        assert_eq!(p.delay(0, Some(Duration::MAX), 0.0), Duration::MAX);
     }
 
     #[test]

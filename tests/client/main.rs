@@ -20,7 +20,9 @@ mod render;
 
 mod chat_example;
 mod client;
+mod client_config;
 mod client_tail;
+mod logging;
 mod recording;
 mod replay_server;
 mod replay_server_threads;
