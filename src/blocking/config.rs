@@ -180,8 +180,23 @@ impl fmt::Debug for ClientBuilder {
             .field("custom_agent", &self.agent.is_some())
             .field("allow_insecure_http", &self.allow_insecure_http)
             .field("user_agent", &self.user_agent)
-            .field("default_headers", &self.default_headers)
+            .field("default_headers", &RedactedHeaders(&self.default_headers))
             .finish_non_exhaustive()
+    }
+}
+
+/// Headers as `Debug` shows them: credentials redacted.
+struct RedactedHeaders<'h>(&'h [(String, String)]);
+
+impl fmt::Debug for RedactedHeaders<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(
+                self.0
+                    .iter()
+                    .map(|(n, v)| (n, ChatRequest::printable_header_value(n, v))),
+            )
+            .finish()
     }
 }
 

@@ -236,12 +236,19 @@ fn headers_the_client_owns_are_refused() {
         "X-DashScope-SSE",
         "x-dashscope-sse",
     ] {
-        let err = Client::builder()
+        let builder = Client::builder()
             .api_key(KEY)
             .no_proxy()
-            .default_header(name, format!("Bearer {KEY}"))
-            .build()
-            .unwrap_err();
+            .default_header(name, format!("Bearer {KEY}"));
+        // Not sent yet, but printed: the credential stays hidden.
+        let debug = format!("{builder:?}");
+        if name.eq_ignore_ascii_case("authorization") {
+            assert!(
+                !debug.contains(KEY) && debug.contains("<redacted>"),
+                "{debug}"
+            );
+        }
+        let err = builder.build().unwrap_err();
         assert!(
             matches!(&err, Error::Config(m) if m.contains("set by the client")),
             "{err:?}"
@@ -275,8 +282,10 @@ fn headers_the_client_owns_are_refused() {
     // Per request: refused when sent, before anything goes out.
     let server = ReplayServer::start(Reply::sse(SSE_BODY)).unwrap();
     let client = builder(&server).build().unwrap();
+    let with_key = hello().header("authorization", format!("Bearer {KEY}"));
+    assert!(!format!("{with_key:?}").contains(KEY), "{with_key:?}");
     for request in [
-        hello().header("authorization", format!("Bearer {KEY}")),
+        with_key.clone(),
         hello().header("X-DashScope-SSE", "disable"),
         hello().header("X-Ok", "a\nb"),
     ] {

@@ -86,7 +86,25 @@ pub struct ChatRequest {
     pub(super) extra: Vec<(String, Value)>,
     pub(super) incremental_output: bool,
     pub(super) protocol: Option<Protocol>,
-    pub(super) headers: Vec<(String, String)>,
+    pub(super) headers: Headers,
+}
+
+/// A request's headers; `Debug` hides the values of credential headers
+/// (`Authorization`, `Proxy-Authorization`), which are refused when sent but could be
+/// printed before.
+#[derive(Clone, PartialEq, Default)]
+pub(super) struct Headers(pub(super) Vec<(String, String)>);
+
+impl std::fmt::Debug for Headers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(
+                self.0
+                    .iter()
+                    .map(|(name, value)| (name, ChatRequest::printable_header_value(name, value))),
+            )
+            .finish()
+    }
 }
 
 macro_rules! setter {
@@ -138,7 +156,7 @@ impl ChatRequest {
             extra: Vec::new(),
             incremental_output: true,
             protocol: None,
-            headers: Vec::new(),
+            headers: Headers::default(),
         }
     }
 
@@ -383,11 +401,12 @@ impl ChatRequest {
         let value = value.into();
         match self
             .headers
+            .0
             .iter_mut()
             .find(|(n, _)| n.eq_ignore_ascii_case(&name))
         {
             Some(slot) => slot.1 = value,
-            None => self.headers.push((name, value)),
+            None => self.headers.0.push((name, value)),
         }
         self
     }
@@ -396,7 +415,7 @@ impl ChatRequest {
     /// order first set. A transport of one's own sends them (see
     /// [`endpoint_path`](ChatRequest::endpoint_path)).
     pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        self.headers.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
     }
 
     /// The path, from the gateway root, that requests of `protocol` are sent to:

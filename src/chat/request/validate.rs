@@ -134,6 +134,18 @@ impl ChatRequest {
     pub(crate) fn check_header(name: &str, value: &str) -> Result<(), Error> {
         check_header(name, value)
     }
+
+    /// A header's value as `Debug` shows it: `<redacted>` for a credential
+    /// (`Authorization`, `Proxy-Authorization`), else the value.
+    pub(crate) fn printable_header_value<'v>(name: &str, value: &'v str) -> &'v str {
+        if name.eq_ignore_ascii_case("authorization")
+            || name.eq_ignore_ascii_case("proxy-authorization")
+        {
+            "<redacted>"
+        } else {
+            value
+        }
+    }
 }
 
 // `Model::check` lives here rather than in `model.rs`: it reads the request's fields,
