@@ -350,7 +350,8 @@ impl ChatRequest {
 
     /// Sets whether the native protocol streams deltas; `false` asks for cumulative
     /// output (every event repeats the text so far), which the client merges back into
-    /// deltas. Defaults to `true`. The OpenAI-compatible protocol always streams deltas.
+    /// deltas. Defaults to `true`. Sent only with a stream; the OpenAI-compatible
+    /// protocol always streams deltas.
     #[must_use]
     pub fn incremental_output(mut self, incremental: bool) -> Self {
         self.incremental_output = incremental;
