@@ -318,8 +318,22 @@ impl ClientBuilder {
     /// The ureq agent to send through (its TLS, proxy and pool settings). Defaults to
     /// an agent of the client's own.
     ///
-    /// The client still sets, per request, its timeouts, no redirects and status codes
-    /// as responses rather than errors.
+    /// The client still sets, per request, its timeouts, no redirects, status codes as
+    /// responses rather than errors, and its headers (the user agent included).
+    ///
+    /// # Example
+    ///
+    /// This example builds the agent with the ureq the client re-exports
+    /// ([`blocking::ureq`](crate::blocking::ureq)), so the versions match.
+    ///
+    /// ```
+    /// use dashscope_glm::blocking::{Client, ureq};
+    ///
+    /// let agent = ureq::Agent::config_builder().max_idle_connections(4).build().new_agent();
+    /// let client = Client::builder().api_key("sk-test").agent(agent).build()?;
+    /// # let _ = client;
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
     #[must_use]
     pub fn agent(mut self, agent: ureq::Agent) -> Self {
         self.agent = Some(agent);

@@ -213,8 +213,8 @@ fn default_and_request_headers_reach_the_server() {
 fn the_default_user_agent_names_the_crate_even_with_a_custom_agent() {
     let server = ReplayServer::start(Reply::sse(SSE_BODY)).unwrap();
     // `blocking::ureq` is the client's own ureq: its Agent is the one `agent` takes.
-    let agent: dashscope_glm::blocking::ureq::Agent =
-        dashscope_glm::blocking::ureq::Agent::new_with_defaults();
+    use dashscope_glm::blocking::ureq;
+    let agent = ureq::Agent::new_with_defaults();
     for client in [
         builder(&server).build().unwrap(),
         builder(&server).agent(agent).build().unwrap(),
