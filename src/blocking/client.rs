@@ -4,7 +4,9 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::blocking::config::{ClientBuilder, Config};
+use ureq::http::{HeaderMap, HeaderValue, header};
+
+use crate::blocking::config::{ClientBuilder, Config, checked_header};
 use crate::blocking::response::{
     Rejected, Started, completion_from_body, read_limited, started_or_rejected, timeout_kind,
     transport,
@@ -14,9 +16,6 @@ use crate::blocking::stream::ChatStream;
 use crate::chat::{Accumulator, ChatRequest, Completion, Protocol, StreamDecoder};
 use crate::error::{Error, TimeoutKind};
 use crate::sse;
-
-const COMPAT_PATH: &str = "/compatible-mode/v1/chat/completions";
-const NATIVE_PATH: &str = "/api/v1/services/aigc/text-generation/generation";
 
 struct Inner {
     config: Config,
@@ -69,6 +68,8 @@ impl fmt::Debug for Client {
             .field("idle_timeout", &c.idle_timeout)
             .field("total_timeout", &c.total_timeout)
             .field("retry", &c.retry)
+            .field("proxy", &c.proxy)
+            .field("headers", &c.headers)
             .finish_non_exhaustive()
     }
 }
@@ -147,11 +148,11 @@ impl Client {
 
     /// The URL requests of `protocol` go to.
     pub fn endpoint(&self, protocol: Protocol) -> String {
-        let path = match protocol {
-            Protocol::DashScope => NATIVE_PATH,
-            _ => COMPAT_PATH,
-        };
-        format!("{}{path}", self.inner.config.root)
+        format!(
+            "{}{}",
+            self.inner.config.root,
+            ChatRequest::endpoint_path(protocol)
+        )
     }
 
     /// Sends `request` as a stream and returns once the response headers are in.
@@ -160,7 +161,7 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::Validation`], [`Error::Api`] (an error status with a JSON or SSE body),
+    /// [`Error::Validation`], [`Error::Config`] (a request header refused), [`Error::Api`] (an error status with a JSON or SSE body),
     /// [`Error::Http`] (an error status with another body), [`Error::Transport`],
     /// [`Error::Timeout`].
     ///
@@ -263,10 +264,17 @@ impl Client {
         let inner = &*self.inner;
         let protocol = request.protocol_override().unwrap_or(inner.config.protocol);
         let url = self.endpoint(protocol);
+        let headers = self.headers(request, protocol, stream)?;
+        log::debug!(
+            "POST {} (model {}, protocol {protocol:?}, {})",
+            ChatRequest::endpoint_path(protocol),
+            request.model(),
+            if stream { "streaming" } else { "not streaming" },
+        );
         let mut body = std::mem::take(&mut *inner.body.lock().unwrap_or_else(|p| p.into_inner()));
         let result = request
             .write_body(protocol, stream, &mut body)
-            .and_then(|()| self.send_with_retries(&url, protocol, stream, &body));
+            .and_then(|()| self.send_with_retries(&url, &headers, protocol, stream, &body));
         let mut slot = inner.body.lock().unwrap_or_else(|p| p.into_inner());
         if body.capacity() > slot.capacity() {
             *slot = body;
@@ -274,9 +282,47 @@ impl Client {
         result
     }
 
+    /// The headers of a request, later ones replacing earlier ones of the same name:
+    /// `Accept`, the user agent and default headers, the request's own, and last the
+    /// ones the client owns (`Authorization`, `Content-Type`, `X-DashScope-SSE`).
+    fn headers(
+        &self,
+        request: &ChatRequest,
+        protocol: Protocol,
+        stream: bool,
+    ) -> Result<HeaderMap, Error> {
+        let config = &self.inner.config;
+        let mut map = HeaderMap::new();
+        map.insert(
+            header::ACCEPT,
+            HeaderValue::from_static(if stream {
+                "text/event-stream"
+            } else {
+                "application/json"
+            }),
+        );
+        for (name, value) in &config.headers {
+            map.insert(name.clone(), value.clone());
+        }
+        for (name, value) in request.headers() {
+            let (name, value) = checked_header(name, value)?;
+            map.insert(name, value);
+        }
+        map.insert(header::AUTHORIZATION, config.authorization.clone());
+        map.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if stream && protocol == Protocol::DashScope {
+            map.insert("x-dashscope-sse", HeaderValue::from_static("enable"));
+        }
+        Ok(map)
+    }
+
     fn send_with_retries(
         &self,
         url: &str,
+        headers: &HeaderMap,
         protocol: Protocol,
         stream: bool,
         body: &[u8],
@@ -284,7 +330,9 @@ impl Client {
         let inner = &*self.inner;
         let config = &inner.config;
         let start = Instant::now();
-        let deadline = config.total_timeout.map(|t| start + t);
+        // `build` turned a timeout too long for the clock into none; an overflow here
+        // is no deadline all the same.
+        let deadline = config.total_timeout.and_then(|t| start.checked_add(t));
         let mut retry = 0u32;
         loop {
             let remaining = match deadline {
@@ -299,7 +347,7 @@ impl Client {
                 },
                 None => None,
             };
-            let rejected = match self.attempt(url, protocol, stream, body, remaining) {
+            let rejected = match self.attempt(url, headers, protocol, stream, body, remaining) {
                 Ok(started) => return Ok(started),
                 Err(rejected) => rejected,
             };
@@ -310,10 +358,21 @@ impl Client {
                 .retry
                 .delay(retry, rejected.retry_after, inner.jitter.next());
             if let Some(d) = deadline {
-                if Instant::now() + delay >= d {
+                // A delay the clock cannot hold ends after any deadline.
+                if Instant::now().checked_add(delay).is_none_or(|at| at >= d) {
+                    log::debug!(
+                        "not retrying {}: the delay {delay:?} would pass the total timeout",
+                        cause(&rejected.error)
+                    );
                     return Err(rejected.error);
                 }
             }
+            log::debug!(
+                "retry {} of {} in {delay:?} after {}",
+                retry + 1,
+                config.retry.max_retries,
+                cause(&rejected.error)
+            );
             match &config.sleeper {
                 Some(sleep) => sleep(delay),
                 None => std::thread::sleep(delay),
@@ -327,6 +386,7 @@ impl Client {
     fn attempt(
         &self,
         url: &str,
+        headers: &HeaderMap,
         protocol: Protocol,
         stream: bool,
         body: &[u8],
@@ -345,25 +405,15 @@ impl Client {
             .timeout_per_read(config.idle_timeout)
             .timeout_per_write(config.idle_timeout)
             .timeout_global(remaining)
-            .build()
-            .header(
-                "Authorization",
-                format!("Bearer {}", config.api_key.secret()),
-            )
-            .header("Content-Type", "application/json");
-        req = if stream {
-            req.header("Accept", "text/event-stream")
-        } else {
-            req.header("Accept", "application/json")
-        };
-        if stream && protocol == Protocol::DashScope {
-            req = req.header("X-DashScope-SSE", "enable");
+            .build();
+        if let Some(map) = req.headers_mut() {
+            map.extend(headers.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
         match req.send(body) {
             Ok(response) => started_or_rejected(response, protocol, stream),
             Err(e) => Err(Rejected {
                 retryable: is_connect_failure(&e),
-                error: send_error(e),
+                error: send_error(e, config.proxy.as_deref()),
                 retry_after: None,
             }),
         }
@@ -381,8 +431,25 @@ fn is_connect_failure(e: &ureq::Error) -> bool {
     )
 }
 
-/// Maps a ureq error from sending (before any response) to ours.
-fn send_error(e: ureq::Error) -> Error {
+/// What a failed attempt's error was, for the retry log: its kind and status, never a
+/// body or a message that could quote the request.
+fn cause(error: &Error) -> String {
+    match error {
+        Error::Api(api) => format!(
+            "API error {} {}",
+            api.status,
+            api.code.as_deref().unwrap_or("(no code)")
+        ),
+        Error::Http(http) => format!("HTTP status {}", http.status),
+        Error::Timeout { kind, .. } => format!("{kind} timeout"),
+        Error::Transport(t) => format!("transport error: {}", t.message),
+        _ => "an error".to_owned(),
+    }
+}
+
+/// Maps a ureq error from sending (before any response) to ours; a transport error
+/// through a proxy names it (`proxy`, as `scheme://host:port`).
+fn send_error(e: ureq::Error, proxy: Option<&str>) -> Error {
     match e {
         ureq::Error::Timeout(t) => Error::Timeout {
             kind: timeout_kind(t),
@@ -393,7 +460,14 @@ fn send_error(e: ureq::Error) -> Error {
         ureq::Error::RequireHttpsOnly(why) => {
             Error::Config(format!("the agent only allows https: {why}"))
         }
-        other => transport("sending the request", other, None),
+        other => match proxy {
+            Some(proxy) => transport(
+                &format!("sending the request through the proxy {proxy}"),
+                other,
+                None,
+            ),
+            None => transport("sending the request", other, None),
+        },
     }
 }
 
@@ -411,7 +485,7 @@ mod tests {
         assert_eq!(timeout_kind(T::PerRead), TimeoutKind::Idle);
         assert_eq!(timeout_kind(T::PerWrite), TimeoutKind::Idle);
         assert_eq!(timeout_kind(T::Global), TimeoutKind::Total);
-        let e = send_error(ureq::Error::Timeout(T::Connect));
+        let e = send_error(ureq::Error::Timeout(T::Connect), None);
         assert!(matches!(
             e,
             Error::Timeout {

@@ -29,5 +29,11 @@ mod stream;
 
 pub use client::Client;
 pub use config::{ClientBuilder, Region};
-pub use retry::{RetryPolicy, parse_http_date, retry_after};
+pub use retry::RetryPolicy;
 pub use stream::{ChatStream, OwnedStreamEvent, Recording};
+
+/// The ureq this client is built on, so that a user building an [`Agent`] for
+/// [`ClientBuilder::agent`] gets the same major version.
+///
+/// [`Agent`]: ureq::Agent
+pub use ureq;

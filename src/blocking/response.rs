@@ -51,6 +51,10 @@ pub(crate) fn started_or_rejected(
     let (parts, body) = response.into_parts();
     let status = parts.status.as_u16();
     let request_id = header(&parts.headers, "x-request-id").map(str::to_owned);
+    log::debug!(
+        "status {status}, request id {}",
+        request_id.as_deref().unwrap_or("(none)")
+    );
     if (200..300).contains(&status) {
         let json_body = header(&parts.headers, "content-type").is_some_and(|ct| {
             ct.trim_start()

@@ -95,7 +95,7 @@ impl RetryPolicy {
     }
 
     /// The delay before retry `retry` (0 for the first retry), given the server's hint
-    /// (see [`retry_after`]) and a jitter value in `[0, 1)` (clamped): a hint is taken
+    /// (`retry-after-ms`, else `retry-after` in seconds or as an HTTP date) and a jitter value in `[0, 1)` (clamped): a hint is taken
     /// as is, capped; a backoff loses `jitter / 4` of itself.
     pub fn delay(&self, retry: u32, hint: Option<Duration>, jitter: f64) -> Duration {
         if let Some(hint) = hint {
@@ -112,7 +112,11 @@ impl RetryPolicy {
         } else {
             0.0
         };
-        backoff.mul_f64(1.0 - jitter / 4.0)
+        // `mul_f64` panics when the product rounds past `Duration::MAX` (a backoff of
+        // `Duration::MAX` times 1.0 does); the factor is at most 1, so the backoff
+        // itself bounds it.
+        Duration::try_from_secs_f64(backoff.as_secs_f64() * (1.0 - jitter / 4.0))
+            .map_or(backoff, |d| d.min(backoff))
     }
 }
 
@@ -120,23 +124,7 @@ impl RetryPolicy {
 /// present and valid, else `retry-after` as seconds (fractions allowed) or as an HTTP
 /// date (IMF-fixdate, RFC 850 or asctime), relative to `now`; a date in the past is a
 /// zero delay. Unparseable or negative values give `None`. Not capped: the policy caps.
-///
-/// # Example
-///
-/// ```
-/// use std::time::{Duration, SystemTime, UNIX_EPOCH};
-/// use dashscope_glm::blocking::retry_after;
-///
-/// let now = UNIX_EPOCH + Duration::from_secs(1_445_412_480); // Wed, 21 Oct 2015 07:28:00 GMT
-/// assert_eq!(retry_after(Some("1500"), Some("9"), now), Some(Duration::from_millis(1500)));
-/// assert_eq!(retry_after(None, Some("3"), now), Some(Duration::from_secs(3)));
-/// assert_eq!(
-///     retry_after(None, Some("Wed, 21 Oct 2015 07:28:05 GMT"), now),
-///     Some(Duration::from_secs(5))
-/// );
-/// assert_eq!(retry_after(None, Some("soon"), now), None);
-/// ```
-pub fn retry_after(
+pub(crate) fn retry_after(
     retry_after_ms: Option<&str>,
     retry_after: Option<&str>,
     now: SystemTime,
@@ -166,20 +154,7 @@ fn seconds(value: &str, unit: f64) -> Option<Duration> {
 /// (`Sun, 06 Nov 1994 08:49:37 GMT`) and the two obsolete forms, RFC 850
 /// (`Sunday, 06-Nov-94 08:49:37 GMT`) and asctime (`Sun Nov  6 08:49:37 1994`). The day
 /// name is not checked against the date.
-///
-/// # Example
-///
-/// ```
-/// use std::time::{Duration, UNIX_EPOCH};
-/// use dashscope_glm::blocking::parse_http_date;
-///
-/// let t = UNIX_EPOCH + Duration::from_secs(784_111_777);
-/// assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(t));
-/// assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), Some(t));
-/// assert_eq!(parse_http_date("Sun Nov  6 08:49:37 1994"), Some(t));
-/// assert_eq!(parse_http_date("06 Nov 1994"), None);
-/// ```
-pub fn parse_http_date(s: &str) -> Option<SystemTime> {
+pub(crate) fn parse_http_date(s: &str) -> Option<SystemTime> {
     let s = s.trim();
     let (day, month, year, time) = if let Some((_, rest)) = s.split_once(", ") {
         let rest = rest.strip_suffix(" GMT")?;
@@ -321,6 +296,17 @@ mod tests {
     }
 
     #[test]
+    fn delays_too_long_for_the_clock_do_not_panic() {
+        let p = RetryPolicy::default()
+            .base_delay(Duration::MAX)
+            .max_delay(Duration::MAX)
+            .max_retry_after(Duration::MAX);
+        assert_eq!(p.delay(0, None, 0.0), Duration::MAX);
+        assert!(p.delay(3, None, 0.99) <= Duration::MAX);
+        assert_eq!(p.delay(0, Some(Duration::MAX), 0.0), Duration::MAX);
+    }
+
+    #[test]
     fn hints_cap_at_the_policy_maximum() {
         let p = RetryPolicy::default();
         assert_eq!(
@@ -340,6 +326,20 @@ mod tests {
             retry_after(Some("1500"), None, now),
             Some(Duration::from_millis(1500))
         );
+        // retry-after-ms wins over retry-after.
+        assert_eq!(
+            retry_after(Some("1500"), Some("9"), now),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            retry_after(None, Some("3"), now),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            retry_after(None, Some("Wed, 21 Oct 2015 07:28:05 GMT"), now),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(retry_after(None, Some("soon"), now), None);
         assert_eq!(
             retry_after(Some("2.5"), None, now),
             Some(Duration::from_micros(2500))
@@ -389,6 +389,7 @@ mod tests {
             "Sun, 06 Nov +994 08:49:37 GMT",
             "Sun Nov  6 08:49:37",
             "Sunday, 06-Nov-1994 08:49:37 GMT",
+            "06 Nov 1994",
         ] {
             assert_eq!(at(bad), None, "{bad:?}");
         }

@@ -82,6 +82,111 @@ fn native_body_every_message_has_its_role() {
 }
 
 #[test]
+fn native_non_streaming_body_has_no_incremental_output() {
+    // A whole answer is neither incremental nor cumulative: the key is a stream's only.
+    for incremental in [true, false] {
+        let r = ChatRequest::new("glm-4.7")
+            .user("Who are you")
+            .thinking(false)
+            .incremental_output(incremental);
+        assert_eq!(
+            body(&r, Protocol::DashScope, false),
+            json!({
+                "model": "glm-4.7",
+                "input": {"messages": [{"role": "user", "content": "Who are you"}]},
+                "parameters": {"result_format": "message", "enable_thinking": false},
+            })
+        );
+        assert_eq!(
+            body(&r, Protocol::DashScope, true)["parameters"]["incremental_output"],
+            incremental
+        );
+    }
+}
+
+#[test]
+fn request_headers_are_kept_in_order_and_checked() {
+    let r = ChatRequest::new("glm-5")
+        .user("hi")
+        .header("X-DashScope-DataInspection", r#"{"input":"disable"}"#)
+        .header("X-DashScope-WorkSpace", "ws-1")
+        .header("x-dashscope-datainspection", "enable");
+    // The same name again (any case) keeps its first place and its last value.
+    assert_eq!(
+        r.headers().collect::<Vec<_>>(),
+        [
+            ("X-DashScope-DataInspection", "enable"),
+            ("X-DashScope-WorkSpace", "ws-1"),
+        ]
+    );
+    assert!(r.validate().is_ok());
+    // Headers are not part of the body.
+    assert!(
+        !String::from_utf8(serde_json::to_vec(&body(&r, Protocol::DashScope, true)).unwrap())
+            .unwrap()
+            .contains("ws-1")
+    );
+
+    let refused = |name: &str, value: &str| {
+        let err = ChatRequest::new("glm-5")
+            .user("hi")
+            .header(name, value)
+            .validate()
+            .unwrap_err();
+        let Error::Config(message) = &err else {
+            panic!("{name:?}: expected a config error, got {err:?}");
+        };
+        assert!(!message.contains("sk-secret"), "{message}");
+        message.clone()
+    };
+    for owned in [
+        "Authorization",
+        "authorization",
+        "CONTENT-TYPE",
+        "X-DashScope-SSE",
+        "x-dashscope-sse",
+        "Content-Length",
+        "Host",
+    ] {
+        let message = refused(owned, "Bearer sk-secret");
+        assert!(message.contains("set by the client"), "{message}");
+    }
+    for (name, value) in [
+        ("", "v"),
+        ("X Space", "v"),
+        ("X-Colon:", "v"),
+        ("X-Ünicode", "v"),
+        ("X-Ok", "sk-secret\r\nInjected: 1"),
+        ("X-Ok", "sk-secret\n"),
+        ("X-Ok", "sk-secret\u{7f}"),
+        ("X-Ok", "sk-secret\u{0}"),
+    ] {
+        let message = refused(name, value);
+        assert!(message.contains("not a valid HTTP header"), "{message}");
+    }
+    // Tabs, spaces and non-ASCII text are valid values.
+    assert!(
+        ChatRequest::new("glm-5")
+            .user("hi")
+            .header("X-Ok", "a\tb c é")
+            .validate()
+            .is_ok()
+    );
+}
+
+#[test]
+fn endpoint_paths_per_protocol() {
+    assert_eq!(
+        ChatRequest::endpoint_path(Protocol::OpenAiCompatible),
+        "/compatible-mode/v1/chat/completions"
+    );
+    assert_eq!(
+        ChatRequest::endpoint_path(Protocol::DashScope),
+        "/api/v1/services/aigc/text-generation/generation"
+    );
+}
+
+#[test]
 fn every_parameter_openai_top_level_native_in_parameters() {
     let r = ChatRequest::new("glm-5")
         .user("Weather in Beijing?")

@@ -15,13 +15,17 @@
 mod data;
 #[path = "../common/example_bin.rs"]
 mod example_bin;
+#[path = "../common/log_capture.rs"]
+mod log_capture;
 #[path = "../../examples/common/render.rs"]
 mod render;
 
 mod chat_example;
 mod client;
+mod client_config;
 mod client_tail;
 mod error_origin;
+mod logging;
 mod recording;
 mod replay_server;
 mod replay_server_threads;

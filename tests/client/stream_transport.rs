@@ -4,7 +4,6 @@
 //! completion on later calls; the stream's end is logged at debug without message text.
 #![cfg(all(feature = "blocking", feature = "testing"))]
 
-use std::cell::RefCell;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -14,7 +13,7 @@ use dashscope_glm::chat::{ChatRequest, EventReader, Protocol, StreamDecoder};
 use dashscope_glm::testing::{Framing, ReplayServer, Reply, Split};
 use dashscope_glm::{Error, TimeoutKind};
 
-use crate::render;
+use crate::{log_capture, render};
 
 /// Sends a request by hand and returns the socket positioned at the body (the
 /// response head read up to the blank line).
@@ -170,42 +169,14 @@ fn a_failed_chat_stream_shares_its_partial_on_later_calls() {
     ));
 }
 
-thread_local! {
-    /// The records logged on this thread while capturing: (level, message).
-    static CAPTURED: RefCell<Option<Vec<(log::Level, String)>>> = const { RefCell::new(None) };
-}
-
-/// Keeps the records of the threads that asked for them.
-struct Capture;
-
-impl log::Log for Capture {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        CAPTURED.with(|c| {
-            if let Some(records) = c.borrow_mut().as_mut() {
-                records.push((
-                    record.level(),
-                    format!("{} {}", record.target(), record.args()),
-                ));
-            }
-        });
-    }
-
-    fn flush(&self) {}
-}
-
-/// Runs `f` with this thread's log records captured.
+/// Runs `f` with this thread's log records captured: (level, "target text").
 fn captured(f: impl FnOnce()) -> Vec<(log::Level, String)> {
-    static LOGGER: Capture = Capture;
-    // Another test may have installed it already: the same logger, so either is fine.
-    let _ = log::set_logger(&LOGGER);
-    log::set_max_level(log::LevelFilter::Trace);
-    CAPTURED.with(|c| *c.borrow_mut() = Some(Vec::new()));
+    log_capture::start();
     f();
-    CAPTURED.with(|c| c.borrow_mut().take().unwrap())
+    log_capture::take()
+        .into_iter()
+        .map(|r| (r.level, format!("{} {}", r.target, r.text)))
+        .collect()
 }
 
 #[test]

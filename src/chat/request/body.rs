@@ -9,7 +9,8 @@ impl ChatRequest {
     /// Serializes the body for `protocol` into `out` (cleared first; its capacity is
     /// reused). `stream` adds `stream: true` and `stream_options.include_usage: true`
     /// on the OpenAI-compatible protocol; the native protocol streams through a header
-    /// (`X-DashScope-SSE: enable`) and its body is the same either way.
+    /// (`X-DashScope-SSE: enable`), and `stream` adds only
+    /// `parameters.incremental_output` to its body.
     ///
     /// Only the extra-field rule is checked here; the model rules are
     /// [`validate`](ChatRequest::validate)'s.
@@ -50,12 +51,16 @@ impl ChatRequest {
                 w.string(&self.model);
                 w.raw(",\"input\":{\"messages\":");
                 self.write_messages(&mut w, true);
-                w.raw("},\"parameters\":{\"result_format\":\"message\",\"incremental_output\":");
-                w.raw(if self.incremental_output {
-                    "true"
-                } else {
-                    "false"
-                });
+                w.raw("},\"parameters\":{\"result_format\":\"message\"");
+                // Only a stream is incremental or cumulative; a whole answer is neither.
+                if stream {
+                    w.key("incremental_output");
+                    w.raw(if self.incremental_output {
+                        "true"
+                    } else {
+                        "false"
+                    });
+                }
                 self.write_parameters(&mut w);
                 w.raw("}}");
             }

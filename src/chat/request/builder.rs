@@ -35,7 +35,7 @@ use crate::chat::{Message, Protocol, ResponseFormat, Stop, Tool, ToolChoice};
 /// | [`tool_stream`](ChatRequest::tool_stream) | `tool_stream` | `parameters.tool_stream` |
 /// | [`response_format`](ChatRequest::response_format) | `response_format` | `parameters.response_format` |
 /// | [`extra`](ChatRequest::extra)`(key, ..)` | `key` | `parameters.key` |
-/// | [`incremental_output`](ChatRequest::incremental_output) | not sent | `parameters.incremental_output` (always sent) |
+/// | [`incremental_output`](ChatRequest::incremental_output) | not sent | `parameters.incremental_output` (streaming only) |
 /// | [`protocol`](ChatRequest::protocol) | not sent (picks the endpoint) | not sent (picks the endpoint) |
 /// | [`write_body`](ChatRequest::write_body)`(.., stream: true, ..)` | `stream`, `stream_options.include_usage` | not sent (a header asks for the stream) |
 /// | (always) | | `parameters.result_format: "message"` |
@@ -86,6 +86,25 @@ pub struct ChatRequest {
     pub(super) extra: Vec<(String, Value)>,
     pub(super) incremental_output: bool,
     pub(super) protocol: Option<Protocol>,
+    pub(super) headers: Headers,
+}
+
+/// A request's headers; `Debug` hides the values of credential headers
+/// (`Authorization`, `Proxy-Authorization`), which are refused when sent but could be
+/// printed before.
+#[derive(Clone, PartialEq, Default)]
+pub(super) struct Headers(pub(super) Vec<(String, String)>);
+
+impl std::fmt::Debug for Headers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(
+                self.0
+                    .iter()
+                    .map(|(name, value)| (name, ChatRequest::printable_header_value(name, value))),
+            )
+            .finish()
+    }
 }
 
 macro_rules! setter {
@@ -137,6 +156,7 @@ impl ChatRequest {
             extra: Vec::new(),
             incremental_output: true,
             protocol: None,
+            headers: Headers::default(),
         }
     }
 
@@ -297,7 +317,8 @@ impl ChatRequest {
 
     /// Sets whether the native protocol streams deltas; `false` asks for cumulative
     /// output (every event repeats the text so far), which the client merges back into
-    /// deltas. Defaults to `true`. The OpenAI-compatible protocol always streams deltas.
+    /// deltas. Defaults to `true`. Sent only with a stream; the OpenAI-compatible
+    /// protocol always streams deltas.
     #[must_use]
     pub fn incremental_output(mut self, incremental: bool) -> Self {
         self.incremental_output = incremental;
@@ -309,6 +330,111 @@ impl ChatRequest {
     pub fn protocol(mut self, protocol: Protocol) -> Self {
         self.protocol = Some(protocol);
         self
+    }
+
+    /// Adds an HTTP header to this request, for what Model Studio reads from headers
+    /// (`X-DashScope-DataInspection`, `X-DashScope-WorkSpace`, ...). Setting the same
+    /// name again (any case) keeps its first place and its last value; a request header
+    /// replaces a client's default header of the same name. Defaults to no headers.
+    ///
+    /// The headers the client writes itself (`Authorization`, `Content-Type`,
+    /// `X-DashScope-SSE`, and HTTP framing: `Host`, `Content-Length`,
+    /// `Transfer-Encoding`, `Connection`) and names or values that are not valid HTTP
+    /// make [`validate`](ChatRequest::validate), and so sending, fail with
+    /// [`Error::Config`](crate::Error::Config).
+    ///
+    /// # Example
+    ///
+    /// This example adds a header, and shows one the client owns refused.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::ChatRequest;
+    /// use dashscope_glm::Error;
+    ///
+    /// let request = ChatRequest::new("glm-5")
+    ///     .user("hi")
+    ///     .header("X-DashScope-DataInspection", r#"{"input":"disable"}"#);
+    /// assert!(request.validate().is_ok());
+    /// assert_eq!(
+    ///     request.headers().collect::<Vec<_>>(),
+    ///     [("X-DashScope-DataInspection", r#"{"input":"disable"}"#)]
+    /// );
+    ///
+    /// let owned = ChatRequest::new("glm-5").user("hi").header("authorization", "Bearer x");
+    /// assert!(matches!(owned.validate(), Err(Error::Config(_))));
+    /// ```
+    #[must_use]
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let name = name.into();
+        let value = value.into();
+        match self
+            .headers
+            .0
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(&name))
+        {
+            Some(slot) => slot.1 = value,
+            None => self.headers.0.push((name, value)),
+        }
+        self
+    }
+
+    /// The headers set with [`header`](ChatRequest::header), as `(name, value)`, in the
+    /// order first set. A transport of one's own sends them (see
+    /// [`endpoint_path`](ChatRequest::endpoint_path)).
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.headers.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    /// The path, from the gateway root, that requests of `protocol` are sent to:
+    /// `/compatible-mode/v1/chat/completions` (OpenAI-compatible) or
+    /// `/api/v1/services/aigc/text-generation/generation` (native).
+    ///
+    /// With [`headers`](ChatRequest::headers) and [`write_body`](ChatRequest::write_body)
+    /// it is everything a transport of one's own needs from a request; the transport adds
+    /// `Authorization: Bearer <key>`, `Content-Type: application/json`, and, to stream
+    /// on the native protocol, `X-DashScope-SSE: enable`.
+    ///
+    /// # Example
+    ///
+    /// This example builds the request line, headers and body of a streaming call, as
+    /// a transport other than the crate's own would send them.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Protocol};
+    ///
+    /// let request = ChatRequest::new("glm-5")
+    ///     .user("Who are you")
+    ///     .header("X-DashScope-WorkSpace", "ws-1");
+    /// request.validate()?;
+    /// let protocol = request.protocol_override().unwrap_or(Protocol::DashScope);
+    ///
+    /// let mut body = Vec::new();
+    /// request.write_body(protocol, true, &mut body)?;
+    /// let mut head = format!(
+    ///     "POST {} HTTP/1.1\r\nHost: dashscope.aliyuncs.com\r\n",
+    ///     ChatRequest::endpoint_path(protocol)
+    /// );
+    /// head.push_str("Authorization: Bearer sk-...\r\nContent-Type: application/json\r\n");
+    /// if protocol == Protocol::DashScope {
+    ///     head.push_str("X-DashScope-SSE: enable\r\n");
+    /// }
+    /// for (name, value) in request.headers() {
+    ///     head.push_str(&format!("{name}: {value}\r\n"));
+    /// }
+    /// head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    ///
+    /// assert!(head.starts_with("POST /api/v1/services/aigc/text-generation/generation HTTP/1.1\r\n"));
+    /// assert!(head.contains("X-DashScope-WorkSpace: ws-1\r\n"));
+    /// assert!(body.starts_with(br#"{"model":"glm-5","input":"#));
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
+    pub fn endpoint_path(protocol: Protocol) -> &'static str {
+        match protocol {
+            Protocol::DashScope => "/api/v1/services/aigc/text-generation/generation",
+            // The OpenAI-compatible shape is the default for protocols added later.
+            _ => "/compatible-mode/v1/chat/completions",
+        }
     }
 
     /// The model name, as given to [`new`](ChatRequest::new).

@@ -11,7 +11,8 @@
 //!                     <parameters>, <extra fields>}              (top level)
 //! native (DashScope) {"model", "input": {"messages": [...]},
 //!                     "parameters": {"result_format": "message",
-//!                                    "incremental_output", <parameters>,
+//!                                    "incremental_output" (streaming only),
+//!                                    <parameters>,
 //!                                    <extra fields>}}
 //! ```
 //!

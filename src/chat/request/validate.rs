@@ -39,9 +39,12 @@ impl ChatRequest {
     /// typed ones, and a model in the catalog must accept the request (see
     /// [`Model::check`]). Unknown models pass the model rules unchecked.
     ///
+    /// The headers set with [`header`](ChatRequest::header) are checked too.
+    ///
     /// # Errors
     ///
-    /// [`Error::Validation`] naming the [`Rule`] broken.
+    /// [`Error::Validation`] naming the [`Rule`] broken; [`Error::Config`] for a header
+    /// that is not valid HTTP or that the client sets itself.
     ///
     /// # Example
     ///
@@ -59,6 +62,9 @@ impl ChatRequest {
     /// ```
     pub fn validate(&self) -> Result<(), Error> {
         self.check_extra()?;
+        for (name, value) in self.headers() {
+            check_header(name, value)?;
+        }
         match Model::lookup(&self.model) {
             Some(model) => model.check(self),
             None => Ok(()),
@@ -78,6 +84,66 @@ impl ChatRequest {
                 ),
             }),
             None => Ok(()),
+        }
+    }
+}
+
+/// Headers the client writes itself: a caller setting one would fight it.
+const OWNED_HEADERS: &[&str] = &[
+    "authorization",
+    "content-type",
+    "x-dashscope-sse",
+    // HTTP framing, which the HTTP layer writes.
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+];
+
+/// Checks a header a caller adds (per request, or a client's default header): a valid
+/// name (an RFC 9110 token) and value (visible characters, spaces and tabs; no line
+/// breaks or other controls), and not one of the headers the client writes itself.
+/// The value is never echoed: it may be a credential.
+fn check_header(name: &str, value: &str) -> Result<(), Error> {
+    const TOKEN_PUNCT: &[u8] = b"!#$%&'*+-.^_`|~";
+    let token = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || TOKEN_PUNCT.contains(&b));
+    if !token {
+        return Err(Error::Config(format!(
+            "{name:?} is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~ only)"
+        )));
+    }
+    if OWNED_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name)) {
+        return Err(Error::Config(format!(
+            "the header {name} is set by the client itself (the API key, the body's type, streaming, HTTP framing) and cannot be set by hand"
+        )));
+    }
+    if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        return Err(Error::Config(format!(
+            "the value of the header {name} is not a valid HTTP header value (it has a line break or another control character)"
+        )));
+    }
+    Ok(())
+}
+
+impl ChatRequest {
+    /// [`check_header`], for the client's default headers: `chat::request` is private
+    /// to the chat layer, the request type is not.
+    pub(crate) fn check_header(name: &str, value: &str) -> Result<(), Error> {
+        check_header(name, value)
+    }
+
+    /// A header's value as `Debug` shows it: `<redacted>` for a credential
+    /// (`Authorization`, `Proxy-Authorization`), else the value.
+    pub(crate) fn printable_header_value<'v>(name: &str, value: &'v str) -> &'v str {
+        if name.eq_ignore_ascii_case("authorization")
+            || name.eq_ignore_ascii_case("proxy-authorization")
+        {
+            "<redacted>"
+        } else {
+            value
         }
     }
 }

@@ -1,0 +1,159 @@
+//! The client's `log` records: what a request, its answer and its retries write, at
+//! which level, and that no record holds the API key or the user's words.
+//!
+//! The binary's one capturing logger (`tests/common/log_capture.rs`) keeps each test's
+//! own thread's records (tests run in parallel, and other modules log too).
+
+use std::time::Duration;
+
+use dashscope_glm::blocking::{Client, RetryPolicy};
+use dashscope_glm::chat::{ChatRequest, Protocol};
+use dashscope_glm::testing::{ReplayServer, Reply};
+use log::Level;
+
+use crate::log_capture;
+
+const KEY: &str = "sk-logging-secret-0123456789";
+const USER_TEXT: &str = "my-private-question-about-penguins";
+
+const COMPAT_PATH: &str = "/compatible-mode/v1/chat/completions";
+const NATIVE_PATH: &str = "/api/v1/services/aigc/text-generation/generation";
+
+fn install() {
+    log_capture::start();
+}
+
+/// The crate's records written on this thread since `install`: (level, text).
+fn records() -> Vec<(Level, String)> {
+    log_capture::take()
+        .into_iter()
+        .map(|r| (r.level, r.text))
+        .collect()
+}
+
+fn assert_nothing_secret(records: &[(Level, String)]) {
+    for (level, text) in records {
+        assert!(!text.contains(KEY), "{level}: {text}");
+        assert!(
+            *level == Level::Trace || !text.contains(USER_TEXT),
+            "{level}: {text}"
+        );
+    }
+}
+
+#[test]
+fn a_request_logs_what_was_sent_and_answered_at_debug() {
+    install();
+    let body = concat!(
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Penguins\"},\"finish_reason\":\"stop\"}]}\n\n",
+        "data: [DONE]\n\n",
+    );
+    let server = ReplayServer::builder()
+        .route(
+            COMPAT_PATH,
+            Reply::sse(body).header("x-request-id", "req-log-1"),
+        )
+        .route(
+            NATIVE_PATH,
+            Reply::sse("data: {\"output\":{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"Penguins\"},\"finish_reason\":\"stop\"}]},\"request_id\":\"req-log-2\"}\n\n")
+                .header("x-request-id", "req-log-2"),
+        )
+        .start()
+        .unwrap();
+    let client = Client::builder()
+        .api_key(KEY)
+        .base_url(server.base_url())
+        .no_proxy()
+        .build()
+        .unwrap();
+    let request = ChatRequest::new("glm-5").user(USER_TEXT);
+    let mut stream = client.stream(&request).unwrap();
+    while stream.next_event().unwrap().is_some() {}
+    stream.finish().unwrap();
+    client
+        .complete(&request.clone().protocol(Protocol::DashScope))
+        .ok();
+
+    let records = records();
+    assert_nothing_secret(&records);
+    let debug = |needle: &str| {
+        records
+            .iter()
+            .filter(|(level, text)| *level == Level::Debug && text.contains(needle))
+            .count()
+    };
+    assert_eq!(
+        debug(
+            "POST /compatible-mode/v1/chat/completions (model glm-5, protocol OpenAiCompatible, streaming)"
+        ),
+        1,
+        "{records:?}"
+    );
+    assert_eq!(
+        debug(
+            "POST /api/v1/services/aigc/text-generation/generation (model glm-5, protocol DashScope, not streaming)"
+        ),
+        1,
+        "{records:?}"
+    );
+    assert_eq!(debug("status 200, request id req-log-1"), 1, "{records:?}");
+    assert_eq!(debug("status 200, request id req-log-2"), 1, "{records:?}");
+    // Nothing from the client is louder than debug.
+    assert!(
+        records.iter().all(|(level, _)| *level >= Level::Debug),
+        "{records:?}"
+    );
+}
+
+#[test]
+fn each_retry_logs_its_delay_and_cause() {
+    install();
+    let ok = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+    let server = ReplayServer::builder()
+        .route_sequence(
+            COMPAT_PATH,
+            [
+                Reply::json(
+                    503,
+                    format!(r#"{{"code":"ServiceUnavailable","message":"busy: {USER_TEXT}"}}"#),
+                )
+                .header("retry-after-ms", "1500"),
+                Reply::new(502).body(format!("<html>bad gateway {USER_TEXT}</html>")),
+                Reply::sse(ok),
+            ],
+        )
+        .start()
+        .unwrap();
+    let client = Client::builder()
+        .api_key(KEY)
+        .base_url(server.base_url())
+        .no_proxy()
+        .retry_policy(RetryPolicy::default().base_delay(Duration::from_millis(400)))
+        .sleeper(|_| {})
+        .build()
+        .unwrap();
+    let request = ChatRequest::new("glm-5").user(USER_TEXT);
+    let mut stream = client.stream(&request).unwrap();
+    while stream.next_event().unwrap().is_some() {}
+
+    let records = records();
+    // The error bodies quoted the user's words; the retry records do not.
+    assert_nothing_secret(&records);
+    let retries: Vec<&String> = records
+        .iter()
+        .filter(|(level, text)| *level == Level::Debug && text.starts_with("retry "))
+        .map(|(_, text)| text)
+        .collect();
+    assert_eq!(retries.len(), 2, "{records:?}");
+    assert_eq!(
+        retries[0],
+        "retry 1 of 2 in 1.5s after API error 503 ServiceUnavailable"
+    );
+    assert!(
+        retries[1].starts_with("retry 2 of 2 in ")
+            && retries[1].ends_with("ms after HTTP status 502"),
+        "{}",
+        retries[1]
+    );
+    assert_eq!(server.request_count(), 3);
+}
