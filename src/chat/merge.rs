@@ -152,10 +152,14 @@ struct CallState {
 /// Turns one response's SSE events into [`StreamEvent`]s and, at the end, a
 /// [`Completion`]. Sans-IO: it never reads or blocks.
 ///
-/// Use it in three steps, repeated:
-/// 1. hand it each SSE item: [`push_event`](Accumulator::push_event) and
-///    [`push_comment`](Accumulator::push_comment) (or [`push_data`](Accumulator::push_data)
-///    with just an event's data);
+/// Use [`push`](Accumulator::push) for each item of the crate's SSE decoder (events and
+/// comments: it sees the event type and DashScope's `:HTTP_STATUS` comments), and
+/// [`push_data`](Accumulator::push_data) for a data payload alone (an event's data from
+/// another SSE parser, or a whole non-streaming JSON body).
+///
+/// In three steps, repeated:
+/// 1. hand it each SSE item ([`push`](Accumulator::push)) or data payload
+///    ([`push_data`](Accumulator::push_data));
 /// 2. drain [`next_event`](Accumulator::next_event) until it returns `None`;
 /// 3. at the end of the body, call [`finish`](Accumulator::finish).
 ///
@@ -344,38 +348,16 @@ impl Accumulator {
         self.protocol
     }
 
-    /// Takes an SSE comment line (the text after the colon). On the native protocol a
-    /// `HTTP_STATUS/<n>` comment gives the status of the event that follows; every other
-    /// comment (keep-alives) is ignored.
-    ///
-    /// # Example
-    ///
-    /// This example shows an `HTTP_STATUS/400` comment giving the status of the
-    /// `event:error` that follows it.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{Accumulator, Protocol};
-    /// use dashscope_glm::Error;
-    ///
-    /// let mut acc = Accumulator::new(Protocol::DashScope);
-    /// acc.push_comment("HTTP_STATUS/400");
-    /// let data = r#"{"code":"InvalidParameter","message":"Range of input length should be [1, 202752]","request_id":"4f2e"}"#;
-    /// let err = acc.push_event_parts("error", data, 0).unwrap_err();
-    /// let Error::Api(api) = &err else { panic!("unexpected {err}") };
-    /// assert_eq!((api.status, api.code.as_deref()), (400, Some("InvalidParameter")));
-    /// assert!(!err.is_retryable());
-    /// ```
-    pub fn push_comment(&mut self, text: &str) {
-        if let Some(code) = text.trim_ascii().strip_prefix("HTTP_STATUS/") {
-            self.state.status = code.trim_ascii().parse().ok();
-        }
-    }
-
-    /// Takes one item from the SSE decoder: an event or a comment.
+    /// Takes one item of the crate's SSE decoder: an event, or a comment. On the native
+    /// protocol a `HTTP_STATUS/<n>` comment gives the status of the event that follows;
+    /// every other comment (keep-alives) is ignored. An event of type `error` is an
+    /// in-band error; an event's byte offset ends up in a malformed-chunk error.
     ///
     /// # Errors
     ///
-    /// As [`push_event_parts`](Accumulator::push_event_parts).
+    /// [`Error::Api`] for an in-band error, [`Error::MalformedChunk`] for data that is not
+    /// a chunk, [`Error::LimitExceeded`]; or the earlier error if the accumulator has
+    /// failed already.
     ///
     /// # Example
     ///
@@ -394,50 +376,51 @@ impl Accumulator {
     /// assert_eq!(acc.finish()?.message.content, "Hi");
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
+    ///
+    /// This example shows an `HTTP_STATUS/400` comment giving the status of the
+    /// `event:error` that follows it.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Protocol};
+    /// use dashscope_glm::sse::Decoder;
+    /// use dashscope_glm::Error;
+    ///
+    /// let mut decoder = Decoder::new();
+    /// decoder.feed(b":HTTP_STATUS/400\nevent:error\ndata:{\"code\":\"InvalidParameter\",\"message\":\"Range of input length should be [1, 202752]\",\"request_id\":\"4f2e\"}\n\n");
+    /// let mut acc = Accumulator::new(Protocol::DashScope);
+    /// acc.push(&decoder.next_item().unwrap()?)?;
+    /// let err = acc.push(&decoder.next_item().unwrap()?).unwrap_err();
+    /// let Error::Api(api) = &err else { panic!("unexpected {err}") };
+    /// assert_eq!((api.status, api.code.as_deref()), (400, Some("InvalidParameter")));
+    /// assert!(!err.is_retryable());
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
     pub fn push(&mut self, item: &sse::Item<'_>) -> Result<(), Error> {
         match item {
-            sse::Item::Event(event) => self.push_event(event),
+            sse::Item::Event(event) => {
+                self.push_parts(event.event_type(), event.data(), event.offset())
+            }
             sse::Item::Comment(text) => {
-                self.push_comment(text);
+                if let Some(err) = &self.state.failed {
+                    return Err(err.clone());
+                }
+                if let Some(code) = text.trim_ascii().strip_prefix("HTTP_STATUS/") {
+                    self.state.status = code.trim_ascii().parse().ok();
+                }
                 Ok(())
             }
         }
     }
 
-    /// Takes one SSE event.
+    /// Takes one data payload: the data of an SSE event read by another parser (taken
+    /// as a `message` event at offset 0, with no `:HTTP_STATUS` before it), or a whole
+    /// non-streaming JSON body. Either protocol's error shapes (`{"error": ...}`, a native
+    /// non-empty `code`) are in-band errors here too; empty data (a keep-alive) is
+    /// ignored, and `[DONE]` is the OpenAI-compatible end marker.
     ///
     /// # Errors
     ///
-    /// As [`push_event_parts`](Accumulator::push_event_parts).
-    ///
-    /// # Example
-    ///
-    /// This example shows that an event's stream offset ends up in a malformed-chunk error.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{Accumulator, Protocol};
-    /// use dashscope_glm::sse::{Decoder, Item};
-    /// use dashscope_glm::Error;
-    ///
-    /// let mut decoder = Decoder::new();
-    /// decoder.feed(b": keep-alive\n\ndata: {\"choices\":[\n\n");
-    /// assert_eq!(decoder.next_item(), Some(Ok(Item::Comment(" keep-alive"))));
-    /// let Some(Ok(Item::Event(event))) = decoder.next_item() else { panic!() };
-    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
-    /// let Err(Error::MalformedChunk(chunk)) = acc.push_event(&event) else { panic!() };
-    /// assert_eq!(chunk.offset, 14);
-    /// ```
-    pub fn push_event(&mut self, event: &sse::Event<'_>) -> Result<(), Error> {
-        self.push_event_parts(event.event_type(), event.data(), event.offset())
-    }
-
-    /// Takes the data of one `message` event (the OpenAI-compatible shape; a native
-    /// event's type only matters when it is `error`). See
-    /// [`push_event_parts`](Accumulator::push_event_parts).
-    ///
-    /// # Errors
-    ///
-    /// As [`push_event_parts`](Accumulator::push_event_parts).
+    /// As [`push`](Accumulator::push).
     ///
     /// # Example
     ///
@@ -448,6 +431,7 @@ impl Accumulator {
     /// use dashscope_glm::chat::{Accumulator, Protocol};
     ///
     /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    /// acc.push_data("")?;
     /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"content":"Hi"}}]}"#)?;
     /// acc.push_data("[DONE]")?;
     /// let completion = acc.finish()?;
@@ -455,42 +439,27 @@ impl Accumulator {
     /// assert_eq!(completion.finish_reason, None);
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
-    pub fn push_data(&mut self, data: &str) -> Result<(), Error> {
-        self.push_event_parts("message", data, 0)
-    }
-
-    /// Takes one SSE event: its type, its data, and its byte offset in the stream (for
-    /// error messages; 0 if unknown). Empty data (a keep-alive) is ignored.
     ///
-    /// # Errors
-    ///
-    /// [`Error::Api`] for an in-band error, [`Error::MalformedChunk`] for data that is not
-    /// a chunk, [`Error::LimitExceeded`]; or the earlier error if the accumulator has
-    /// failed already.
-    ///
-    /// # Example
-    ///
-    /// This example shows a keep-alive ignored, then an in-band error that fails the
-    /// accumulator.
+    /// This example shows an in-band error that fails the accumulator.
     ///
     /// ```
     /// use dashscope_glm::chat::{Accumulator, Protocol};
     /// use dashscope_glm::Error;
     ///
     /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
-    /// acc.push_event_parts("message", "", 0)?;
     /// let data = r#"{"error":{"code":"invalid_api_key","message":"Incorrect API key provided."}}"#;
-    /// let err = acc.push_event_parts("error", data, 120).unwrap_err();
+    /// let err = acc.push_data(data).unwrap_err();
     /// assert!(matches!(&err, Error::Api(api) if api.code.as_deref() == Some("invalid_api_key")));
     /// assert_eq!(acc.push_data("[DONE]"), Err(err));
     /// # Ok::<(), Error>(())
     /// ```
-    pub fn push_event_parts(
-        &mut self,
-        event_type: &str,
-        data: &str,
-        offset: u64,
-    ) -> Result<(), Error> {
+    pub fn push_data(&mut self, data: &str) -> Result<(), Error> {
+        self.push_parts("message", data, 0)
+    }
+
+    /// One SSE event: its type, its data, and its byte offset in the stream (for error
+    /// messages; 0 if unknown).
+    fn push_parts(&mut self, event_type: &str, data: &str, offset: u64) -> Result<(), Error> {
         if let Some(err) = &self.state.failed {
             return Err(err.clone());
         }

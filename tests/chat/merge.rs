@@ -30,6 +30,17 @@ fn run(chunks: &[String]) -> Result<Completion, Error> {
     acc.finish()
 }
 
+/// Pushes every item of an SSE text, read by the crate's decoder, stopping at the first
+/// error.
+fn push_sse(acc: &mut Accumulator, sse: &str) -> Result<(), Error> {
+    let mut decoder = dashscope_glm::sse::Decoder::new();
+    decoder.feed(sse.as_bytes());
+    while let Some(item) = decoder.next_item() {
+        acc.push(&item.unwrap())?;
+    }
+    Ok(())
+}
+
 /// Collects every event of every chunk as owned strings, for order checks.
 fn events(acc: &mut Accumulator, data: &str) -> Vec<String> {
     acc.push_data(data).unwrap();
@@ -53,8 +64,8 @@ fn events(acc: &mut Accumulator, data: &str) -> Vec<String> {
 #[test]
 fn keepalive_comments_and_empty_data_are_skipped() {
     let mut acc = Accumulator::new(Protocol::DashScope);
-    acc.push_comment(" keep-alive");
-    acc.push_event_parts("ping", "", 0).unwrap();
+    push_sse(&mut acc, ": keep-alive\nevent:ping\ndata:\n\n").unwrap();
+    acc.push_data("").unwrap();
     assert!(acc.next_event().is_none());
     assert_eq!(acc.completion(), &Completion::default());
 }
@@ -101,14 +112,11 @@ fn in_band_errors_of_each_shape_are_api_errors() {
 
     // Native event:error with the status in a comment.
     let mut acc = Accumulator::new(Protocol::DashScope);
-    acc.push_comment("HTTP_STATUS/400");
-    let err = acc
-        .push_event_parts(
-            "error",
-            r#"{"code":"InvalidParameter","message":"m","request_id":"r2"}"#,
-            0,
-        )
-        .unwrap_err();
+    let err = push_sse(
+        &mut acc,
+        ":HTTP_STATUS/400\nevent:error\ndata:{\"code\":\"InvalidParameter\",\"message\":\"m\",\"request_id\":\"r2\"}\n\n",
+    )
+    .unwrap_err();
     let Error::Api(api) = &err else {
         panic!("{err:?}")
     };
@@ -128,9 +136,7 @@ fn in_band_errors_of_each_shape_are_api_errors() {
 
     // An event:error whose data is not JSON keeps the text as the message.
     let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
-    let err = acc
-        .push_event_parts("error", "upstream timed out", 0)
-        .unwrap_err();
+    let err = push_sse(&mut acc, "event:error\ndata:upstream timed out\n\n").unwrap_err();
     assert!(matches!(&err, Error::Api(api) if api.message == "upstream timed out"));
 }
 
@@ -667,4 +673,19 @@ fn a_lone_surrogate_in_a_delta_is_a_malformed_chunk_like_serde_json_says() {
         "ok",
         "nothing of the bad chunk is kept"
     );
+}
+
+/// `push` takes both kinds of SSE item: a comment sets nothing but a status, an event's
+/// byte offset reaches a malformed-chunk error, and after a failure a comment repeats
+/// the error like any other push.
+#[test]
+fn push_takes_comments_and_events_with_their_offsets() {
+    let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    let err = push_sse(&mut acc, ": keep-alive\n\ndata: {\"choices\":[\n\n").unwrap_err();
+    let Error::MalformedChunk(chunk) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(chunk.offset, 14);
+    let comment = dashscope_glm::sse::Item::Comment("HTTP_STATUS/200");
+    assert_eq!(acc.push(&comment), Err(err));
 }
