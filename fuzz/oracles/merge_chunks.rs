@@ -8,8 +8,8 @@
 //! No libFuzzer here: `fuzz_targets/merge_chunks.rs` calls [`check`], and so does
 //! `tests/fuzz_seeds.rs` for every committed seed on stable.
 
-use dashscope_glm::chat::{Accumulator, Completion, Limits, Protocol, StreamEvent};
 use dashscope_glm::Error;
+use dashscope_glm::chat::{Accumulator, Completion, Limits, Protocol, StreamEvent};
 use dashscope_glm::sse::{Decoder, Item};
 
 /// Pushes an event of type `event_type` whose data is `data` (its lines joined by `\n`),

@@ -29,4 +29,4 @@ mod stream;
 pub use client::Client;
 pub use config::{ClientBuilder, Region};
 pub use retry::{RetryPolicy, parse_http_date, retry_after};
-pub use stream::{ChatStream, OwnedStreamEvent};
+pub use stream::ChatStream;

@@ -60,6 +60,96 @@ pub enum StreamEvent<'a> {
     Finish(FinishReason),
 }
 
+impl StreamEvent<'_> {
+    /// The same event owning its text, to keep past the next call that lends one.
+    ///
+    /// # Example
+    ///
+    /// This example shows lent events kept as owned ones.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, OwnedStreamEvent, Protocol};
+    ///
+    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":"stop"}]}"#)?;
+    /// let mut kept = Vec::new();
+    /// while let Some(event) = acc.next_event() {
+    ///     kept.push(event.into_owned());
+    /// }
+    /// assert_eq!(kept[0], OwnedStreamEvent::Content("Hi".into()));
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
+    pub fn into_owned(self) -> OwnedStreamEvent {
+        match self {
+            StreamEvent::Reasoning(t) => OwnedStreamEvent::Reasoning(t.to_owned()),
+            StreamEvent::Content(t) => OwnedStreamEvent::Content(t.to_owned()),
+            StreamEvent::ToolCallStart { index, id, name } => OwnedStreamEvent::ToolCallStart {
+                index,
+                id: id.to_owned(),
+                name: name.to_owned(),
+            },
+            StreamEvent::ToolCallArguments { index, fragment } => {
+                OwnedStreamEvent::ToolCallArguments {
+                    index,
+                    fragment: fragment.to_owned(),
+                }
+            }
+            StreamEvent::Usage(usage) => OwnedStreamEvent::Usage(*usage),
+            StreamEvent::Finish(reason) => OwnedStreamEvent::Finish(reason),
+        }
+    }
+}
+
+/// A [`StreamEvent`] that owns its text: what iterating a stream yields, and what
+/// [`StreamEvent::into_owned`] makes. The variants and their meaning are
+/// [`StreamEvent`]'s.
+///
+/// # Example
+///
+/// This example shows a lent event and its owned form.
+///
+/// ```
+/// use dashscope_glm::chat::{OwnedStreamEvent, StreamEvent};
+///
+/// let owned = StreamEvent::Content("Hi").into_owned();
+/// assert_eq!(owned, OwnedStreamEvent::Content("Hi".into()));
+/// assert_eq!(OwnedStreamEvent::from(StreamEvent::Reasoning("hm")), OwnedStreamEvent::Reasoning("hm".into()));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum OwnedStreamEvent {
+    /// New thinking text (`reasoning_content`).
+    Reasoning(String),
+    /// New answer text (`content`).
+    Content(String),
+    /// A tool call was opened (see [`StreamEvent::ToolCallStart`]).
+    ToolCallStart {
+        /// Position of the call in the completion's `tool_calls`.
+        index: usize,
+        /// The call id so far.
+        id: String,
+        /// The function name so far.
+        name: String,
+    },
+    /// More argument text for the call at `index`.
+    ToolCallArguments {
+        /// Position of the call in the completion's `tool_calls`.
+        index: usize,
+        /// The new piece of the arguments' JSON text.
+        fragment: String,
+    },
+    /// The latest usage totals (they replace, never add to, earlier ones).
+    Usage(Usage),
+    /// The model stopped, for this reason.
+    Finish(FinishReason),
+}
+
+impl From<StreamEvent<'_>> for OwnedStreamEvent {
+    fn from(event: StreamEvent<'_>) -> Self {
+        event.into_owned()
+    }
+}
+
 /// Limits on what one response may grow to.
 ///
 /// # Example

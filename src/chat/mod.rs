@@ -14,7 +14,7 @@ mod stream;
 mod types;
 pub(crate) mod wire;
 
-pub use merge::{Accumulator, Limits, StreamEvent};
+pub use merge::{Accumulator, Limits, OwnedStreamEvent, StreamEvent};
 pub use model::{Capabilities, Model, ModelDefaults, ModelLimits, Rule};
 pub use request::{ChatRequest, JsonSchema, Message, ResponseFormat, Role, Stop, Tool, ToolChoice};
 pub use stream::StreamDecoder;

@@ -689,3 +689,36 @@ fn push_takes_comments_and_events_with_their_offsets() {
     let comment = dashscope_glm::sse::Item::Comment("HTTP_STATUS/200");
     assert_eq!(acc.push(&comment), Err(err));
 }
+
+/// `into_owned` keeps every field of every kind of event.
+#[test]
+fn owned_events_keep_every_field() {
+    use dashscope_glm::chat::{OwnedStreamEvent, Usage};
+    let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    acc.push_data(r#"{"choices":[{"index":0,"delta":{"reasoning_content":"r","content":"c","tool_calls":[{"index":0,"id":"call_1","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}"#).unwrap();
+    let mut owned = Vec::new();
+    while let Some(e) = acc.next_event() {
+        owned.push(e.into_owned());
+    }
+    let usage = *acc.completion().usage.as_ref().unwrap();
+    assert_eq!((usage.input_tokens, usage.total_tokens), (1, 3));
+    assert_eq!(
+        owned,
+        [
+            OwnedStreamEvent::Reasoning("r".into()),
+            OwnedStreamEvent::Content("c".into()),
+            OwnedStreamEvent::ToolCallStart {
+                index: 0,
+                id: "call_1".into(),
+                name: "f".into()
+            },
+            OwnedStreamEvent::ToolCallArguments {
+                index: 0,
+                fragment: "{}".into()
+            },
+            OwnedStreamEvent::Usage(usage),
+            OwnedStreamEvent::Finish(FinishReason::ToolCalls),
+        ]
+    );
+    assert_ne!(OwnedStreamEvent::Usage(Usage::default()), owned[4]);
+}

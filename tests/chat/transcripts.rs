@@ -88,10 +88,12 @@ fn run_end_before_draining(
         start = cut;
     }
     let mut events = Vec::new();
-    let drained = stream.end().and_then(|()| loop {
-        match stream.next_event()? {
-            Some(e) => events.push(render_event(&e)),
-            None => break Ok(()),
+    let drained = stream.end().and_then(|()| {
+        loop {
+            match stream.next_event()? {
+                Some(e) => events.push(render_event(&e)),
+                None => break Ok(()),
+            }
         }
     });
     if let Err(e) = drained {
@@ -187,7 +189,10 @@ fn ending_before_draining_loses_no_event() {
             );
         }
     }
-    assert!(with_events >= 10, "only {with_events} transcripts give events");
+    assert!(
+        with_events >= 10,
+        "only {with_events} transcripts give events"
+    );
 }
 
 #[test]
