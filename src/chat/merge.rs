@@ -987,6 +987,9 @@ impl State {
                 *field = Some(value.clone());
             }
         }
+        if completion.created.is_none() {
+            completion.created = chunk.created;
+        }
         let mut finish = None;
         if chunk.has_choice {
             let choice = &chunk.choice;

@@ -29,6 +29,87 @@ pub enum Protocol {
     DashScope,
 }
 
+impl Protocol {
+    /// The short name the examples take on their command line: `openai` or `dashscope`
+    /// (what [`Display`](fmt::Display) writes and [`FromStr`](std::str::FromStr) reads).
+    ///
+    /// # Example
+    ///
+    /// This example shows both names.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::Protocol;
+    ///
+    /// assert_eq!(Protocol::OpenAiCompatible.as_str(), "openai");
+    /// assert_eq!(Protocol::DashScope.as_str(), "dashscope");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OpenAiCompatible => "openai",
+            Self::DashScope => "dashscope",
+        }
+    }
+}
+
+/// Writes the short name (see [`Protocol::as_str`]).
+///
+/// # Example
+///
+/// This example shows the name in a message.
+///
+/// ```
+/// use dashscope_glm::chat::Protocol;
+///
+/// assert_eq!(format!("protocol {}", Protocol::DashScope), "protocol dashscope");
+/// ```
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Reads a protocol name, ignoring ASCII case: `openai` (also `openai-compatible`,
+/// `compatible`) or `dashscope` (also `native`).
+///
+/// # Errors
+///
+/// [`Error::Config`](crate::Error::Config) naming the accepted names, for any other
+/// text.
+///
+/// # Example
+///
+/// This example shows a command-line value read, and an unknown one refused.
+///
+/// ```
+/// use dashscope_glm::chat::Protocol;
+///
+/// assert_eq!("dashscope".parse::<Protocol>()?, Protocol::DashScope);
+/// assert_eq!("OpenAI".parse::<Protocol>()?, Protocol::OpenAiCompatible);
+/// assert!("grpc".parse::<Protocol>().is_err());
+/// # Ok::<(), dashscope_glm::Error>(())
+/// ```
+impl std::str::FromStr for Protocol {
+    type Err = crate::Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        for (names, protocol) in [
+            (
+                &["openai", "openai-compatible", "compatible"][..],
+                Self::OpenAiCompatible,
+            ),
+            (&["dashscope", "native"][..], Self::DashScope),
+        ] {
+            if names.iter().any(|name| s.eq_ignore_ascii_case(name)) {
+                return Ok(protocol);
+            }
+        }
+        Err(crate::Error::Config(format!(
+            "unknown protocol {s:?}: expected openai or dashscope"
+        )))
+    }
+}
+
 /// Why the model stopped.
 ///
 /// Values the API documents map to their own variant; anything else (GLM also sends
@@ -372,4 +453,8 @@ pub struct Completion {
     pub model: Option<String>,
     /// The OpenAI-compatible completion id (`chatcmpl-...`), when sent.
     pub id: Option<String>,
+    /// When the answer was created, in seconds since the Unix epoch: the
+    /// OpenAI-compatible protocol's `created` (the first chunk's), when sent. The native
+    /// protocol does not send it.
+    pub created: Option<u64>,
 }

@@ -722,3 +722,42 @@ fn owned_events_keep_every_field() {
     );
     assert_ne!(OwnedStreamEvent::Usage(Usage::default()), owned[4]);
 }
+
+/// `created` is the first chunk's Unix timestamp, when it is an integer; the native
+/// protocol has none.
+#[test]
+fn created_is_the_first_chunks_timestamp() {
+    let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    for created in ["\"soon\"", "1.5", "1761234567", "1761234599"] {
+        acc.push_data(&format!(
+            r#"{{"id":"chatcmpl-1","created":{created},"model":"glm-5","choices":[{{"index":0,"delta":{{"content":"a"}}}}]}}"#
+        ))
+        .unwrap();
+    }
+    acc.push_data("[DONE]").unwrap();
+    let c = acc.finish().unwrap();
+    assert_eq!(c.created, Some(1_761_234_567));
+    assert_eq!(
+        (c.id.as_deref(), c.model.as_deref()),
+        (Some("chatcmpl-1"), Some("glm-5"))
+    );
+
+    let mut native = Accumulator::new(Protocol::DashScope);
+    native.push_data(r#"{"output":{"choices":[{"message":{"role":"assistant","content":"a"},"finish_reason":"stop"}]},"request_id":"r"}"#).unwrap();
+    assert_eq!(native.finish().unwrap().created, None);
+}
+
+/// `Protocol` prints the names the examples take, and reads them back.
+#[test]
+fn protocol_names_round_trip() {
+    for protocol in [Protocol::OpenAiCompatible, Protocol::DashScope] {
+        assert_eq!(protocol.to_string().parse::<Protocol>().unwrap(), protocol);
+    }
+    assert_eq!(Protocol::DashScope.to_string(), "dashscope");
+    assert_eq!(" Native ".parse::<Protocol>().unwrap(), Protocol::DashScope);
+    let err = "http".parse::<Protocol>().unwrap_err();
+    assert!(
+        matches!(&err, Error::Config(m) if m.contains("openai or dashscope")),
+        "{err}"
+    );
+}

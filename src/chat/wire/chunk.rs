@@ -193,6 +193,7 @@ macro_rules! fields {
 
 fields!(TopField {
     Id = "id",
+    Created = "created",
     Model = "model",
     Choices = "choices",
     Usage = "usage",
@@ -216,6 +217,11 @@ impl<'de> Visitor<'de> for Top<'_> {
             match key {
                 TopField::Id => _ = map.next_value_seed(UnescapedInto(&mut out.id))?,
                 TopField::Model => _ = map.next_value_seed(UnescapedInto(&mut out.model))?,
+                TopField::Created => {
+                    // A Unix timestamp; anything else (a float, a string) is ignored.
+                    let raw = map.next_value::<Option<&'de RawValue>>()?;
+                    out.created = raw.and_then(|raw| raw.get().parse().ok());
+                }
                 TopField::RequestId => {
                     _ = map.next_value_seed(UnescapedInto(&mut out.request_id))?
                 }

@@ -158,6 +158,8 @@ pub(crate) struct WireChunk {
     pub(crate) id: String,
     pub(crate) model: String,
     pub(crate) request_id: String,
+    /// Top-level `created` (OpenAI-compatible), when it is a non-negative integer.
+    pub(crate) created: Option<u64>,
     /// An error object or a non-empty top-level `code`.
     pub(crate) has_error: bool,
     pub(crate) error_code: String,
@@ -173,6 +175,7 @@ impl WireChunk {
         self.id.clear();
         self.model.clear();
         self.request_id.clear();
+        self.created = None;
         self.has_error = false;
         self.error_code.clear();
         self.error_message.clear();
