@@ -994,10 +994,14 @@ impl State {
         if chunk.has_choice {
             let choice = &chunk.choice;
             if let Some(text) = choice.reasoning() {
-                self.append_text(Growing::Reasoning, text, ctx)?;
+                self.append_text(Growing::Reasoning, std::slice::from_ref(&text), ctx)?;
             }
-            if let Some(text) = choice.content {
-                self.append_text(Growing::Content, text, ctx)?;
+            if let Some(parts) = choice.content() {
+                self.append_text(Growing::Content, parts, ctx)?;
+            }
+            if choice.ignored_parts > 0 {
+                let ignored = &mut self.completion.ignored_content_parts;
+                *ignored = ignored.saturating_add(u64::from(choice.ignored_parts));
             }
             for fragment in choice.tools() {
                 self.apply_tool(fragment, ctx)?;
@@ -1020,7 +1024,7 @@ impl State {
     fn append_text(
         &mut self,
         which: Growing,
-        text: wire::TextSpan,
+        text: &[wire::TextSpan],
         ctx: &Ctx<'_>,
     ) -> Result<(), Error> {
         let message = &mut self.completion.message;
@@ -1074,7 +1078,7 @@ impl State {
         };
         if let Some(added) = grow(
             &mut call.arguments,
-            text,
+            std::slice::from_ref(&text),
             ctx,
             &mut self.message_bytes,
             &mut self.scratch,
@@ -1148,11 +1152,11 @@ impl State {
     }
 }
 
-/// Adds `text` to `buffer` (in cumulative mode only the part past what `buffer` holds)
-/// and returns the byte range added, if any.
+/// Adds `text`, its spans joined in order, to `buffer` (in cumulative mode only the part
+/// past what `buffer` holds) and returns the byte range added, if any.
 fn grow(
     buffer: &mut String,
-    text: wire::TextSpan,
+    text: &[wire::TextSpan],
     ctx: &Ctx<'_>,
     message_bytes: &mut usize,
     scratch: &mut String,
@@ -1160,8 +1164,10 @@ fn grow(
     let start = buffer.len();
     if ctx.cumulative {
         scratch.clear();
-        text.append_to(ctx.data, scratch)
-            .map_err(|m| ctx.malformed(m))?;
+        for span in text {
+            span.append_to(ctx.data, scratch)
+                .map_err(|m| ctx.malformed(m))?;
+        }
         let added = match scratch.strip_prefix(buffer.as_str()) {
             Some(suffix) => suffix,
             None if buffer.starts_with(scratch.as_str()) => "",
@@ -1172,9 +1178,13 @@ fn grow(
             }
         };
         buffer.push_str(added);
-    } else if let Err(m) = text.append_to(ctx.data, buffer) {
-        buffer.truncate(start);
-        return Err(ctx.malformed(m));
+    } else {
+        for span in text {
+            if let Err(m) = span.append_to(ctx.data, buffer) {
+                buffer.truncate(start);
+                return Err(ctx.malformed(m));
+            }
+        }
     }
     let added = buffer.len() - start;
     if added == 0 {

@@ -457,4 +457,9 @@ pub struct Completion {
     /// OpenAI-compatible protocol's `created` (the first chunk's), when sent. The native
     /// protocol does not send it.
     pub created: Option<u64>,
+    /// Parts of a multimodal `content` array that were not text (an image, audio, a
+    /// part of an unknown type) and so were left out of the message, counted as
+    /// received (a part repeated in each chunk of a cumulative stream counts each time).
+    /// 0 for the plain string content GLM text models send.
+    pub ignored_content_parts: u64,
 }

@@ -761,3 +761,153 @@ fn protocol_names_round_trip() {
         "{err}"
     );
 }
+
+/// Every event a list of data payloads gives, rendered, and the completion.
+fn events_of(protocol: Protocol, cumulative: bool, payloads: &[&str]) -> (Vec<String>, Completion) {
+    let mut acc = Accumulator::new(protocol).cumulative(cumulative);
+    let mut out = Vec::new();
+    for data in payloads {
+        out.extend(events(&mut acc, data));
+    }
+    (out, acc.finish().unwrap())
+}
+
+/// `delta.content` as an array of parts (OpenAI-compatible, streaming): the text parts
+/// are merged in order with their escapes resolved, `[]` and `null` add nothing, other
+/// parts are left out and counted.
+#[test]
+fn compatible_content_parts_merge_their_text() {
+    let (events, c) = events_of(
+        Protocol::OpenAiCompatible,
+        false,
+        &[
+            &delta(r#"{"content":[{"type":"text","text":"Hel"}]}"#),
+            &delta(r#"{"content":[]}"#),
+            &delta(r#"{"content":null}"#),
+            &delta(
+                r#"{"content":[{"type":"image_url","image_url":{"url":"https://example.com/a.png"}},{"type":"text","text":"lo \"w\" \u00e9"},{"text":"!"}]}"#,
+            ),
+            &delta(r#"{"content":"plain \"escaped\" string"}"#),
+            &finish("stop"),
+        ],
+    );
+    assert_eq!(
+        events,
+        [
+            "content:Hel",
+            "content:lo \"w\" é!",
+            "content:plain \"escaped\" string",
+            "finish:stop"
+        ]
+    );
+    assert_eq!(c.message.content, "Hello \"w\" é!plain \"escaped\" string");
+    assert_eq!(c.ignored_content_parts, 1);
+}
+
+/// `message.content` as an array of parts on the native protocol, streaming
+/// (incremental and cumulative): the shape Model Studio's multimodal models send.
+#[test]
+fn native_content_parts_merge_their_text() {
+    let chunk = |parts: &str, finish: &str| {
+        format!(
+            r#"{{"output":{{"choices":[{{"message":{{"role":"assistant","content":{parts}}},"finish_reason":"{finish}"}}]}},"request_id":"r1"}}"#
+        )
+    };
+    let (events, c) = events_of(
+        Protocol::DashScope,
+        false,
+        &[
+            &chunk(
+                r#"[{"text":"The "},{"image":"https://example.com/cat.png"},{"text":"cat"}]"#,
+                "null",
+            ),
+            &chunk("[]", "null"),
+            &chunk(r#"[{"text":"\n\u732b"}]"#, "stop"),
+        ],
+    );
+    assert_eq!(events, ["content:The cat", "content:\n猫", "finish:stop"]);
+    assert_eq!(c.message.content, "The cat\n猫");
+    assert_eq!(c.ignored_content_parts, 1);
+
+    let (events, c) = events_of(
+        Protocol::DashScope,
+        true,
+        &[
+            &chunk(r#"[{"text":"The "}]"#, "null"),
+            &chunk(
+                r#"[{"text":"The "},{"text":"cat"},{"audio":"a.wav"}]"#,
+                "stop",
+            ),
+        ],
+    );
+    assert_eq!(events, ["content:The ", "content:cat", "finish:stop"]);
+    assert_eq!(
+        (c.message.content.as_str(), c.ignored_content_parts),
+        ("The cat", 1)
+    );
+}
+
+/// A whole non-streaming body with `message.content` as an array of parts, on both
+/// protocols, merged as the one chunk of a finished response.
+#[test]
+fn whole_bodies_with_content_parts() {
+    for (protocol, body) in [
+        (
+            Protocol::OpenAiCompatible,
+            r#"{"id":"chatcmpl-9","object":"chat.completion","created":1761234567,"model":"qwen-vl","choices":[{"index":0,"message":{"role":"assistant","content":[{"type":"text","text":"A \"cat\"."}]},"finish_reason":"stop"}]}"#,
+        ),
+        (
+            Protocol::DashScope,
+            r#"{"output":{"choices":[{"finish_reason":"stop","message":{"role":"assistant","content":[{"text":"A \"cat\"."},{"box":"<ref>cat</ref>"}]}}]},"usage":{"input_tokens":5,"output_tokens":3},"request_id":"r2"}"#,
+        ),
+    ] {
+        let mut acc = Accumulator::new(protocol);
+        acc.push_data(body).unwrap();
+        acc.push_data("[DONE]").unwrap();
+        let c = acc.finish().unwrap();
+        assert_eq!(c.message.content, "A \"cat\".", "{protocol:?}");
+        assert_eq!(c.finish_reason, Some(FinishReason::Stop));
+        let ignored = u64::from(protocol == Protocol::DashScope);
+        assert_eq!(c.ignored_content_parts, ignored, "{protocol:?}");
+    }
+}
+
+/// Odd parts are left out and counted, never an error: a part that is not an object, a
+/// `text` that is not a string, a typed part that is not text. Content that is neither
+/// a string nor an array is still a malformed chunk.
+#[test]
+fn odd_content_parts_are_counted_and_bad_content_is_malformed() {
+    let (events, c) = events_of(
+        Protocol::OpenAiCompatible,
+        false,
+        &[
+            &delta(
+                r#"{"content":["bare",7,null,[1,[2]],{"text":5},{"type":"refusal","text":"no"},{"text":"ok"}]}"#,
+            ),
+            "[DONE]",
+        ],
+    );
+    assert_eq!(events, ["content:ok"]);
+    assert_eq!(c.ignored_content_parts, 6);
+
+    for content in [r#"{"text":"x"}"#, "7", "true"] {
+        let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+        let err = acc
+            .push_data(&delta(&format!(r#"{{"content":{content}}}"#)))
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::MalformedChunk(_)),
+            "{content}: {err:?}"
+        );
+    }
+}
+
+/// One chunk whose choice 0 has a content string with escapes and whose choice 1 has a
+/// content array (the decoder's second way of reading content meets the first's case).
+#[test]
+fn escaped_string_content_beside_a_content_array_elsewhere() {
+    let data = r#"{"choices":[{"index":1,"delta":{"content":[{"text":"other"}]}},{"index":0,"delta":{"content":"a \"quoted\" word"}}]}"#;
+    let (events, c) = events_of(Protocol::OpenAiCompatible, false, &[data, "[DONE]"]);
+    assert_eq!(events, ["content:a \"quoted\" word"]);
+    assert_eq!(c.ignored_content_parts, 0);
+}
