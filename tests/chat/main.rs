@@ -15,6 +15,7 @@ mod data;
 #[path = "../../examples/common/render.rs"]
 mod render;
 
+mod json_shape;
 mod limits;
 mod merge;
 mod merge_props;
