@@ -8,7 +8,28 @@
 //! No libFuzzer here: `fuzz_targets/merge_chunks.rs` calls [`check`], and so does
 //! `tests/fuzz_seeds.rs` for every committed seed on stable.
 
+use dashscope_glm::Error;
 use dashscope_glm::chat::{Accumulator, Completion, Limits, Protocol, StreamEvent};
+use dashscope_glm::sse::{Decoder, Item};
+
+/// Pushes an event of type `event_type` whose data is `data` (its lines joined by `\n`),
+/// framed and read back by the crate's SSE decoder, as a stream gives it. Data that
+/// frames to no event (empty) pushes nothing.
+fn push_event(acc: &mut Accumulator, event_type: &str, data: &str) -> Result<(), Error> {
+    let mut framed = format!("event:{event_type}\n");
+    for line in data.split(['\r', '\n']) {
+        framed.push_str("data:");
+        framed.push_str(line);
+        framed.push('\n');
+    }
+    framed.push('\n');
+    let mut decoder = Decoder::new();
+    decoder.feed(framed.as_bytes());
+    match decoder.next_item() {
+        Some(Ok(item)) => acc.push(&item),
+        _ => Ok(()),
+    }
+}
 
 /// Runs one input through the oracle; panics if it does not hold.
 pub(crate) fn check(input: &[u8]) {
@@ -33,14 +54,11 @@ pub(crate) fn check(input: &[u8]) {
         };
         let data = String::from_utf8_lossy(data);
         let result = match kind % 8 {
-            0 => {
-                // Comments return nothing; they only set the next event's status.
-                acc.push_comment(&data);
-                continue;
-            }
-            1 => acc.push_event_parts("error", &data, 0),
+            // Comments only set the next event's status (and repeat a failure).
+            0 => acc.push(&Item::Comment(&data)),
+            1 => push_event(&mut acc, "error", &data),
             2 => acc.push_data("[DONE]"),
-            3 => acc.push_event_parts("result", &data, 0),
+            3 => push_event(&mut acc, "result", &data),
             _ => acc.push_data(&data),
         };
         while let Some(e) = acc.next_event() {

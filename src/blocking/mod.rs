@@ -30,7 +30,7 @@ mod stream;
 pub use client::Client;
 pub use config::{ClientBuilder, Region};
 pub use retry::RetryPolicy;
-pub use stream::{ChatStream, OwnedStreamEvent, Recording};
+pub use stream::{ChatStream, Recording};
 
 /// The ureq this client is built on, so that a user building an [`Agent`] for
 /// [`ClientBuilder::agent`] gets the same major version.

@@ -11,7 +11,7 @@ use crate::blocking::response::{
     Started, completion_from_body, merge_whole_json, read_error, timeout_kind,
 };
 use crate::chat::{
-    Completion, EventReader, FinishReason, Hooks, StreamDecoder, StreamEnd, StreamEvent, Usage,
+    Completion, EventReader, Hooks, OwnedStreamEvent, StreamDecoder, StreamEnd, StreamEvent,
 };
 use crate::error::{Error, TimeoutKind};
 
@@ -54,8 +54,8 @@ use crate::error::{Error, TimeoutKind};
 /// lends the same events without allocating.
 ///
 /// ```
-/// use dashscope_glm::blocking::{Client, OwnedStreamEvent};
-/// use dashscope_glm::chat::{ChatRequest, FinishReason};
+/// use dashscope_glm::blocking::Client;
+/// use dashscope_glm::chat::{ChatRequest, FinishReason, OwnedStreamEvent};
 /// use dashscope_glm::testing::{ReplayServer, Reply};
 ///
 /// let body = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
@@ -562,66 +562,6 @@ impl<W: Write> ChatStream<W> {
     }
 }
 
-/// A [`StreamEvent`] that owns its text, for the [`ChatStream`] iterator.
-///
-/// # Example
-///
-/// ```
-/// use dashscope_glm::blocking::OwnedStreamEvent;
-/// use dashscope_glm::chat::StreamEvent;
-///
-/// let owned = OwnedStreamEvent::from(StreamEvent::Content("Hi"));
-/// assert_eq!(owned, OwnedStreamEvent::Content("Hi".into()));
-/// ```
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum OwnedStreamEvent {
-    /// New thinking text.
-    Reasoning(String),
-    /// New answer text.
-    Content(String),
-    /// A tool call was opened.
-    ToolCallStart {
-        /// Position of the call in the completion's `tool_calls`.
-        index: usize,
-        /// The call id so far.
-        id: String,
-        /// The function name so far.
-        name: String,
-    },
-    /// More argument text for the call at `index`.
-    ToolCallArguments {
-        /// Position of the call.
-        index: usize,
-        /// The new piece of the arguments.
-        fragment: String,
-    },
-    /// The latest usage totals.
-    Usage(Usage),
-    /// The model stopped.
-    Finish(FinishReason),
-}
-
-impl From<StreamEvent<'_>> for OwnedStreamEvent {
-    fn from(e: StreamEvent<'_>) -> Self {
-        match e {
-            StreamEvent::Reasoning(t) => Self::Reasoning(t.to_owned()),
-            StreamEvent::Content(t) => Self::Content(t.to_owned()),
-            StreamEvent::ToolCallStart { index, id, name } => Self::ToolCallStart {
-                index,
-                id: id.to_owned(),
-                name: name.to_owned(),
-            },
-            StreamEvent::ToolCallArguments { index, fragment } => Self::ToolCallArguments {
-                index,
-                fragment: fragment.to_owned(),
-            },
-            StreamEvent::Usage(u) => Self::Usage(*u),
-            StreamEvent::Finish(r) => Self::Finish(r),
-        }
-    }
-}
-
 /// Owned events; after an error, `None` forever (the error is still in
 /// [`finish`](ChatStream::finish)).
 impl<W: Write> Iterator for ChatStream<W> {
@@ -632,7 +572,7 @@ impl<W: Write> Iterator for ChatStream<W> {
             return None;
         }
         match self.next_event() {
-            Ok(Some(event)) => Some(Ok(event.into())),
+            Ok(Some(event)) => Some(Ok(event.into_owned())),
             Ok(None) => {
                 self.iter_fused = true;
                 None

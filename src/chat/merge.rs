@@ -60,6 +60,96 @@ pub enum StreamEvent<'a> {
     Finish(FinishReason),
 }
 
+impl StreamEvent<'_> {
+    /// The same event owning its text, to keep past the next call that lends one.
+    ///
+    /// # Example
+    ///
+    /// This example shows lent events kept as owned ones.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, OwnedStreamEvent, Protocol};
+    ///
+    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":"stop"}]}"#)?;
+    /// let mut kept = Vec::new();
+    /// while let Some(event) = acc.next_event() {
+    ///     kept.push(event.into_owned());
+    /// }
+    /// assert_eq!(kept[0], OwnedStreamEvent::Content("Hi".into()));
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
+    pub fn into_owned(self) -> OwnedStreamEvent {
+        match self {
+            StreamEvent::Reasoning(t) => OwnedStreamEvent::Reasoning(t.to_owned()),
+            StreamEvent::Content(t) => OwnedStreamEvent::Content(t.to_owned()),
+            StreamEvent::ToolCallStart { index, id, name } => OwnedStreamEvent::ToolCallStart {
+                index,
+                id: id.to_owned(),
+                name: name.to_owned(),
+            },
+            StreamEvent::ToolCallArguments { index, fragment } => {
+                OwnedStreamEvent::ToolCallArguments {
+                    index,
+                    fragment: fragment.to_owned(),
+                }
+            }
+            StreamEvent::Usage(usage) => OwnedStreamEvent::Usage(*usage),
+            StreamEvent::Finish(reason) => OwnedStreamEvent::Finish(reason),
+        }
+    }
+}
+
+/// A [`StreamEvent`] that owns its text: what iterating a stream yields, and what
+/// [`StreamEvent::into_owned`] makes. The variants and their meaning are
+/// [`StreamEvent`]'s.
+///
+/// # Example
+///
+/// This example shows a lent event and its owned form.
+///
+/// ```
+/// use dashscope_glm::chat::{OwnedStreamEvent, StreamEvent};
+///
+/// let owned = StreamEvent::Content("Hi").into_owned();
+/// assert_eq!(owned, OwnedStreamEvent::Content("Hi".into()));
+/// assert_eq!(OwnedStreamEvent::from(StreamEvent::Reasoning("hm")), OwnedStreamEvent::Reasoning("hm".into()));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum OwnedStreamEvent {
+    /// New thinking text (`reasoning_content`).
+    Reasoning(String),
+    /// New answer text (`content`).
+    Content(String),
+    /// A tool call was opened (see [`StreamEvent::ToolCallStart`]).
+    ToolCallStart {
+        /// Position of the call in the completion's `tool_calls`.
+        index: usize,
+        /// The call id so far.
+        id: String,
+        /// The function name so far.
+        name: String,
+    },
+    /// More argument text for the call at `index`.
+    ToolCallArguments {
+        /// Position of the call in the completion's `tool_calls`.
+        index: usize,
+        /// The new piece of the arguments' JSON text.
+        fragment: String,
+    },
+    /// The latest usage totals (they replace, never add to, earlier ones).
+    Usage(Usage),
+    /// The model stopped, for this reason.
+    Finish(FinishReason),
+}
+
+impl From<StreamEvent<'_>> for OwnedStreamEvent {
+    fn from(event: StreamEvent<'_>) -> Self {
+        event.into_owned()
+    }
+}
+
 /// Limits on what one response may grow to.
 ///
 /// The defaults (128 tool calls, 64 MiB of text) are [`Limits::new`] and
@@ -162,10 +252,14 @@ struct CallState {
 /// Turns one response's SSE events into [`StreamEvent`]s and, at the end, a
 /// [`Completion`]. Sans-IO: it never reads or blocks.
 ///
-/// Use it in three steps, repeated:
-/// 1. hand it each SSE item: [`push_event`](Accumulator::push_event) and
-///    [`push_comment`](Accumulator::push_comment) (or [`push_data`](Accumulator::push_data)
-///    with just an event's data);
+/// Use [`push`](Accumulator::push) for each item of the crate's SSE decoder (events and
+/// comments: it sees the event type and DashScope's `:HTTP_STATUS` comments), and
+/// [`push_data`](Accumulator::push_data) for a data payload alone (an event's data from
+/// another SSE parser, or a whole non-streaming JSON body).
+///
+/// In three steps, repeated:
+/// 1. hand it each SSE item ([`push`](Accumulator::push)) or data payload
+///    ([`push_data`](Accumulator::push_data));
 /// 2. drain [`next_event`](Accumulator::next_event) until it returns `None`;
 /// 3. at the end of the body, call [`finish`](Accumulator::finish).
 ///
@@ -354,38 +448,16 @@ impl Accumulator {
         self.protocol
     }
 
-    /// Takes an SSE comment line (the text after the colon). On the native protocol a
-    /// `HTTP_STATUS/<n>` comment gives the status of the event that follows; every other
-    /// comment (keep-alives) is ignored.
-    ///
-    /// # Example
-    ///
-    /// This example shows an `HTTP_STATUS/400` comment giving the status of the
-    /// `event:error` that follows it.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{Accumulator, Protocol};
-    /// use dashscope_glm::Error;
-    ///
-    /// let mut acc = Accumulator::new(Protocol::DashScope);
-    /// acc.push_comment("HTTP_STATUS/400");
-    /// let data = r#"{"code":"InvalidParameter","message":"Range of input length should be [1, 202752]","request_id":"4f2e"}"#;
-    /// let err = acc.push_event_parts("error", data, 0).unwrap_err();
-    /// let Error::Api(api) = &err else { panic!("unexpected {err}") };
-    /// assert_eq!((api.status, api.code.as_deref()), (400, Some("InvalidParameter")));
-    /// assert!(!err.is_retryable());
-    /// ```
-    pub fn push_comment(&mut self, text: &str) {
-        if let Some(code) = text.trim_ascii().strip_prefix("HTTP_STATUS/") {
-            self.state.status = code.trim_ascii().parse().ok();
-        }
-    }
-
-    /// Takes one item from the SSE decoder: an event or a comment.
+    /// Takes one item of the crate's SSE decoder: an event, or a comment. On the native
+    /// protocol a `HTTP_STATUS/<n>` comment gives the status of the event that follows;
+    /// every other comment (keep-alives) is ignored. An event of type `error` is an
+    /// in-band error; an event's byte offset ends up in a malformed-chunk error.
     ///
     /// # Errors
     ///
-    /// As [`push_event_parts`](Accumulator::push_event_parts).
+    /// [`Error::Api`] for an in-band error, [`Error::MalformedChunk`] for data that is not
+    /// a chunk, [`Error::LimitExceeded`]; or the earlier error if the accumulator has
+    /// failed already.
     ///
     /// # Example
     ///
@@ -404,50 +476,51 @@ impl Accumulator {
     /// assert_eq!(acc.finish()?.message.content, "Hi");
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
+    ///
+    /// This example shows an `HTTP_STATUS/400` comment giving the status of the
+    /// `event:error` that follows it.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Protocol};
+    /// use dashscope_glm::sse::Decoder;
+    /// use dashscope_glm::Error;
+    ///
+    /// let mut decoder = Decoder::new();
+    /// decoder.feed(b":HTTP_STATUS/400\nevent:error\ndata:{\"code\":\"InvalidParameter\",\"message\":\"Range of input length should be [1, 202752]\",\"request_id\":\"4f2e\"}\n\n");
+    /// let mut acc = Accumulator::new(Protocol::DashScope);
+    /// acc.push(&decoder.next_item().unwrap()?)?;
+    /// let err = acc.push(&decoder.next_item().unwrap()?).unwrap_err();
+    /// let Error::Api(api) = &err else { panic!("unexpected {err}") };
+    /// assert_eq!((api.status, api.code.as_deref()), (400, Some("InvalidParameter")));
+    /// assert!(!err.is_retryable());
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
     pub fn push(&mut self, item: &sse::Item<'_>) -> Result<(), Error> {
         match item {
-            sse::Item::Event(event) => self.push_event(event),
+            sse::Item::Event(event) => {
+                self.push_parts(event.event_type(), event.data(), event.offset())
+            }
             sse::Item::Comment(text) => {
-                self.push_comment(text);
+                if let Some(err) = &self.state.failed {
+                    return Err(err.clone());
+                }
+                if let Some(code) = text.trim_ascii().strip_prefix("HTTP_STATUS/") {
+                    self.state.status = code.trim_ascii().parse().ok();
+                }
                 Ok(())
             }
         }
     }
 
-    /// Takes one SSE event.
+    /// Takes one data payload: the data of an SSE event read by another parser (taken
+    /// as a `message` event at offset 0, with no `:HTTP_STATUS` before it), or a whole
+    /// non-streaming JSON body. Either protocol's error shapes (`{"error": ...}`, a native
+    /// non-empty `code`) are in-band errors here too; empty data (a keep-alive) is
+    /// ignored, and `[DONE]` is the OpenAI-compatible end marker.
     ///
     /// # Errors
     ///
-    /// As [`push_event_parts`](Accumulator::push_event_parts).
-    ///
-    /// # Example
-    ///
-    /// This example shows that an event's stream offset ends up in a malformed-chunk error.
-    ///
-    /// ```
-    /// use dashscope_glm::chat::{Accumulator, Protocol};
-    /// use dashscope_glm::sse::{Decoder, Item};
-    /// use dashscope_glm::Error;
-    ///
-    /// let mut decoder = Decoder::new();
-    /// decoder.feed(b": keep-alive\n\ndata: {\"choices\":[\n\n");
-    /// assert_eq!(decoder.next_item(), Some(Ok(Item::Comment(" keep-alive"))));
-    /// let Some(Ok(Item::Event(event))) = decoder.next_item() else { panic!() };
-    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
-    /// let Err(Error::MalformedChunk(chunk)) = acc.push_event(&event) else { panic!() };
-    /// assert_eq!(chunk.offset, 14);
-    /// ```
-    pub fn push_event(&mut self, event: &sse::Event<'_>) -> Result<(), Error> {
-        self.push_event_parts(event.event_type(), event.data(), event.offset())
-    }
-
-    /// Takes the data of one `message` event (the OpenAI-compatible shape; a native
-    /// event's type only matters when it is `error`). See
-    /// [`push_event_parts`](Accumulator::push_event_parts).
-    ///
-    /// # Errors
-    ///
-    /// As [`push_event_parts`](Accumulator::push_event_parts).
+    /// As [`push`](Accumulator::push).
     ///
     /// # Example
     ///
@@ -458,6 +531,7 @@ impl Accumulator {
     /// use dashscope_glm::chat::{Accumulator, Protocol};
     ///
     /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    /// acc.push_data("")?;
     /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"content":"Hi"}}]}"#)?;
     /// acc.push_data("[DONE]")?;
     /// let completion = acc.finish()?;
@@ -465,42 +539,27 @@ impl Accumulator {
     /// assert_eq!(completion.finish_reason, None);
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
-    pub fn push_data(&mut self, data: &str) -> Result<(), Error> {
-        self.push_event_parts("message", data, 0)
-    }
-
-    /// Takes one SSE event: its type, its data, and its byte offset in the stream (for
-    /// error messages; 0 if unknown). Empty data (a keep-alive) is ignored.
     ///
-    /// # Errors
-    ///
-    /// [`Error::Api`] for an in-band error, [`Error::MalformedChunk`] for data that is not
-    /// a chunk, [`Error::LimitExceeded`]; or the earlier error if the accumulator has
-    /// failed already.
-    ///
-    /// # Example
-    ///
-    /// This example shows a keep-alive ignored, then an in-band error that fails the
-    /// accumulator.
+    /// This example shows an in-band error that fails the accumulator.
     ///
     /// ```
     /// use dashscope_glm::chat::{Accumulator, Protocol};
     /// use dashscope_glm::Error;
     ///
     /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
-    /// acc.push_event_parts("message", "", 0)?;
     /// let data = r#"{"error":{"code":"invalid_api_key","message":"Incorrect API key provided."}}"#;
-    /// let err = acc.push_event_parts("error", data, 120).unwrap_err();
+    /// let err = acc.push_data(data).unwrap_err();
     /// assert!(matches!(&err, Error::Api(api) if api.code.as_deref() == Some("invalid_api_key")));
     /// assert_eq!(acc.push_data("[DONE]"), Err(err));
     /// # Ok::<(), Error>(())
     /// ```
-    pub fn push_event_parts(
-        &mut self,
-        event_type: &str,
-        data: &str,
-        offset: u64,
-    ) -> Result<(), Error> {
+    pub fn push_data(&mut self, data: &str) -> Result<(), Error> {
+        self.push_parts("message", data, 0)
+    }
+
+    /// One SSE event: its type, its data, and its byte offset in the stream (for error
+    /// messages; 0 if unknown).
+    fn push_parts(&mut self, event_type: &str, data: &str, offset: u64) -> Result<(), Error> {
         if let Some(err) = &self.state.failed {
             return Err(err.clone());
         }
@@ -937,14 +996,21 @@ impl State {
                 *field = Some(value.clone());
             }
         }
+        if completion.created.is_none() {
+            completion.created = chunk.created;
+        }
         let mut finish = None;
         if chunk.has_choice {
             let choice = &chunk.choice;
             if let Some(text) = choice.reasoning() {
-                self.append_text(Growing::Reasoning, text, ctx)?;
+                self.append_text(Growing::Reasoning, std::slice::from_ref(&text), ctx)?;
             }
-            if let Some(text) = choice.content {
-                self.append_text(Growing::Content, text, ctx)?;
+            if let Some(parts) = choice.content() {
+                self.append_text(Growing::Content, parts, ctx)?;
+            }
+            if choice.ignored_parts > 0 {
+                let ignored = &mut self.completion.ignored_content_parts;
+                *ignored = ignored.saturating_add(u64::from(choice.ignored_parts));
             }
             for fragment in choice.tools() {
                 self.apply_tool(fragment, ctx)?;
@@ -967,7 +1033,7 @@ impl State {
     fn append_text(
         &mut self,
         which: Growing,
-        text: wire::TextSpan,
+        text: &[wire::TextSpan],
         ctx: &Ctx<'_>,
     ) -> Result<(), Error> {
         let message = &mut self.completion.message;
@@ -1021,7 +1087,7 @@ impl State {
         };
         if let Some(added) = grow(
             &mut call.arguments,
-            text,
+            std::slice::from_ref(&text),
             ctx,
             &mut self.message_bytes,
             &mut self.scratch,
@@ -1095,11 +1161,11 @@ impl State {
     }
 }
 
-/// Adds `text` to `buffer` (in cumulative mode only the part past what `buffer` holds)
-/// and returns the byte range added, if any.
+/// Adds `text`, its spans joined in order, to `buffer` (in cumulative mode only the part
+/// past what `buffer` holds) and returns the byte range added, if any.
 fn grow(
     buffer: &mut String,
-    text: wire::TextSpan,
+    text: &[wire::TextSpan],
     ctx: &Ctx<'_>,
     message_bytes: &mut usize,
     scratch: &mut String,
@@ -1107,8 +1173,10 @@ fn grow(
     let start = buffer.len();
     if ctx.cumulative {
         scratch.clear();
-        text.append_to(ctx.data, scratch)
-            .map_err(|m| ctx.malformed(m))?;
+        for span in text {
+            span.append_to(ctx.data, scratch)
+                .map_err(|m| ctx.malformed(m))?;
+        }
         let added = match scratch.strip_prefix(buffer.as_str()) {
             Some(suffix) => suffix,
             None if buffer.starts_with(scratch.as_str()) => "",
@@ -1119,9 +1187,13 @@ fn grow(
             }
         };
         buffer.push_str(added);
-    } else if let Err(m) = text.append_to(ctx.data, buffer) {
-        buffer.truncate(start);
-        return Err(ctx.malformed(m));
+    } else {
+        for span in text {
+            if let Err(m) = span.append_to(ctx.data, buffer) {
+                buffer.truncate(start);
+                return Err(ctx.malformed(m));
+            }
+        }
     }
     let added = buffer.len() - start;
     if added == 0 {

@@ -17,7 +17,7 @@ mod stream;
 mod types;
 pub(crate) mod wire;
 
-pub use merge::{Accumulator, Limits, StreamEvent};
+pub use merge::{Accumulator, Limits, OwnedStreamEvent, StreamEvent};
 pub use model::{Capabilities, Model, ModelDefaults, ModelLimits, Rule};
 pub use reader::EventReader;
 #[cfg(feature = "blocking")]

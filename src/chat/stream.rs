@@ -46,7 +46,11 @@ use crate::sse;
 pub struct StreamDecoder {
     decoder: sse::Decoder,
     accumulator: Accumulator,
+    /// [`end`](StreamDecoder::end) was called: once the fed items are merged, the
+    /// decoder's end is merged too.
     ended: bool,
+    /// The end of the body was merged (at most once).
+    eof_merged: bool,
 }
 
 impl StreamDecoder {
@@ -111,10 +115,11 @@ impl StreamDecoder {
             decoder,
             accumulator,
             ended: false,
+            eof_merged: false,
         }
     }
 
-    /// Adds bytes read from the body.
+    /// Adds bytes read from the body (ignored after [`end`](StreamDecoder::end)).
     ///
     /// # Example
     ///
@@ -134,7 +139,9 @@ impl StreamDecoder {
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
     pub fn feed(&mut self, bytes: &[u8]) {
-        self.decoder.feed(bytes);
+        if !self.ended {
+            self.decoder.feed(bytes);
+        }
     }
 
     /// The next event from what was fed, or `Ok(None)` when more input is needed.
@@ -185,11 +192,33 @@ impl StreamDecoder {
                 return Ok(true);
             }
             match self.decoder.next_item() {
-                None => return Ok(false),
                 Some(Ok(item)) => self.accumulator.push(&item)?,
                 Some(Err(e)) => return Err(self.accumulator.fail(Error::Sse(e))),
+                None if self.ended && !self.eof_merged => {
+                    self.eof_merged = true;
+                    self.merge_eof()?;
+                }
+                None => return Ok(false),
             }
         }
+    }
+
+    /// At the end of the body, once every complete item was merged: merges the event
+    /// left without its blank line, if its last line was complete (see the type docs).
+    fn merge_eof(&mut self) -> Result<(), Error> {
+        let eof = match self.decoder.finish() {
+            Ok(eof) => eof,
+            Err(e) => return Err(self.accumulator.fail(Error::Sse(e))),
+        };
+        if let Some(event) = eof.pending() {
+            let complete_line = !eof.unterminated_line()
+                || serde_json::from_str::<serde::de::IgnoredAny>(event.data()).is_ok()
+                || event.data().trim_ascii() == "[DONE]";
+            if complete_line {
+                self.accumulator.push(&sse::Item::Event(event))?;
+            }
+        }
+        Ok(())
     }
 
     /// The event [`ready`](StreamDecoder::ready) found.
@@ -197,13 +226,16 @@ impl StreamDecoder {
         self.accumulator.next_event()
     }
 
-    /// Marks the end of the body (merging an event left without its blank line, see the
-    /// type docs). Drain [`next_event`](StreamDecoder::next_event) afterwards for the
-    /// events that gives.
+    /// Marks the end of the body; nothing is decoded or dropped here. Every event still
+    /// owed, those fed but not yet taken and those the end gives (an event left without
+    /// its blank line, see the type docs), comes out of
+    /// [`next_event`](StreamDecoder::next_event) afterwards, in order. Calling it twice
+    /// changes nothing; bytes fed after it are not decoded.
     ///
     /// # Errors
     ///
-    /// As [`next_event`](StreamDecoder::next_event).
+    /// The error the stream already failed with, if any (errors the end itself finds
+    /// come out of [`next_event`](StreamDecoder::next_event)).
     ///
     /// # Example
     ///
@@ -222,26 +254,11 @@ impl StreamDecoder {
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
     pub fn end(&mut self) -> Result<(), Error> {
-        if std::mem::replace(&mut self.ended, true) {
-            return Ok(());
+        self.ended = true;
+        match self.accumulator.failure() {
+            Some(err) => Err(err.clone()),
+            None => Ok(()),
         }
-        // Events still queued in the decoder are merged first, in order.
-        while self.accumulator.has_event() || self.next_event()?.is_some() {
-            while self.accumulator.next_event().is_some() {}
-        }
-        let eof = match self.decoder.finish() {
-            Ok(eof) => eof,
-            Err(e) => return Err(self.accumulator.fail(Error::Sse(e))),
-        };
-        if let Some(event) = eof.pending() {
-            let complete_line = !eof.unterminated_line()
-                || serde_json::from_str::<serde::de::IgnoredAny>(event.data()).is_ok()
-                || event.data().trim_ascii() == "[DONE]";
-            if complete_line {
-                self.accumulator.push_event(&event)?;
-            }
-        }
-        Ok(())
     }
 
     /// The accumulator: the completion so far, tool calls, flags.
@@ -302,6 +319,9 @@ impl StreamDecoder {
     /// ```
     pub fn finish(mut self) -> Result<Completion, Error> {
         self.end()?;
+        while self.ready()? {
+            let _ = self.take_ready();
+        }
         self.accumulator.finish()
     }
 }

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
 /// Which of Model Studio's two wire protocols a stream speaks.
 ///
 /// Both end in the same [`StreamEvent`](crate::chat::StreamEvent)s and
@@ -27,6 +29,87 @@ pub enum Protocol {
     /// `id:` / `event:result` / `:HTTP_STATUS/200` / `data:` events, cumulative usage on
     /// every event, no `[DONE]` (the stream ends after the event with a finish reason).
     DashScope,
+}
+
+impl Protocol {
+    /// The short name the examples take on their command line: `openai` or `dashscope`
+    /// (what [`Display`](fmt::Display) writes and [`FromStr`](std::str::FromStr) reads).
+    ///
+    /// # Example
+    ///
+    /// This example shows both names.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::Protocol;
+    ///
+    /// assert_eq!(Protocol::OpenAiCompatible.as_str(), "openai");
+    /// assert_eq!(Protocol::DashScope.as_str(), "dashscope");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OpenAiCompatible => "openai",
+            Self::DashScope => "dashscope",
+        }
+    }
+}
+
+/// Writes the short name (see [`Protocol::as_str`]).
+///
+/// # Example
+///
+/// This example shows the name in a message.
+///
+/// ```
+/// use dashscope_glm::chat::Protocol;
+///
+/// assert_eq!(format!("protocol {}", Protocol::DashScope), "protocol dashscope");
+/// ```
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Reads a protocol name, ignoring ASCII case: `openai` (also `openai-compatible`,
+/// `compatible`) or `dashscope` (also `native`).
+///
+/// # Errors
+///
+/// [`Error::Config`](crate::Error::Config) naming the accepted names, for any other
+/// text.
+///
+/// # Example
+///
+/// This example shows a command-line value read, and an unknown one refused.
+///
+/// ```
+/// use dashscope_glm::chat::Protocol;
+///
+/// assert_eq!("dashscope".parse::<Protocol>()?, Protocol::DashScope);
+/// assert_eq!("OpenAI".parse::<Protocol>()?, Protocol::OpenAiCompatible);
+/// assert!("grpc".parse::<Protocol>().is_err());
+/// # Ok::<(), dashscope_glm::Error>(())
+/// ```
+impl std::str::FromStr for Protocol {
+    type Err = crate::Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        for (names, protocol) in [
+            (
+                &["openai", "openai-compatible", "compatible"][..],
+                Self::OpenAiCompatible,
+            ),
+            (&["dashscope", "native"][..], Self::DashScope),
+        ] {
+            if names.iter().any(|name| s.eq_ignore_ascii_case(name)) {
+                return Ok(protocol);
+            }
+        }
+        Err(crate::Error::Config(format!(
+            "unknown protocol {s:?}: expected openai or dashscope"
+        )))
+    }
 }
 
 /// Why the model stopped.
@@ -141,7 +224,8 @@ impl fmt::Display for FinishReason {
 /// assert_eq!(usage.total_tokens, 0);
 /// assert_eq!(usage.reasoning_tokens, None);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct Usage {
     /// Tokens in the prompt (`input_tokens` / `prompt_tokens`).
@@ -338,7 +422,8 @@ impl ToolCall {
 /// let message = AssistantMessage::default();
 /// assert!(message.content.is_empty() && message.tool_calls.is_empty());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct AssistantMessage {
     /// The thinking text (`reasoning_content`, or `reasoning` from some gateways).
@@ -350,6 +435,38 @@ pub struct AssistantMessage {
 }
 
 /// The result of one chat call: the merged message and what the server said about it.
+///
+/// # JSON
+///
+/// With serde (`Serialize` and `Deserialize`), a completion is written as one object
+/// with every field present, absent values as `null`:
+///
+/// ```json
+/// {
+///   "message": {
+///     "reasoning_content": "The user asks for the weather.",
+///     "content": "",
+///     "tool_calls": [
+///       {"index": 0, "id": "call_1", "type": "function",
+///        "function": {"name": "get_weather", "arguments": "{\"city\":\"Beijing\"}"},
+///        "id_synthetic": false}
+///     ]
+///   },
+///   "finish_reason": "tool_calls",
+///   "usage": {"input_tokens": 10, "output_tokens": 23, "total_tokens": 33,
+///             "reasoning_tokens": 7, "cached_tokens": null},
+///   "request_id": "5c0a7e1b-3f2d-9a41-b8c6-0d2e4f6a8b10",
+///   "model": "glm-5",
+///   "id": "chatcmpl-2f96ef0b",
+///   "created": 1767000000,
+///   "ignored_content_parts": 0
+/// }
+/// ```
+///
+/// `finish_reason` is the wire spelling ([`FinishReason::as_str`]) or `null`; `usage`
+/// uses the native names (see [`Usage`]) or is `null`; a tool call is the OpenAI request
+/// shape plus its position `index` and `id_synthetic`. Reading accepts missing fields
+/// (their defaults), so the JSON of an older version still reads.
 ///
 /// # Example
 ///
@@ -366,7 +483,24 @@ pub struct AssistantMessage {
 /// assert_eq!(completion.finish_reason, Some(FinishReason::Stop));
 /// # Ok::<(), dashscope_glm::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+///
+/// This example shows a completion stored as JSON and read back.
+///
+/// ```
+/// use dashscope_glm::chat::{Accumulator, Completion, Protocol};
+///
+/// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+/// acc.push_data(r#"{"id":"chatcmpl-1","created":1767000000,"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":"stop"}]}"#)?;
+/// let completion = acc.finish()?;
+/// let json = serde_json::to_value(&completion).unwrap();
+/// assert_eq!(json["message"]["content"], "Hi");
+/// assert_eq!(json["finish_reason"], "stop");
+/// assert_eq!(json["created"], 1767000000);
+/// assert_eq!(serde_json::from_value::<Completion>(json).unwrap(), completion);
+/// # Ok::<(), dashscope_glm::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct Completion {
     /// The merged assistant message.
@@ -382,4 +516,119 @@ pub struct Completion {
     pub model: Option<String>,
     /// The OpenAI-compatible completion id (`chatcmpl-...`), when sent.
     pub id: Option<String>,
+    /// When the answer was created, in seconds since the Unix epoch: the
+    /// OpenAI-compatible protocol's `created` (the first chunk's), when sent. The native
+    /// protocol does not send it.
+    pub created: Option<u64>,
+    /// Parts of a multimodal `content` array that were not text (an image, audio, a
+    /// part of an unknown type) and so were left out of the message, counted as
+    /// received (a part repeated in each chunk of a cumulative stream counts each time).
+    /// 0 for the plain string content GLM text models send.
+    pub ignored_content_parts: u64,
+}
+
+/// Written as its wire spelling ([`FinishReason::as_str`]); read back with
+/// [`FinishReason::from_wire`], any other text (`""`, `"null"` included) as
+/// [`Other`](FinishReason::Other), so that every value round-trips.
+impl Serialize for FinishReason {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for FinishReason {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Ok(Self::from_wire(&text).unwrap_or(Self::Other(text)))
+    }
+}
+
+/// A tool call's `function`, borrowed for writing.
+#[derive(Serialize)]
+pub(crate) struct FunctionOut<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) arguments: &'a str,
+}
+
+/// A tool call in the OpenAI request shape, `{id, type: "function", function: {name,
+/// arguments}}`, borrowed for writing.
+#[derive(Serialize)]
+pub(crate) struct CallOut<'a> {
+    pub(crate) id: &'a str,
+    #[serde(rename = "type")]
+    pub(crate) kind: &'static str,
+    pub(crate) function: FunctionOut<'a>,
+}
+
+impl<'a> From<&'a ToolCall> for CallOut<'a> {
+    fn from(call: &'a ToolCall) -> Self {
+        Self {
+            id: &call.id,
+            kind: "function",
+            function: FunctionOut {
+                name: &call.name,
+                arguments: &call.arguments,
+            },
+        }
+    }
+}
+
+/// A tool call read back: the OpenAI shape, with the crate's `index` and `id_synthetic`
+/// when present (`type` and unknown fields are ignored).
+#[derive(Deserialize)]
+pub(crate) struct CallIn {
+    #[serde(default)]
+    index: usize,
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    id_synthetic: bool,
+    #[serde(default)]
+    function: FunctionIn,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct FunctionIn {
+    name: String,
+    arguments: String,
+}
+
+impl CallIn {
+    /// The call, at `index` when given, else at the index it was written with.
+    pub(crate) fn into_call(self, index: Option<usize>) -> ToolCall {
+        ToolCall {
+            index: index.unwrap_or(self.index),
+            id: self.id,
+            id_synthetic: self.id_synthetic,
+            name: self.function.name,
+            arguments: self.function.arguments,
+        }
+    }
+}
+
+/// Written in the OpenAI shape with the crate's two extra fields:
+/// `{"index", "id", "type": "function", "function": {"name", "arguments"}, "id_synthetic"}`.
+impl Serialize for ToolCall {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            index: usize,
+            #[serde(flatten)]
+            call: CallOut<'a>,
+            id_synthetic: bool,
+        }
+        Out {
+            index: self.index,
+            call: CallOut::from(self),
+            id_synthetic: self.id_synthetic,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for ToolCall {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        CallIn::deserialize(d).map(|call| call.into_call(None))
+    }
 }

@@ -104,3 +104,54 @@ fn steady_state_allocates_only_to_grow_the_merged_strings() {
         );
     }
 }
+
+/// The multimodal shape, `content` as an array of parts (text parts with escapes, an
+/// image part ignored and counted), costs no allocation per chunk either, on both
+/// protocols.
+#[test]
+fn content_parts_cost_no_allocation_per_chunk() {
+    const WARM: usize = 300;
+    const STEADY: usize = 6_000;
+    for protocol in [Protocol::OpenAiCompatible, Protocol::DashScope] {
+        let mut body = String::new();
+        for i in 0..WARM + STEADY {
+            let parts = format!(
+                r#"[{{"type":"text","text":"part {i} \"q\" \u00e9 "}},{{"type":"image_url","image_url":{{"url":"https://example.com/{i}.png"}}}},{{"text":"杭州\n"}}]"#
+            );
+            match protocol {
+                Protocol::DashScope => body.push_str(&format!(
+                    "id:{i}\nevent:result\n:HTTP_STATUS/200\ndata:{{\"output\":{{\"choices\":[{{\"message\":{{\"role\":\"assistant\",\"content\":{parts}}},\"finish_reason\":\"null\"}}]}},\"request_id\":\"r\"}}\n\n"
+                )),
+                _ => body.push_str(&format!(
+                    "data: {{\"id\":\"chatcmpl-1\",\"created\":1761234567,\"choices\":[{{\"index\":0,\"delta\":{{\"content\":{parts}}},\"finish_reason\":null}}]}}\n\n"
+                )),
+            }
+        }
+        let body = body.into_bytes();
+        let warm_end = body.len() * WARM / (WARM + STEADY);
+        let mut stream = StreamDecoder::new(protocol);
+        let mut events = 0usize;
+        let mut feed = |stream: &mut StreamDecoder, bytes: &[u8]| {
+            for piece in bytes.chunks(1460) {
+                stream.feed(piece);
+                while let Some(event) = stream.next_event().unwrap() {
+                    std::hint::black_box(event);
+                    events += 1;
+                }
+            }
+        };
+        feed(&mut stream, &body[..warm_end]);
+        let ((), allocations) = alloc_counter::count(|| feed(&mut stream, &body[warm_end..]));
+        let ignored = stream.accumulator().completion().ignored_content_parts;
+        eprintln!("{protocol:?}: {allocations} allocations over {events} events");
+        assert!(events > STEADY - 10, "{protocol:?}: {events} events");
+        assert!(
+            ignored > STEADY as u64,
+            "{protocol:?}: {ignored} ignored parts"
+        );
+        assert!(
+            allocations <= 20,
+            "{protocol:?}: {allocations} allocations for {events} events"
+        );
+    }
+}

@@ -17,6 +17,7 @@ mod render;
 
 mod errors;
 mod event_reader;
+mod json_shape;
 mod limits;
 mod merge;
 mod merge_props;

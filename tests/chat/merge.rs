@@ -30,6 +30,17 @@ fn run(chunks: &[String]) -> Result<Completion, Error> {
     acc.finish()
 }
 
+/// Pushes every item of an SSE text, read by the crate's decoder, stopping at the first
+/// error.
+fn push_sse(acc: &mut Accumulator, sse: &str) -> Result<(), Error> {
+    let mut decoder = dashscope_glm::sse::Decoder::new();
+    decoder.feed(sse.as_bytes());
+    while let Some(item) = decoder.next_item() {
+        acc.push(&item.unwrap())?;
+    }
+    Ok(())
+}
+
 /// Collects every event of every chunk as owned strings, for order checks.
 fn events(acc: &mut Accumulator, data: &str) -> Vec<String> {
     acc.push_data(data).unwrap();
@@ -53,8 +64,8 @@ fn events(acc: &mut Accumulator, data: &str) -> Vec<String> {
 #[test]
 fn keepalive_comments_and_empty_data_are_skipped() {
     let mut acc = Accumulator::new(Protocol::DashScope);
-    acc.push_comment(" keep-alive");
-    acc.push_event_parts("ping", "", 0).unwrap();
+    push_sse(&mut acc, ": keep-alive\nevent:ping\ndata:\n\n").unwrap();
+    acc.push_data("").unwrap();
     assert!(acc.next_event().is_none());
     assert_eq!(acc.completion(), &Completion::default());
 }
@@ -101,14 +112,11 @@ fn in_band_errors_of_each_shape_are_api_errors() {
 
     // Native event:error with the status in a comment.
     let mut acc = Accumulator::new(Protocol::DashScope);
-    acc.push_comment("HTTP_STATUS/400");
-    let err = acc
-        .push_event_parts(
-            "error",
-            r#"{"code":"InvalidParameter","message":"m","request_id":"r2"}"#,
-            0,
-        )
-        .unwrap_err();
+    let err = push_sse(
+        &mut acc,
+        ":HTTP_STATUS/400\nevent:error\ndata:{\"code\":\"InvalidParameter\",\"message\":\"m\",\"request_id\":\"r2\"}\n\n",
+    )
+    .unwrap_err();
     let Error::Api(api) = &err else {
         panic!("{err:?}")
     };
@@ -128,9 +136,7 @@ fn in_band_errors_of_each_shape_are_api_errors() {
 
     // An event:error whose data is not JSON keeps the text as the message.
     let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
-    let err = acc
-        .push_event_parts("error", "upstream timed out", 0)
-        .unwrap_err();
+    let err = push_sse(&mut acc, "event:error\ndata:upstream timed out\n\n").unwrap_err();
     assert!(matches!(&err, Error::Api(api) if api.message == "upstream timed out"));
 }
 
@@ -667,4 +673,241 @@ fn a_lone_surrogate_in_a_delta_is_a_malformed_chunk_like_serde_json_says() {
         "ok",
         "nothing of the bad chunk is kept"
     );
+}
+
+/// `push` takes both kinds of SSE item: a comment sets nothing but a status, an event's
+/// byte offset reaches a malformed-chunk error, and after a failure a comment repeats
+/// the error like any other push.
+#[test]
+fn push_takes_comments_and_events_with_their_offsets() {
+    let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    let err = push_sse(&mut acc, ": keep-alive\n\ndata: {\"choices\":[\n\n").unwrap_err();
+    let Error::MalformedChunk(chunk) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(chunk.offset, 14);
+    let comment = dashscope_glm::sse::Item::Comment("HTTP_STATUS/200");
+    assert_eq!(acc.push(&comment), Err(err));
+}
+
+/// `into_owned` keeps every field of every kind of event.
+#[test]
+fn owned_events_keep_every_field() {
+    use dashscope_glm::chat::{OwnedStreamEvent, Usage};
+    let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    acc.push_data(r#"{"choices":[{"index":0,"delta":{"reasoning_content":"r","content":"c","tool_calls":[{"index":0,"id":"call_1","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}"#).unwrap();
+    let mut owned = Vec::new();
+    while let Some(e) = acc.next_event() {
+        owned.push(e.into_owned());
+    }
+    let usage = *acc.completion().usage.as_ref().unwrap();
+    assert_eq!((usage.input_tokens, usage.total_tokens), (1, 3));
+    assert_eq!(
+        owned,
+        [
+            OwnedStreamEvent::Reasoning("r".into()),
+            OwnedStreamEvent::Content("c".into()),
+            OwnedStreamEvent::ToolCallStart {
+                index: 0,
+                id: "call_1".into(),
+                name: "f".into()
+            },
+            OwnedStreamEvent::ToolCallArguments {
+                index: 0,
+                fragment: "{}".into()
+            },
+            OwnedStreamEvent::Usage(usage),
+            OwnedStreamEvent::Finish(FinishReason::ToolCalls),
+        ]
+    );
+    assert_ne!(OwnedStreamEvent::Usage(Usage::default()), owned[4]);
+}
+
+/// `created` is the first chunk's Unix timestamp, when it is an integer; the native
+/// protocol has none.
+#[test]
+fn created_is_the_first_chunks_timestamp() {
+    let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    for created in ["\"soon\"", "1.5", "1761234567", "1761234599"] {
+        acc.push_data(&format!(
+            r#"{{"id":"chatcmpl-1","created":{created},"model":"glm-5","choices":[{{"index":0,"delta":{{"content":"a"}}}}]}}"#
+        ))
+        .unwrap();
+    }
+    acc.push_data("[DONE]").unwrap();
+    let c = acc.finish().unwrap();
+    assert_eq!(c.created, Some(1_761_234_567));
+    assert_eq!(
+        (c.id.as_deref(), c.model.as_deref()),
+        (Some("chatcmpl-1"), Some("glm-5"))
+    );
+
+    let mut native = Accumulator::new(Protocol::DashScope);
+    native.push_data(r#"{"output":{"choices":[{"message":{"role":"assistant","content":"a"},"finish_reason":"stop"}]},"request_id":"r"}"#).unwrap();
+    assert_eq!(native.finish().unwrap().created, None);
+}
+
+/// `Protocol` prints the names the examples take, and reads them back.
+#[test]
+fn protocol_names_round_trip() {
+    for protocol in [Protocol::OpenAiCompatible, Protocol::DashScope] {
+        assert_eq!(protocol.to_string().parse::<Protocol>().unwrap(), protocol);
+    }
+    assert_eq!(Protocol::DashScope.to_string(), "dashscope");
+    assert_eq!(" Native ".parse::<Protocol>().unwrap(), Protocol::DashScope);
+    let err = "http".parse::<Protocol>().unwrap_err();
+    assert!(
+        matches!(&err, Error::Config(m) if m.contains("openai or dashscope")),
+        "{err}"
+    );
+}
+
+/// Every event a list of data payloads gives, rendered, and the completion.
+fn events_of(protocol: Protocol, cumulative: bool, payloads: &[&str]) -> (Vec<String>, Completion) {
+    let mut acc = Accumulator::new(protocol).cumulative(cumulative);
+    let mut out = Vec::new();
+    for data in payloads {
+        out.extend(events(&mut acc, data));
+    }
+    (out, acc.finish().unwrap())
+}
+
+/// `delta.content` as an array of parts (OpenAI-compatible, streaming): the text parts
+/// are merged in order with their escapes resolved, `[]` and `null` add nothing, other
+/// parts are left out and counted.
+#[test]
+fn compatible_content_parts_merge_their_text() {
+    let (events, c) = events_of(
+        Protocol::OpenAiCompatible,
+        false,
+        &[
+            &delta(r#"{"content":[{"type":"text","text":"Hel"}]}"#),
+            &delta(r#"{"content":[]}"#),
+            &delta(r#"{"content":null}"#),
+            &delta(
+                r#"{"content":[{"type":"image_url","image_url":{"url":"https://example.com/a.png"}},{"type":"text","text":"lo \"w\" \u00e9"},{"text":"!"}]}"#,
+            ),
+            &delta(r#"{"content":"plain \"escaped\" string"}"#),
+            &finish("stop"),
+        ],
+    );
+    assert_eq!(
+        events,
+        [
+            "content:Hel",
+            "content:lo \"w\" é!",
+            "content:plain \"escaped\" string",
+            "finish:stop"
+        ]
+    );
+    assert_eq!(c.message.content, "Hello \"w\" é!plain \"escaped\" string");
+    assert_eq!(c.ignored_content_parts, 1);
+}
+
+/// `message.content` as an array of parts on the native protocol, streaming
+/// (incremental and cumulative): the shape Model Studio's multimodal models send.
+#[test]
+fn native_content_parts_merge_their_text() {
+    let chunk = |parts: &str, finish: &str| {
+        format!(
+            r#"{{"output":{{"choices":[{{"message":{{"role":"assistant","content":{parts}}},"finish_reason":"{finish}"}}]}},"request_id":"r1"}}"#
+        )
+    };
+    let (events, c) = events_of(
+        Protocol::DashScope,
+        false,
+        &[
+            &chunk(
+                r#"[{"text":"The "},{"image":"https://example.com/cat.png"},{"text":"cat"}]"#,
+                "null",
+            ),
+            &chunk("[]", "null"),
+            &chunk(r#"[{"text":"\n\u732b"}]"#, "stop"),
+        ],
+    );
+    assert_eq!(events, ["content:The cat", "content:\n猫", "finish:stop"]);
+    assert_eq!(c.message.content, "The cat\n猫");
+    assert_eq!(c.ignored_content_parts, 1);
+
+    let (events, c) = events_of(
+        Protocol::DashScope,
+        true,
+        &[
+            &chunk(r#"[{"text":"The "}]"#, "null"),
+            &chunk(
+                r#"[{"text":"The "},{"text":"cat"},{"audio":"a.wav"}]"#,
+                "stop",
+            ),
+        ],
+    );
+    assert_eq!(events, ["content:The ", "content:cat", "finish:stop"]);
+    assert_eq!(
+        (c.message.content.as_str(), c.ignored_content_parts),
+        ("The cat", 1)
+    );
+}
+
+/// A whole non-streaming body with `message.content` as an array of parts, on both
+/// protocols, merged as the one chunk of a finished response.
+#[test]
+fn whole_bodies_with_content_parts() {
+    for (protocol, body) in [
+        (
+            Protocol::OpenAiCompatible,
+            r#"{"id":"chatcmpl-9","object":"chat.completion","created":1761234567,"model":"qwen-vl","choices":[{"index":0,"message":{"role":"assistant","content":[{"type":"text","text":"A \"cat\"."}]},"finish_reason":"stop"}]}"#,
+        ),
+        (
+            Protocol::DashScope,
+            r#"{"output":{"choices":[{"finish_reason":"stop","message":{"role":"assistant","content":[{"text":"A \"cat\"."},{"box":"<ref>cat</ref>"}]}}]},"usage":{"input_tokens":5,"output_tokens":3},"request_id":"r2"}"#,
+        ),
+    ] {
+        let mut acc = Accumulator::new(protocol);
+        acc.push_data(body).unwrap();
+        acc.push_data("[DONE]").unwrap();
+        let c = acc.finish().unwrap();
+        assert_eq!(c.message.content, "A \"cat\".", "{protocol:?}");
+        assert_eq!(c.finish_reason, Some(FinishReason::Stop));
+        let ignored = u64::from(protocol == Protocol::DashScope);
+        assert_eq!(c.ignored_content_parts, ignored, "{protocol:?}");
+    }
+}
+
+/// Odd parts are left out and counted, never an error: a part that is not an object, a
+/// `text` that is not a string, a typed part that is not text. Content that is neither
+/// a string nor an array is still a malformed chunk.
+#[test]
+fn odd_content_parts_are_counted_and_bad_content_is_malformed() {
+    let (events, c) = events_of(
+        Protocol::OpenAiCompatible,
+        false,
+        &[
+            &delta(
+                r#"{"content":["bare",7,null,[1,[2]],{"text":5},{"type":"refusal","text":"no"},{"text":"ok"}]}"#,
+            ),
+            "[DONE]",
+        ],
+    );
+    assert_eq!(events, ["content:ok"]);
+    assert_eq!(c.ignored_content_parts, 6);
+
+    for content in [r#"{"text":"x"}"#, "7", "true"] {
+        let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+        let err = acc
+            .push_data(&delta(&format!(r#"{{"content":{content}}}"#)))
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::MalformedChunk(_)),
+            "{content}: {err:?}"
+        );
+    }
+}
+
+/// One chunk whose choice 0 has a content string with escapes and whose choice 1 has a
+/// content array (the decoder's second way of reading content meets the first's case).
+#[test]
+fn escaped_string_content_beside_a_content_array_elsewhere() {
+    let data = r#"{"choices":[{"index":1,"delta":{"content":[{"text":"other"}]}},{"index":0,"delta":{"content":"a \"quoted\" word"}}]}"#;
+    let (events, c) = events_of(Protocol::OpenAiCompatible, false, &[data, "[DONE]"]);
+    assert_eq!(events, ["content:a \"quoted\" word"]);
+    assert_eq!(c.ignored_content_parts, 0);
 }

@@ -74,6 +74,34 @@ fn run(t: &Transcript, cuts: &[usize]) -> (Vec<String>, Result<Completion, Error
     (events, stream.finish())
 }
 
+/// Feeds `bytes` cut at `cuts` without taking a single event, ends, and only then drains:
+/// every event must still come out, in order.
+fn run_end_before_draining(
+    t: &Transcript,
+    cuts: &[usize],
+) -> (Vec<String>, Result<Completion, Error>) {
+    let accumulator = Accumulator::new(t.protocol).cumulative(t.cumulative);
+    let mut stream = StreamDecoder::from_parts(dashscope_glm::sse::Decoder::new(), accumulator);
+    let mut start = 0;
+    for &cut in cuts.iter().chain([&t.bytes.len()]) {
+        stream.feed(&t.bytes[start..cut]);
+        start = cut;
+    }
+    let mut events = Vec::new();
+    let drained = stream.end().and_then(|()| {
+        loop {
+            match stream.next_event()? {
+                Some(e) => events.push(render_event(&e)),
+                None => break Ok(()),
+            }
+        }
+    });
+    if let Err(e) = drained {
+        return (events, Err(e));
+    }
+    (events, stream.finish())
+}
+
 fn render_event(e: &StreamEvent<'_>) -> String {
     match e {
         StreamEvent::Reasoning(t) => format!("reasoning:{t}"),
@@ -139,6 +167,32 @@ fn each_transcript_one_byte_at_a_time_and_at_every_two_way_split() {
             );
         }
     }
+}
+
+/// `end` only marks the end: feeding everything, ending, then draining gives the same
+/// events and outcome as draining after every feed, at every two-way split.
+#[test]
+fn ending_before_draining_loses_no_event() {
+    let mut with_events = 0;
+    for t in transcripts() {
+        let drained_as_fed = run(&t, &[]);
+        with_events += usize::from(!drained_as_fed.0.is_empty());
+        for cut in 0..=t.bytes.len() {
+            let cuts = [cut];
+            let expected = run(&t, &cuts);
+            assert_eq!(expected, drained_as_fed, "{} cut at {cut}", t.name);
+            assert_eq!(
+                run_end_before_draining(&t, &cuts),
+                expected,
+                "{} cut at {cut}",
+                t.name
+            );
+        }
+    }
+    assert!(
+        with_events >= 10,
+        "only {with_events} transcripts give events"
+    );
 }
 
 #[test]

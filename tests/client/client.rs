@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::data::{body_json, expected, transcript};
-use dashscope_glm::blocking::{Client, ClientBuilder, OwnedStreamEvent, Region, RetryPolicy};
+use dashscope_glm::blocking::{Client, ClientBuilder, Region, RetryPolicy};
+use dashscope_glm::chat::OwnedStreamEvent;
 use dashscope_glm::chat::{
     ChatRequest, FinishReason, Protocol, ResponseFormat, Rule, StreamEvent, Tool, ToolChoice,
 };

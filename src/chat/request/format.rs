@@ -1,6 +1,7 @@
 //! The shape of the answer and where it stops: [`ResponseFormat`], [`JsonSchema`],
 //! [`Stop`].
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 /// A JSON Schema for [`ResponseFormat::JsonSchema`].
@@ -16,7 +17,7 @@ use serde_json::Value;
 /// let schema = JsonSchema::new("answer", json!({"type": "object"})).strict(true);
 /// assert_eq!(schema.strict, Some(true));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct JsonSchema {
     /// The schema's name.
@@ -24,6 +25,7 @@ pub struct JsonSchema {
     /// The schema.
     pub schema: Value,
     /// Whether the output must follow the schema exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strict: Option<bool>,
 }
 
@@ -45,7 +47,9 @@ impl JsonSchema {
     }
 }
 
-/// The shape of the answer.
+/// The shape of the answer, written as `{"type":"text"}`, `{"type":"json_object"}` or
+/// `{"type":"json_schema","json_schema":{"name","schema","strict"?}}`, in the request body
+/// and with serde alike.
 ///
 /// # Example
 ///
@@ -118,5 +122,37 @@ impl From<Vec<String>> for Stop {
 impl From<Vec<&str>> for Stop {
     fn from(v: Vec<&str>) -> Self {
         Self::Many(v.into_iter().map(str::to_owned).collect())
+    }
+}
+
+/// The serde shape of [`ResponseFormat`], tagged by `type`.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum FormatRepr<S> {
+    Text,
+    JsonObject,
+    JsonSchema { json_schema: S },
+}
+
+impl Serialize for ResponseFormat {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Text => FormatRepr::<&JsonSchema>::Text,
+            Self::JsonObject => FormatRepr::JsonObject,
+            Self::JsonSchema(schema) => FormatRepr::JsonSchema {
+                json_schema: schema,
+            },
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for ResponseFormat {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match FormatRepr::<JsonSchema>::deserialize(d)? {
+            FormatRepr::Text => Self::Text,
+            FormatRepr::JsonObject => Self::JsonObject,
+            FormatRepr::JsonSchema { json_schema } => Self::JsonSchema(json_schema),
+        })
     }
 }

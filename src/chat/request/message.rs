@@ -1,5 +1,9 @@
 //! The conversation: [`Message`] and its [`Role`].
 
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::chat::types::{CallIn, CallOut};
 use crate::chat::{Completion, ToolCall};
 
 /// Who said a [`Message`].
@@ -14,7 +18,8 @@ use crate::chat::{Completion, ToolCall};
 /// assert_eq!(Message::user("hi").role, Role::User);
 /// assert_eq!(Role::Tool.as_str(), "tool");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Role {
     /// Instructions (`system`), normally the first message.
@@ -44,6 +49,28 @@ impl Role {
 /// Each field is written under its own name (`role`, `content`, `reasoning_content`,
 /// `tool_calls`, `tool_call_id`, `partial`), the optional ones only when set; on the
 /// native protocol each tool call also carries its `index`.
+///
+/// With serde, a message is written in the OpenAI chat message shape, exactly as the
+/// OpenAI-compatible request body writes it: `{"role", "content", "reasoning_content"?,
+/// "tool_calls"?: [{"id", "type": "function", "function": {"name", "arguments"}}],
+/// "tool_call_id"?, "partial"?}`, so that a stored conversation can be sent again.
+/// Reading takes the same shape (a `null` content reads as empty; a tool call's
+/// `index` is its position; unknown fields are ignored). A tool call's
+/// [`id_synthetic`](ToolCall::id_synthetic) is not part of the shape and reads back
+/// `false`.
+///
+/// ```
+/// use dashscope_glm::chat::{Message, ToolCall};
+///
+/// let turn = Message::assistant("")
+///     .with_tool_calls(vec![ToolCall::new(0, "call_1", "now", "{}")]);
+/// let json = serde_json::to_string(&turn).unwrap();
+/// assert_eq!(
+///     json,
+///     r#"{"role":"assistant","content":"","tool_calls":[{"id":"call_1","type":"function","function":{"name":"now","arguments":"{}"}}]}"#
+/// );
+/// assert_eq!(serde_json::from_str::<Message>(&json).unwrap(), turn);
+/// ```
 ///
 /// # Example
 ///
@@ -164,5 +191,66 @@ impl From<&Completion> for Message {
     fn from(completion: &Completion) -> Self {
         let m = &completion.message;
         Self::assistant(m.content.clone()).with_tool_calls(m.tool_calls.clone())
+    }
+}
+
+impl Serialize for Message {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Calls<'a>(&'a [ToolCall]);
+        impl Serialize for Calls<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq(self.0.iter().map(CallOut::from))
+            }
+        }
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("role", &self.role)?;
+        map.serialize_entry("content", &self.content)?;
+        if let Some(reasoning) = &self.reasoning_content {
+            map.serialize_entry("reasoning_content", reasoning)?;
+        }
+        if !self.tool_calls.is_empty() {
+            map.serialize_entry("tool_calls", &Calls(&self.tool_calls))?;
+        }
+        if let Some(id) = &self.tool_call_id {
+            map.serialize_entry("tool_call_id", id)?;
+        }
+        if self.partial {
+            map.serialize_entry("partial", &true)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Message {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct In {
+            role: Role,
+            #[serde(default)]
+            content: Option<String>,
+            #[serde(default)]
+            reasoning_content: Option<String>,
+            #[serde(default)]
+            tool_calls: Option<Vec<CallIn>>,
+            #[serde(default)]
+            tool_call_id: Option<String>,
+            #[serde(default)]
+            partial: Option<bool>,
+        }
+        let m = In::deserialize(d)?;
+        Ok(Self {
+            role: m.role,
+            content: m.content.unwrap_or_default(),
+            reasoning_content: m.reasoning_content,
+            tool_calls: m
+                .tool_calls
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+                .map(|(i, call)| call.into_call(Some(i)))
+                .collect(),
+            tool_call_id: m.tool_call_id,
+            partial: m.partial.unwrap_or(false),
+        })
     }
 }

@@ -1,9 +1,12 @@
 //! Tools the model may call: [`Tool`] and [`ToolChoice`].
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 /// A tool the model may call, written as
-/// `{"type":"function","function":{"name","description","parameters"}}`.
+/// `{"type":"function","function":{"name","description","parameters"}}`, in the request
+/// body and with serde alike (reading ignores `type`; a missing description reads as
+/// empty, missing parameters as `null`).
 ///
 /// # Example
 ///
@@ -80,5 +83,50 @@ impl ToolChoice {
     /// Whether this forces a call (anything but `auto` and `none`).
     pub fn is_forced(&self) -> bool {
         matches!(self, Self::Function(_))
+    }
+}
+
+impl Serialize for Tool {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Function<'a> {
+            name: &'a str,
+            description: &'a str,
+            parameters: &'a Value,
+        }
+        #[derive(Serialize)]
+        struct Out<'a> {
+            #[serde(rename = "type")]
+            kind: &'static str,
+            function: Function<'a>,
+        }
+        Out {
+            kind: "function",
+            function: Function {
+                name: &self.name,
+                description: &self.description,
+                parameters: &self.parameters,
+            },
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Tool {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Function {
+            name: String,
+            #[serde(default)]
+            description: String,
+            #[serde(default)]
+            parameters: Value,
+        }
+        #[derive(Deserialize)]
+        struct In {
+            function: Function,
+        }
+        let f = In::deserialize(d)?.function;
+        Ok(Self::function(f.name, f.description, f.parameters))
     }
 }

@@ -21,8 +21,25 @@ pub(crate) const MAX_TOOL_FRAGMENTS_PER_CHUNK: usize = 1024;
 /// Not one JSON object (trailing data included: a second frame glued onto the first is
 /// an error), or a known field of the wrong type.
 pub(crate) fn decode(data: &str, out: &mut WireChunk) -> Result<(), serde_json::Error> {
+    let parts_first = has_content_array(data);
+    match decode_with(data, out, parts_first) {
+        // Rare (a content array and, elsewhere, a content string with escapes): the
+        // message is only built then.
+        Err(e) if parts_first && e.to_string().contains(RETRY_AS_RAW) => {
+            decode_with(data, out, false)
+        }
+        result => result,
+    }
+}
+
+fn decode_with(
+    data: &str,
+    out: &mut WireChunk,
+    parts_first: bool,
+) -> Result<(), serde_json::Error> {
     out.clear();
     out.src = Src::of(data);
+    out.src.parts_first = parts_first;
     let mut de = serde_json::Deserializer::from_str(data);
     de.deserialize_map(Top(out))?;
     de.end()
@@ -150,6 +167,190 @@ impl<'de> DeserializeSeed<'de> for SpanOf<'_> {
     }
 }
 
+/// A message's `content`: a string (a [`TextSpan`], as [`SpanOf`]), `null`, or the
+/// multimodal shape, an array of parts: each `{"text": "..."}` (or
+/// `{"type": "text", "text": "..."}`) part becomes a span of
+/// [`WireChoice::content_parts`], in order; any other part is counted in
+/// [`WireChoice::ignored_parts`].
+///
+/// Neither way of reading it allocates in every case, because serde_json's scratch
+/// buffer is new for each chunk: a raw value (the default) costs nothing for a string
+/// but grows the scratch to skip an array of objects, and visiting the value costs
+/// nothing for an array but unescapes a string with escapes into the scratch. So
+/// [`decode`] visits it ([`Src::parts_first`]) only when the data looks like it holds a
+/// content array, and decodes again the default way if a string with escapes shows up.
+struct ContentOf<'s>(&'s mut WireChoice, Src);
+
+impl<'de> DeserializeSeed<'de> for ContentOf<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        let (c, src) = (self.0, self.1);
+        c.content = None;
+        c.has_parts = false;
+        c.content_parts.clear();
+        c.ignored_parts = 0;
+        if src.parts_first {
+            return d.deserialize_any(ContentVisitor(c, src));
+        }
+        let Some(raw) = Option::<&'de RawValue>::deserialize(d)? else {
+            return Ok(());
+        };
+        let raw = raw.get();
+        if raw.starts_with('"') {
+            let range = src
+                .range_of(raw)
+                .ok_or_else(|| de::Error::custom("value outside the chunk"))?;
+            c.content = Some(TextSpan::Literal {
+                start: range.start,
+                end: range.end,
+            });
+            return Ok(());
+        }
+        if !raw.starts_with('[') {
+            return Err(de::Error::custom(format_args!(
+                "expected a string or an array of parts, found {}",
+                kind(raw)
+            )));
+        }
+        // A slice of the data: spans read from it are spans of the data.
+        serde_json::Deserializer::from_str(raw)
+            .deserialize_seq(ContentVisitor(c, src))
+            .map_err(de::Error::custom)
+    }
+}
+
+/// The message [`decode`] retries on: a content string with escapes, met while visiting
+/// content values directly.
+const RETRY_AS_RAW: &str = "content string with escapes: decode again with raw values";
+
+/// `content` visited directly: `null`, a string without escapes (borrowed from the data,
+/// so its span is known), or an array of parts.
+struct ContentVisitor<'s>(&'s mut WireChoice, Src);
+
+impl<'de> Visitor<'de> for ContentVisitor<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string or an array of content parts")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<(), E> {
+        // Without escapes, serde_json lends the text between the quotes.
+        let range = self
+            .1
+            .range_of(v)
+            .ok_or_else(|| E::custom("value outside the chunk"))?;
+        self.0.content = Some(TextSpan::Literal {
+            start: range.start.saturating_sub(1),
+            end: range.end.saturating_add(1),
+        });
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Err(E::custom(RETRY_AS_RAW))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let (c, src) = (self.0, self.1);
+        c.has_parts = true;
+        while let Some(part) = seq.next_element_seed(PartSeed(src))? {
+            match part {
+                Some(span) => c.content_parts.push(span),
+                None => c.ignored_parts = c.ignored_parts.saturating_add(1),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One content part: `Some` span for a text part, `None` for any other part (an image,
+/// audio, a value that is not an object).
+struct PartSeed(Src);
+
+impl<'de> DeserializeSeed<'de> for PartSeed {
+    type Value = Option<TextSpan>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<TextSpan>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PartSeed {
+    type Value = Option<TextSpan>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a content part")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<TextSpan>, A::Error> {
+        let (mut text, mut is_text) = (None, true);
+        while let Some(key) = map.next_key::<PartField>()? {
+            match key {
+                PartField::Text => text = map.next_value::<Option<&'de RawValue>>()?,
+                PartField::Type => {
+                    let kind = map.next_value::<Option<&'de RawValue>>()?;
+                    is_text = kind.is_none_or(|k| k.get() == "\"text\"");
+                }
+                PartField::Other => _ = map.next_value::<IgnoredAny>()?,
+            }
+        }
+        let Some(text) = text
+            .map(RawValue::get)
+            .filter(|t| is_text && t.starts_with('"'))
+        else {
+            return Ok(None);
+        };
+        let range = self
+            .0
+            .range_of(text)
+            .ok_or_else(|| de::Error::custom("value outside the chunk"))?;
+        Ok(Some(TextSpan::Literal {
+            start: range.start,
+            end: range.end,
+        }))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<TextSpan>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Option<TextSpan>, E> {
+        Ok(None)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Option<TextSpan>, E> {
+        Ok(None)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Option<TextSpan>, E> {
+        Ok(None)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Option<TextSpan>, E> {
+        Ok(None)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Option<TextSpan>, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Option<TextSpan>, E> {
+        Ok(None)
+    }
+}
+
+/// Whether `data` seems to hold a `"content": [` (whitespace allowed): then [`decode`]
+/// visits content values directly (see [`ContentOf`]). A wrong guess costs an allocation
+/// or a second decode, never a wrong result.
+fn has_content_array(data: &str) -> bool {
+    const KEY: &str = "\"content\"";
+    let mut rest = data;
+    while let Some(at) = rest.find(KEY) {
+        let after = rest.get(at + KEY.len()..).unwrap_or_default();
+        if let Some(value) = after.trim_start().strip_prefix(':') {
+            if value.trim_start().starts_with('[') {
+                return true;
+            }
+        }
+        rest = after;
+    }
+    false
+}
+
 /// `[]`, which the multimodal shape sends for an empty content.
 fn is_empty_array(raw: &str) -> bool {
     raw.strip_prefix('[')
@@ -193,6 +394,7 @@ macro_rules! fields {
 
 fields!(TopField {
     Id = "id",
+    Created = "created",
     Model = "model",
     Choices = "choices",
     Usage = "usage",
@@ -216,6 +418,11 @@ impl<'de> Visitor<'de> for Top<'_> {
             match key {
                 TopField::Id => _ = map.next_value_seed(UnescapedInto(&mut out.id))?,
                 TopField::Model => _ = map.next_value_seed(UnescapedInto(&mut out.model))?,
+                TopField::Created => {
+                    // A Unix timestamp; anything else (a float, a string) is ignored.
+                    let raw = map.next_value::<Option<&'de RawValue>>()?;
+                    out.created = raw.and_then(|raw| raw.get().parse().ok());
+                }
                 TopField::RequestId => {
                     _ = map.next_value_seed(UnescapedInto(&mut out.request_id))?
                 }
@@ -238,6 +445,8 @@ impl<'de> Visitor<'de> for Top<'_> {
         Ok(())
     }
 }
+
+fields!(PartField { Text = "text", Type = "type" });
 
 fields!(OutputField { Choices = "choices", Text = "text", FinishReason = "finish_reason" });
 
@@ -368,11 +577,7 @@ impl<'de> Visitor<'de> for MessageVisitor<'_> {
         while let Some(key) = map.next_key::<MessageField>()? {
             let raw_json = false;
             match key {
-                MessageField::Content => map.next_value_seed(SpanOf {
-                    out: &mut c.content,
-                    src,
-                    raw_json,
-                })?,
+                MessageField::Content => map.next_value_seed(ContentOf(&mut *c, src))?,
                 MessageField::ReasoningContent => {
                     map.next_value_seed(SpanOf {
                         out: &mut c.reasoning,

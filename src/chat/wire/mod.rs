@@ -59,6 +59,9 @@ impl TextSpan {
 pub(crate) struct Src {
     base: usize,
     len: usize,
+    /// Visit `content` values directly rather than as raw values (see
+    /// `chunk::ContentOf`).
+    parts_first: bool,
 }
 
 impl Src {
@@ -66,6 +69,7 @@ impl Src {
         Self {
             base: data.as_ptr() as usize,
             len: data.len(),
+            parts_first: false,
         }
     }
 
@@ -88,8 +92,13 @@ pub(crate) struct WireChoice {
     pub(crate) reasoning: Option<TextSpan>,
     /// `reasoning` (another gateway's name for the same thing).
     pub(crate) reasoning_alt: Option<TextSpan>,
-    /// `content` (present and not null).
+    /// `content` as a string (present and not null).
     pub(crate) content: Option<TextSpan>,
+    /// `content` was an array of parts (the multimodal shape): its text parts are
+    /// `content_parts`, the others counted in `ignored_parts`.
+    pub(crate) has_parts: bool,
+    pub(crate) content_parts: Vec<TextSpan>,
+    pub(crate) ignored_parts: u32,
     /// `finish_reason` as sent (string, present and not null).
     pub(crate) has_finish: bool,
     pub(crate) finish_text: String,
@@ -104,6 +113,9 @@ impl WireChoice {
         self.reasoning = None;
         self.reasoning_alt = None;
         self.content = None;
+        self.has_parts = false;
+        self.content_parts.clear();
+        self.ignored_parts = 0;
         self.has_finish = false;
         self.tools_len = 0;
     }
@@ -111,6 +123,15 @@ impl WireChoice {
     /// The reasoning delta: `reasoning_content` when present, else `reasoning`.
     pub(crate) fn reasoning(&self) -> Option<TextSpan> {
         self.reasoning.or(self.reasoning_alt)
+    }
+
+    /// The content delta: one string, or the text parts of a multimodal array in order
+    /// (possibly none); `None` when the chunk had no content.
+    pub(crate) fn content(&self) -> Option<&[TextSpan]> {
+        match &self.content {
+            Some(span) => Some(std::slice::from_ref(span)),
+            None => self.has_parts.then_some(self.content_parts.as_slice()),
+        }
     }
 
     pub(crate) fn finish(&self) -> Option<&str> {
@@ -158,6 +179,8 @@ pub(crate) struct WireChunk {
     pub(crate) id: String,
     pub(crate) model: String,
     pub(crate) request_id: String,
+    /// Top-level `created` (OpenAI-compatible), when it is a non-negative integer.
+    pub(crate) created: Option<u64>,
     /// An error object or a non-empty top-level `code`.
     pub(crate) has_error: bool,
     pub(crate) error_code: String,
@@ -173,6 +196,7 @@ impl WireChunk {
         self.id.clear();
         self.model.clear();
         self.request_id.clear();
+        self.created = None;
         self.has_error = false;
         self.error_code.clear();
         self.error_message.clear();
