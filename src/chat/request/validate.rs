@@ -63,7 +63,7 @@ impl ChatRequest {
     pub fn validate(&self) -> Result<(), Error> {
         self.check_extra()?;
         for (name, value) in self.headers() {
-            check_header(name, value)?;
+            Self::check_header(name, value)?;
         }
         match Model::lookup(&self.model) {
             Some(model) => model.check(self),
@@ -100,39 +100,34 @@ const OWNED_HEADERS: &[&str] = &[
     "connection",
 ];
 
-/// Checks a header a caller adds (per request, or a client's default header): a valid
-/// name (an RFC 9110 token) and value (visible characters, spaces and tabs; no line
-/// breaks or other controls), and not one of the headers the client writes itself.
-/// The value is never echoed: it may be a credential.
-fn check_header(name: &str, value: &str) -> Result<(), Error> {
-    const TOKEN_PUNCT: &[u8] = b"!#$%&'*+-.^_`|~";
-    let token = !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || TOKEN_PUNCT.contains(&b));
-    if !token {
-        return Err(Error::Config(format!(
-            "{name:?} is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~ only)"
-        )));
-    }
-    if OWNED_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name)) {
-        return Err(Error::Config(format!(
-            "the header {name} is set by the client itself (the API key, the body's type, streaming, HTTP framing) and cannot be set by hand"
-        )));
-    }
-    if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
-        return Err(Error::Config(format!(
-            "the value of the header {name} is not a valid HTTP header value (it has a line break or another control character)"
-        )));
-    }
-    Ok(())
-}
-
 impl ChatRequest {
-    /// [`check_header`], for the client's default headers: `chat::request` is private
-    /// to the chat layer, the request type is not.
+    /// Checks a header a caller adds (per request, or a client's default header): a valid
+    /// name (an RFC 9110 token) and value (visible characters, spaces and tabs; no line
+    /// breaks or other controls), and not one of the headers the client writes itself.
+    /// The value is never echoed: it may be a credential. Also used for a client's
+    /// default headers.
     pub(crate) fn check_header(name: &str, value: &str) -> Result<(), Error> {
-        check_header(name, value)
+        const TOKEN_PUNCT: &[u8] = b"!#$%&'*+-.^_`|~";
+        let token = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || TOKEN_PUNCT.contains(&b));
+        if !token {
+            return Err(Error::Config(format!(
+                "{name:?} is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~ only)"
+            )));
+        }
+        if OWNED_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name)) {
+            return Err(Error::Config(format!(
+                "the header {name} is set by the client itself (the API key, the body's type, streaming, HTTP framing) and cannot be set by hand"
+            )));
+        }
+        if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+            return Err(Error::Config(format!(
+                "the value of the header {name} is not a valid HTTP header value (it has a line break or another control character)"
+            )));
+        }
+        Ok(())
     }
 
     /// A header's value as `Debug` shows it: `<redacted>` for a credential
