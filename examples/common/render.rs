@@ -1,37 +1,16 @@
-//! The `--json` schema of the `replay` and `chat` examples (the tests read it too):
-//!
-//! `{"reasoning_content", "content", "tool_calls": [{"index", "id", "name", "arguments"}],
-//! "finish_reason", "usage": {"prompt_tokens", "completion_tokens", "total_tokens",
-//! "reasoning_tokens", "cached_tokens"} | null}` for a completion, and
-//! `{"error": {"kind", "status", "code", "message", "request_id"}}` for an error (see
-//! [`error`]).
+//! The `--json` output of the `replay` and `chat` examples: a completion is the
+//! `Completion`'s own JSON (its serde form, documented on `chat::Completion`), an error
+//! is `{"error": {"kind", "status", "code", "message", "request_id"}}` (see [`error`]).
 #![allow(dead_code, reason = "each includer uses a different subset")]
 
 use dashscope_glm::Error;
 use dashscope_glm::chat::Completion;
 use serde_json::{Value, json};
 
-/// A completion in the examples' `--json` schema.
+/// A completion as the examples print it: its serde JSON.
 pub(crate) fn completion(c: &Completion) -> Value {
-    let m = &c.message;
-    json!({
-        "reasoning_content": m.reasoning_content,
-        "content": m.content,
-        "tool_calls": m.tool_calls.iter().map(|t| json!({
-            "index": t.index,
-            "id": t.id,
-            "name": t.name,
-            "arguments": t.arguments,
-        })).collect::<Vec<_>>(),
-        "finish_reason": c.finish_reason.as_ref().map(|r| r.as_str()),
-        "usage": c.usage.map(|u| json!({
-            "prompt_tokens": u.input_tokens,
-            "completion_tokens": u.output_tokens,
-            "total_tokens": u.total_tokens,
-            "reasoning_tokens": u.reasoning_tokens,
-            "cached_tokens": u.cached_tokens,
-        })),
-    })
+    serde_json::to_value(c)
+        .unwrap_or_else(|e| json!({"error": {"kind": "serialize", "message": e.to_string()}}))
 }
 
 /// An error in the examples' `--json` schema: `{"error": {"kind", "status", "code",

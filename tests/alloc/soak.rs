@@ -15,7 +15,7 @@
 #![cfg(all(feature = "blocking", feature = "testing"))]
 
 use crate::alloc_counter;
-use crate::render;
+use crate::outcome;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -278,7 +278,7 @@ fn oracle(t: &Transcript, bytes: &[u8], header_id: &str, ended: bool) -> Outcome
     }
     Outcome {
         kind: "timeout".into(),
-        detail: json!({"kind": "idle", "partial": render::completion(&partial),
+        detail: json!({"kind": "idle", "partial": outcome::view(&partial),
             "request_id": partial.request_id}),
     }
 }
@@ -295,10 +295,10 @@ impl Outcome {
         match r {
             Ok(c) => Self {
                 kind: "ok".into(),
-                detail: json!({"completion": render::completion(c), "request_id": c.request_id}),
+                detail: json!({"completion": outcome::view(c), "request_id": c.request_id}),
             },
             Err(e) => {
-                let partial = e.partial().map(render::completion);
+                let partial = e.partial().map(outcome::view);
                 let (kind, extra) = match e {
                     Error::Api(api) => ("api", json!({"status": api.status, "code": api.code})),
                     Error::Http(h) => ("http", json!({"status": h.status})),

@@ -4,7 +4,7 @@
 //! shared, not copied, on later calls.
 #![cfg(feature = "chat")]
 
-use crate::render;
+use crate::outcome;
 
 use std::cell::Cell;
 use std::io::{self, Read};
@@ -111,13 +111,13 @@ impl Read for Trickle<'_> {
 fn every_transcript_reads_as_the_decoder_decodes_it() {
     for t in transcripts() {
         let (want_events, want) = decode(&t);
-        let want = render::result(&want);
+        let want = outcome::of(&want);
         for buffer in [1, 7, 64, 16 * 1024] {
             let reader =
                 EventReader::from_decoder(t.bytes.as_slice(), decoder(&t)).read_buffer(buffer);
             let (events, got) = read(reader);
             assert_eq!(events, want_events, "{}, buffer {buffer}", t.name);
-            assert_eq!(render::result(&got), want, "{}, buffer {buffer}", t.name);
+            assert_eq!(outcome::of(&got), want, "{}, buffer {buffer}", t.name);
         }
         for max in [1, 3, 101] {
             let trickle = Trickle {
@@ -126,7 +126,7 @@ fn every_transcript_reads_as_the_decoder_decodes_it() {
             };
             let (events, got) = read(EventReader::from_decoder(trickle, decoder(&t)));
             assert_eq!(events, want_events, "{}, trickle {max}", t.name);
-            assert_eq!(render::result(&got), want, "{}, trickle {max}", t.name);
+            assert_eq!(outcome::of(&got), want, "{}, trickle {max}", t.name);
         }
     }
 }

@@ -12,6 +12,8 @@
 
 #[path = "../common/data.rs"]
 mod data;
+#[path = "../common/outcome.rs"]
+mod outcome;
 #[path = "../../examples/common/render.rs"]
 mod render;
 

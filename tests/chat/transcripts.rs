@@ -3,7 +3,7 @@
 //! two-way split, and at random splits.
 #![cfg(feature = "chat")]
 
-use crate::render;
+use crate::outcome;
 
 use dashscope_glm::Error;
 use dashscope_glm::chat::{Accumulator, Completion, Protocol, StreamDecoder, StreamEvent};
@@ -144,7 +144,7 @@ fn check_events_add_up(name: &str, events: &[String], outcome: &Result<Completio
 fn each_transcript_whole_gives_its_expected_outcome() {
     for t in transcripts() {
         let (events, outcome) = run(&t, &[]);
-        assert_eq!(render::result(&outcome), t.expected, "{}", t.name);
+        assert_eq!(outcome::of(&outcome), t.expected, "{}", t.name);
         check_events_add_up(&t.name, &events, &outcome);
     }
 }

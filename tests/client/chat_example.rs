@@ -4,7 +4,7 @@
 #![cfg(feature = "blocking")]
 
 use crate::example_bin;
-use crate::render;
+use crate::{outcome, render};
 
 use std::path::PathBuf;
 use std::process::Output;
@@ -42,7 +42,10 @@ fn json_answer_openai() {
         &[("DASHSCOPE_API_KEY", "sk-example")],
     );
     assert!(out.status.success(), "{out:?}");
-    assert_eq!(stdout_json(&out), expected("openai_thinking.json"));
+    assert_eq!(
+        outcome::of_printed(&stdout_json(&out)),
+        expected("openai_thinking.json")
+    );
     let r = &server.requests()[0];
     assert_eq!(r.path(), "/compatible-mode/v1/chat/completions");
     assert!(r.api_key_is("sk-example"));
@@ -77,7 +80,10 @@ fn json_answer_native_cumulative_without_thinking() {
         &[],
     );
     assert!(out.status.success(), "{out:?}");
-    assert_eq!(stdout_json(&out), expected("native_cumulative.json"));
+    assert_eq!(
+        outcome::of_printed(&stdout_json(&out)),
+        expected("native_cumulative.json")
+    );
     let r = &server.requests()[0];
     assert_eq!(r.path(), "/api/v1/services/aigc/text-generation/generation");
     assert_eq!(r.header("x-dashscope-sse"), Some("enable"));
@@ -174,12 +180,14 @@ fn broken_body_is_kind_interrupted() {
 }
 
 /// What the `--json` output of a replay of `recording` must be: the recording run
-/// through the library's own decoder and merger.
+/// through the library's own decoder and merger, with the request id the offline server
+/// sends in its `x-request-id` header.
 fn expected_from_recording(recording: &str, protocol: Protocol) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("examples/recordings")
         .join(recording);
     let mut stream = StreamDecoder::new(protocol);
+    stream.set_request_id("6b1d2f7e-1c3a-4e5b-9d8f-0a1b2c3d4e5f");
     stream.feed(&std::fs::read(path).unwrap());
     render::result(&stream.finish())
 }

@@ -6,7 +6,7 @@
 //! The server is the crate's own `testing::ReplayServer`.
 #![cfg(feature = "blocking")]
 
-use crate::render;
+use crate::{outcome, render};
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -95,10 +95,7 @@ fn openai_stream_request_is_exact() {
         .tool_stream(true)
         .thinking(true);
     let completion = stream_all(&client(&server), &request).unwrap();
-    assert_eq!(
-        render::completion(&completion),
-        expected("openai_thinking.json")
-    );
+    assert_eq!(outcome::view(&completion), expected("openai_thinking.json"));
     assert_eq!(completion.request_id.as_deref(), Some("req-header-1"));
 
     let requests = server.requests();
@@ -142,10 +139,7 @@ fn native_stream_request_is_exact() {
         .build()
         .unwrap();
     let completion = stream_all(&c, &hello().system("Be brief.")).unwrap();
-    assert_eq!(
-        render::completion(&completion),
-        expected("native_thinking.json")
-    );
+    assert_eq!(outcome::view(&completion), expected("native_thinking.json"));
     let r = &server.requests()[0];
     assert_eq!(r.path(), NATIVE_PATH);
     assert_eq!(r.header("x-dashscope-sse"), Some("enable"));
@@ -238,7 +232,7 @@ fn every_transcript_through_the_client() {
                 *id = json!("req-header-1");
             }
         }
-        assert_eq!(render::result(&outcome), expected, "{name}");
+        assert_eq!(outcome::of(&outcome), expected, "{name}");
         let r = &server.requests()[0];
         if name.contains("cumulative") {
             assert_eq!(

@@ -17,6 +17,8 @@ mod data;
 mod example_bin;
 #[path = "../common/log_capture.rs"]
 mod log_capture;
+#[path = "../common/outcome.rs"]
+mod outcome;
 #[path = "../../examples/common/render.rs"]
 mod render;
 

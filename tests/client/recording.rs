@@ -3,7 +3,7 @@
 //! recording the way the `replay` example does gives what the live stream gave.
 #![cfg(feature = "blocking")]
 
-use crate::render;
+use crate::outcome;
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -125,8 +125,8 @@ fn a_recording_is_the_served_body_and_replays_to_the_same_completion() {
                 let (events, replayed) = replay(&recording, protocol, cumulative, chunk);
                 assert_eq!(events, live_events, "{name}, seed {seed}, chunk {chunk}");
                 assert_eq!(
-                    render::result(&replayed),
-                    render::result(&live),
+                    outcome::of(&replayed),
+                    outcome::of(&live),
                     "{name}, seed {seed}, chunk {chunk}"
                 );
             }
@@ -175,7 +175,7 @@ fn recording_to_a_file_then_replaying_the_file() {
     assert_eq!(recorded, body);
     let (_, replayed) = replay(&recorded, Protocol::DashScope, false, 4096);
     let replayed = replayed.unwrap();
-    assert_eq!(render::completion(&replayed), render::completion(&live));
+    assert_eq!(outcome::view(&replayed), outcome::view(&live));
     // The body has a request id of its own; the header's is the live stream's.
     assert_eq!(live.request_id.as_deref(), Some("from-the-header"));
     assert_eq!(
@@ -282,7 +282,7 @@ fn no_recorder_and_auto_traits() {
     drain(&mut stream);
     let (completion, recording) = stream.finish_recording();
     assert!(recording.writer.0.get() >= 1);
-    let _: Value = render::result(&completion);
+    let _: Value = outcome::of(&completion);
 }
 
 /// Takes every byte, then fails to flush.

@@ -13,7 +13,7 @@ use dashscope_glm::chat::{ChatRequest, EventReader, Protocol, StreamDecoder};
 use dashscope_glm::testing::{Framing, ReplayServer, Reply, Split};
 use dashscope_glm::{Error, TimeoutKind};
 
-use crate::{log_capture, render};
+use crate::{log_capture, outcome};
 
 /// Sends a request by hand and returns the socket positioned at the body (the
 /// response head read up to the blank line).
@@ -69,7 +69,7 @@ fn event_reader_over_a_tcp_stream_gives_what_the_decoder_gives() {
         while let Some(e) = decoder.next_event().unwrap() {
             want_events.push(format!("{e:?}"));
         }
-        let want = render::result(&decoder.finish());
+        let want = outcome::of(&decoder.finish());
         for seed in [1, 2] {
             let reply = Reply::sse(body.clone())
                 .framing(Framing::Close)
@@ -81,11 +81,7 @@ fn event_reader_over_a_tcp_stream_gives_what_the_decoder_gives() {
                 events.push(format!("{e:?}"));
             }
             assert_eq!(events, want_events, "{name}, seed {seed}");
-            assert_eq!(
-                render::result(&reader.finish()),
-                want,
-                "{name}, seed {seed}"
-            );
+            assert_eq!(outcome::of(&reader.finish()), want, "{name}, seed {seed}");
         }
     }
 }
