@@ -6,7 +6,7 @@
 //!
 //! ```text
 //!  examples/   chat, replay, sse_dump             programs a user runs first
-//!  blocking    feature "blocking" (ureq, rustls)  Client, ChatStream, retries, timeouts
+//!  blocking    feature "blocking" (ureq, log)     Client, ChatStream, retries, timeouts
 //!  testing     feature "testing" (std only)       ReplayServer: recorded streams on 127.0.0.1
 //!  chat, json  feature "chat" (serde, serde_json) requests, wire types, merger; PartialJson
 //!  sse         always compiled, no dependencies   bytes -> lines -> events
@@ -18,7 +18,7 @@
 //!
 //! - `chat`: wire types, the delta merger and [`json::PartialJson`] (incremental
 //!   partial JSON); pulls in `serde` and `serde_json`.
-//! - `blocking` (default): the ureq client, built on `chat`.
+//! - `blocking` (default): the ureq client (rustls), built on `chat`; logs through `log`.
 //! - `testing`: [`testing::ReplayServer`], an HTTP server on 127.0.0.1 that replays
 //!   recorded streams (per path, split, paced, stalled or cut as a test asks) and
 //!   records each request with the API key redacted; std only, for your own tests.

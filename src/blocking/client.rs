@@ -266,7 +266,7 @@ impl Client {
         let url = self.endpoint(protocol);
         let headers = self.headers(request, protocol, stream)?;
         log::debug!(
-            "POST {} (model {}, protocol {protocol:?}, {})",
+            "POST {} (model {}, protocol {protocol}, {})",
             ChatRequest::endpoint_path(protocol),
             request.model(),
             if stream { "streaming" } else { "not streaming" },

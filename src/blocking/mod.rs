@@ -8,7 +8,7 @@
 //!    non-2xx                       -> Error::Api (JSON or SSE body) | Error::Http (other)
 //!  ChatStream::record_to(writer)   (optional, before the first event) tee the raw body,
 //!                                  handed back by finish_recording()
-//!  ChatStream::track_arguments()   (optional, likewise) parse tool arguments as they stream
+//!  ChatStream::set_track_arguments(true)  (optional) parse tool arguments as they stream
 //!  ChatStream::next_event()        read into a 16 KiB buffer -> StreamDecoder -> events
 //!  ChatStream::finish()            -> Completion
 //! ```

@@ -37,7 +37,7 @@ use crate::error::{Error, TimeoutKind};
 /// Before the first event you can ask for more: [`record_to`](ChatStream::record_to)
 /// tees the raw body to a writer (a replay fixture, a bug report), which makes a
 /// `ChatStream<W>` that hands the writer back at the end, and
-/// [`track_arguments`](ChatStream::track_arguments) parses tool-call arguments as they
+/// [`set_track_arguments`](ChatStream::set_track_arguments) parses tool-call arguments as they
 /// stream ([`tool_arguments`](ChatStream::tool_arguments)). Both see the whole body when
 /// set before the first [`next_event`](ChatStream::next_event), because
 /// [`Client::stream`](crate::blocking::Client::stream) returns once the headers are in
@@ -367,16 +367,15 @@ impl<W: Write> ChatStream<W> {
     /// # Example
     ///
     /// See [`tool_arguments`](ChatStream::tool_arguments).
-    pub fn track_arguments(&mut self, track: bool) -> &mut Self {
+    pub fn set_track_arguments(&mut self, track: bool) {
         self.reader
             .decoder_mut()
             .accumulator_mut()
             .set_track_arguments(track);
-        self
     }
 
     /// The arguments of the tool call at `index` parsed so far (the best value, rooted
-    /// at the document root), when [`track_arguments`](ChatStream::track_arguments) is
+    /// at the document root), when [`set_track_arguments`](ChatStream::set_track_arguments) is
     /// on: `{"city":"Bei"}` while `{"city": "Beijing"}` streams in. In-progress strings
     /// show their decoded prefix; in-progress numbers, literals and keys are not shown.
     ///
@@ -399,7 +398,7 @@ impl<W: Write> ChatStream<W> {
     /// let client = Client::builder().api_key("sk-test").base_url(server.base_url()).no_proxy().build()?;
     ///
     /// let mut stream = client.stream(&ChatRequest::new("glm-5").user("Weather in Beijing?"))?;
-    /// stream.track_arguments(true);
+    /// stream.set_track_arguments(true);
     /// let mut seen = Vec::new();
     /// while let Some(event) = stream.next_event()? {
     ///     if let StreamEvent::ToolCallArguments { index, .. } = event {

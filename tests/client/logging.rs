@@ -84,14 +84,14 @@ fn a_request_logs_what_was_sent_and_answered_at_debug() {
     };
     assert_eq!(
         debug(
-            "POST /compatible-mode/v1/chat/completions (model glm-5, protocol OpenAiCompatible, streaming)"
+            "POST /compatible-mode/v1/chat/completions (model glm-5, protocol openai, streaming)"
         ),
         1,
         "{records:?}"
     );
     assert_eq!(
         debug(
-            "POST /api/v1/services/aigc/text-generation/generation (model glm-5, protocol DashScope, not streaming)"
+            "POST /api/v1/services/aigc/text-generation/generation (model glm-5, protocol dashscope, not streaming)"
         ),
         1,
         "{records:?}"

@@ -12,6 +12,7 @@
 #[path = "../common/sse_harness.rs"]
 mod harness;
 
+mod dependencies;
 mod framing;
 mod legacy;
 mod prop;
