@@ -12,6 +12,9 @@
 #[path = "../common/alloc_counter.rs"]
 mod alloc_counter;
 #[cfg(all(feature = "blocking", feature = "testing"))]
+#[path = "../common/data.rs"]
+mod data;
+#[cfg(all(feature = "blocking", feature = "testing"))]
 #[path = "../common/outcome.rs"]
 mod outcome;
 #[cfg(all(feature = "blocking", feature = "testing"))]

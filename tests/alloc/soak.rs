@@ -15,10 +15,10 @@
 #![cfg(all(feature = "blocking", feature = "testing"))]
 
 use crate::alloc_counter;
+use crate::data::{Transcript, transcripts};
 use crate::outcome;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -34,39 +34,6 @@ const IDLE: Duration = Duration::from_millis(150);
 const BATCH: usize = 250;
 /// Client threads.
 const THREADS: usize = 8;
-
-struct Transcript {
-    name: String,
-    body: Arc<Vec<u8>>,
-    protocol: Protocol,
-    cumulative: bool,
-}
-
-fn transcripts() -> Vec<Transcript> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/transcripts");
-    let mut out: Vec<Transcript> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| {
-            let path = e.unwrap().path();
-            (path.extension()? == "sse").then_some(path)
-        })
-        .map(|path| {
-            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-            Transcript {
-                protocol: if name.starts_with("native_") {
-                    Protocol::DashScope
-                } else {
-                    Protocol::OpenAiCompatible
-                },
-                cumulative: name.contains("cumulative"),
-                body: Arc::new(std::fs::read(&path).unwrap()),
-                name,
-            }
-        })
-        .collect();
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    out
-}
 
 /// A tiny deterministic generator.
 struct Rng(u64);
@@ -345,7 +312,7 @@ fn plan(t: &Transcript, fault: Fault, n: usize) -> Plan {
             .header("x-request-id", id.as_str())
             .header("content-type", "text/event-stream;charset=UTF-8")
     };
-    let body = t.body.as_slice();
+    let body = t.bytes.as_slice();
     let label = format!("{} {fault:?}", t.name);
     let (replies, expected) = match fault {
         Fault::Clean(split) => (
@@ -491,8 +458,8 @@ fn soak(requests: usize, seed: u64) -> Report {
         let plans: Vec<Plan> = (0..count)
             .map(|k| {
                 let t = &all[rng.below(all.len())];
-                let events = event_ranges(&t.body).len();
-                let fault = draw_fault(&mut rng, t.body.len(), events);
+                let events = event_ranges(&t.bytes).len();
+                let fault = draw_fault(&mut rng, t.bytes.len(), events);
                 plan(t, fault, n + k)
             })
             .collect();

@@ -4,6 +4,7 @@
 //! shared, not copied, on later calls.
 #![cfg(feature = "chat")]
 
+use crate::data::{Transcript, transcripts};
 use crate::outcome;
 
 use std::cell::Cell;
@@ -14,41 +15,6 @@ use dashscope_glm::chat::{
     Accumulator, Completion, EventReader, Protocol, StreamDecoder, StreamEvent,
 };
 use dashscope_glm::{Error, TimeoutKind};
-
-struct Transcript {
-    name: String,
-    bytes: Vec<u8>,
-    protocol: Protocol,
-    cumulative: bool,
-}
-
-fn transcripts() -> Vec<Transcript> {
-    let dir = crate::data::transcript_path("");
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "sse") {
-            continue;
-        }
-        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-        out.push(Transcript {
-            protocol: if name.starts_with("native_") {
-                Protocol::DashScope
-            } else {
-                Protocol::OpenAiCompatible
-            },
-            cumulative: name.contains("cumulative"),
-            bytes: std::fs::read(&path).unwrap(),
-            name,
-        });
-    }
-    assert!(
-        out.len() >= 15,
-        "transcripts missing from {}",
-        dir.display()
-    );
-    out
-}
 
 fn decoder(t: &Transcript) -> StreamDecoder {
     let accumulator = Accumulator::new(t.protocol).cumulative(t.cumulative);

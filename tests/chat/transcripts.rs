@@ -3,50 +3,12 @@
 //! two-way split, and at random splits.
 #![cfg(feature = "chat")]
 
+use crate::data::{Transcript, transcripts};
 use crate::outcome;
 
 use dashscope_glm::Error;
 use dashscope_glm::chat::{Accumulator, Completion, Protocol, StreamDecoder, StreamEvent};
 use proptest::prelude::*;
-
-struct Transcript {
-    name: String,
-    bytes: Vec<u8>,
-    expected: serde_json::Value,
-    protocol: Protocol,
-    cumulative: bool,
-}
-
-fn transcripts() -> Vec<Transcript> {
-    let dir = crate::data::transcript_path("");
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "sse") {
-            continue;
-        }
-        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-        let expected = std::fs::read_to_string(path.with_extension("json")).unwrap();
-        out.push(Transcript {
-            protocol: if name.starts_with("native_") {
-                Protocol::DashScope
-            } else {
-                Protocol::OpenAiCompatible
-            },
-            cumulative: name.contains("cumulative"),
-            bytes: std::fs::read(&path).unwrap(),
-            expected: serde_json::from_str(&expected).unwrap(),
-            name,
-        });
-    }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    assert!(
-        out.len() >= 15,
-        "transcripts missing from {}",
-        dir.display()
-    );
-    out
-}
 
 /// Runs `bytes` cut at `cuts` (sorted offsets) and returns every event, rendered, and
 /// the outcome.
@@ -144,7 +106,7 @@ fn check_events_add_up(name: &str, events: &[String], outcome: &Result<Completio
 fn each_transcript_whole_gives_its_expected_outcome() {
     for t in transcripts() {
         let (events, outcome) = run(&t, &[]);
-        assert_eq!(outcome::of(&outcome), t.expected, "{}", t.name);
+        assert_eq!(outcome::of(&outcome), t.expected(), "{}", t.name);
         check_events_add_up(&t.name, &events, &outcome);
     }
 }

@@ -200,32 +200,16 @@ fn structured_output_without_thinking_both_protocols_and_per_request_protocol() 
 /// the outcome its `.json` file expects.
 #[test]
 fn every_transcript_through_the_client() {
-    let dir = crate::data::transcript_path("");
-    let mut names: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sse"))
-        .collect();
-    names.sort();
-    assert!(names.len() >= 15);
-    for path in names {
-        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-        let native = name.starts_with("native_");
-        let server = ReplayServer::start(sse(std::fs::read(&path).unwrap(), 13)).unwrap();
+    for t in crate::data::transcripts() {
+        let name = &t.name;
+        let server = ReplayServer::start(sse(t.bytes.clone(), 13)).unwrap();
         let c = builder(&server, &Arc::default())
-            .protocol(if native {
-                Protocol::DashScope
-            } else {
-                Protocol::OpenAiCompatible
-            })
+            .protocol(t.protocol)
             .build()
             .unwrap();
-        let request = hello().incremental_output(!name.contains("cumulative"));
+        let request = hello().incremental_output(!t.cumulative);
         let outcome = stream_all(&c, &request);
-        let mut expected = serde_json::from_str::<serde_json::Value>(
-            &std::fs::read_to_string(path.with_extension("json")).unwrap(),
-        )
-        .unwrap();
+        let mut expected = t.expected();
         // An error whose body named no request id takes the response header's.
         if let Some(id) = expected.pointer_mut("/error/request_id") {
             if id.is_null() {
