@@ -11,7 +11,8 @@
 //! protocol: the time per request over loopback (median and best of 5 runs) and how
 //! many TCP connections the server accepted for them (after a warm-up request), so that connection reuse between requests shows (1 connection
 //! when the client returns it to the pool after each answer, 100 when it does not).
-//! `cargo bench --bench client -- short` prints that table alone.
+//! `cargo bench --bench client -- short` prints that table alone (`-- short compat`
+//! or `-- short native`: one row, e.g. under a profiler).
 #![allow(missing_docs, reason = "a bench binary")]
 #![allow(
     clippy::unwrap_used,
@@ -295,6 +296,11 @@ fn throughput() {
 }
 
 fn short_stream_table() {
+    // `-- short native` or `-- short compat` runs one protocol (for a profiler).
+    let only = |name: &str| {
+        let args: Vec<String> = std::env::args().collect();
+        !args.iter().any(|a| a == "native" || a == "compat") || args.iter().any(|a| a == name)
+    };
     println!();
     println!(
         "| {:<30} | {:>8} | {:>10} | {:>9} | {:>11} |",
@@ -304,14 +310,18 @@ fn short_stream_table() {
         "|{:-<32}|{:->10}|{:->12}|{:->11}|{:->13}|",
         "", "", "", "", ""
     );
-    short_streams(
-        "native, 10 events",
-        Protocol::DashScope,
-        glm_stream::native_stream(10),
-    );
-    short_streams(
-        "compat, 10 events + [DONE]",
-        Protocol::OpenAiCompatible,
-        glm_stream::compat_stream(10),
-    );
+    if only("native") {
+        short_streams(
+            "native, 10 events",
+            Protocol::DashScope,
+            glm_stream::native_stream(10),
+        );
+    }
+    if only("compat") {
+        short_streams(
+            "compat, 10 events + [DONE]",
+            Protocol::OpenAiCompatible,
+            glm_stream::compat_stream(10),
+        );
+    }
 }
