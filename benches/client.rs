@@ -6,6 +6,13 @@
 //! Run with `cargo bench --bench client`. Prints one row per scenario: MB/s, ns per SSE
 //! event and allocations per event (the client's thread only: request building, ureq,
 //! reading, decoding, merging), each the median of several runs.
+//!
+//! A second table times 100 sequential short streams (10 events) on one `Client`, per
+//! protocol: the time per request over loopback (median and best of 5 runs) and how
+//! many TCP connections the server accepted for them (after a warm-up request), so that connection reuse between requests shows (1 connection
+//! when the client returns it to the pool after each answer, 100 when it does not).
+//! `cargo bench --bench client -- short` prints that table alone (`-- short compat`
+//! or `-- short native`: one row, e.g. under a profiler).
 #![allow(missing_docs, reason = "a bench binary")]
 #![allow(
     clippy::unwrap_used,
@@ -23,7 +30,9 @@ mod glm_stream;
 use std::hint::black_box;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use dashscope_glm::blocking::Client;
 use dashscope_glm::chat::{ChatRequest, Protocol, StreamDecoder, StreamEvent};
@@ -33,18 +42,30 @@ static ALLOC: alloc_counter::Counting = alloc_counter::Counting;
 
 /// Serves `body` as a chunked SSE response to every request, on its own thread.
 fn serve(body: Vec<u8>) -> String {
+    serve_counting(body).0
+}
+
+/// As [`serve`], also counting the connections accepted. Keep-alive: a connection
+/// carries requests until the client closes it.
+fn serve_counting(body: Vec<u8>) -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&accepted);
     std::thread::spawn(move || {
         for conn in listener.incoming().flatten() {
+            count.fetch_add(1, Ordering::SeqCst);
             let body = body.clone();
             std::thread::spawn(move || answer(conn, &body));
         }
     });
-    url
+    (url, accepted)
 }
 
 fn answer(conn: TcpStream, body: &[u8]) {
+    // As a production server does: each write goes out at once (no Nagle delay on the
+    // chunked terminator that follows the last chunk).
+    let _ = conn.set_nodelay(true);
     let mut reader = BufReader::new(conn.try_clone().expect("clone"));
     let mut conn = conn;
     loop {
@@ -157,7 +178,56 @@ fn scenario(
     );
 }
 
+/// Times `REQUESTS` sequential short streams on one client (after a warm-up request):
+/// the time per request and the connections the server accepted for them.
+fn short_streams(name: &str, protocol: Protocol, body: Vec<u8>) {
+    const REQUESTS: usize = 100;
+    const RUNS: usize = 5;
+    let (url, accepted) = serve_counting(body);
+    let request = ChatRequest::new("bench-model")
+        .user("hi")
+        .protocol(protocol);
+    let mut per_request = Vec::with_capacity(RUNS);
+    let mut connections = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let client = Client::builder()
+            .api_key("sk-bench")
+            .base_url(&url)
+            .protocol(protocol)
+            .no_proxy()
+            .build()
+            .expect("client");
+        black_box(via_client(&client, &request, &[]));
+        let before = accepted.load(Ordering::SeqCst);
+        let start = Instant::now();
+        for _ in 0..REQUESTS {
+            black_box(via_client(&client, &request, &[]));
+        }
+        per_request.push(start.elapsed() / REQUESTS as u32);
+        connections.push(accepted.load(Ordering::SeqCst) - before);
+    }
+    per_request.sort();
+    connections.sort_unstable();
+    let median: Duration = per_request[RUNS / 2];
+    let best: Duration = per_request[0];
+    println!(
+        "| {name:<30} | {:>8} | {:>10.1} | {:>9.1} | {:>11} |",
+        REQUESTS,
+        median.as_secs_f64() * 1e6,
+        best.as_secs_f64() * 1e6,
+        connections[RUNS / 2],
+    );
+}
+
 fn main() {
+    // `cargo bench --bench client -- short` runs only the short-stream table.
+    if !std::env::args().any(|a| a == "short") {
+        throughput();
+    }
+    short_stream_table();
+}
+
+fn throughput() {
     const EVENTS: usize = 50_000;
     let native = glm_stream::native_stream(EVENTS);
     let compat = glm_stream::compat_stream(EVENTS);
@@ -223,4 +293,35 @@ fn main() {
         &compat,
         EVENTS + 1,
     );
+}
+
+fn short_stream_table() {
+    // `-- short native` or `-- short compat` runs one protocol (for a profiler).
+    let only = |name: &str| {
+        let args: Vec<String> = std::env::args().collect();
+        !args.iter().any(|a| a == "native" || a == "compat") || args.iter().any(|a| a == name)
+    };
+    println!();
+    println!(
+        "| {:<30} | {:>8} | {:>10} | {:>9} | {:>11} |",
+        "100 sequential short streams", "requests", "us/request", "best run", "connections"
+    );
+    println!(
+        "|{:-<32}|{:->10}|{:->12}|{:->11}|{:->13}|",
+        "", "", "", "", ""
+    );
+    if only("native") {
+        short_streams(
+            "native, 10 events",
+            Protocol::DashScope,
+            glm_stream::native_stream(10),
+        );
+    }
+    if only("compat") {
+        short_streams(
+            "compat, 10 events + [DONE]",
+            Protocol::OpenAiCompatible,
+            glm_stream::compat_stream(10),
+        );
+    }
 }

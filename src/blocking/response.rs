@@ -29,6 +29,10 @@ pub(crate) struct Started {
     pub(crate) protocol: Protocol,
     /// A JSON body: asked for (not streaming), or sent where a stream was asked for.
     pub(crate) json_body: bool,
+    /// Whether the connection can carry another request once this body is read to its
+    /// end: the server did not say `connection: close` and the body's end is framed
+    /// (chunked or `content-length`), so reading a tail is worth it.
+    pub(crate) reusable: bool,
 }
 
 /// An attempt the server answered with an error status.
@@ -66,6 +70,7 @@ pub(crate) fn started_or_rejected(
             request_id,
             protocol,
             json_body: json_body || !stream,
+            reusable: reusable(&parts),
         });
     }
     let text = read_error_body(body);
@@ -87,6 +92,32 @@ pub(crate) fn started_or_rejected(
         retry_after,
         retryable,
     })
+}
+
+/// Whether the connection of a response can be reused once its body is read to the
+/// end: HTTP/1.1 without `connection: close` (or HTTP/1.0 with `keep-alive`), and a body
+/// whose end is framed (chunked or `content-length`), not marked by closing.
+fn reusable(parts: &ureq::http::response::Parts) -> bool {
+    let connection = |token: &str| {
+        parts
+            .headers
+            .get_all(ureq::http::header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case(token))
+    };
+    let persistent = if parts.version == ureq::http::Version::HTTP_10 {
+        connection("keep-alive")
+    } else {
+        !connection("close")
+    };
+    let framed = parts
+        .headers
+        .contains_key(ureq::http::header::CONTENT_LENGTH)
+        || header(&parts.headers, "transfer-encoding")
+            .is_some_and(|te| te.to_ascii_lowercase().contains("chunked"));
+    persistent && framed
 }
 
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {

@@ -11,7 +11,8 @@ use crate::blocking::response::{
     Started, completion_from_body, merge_whole_json, read_error, timeout_kind,
 };
 use crate::chat::{
-    Completion, EventReader, Hooks, OwnedStreamEvent, StreamDecoder, StreamEnd, StreamEvent,
+    Completion, DRAIN_TAIL_BYTES, EventReader, Hooks, OwnedStreamEvent, StreamDecoder, StreamEnd,
+    StreamEvent,
 };
 use crate::error::{Error, TimeoutKind};
 
@@ -22,8 +23,13 @@ use crate::error::{Error, TimeoutKind};
 /// It is a [`chat::EventReader`](crate::chat::EventReader) over ureq's body reader: the
 /// socket is read only inside `next_event` (and `finish`), into one reused buffer
 /// (16 KiB by default): a slow consumer holds at most that buffer plus the decoder's
-/// state, and the server is slowed by TCP flow control. Dropping the stream closes the
-/// connection.
+/// state, and the server is slowed by TCP flow control.
+///
+/// Once the answer is complete the connection goes back to the client's pool for the
+/// next request: a native body is read to its end, and after `data: [DONE]` what is
+/// left of the body (the chunked terminator, at most 64 KiB) is read and discarded.
+/// Dropping the stream before that closes the connection: it never goes back to the
+/// pool half-read.
 ///
 /// A stream ends in one of three ways: cleanly (`Ok(None)` after the server's finish
 /// reason or `[DONE]`), with an error the server sent ([`Error::Api`]), or cut short —
@@ -195,9 +201,12 @@ impl ChatStream {
         max_body_bytes: usize,
     ) -> Self {
         Self {
+            // Past `[DONE]` the body is read to its end (a bounded tail) only when
+            // the connection can then go back to ureq's pool.
             reader: EventReader::from_decoder(started.body.into_reader(), decoder)
                 .read_buffer(read_buffer)
-                .timeouts(ureq_timeout),
+                .timeouts(ureq_timeout)
+                .drain_tail(started.reusable.then_some(DRAIN_TAIL_BYTES)),
             json_body: started.json_body,
             max_body_bytes,
             request_id: started.request_id,
@@ -455,9 +464,13 @@ impl<W: Write> ChatStream<W> {
     /// The next event, reading the socket as needed; `Ok(None)` once the stream has
     /// finished and every event was taken.
     ///
-    /// The body is not read past `data: [DONE]` (the connection is closed there). Once
-    /// the server gave a finish reason, a body that then breaks off or stalls past the
-    /// idle timeout ends the stream normally: the answer is complete (a usage chunk that
+    /// Nothing past `data: [DONE]` is decoded. When the server keeps the connection
+    /// open (no `connection: close`, a chunked or `content-length` body), the rest of
+    /// the body is read there, at most 64 KiB, so that the connection can carry the next
+    /// request; a tail that runs longer, breaks off or stalls past the idle timeout
+    /// ends the stream normally all the same, and that connection is closed. Once the
+    /// server gave a finish reason, a body that then breaks off or stalls past the idle
+    /// timeout ends the stream normally: the answer is complete (a usage chunk that
     /// would have followed is then missing).
     ///
     /// # Errors

@@ -19,6 +19,8 @@ pub(crate) mod wire;
 
 pub use merge::{Accumulator, Limits, OwnedStreamEvent, StreamEvent};
 pub use model::{Capabilities, Model, ModelDefaults, ModelLimits, Rule};
+#[cfg(feature = "blocking")]
+pub(crate) use reader::DRAIN_TAIL_BYTES;
 pub use reader::EventReader;
 #[cfg(feature = "blocking")]
 pub(crate) use reader::{Hooks, StreamEnd};

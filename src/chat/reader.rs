@@ -10,6 +10,13 @@ use crate::error::{Error, TimeoutKind};
 /// The read buffer's size unless [`EventReader::read_buffer`] sets another.
 const DEFAULT_READ_BUFFER: usize = 16 * 1024;
 
+/// The most body bytes read after `data: [DONE]` to reach the end of the body, when
+/// [`EventReader::drain_tail`] asks for it: a server sends nothing but the chunked
+/// terminator there (framing, not body) or a comment; a longer tail is not worth
+/// reading for the connection's sake.
+#[cfg(feature = "blocking")]
+pub(crate) const DRAIN_TAIL_BYTES: usize = 64 * 1024;
+
 /// Where the reader is.
 #[derive(Debug)]
 enum Phase {
@@ -128,6 +135,9 @@ pub struct EventReader<R> {
     events: u64,
     /// Which read errors are timeouts (and of which kind); the rest break the body off.
     timeout_of: fn(io::Error) -> Option<TimeoutKind>,
+    /// After `[DONE]`, read (and discard) at most this many more body bytes to reach the
+    /// end of the body; `None`: stop reading at `[DONE]`.
+    drain_tail: Option<usize>,
 }
 
 impl<R> fmt::Debug for EventReader<R> {
@@ -188,6 +198,7 @@ impl<R: Read> EventReader<R> {
             bytes_read: 0,
             events: 0,
             timeout_of: io_timeout,
+            drain_tail: None,
         }
     }
 
@@ -208,7 +219,13 @@ impl<R: Read> EventReader<R> {
     /// ```
     #[must_use]
     pub fn read_buffer(mut self, bytes: usize) -> Self {
-        self.buf = vec![0; bytes.max(1)];
+        let bytes = bytes.max(1);
+        // The buffer is zeroed when made: keep the one `from_decoder` made when the size
+        // is the same (the client asks for the default), rather than zero 16 KiB twice
+        // per stream (a sixth of a short stream's instructions).
+        if self.buf.len() != bytes {
+            self.buf = vec![0; bytes];
+        }
         self
     }
 
@@ -220,6 +237,22 @@ impl<R: Read> EventReader<R> {
     )]
     pub(crate) fn timeouts(mut self, timeout_of: fn(io::Error) -> Option<TimeoutKind>) -> Self {
         self.timeout_of = timeout_of;
+        self
+    }
+
+    /// After `data: [DONE]`, reads on to the end of the body, at most `max_bytes` more
+    /// (`None`: stops at `[DONE]`, the default), so that a transport that pools
+    /// connections sees the body end and can reuse its connection (ureq returns it to
+    /// the pool only then). The bytes read are teed and counted, not decoded. A tail that
+    /// runs past `max_bytes`, breaks off or times out ends the drain there, and the stream
+    /// ends normally all the same; the reader is then dropped unread, which closes the
+    /// connection.
+    #[cfg_attr(
+        not(feature = "blocking"),
+        allow(dead_code, reason = "for the blocking client's transport")
+    )]
+    pub(crate) fn drain_tail(mut self, max_bytes: Option<usize>) -> Self {
+        self.drain_tail = max_bytes;
         self
     }
 
@@ -282,8 +315,10 @@ impl<R: Read> EventReader<R> {
                 let partial = Arc::new(self.completion().clone());
                 return Err(self.fail(Error::Interrupted(partial), hooks));
             }
-            // `data: [DONE]` ends the response: nothing after it is read.
+            // `data: [DONE]` ends the response: nothing after it is decoded, and
+            // nothing is read unless a drain was asked for.
             let result = if self.decoder.accumulator().received_done() {
+                self.drain(hooks);
                 self.end_body(hooks)
             } else {
                 self.read_more(hooks)
@@ -322,6 +357,37 @@ impl<R: Read> EventReader<R> {
                     partial: Some(Arc::new(self.completion().clone())),
                 }),
             },
+        }
+    }
+
+    /// Reads what is left of the body after `[DONE]` (see
+    /// [`drain_tail`](EventReader::drain_tail)), without decoding it. Errors end the
+    /// drain: the answer is complete, so a tail that breaks off or stalls changes nothing.
+    fn drain(&mut self, hooks: &mut dyn Hooks) {
+        let (Some(max), Some(reader)) = (self.drain_tail, self.reader.as_mut()) else {
+            return;
+        };
+        // Invariant: drained <= max at the top of the loop; each read asks for at most
+        // max - drained + 1 bytes, so drained <= max + 1 after it, and a tail longer than
+        // max is seen as such (drained > max) without reading more of it.
+        let mut drained = 0usize;
+        while drained <= max {
+            let room = (max - drained).saturating_add(1).min(self.buf.len());
+            let Some(buf) = self.buf.get_mut(..room) else {
+                return;
+            };
+            match reader.read(buf) {
+                // The end of the body: the transport has seen it.
+                Ok(0) => return,
+                Ok(n) => {
+                    let bytes = buf.get(..n).unwrap_or(&[]);
+                    drained = drained.saturating_add(bytes.len());
+                    self.bytes_read = self.bytes_read.saturating_add(bytes.len() as u64);
+                    hooks.bytes(bytes);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return,
+            }
         }
     }
 

@@ -26,6 +26,7 @@ mod chat_example;
 mod client;
 mod client_config;
 mod client_tail;
+mod connection_reuse;
 mod error_origin;
 mod logging;
 mod recording;
