@@ -1,10 +1,267 @@
 //! The decoder state machine.
 
 use super::event::{Eof, Event, Item};
-use super::line::{find_eol, parse_retry, split_field};
+use super::line::{Line, classify, find_eol, parse_retry, split_field};
 use super::{Error, Limits};
 
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+
+/// The input buffer.
+///
+/// While the input is valid UTF-8 (the common case) it is a `String`: each feed is
+/// validated once, as a whole, and lines are then sliced from it as `&str` at their line
+/// ends, which are ASCII and so always character boundaries. A character split across
+/// feeds waits in `held` (at most 3 bytes) until its last byte arrives. The first byte
+/// that cannot be part of valid UTF-8 turns the buffer into raw bytes, where each line
+/// is validated when it is read (strict errors with their offsets, lossy replacement);
+/// it turns back into text once the bytes it keeps are valid again.
+///
+/// Invariant: the bytes of `store` followed by `held[..held_len]` are the input not yet
+/// dropped, in order; `held_len > 0` only in text mode, and then `held[..held_len]` is
+/// the start of one character (possibly an invalid one, found out when it completes).
+#[derive(Clone, Debug)]
+struct Input {
+    store: Store,
+    held: [u8; 4],
+    held_len: usize,
+}
+
+#[derive(Clone, Debug)]
+enum Store {
+    /// Valid UTF-8.
+    Text(String),
+    /// Raw bytes, validated line by line.
+    Raw(Vec<u8>),
+}
+
+impl Default for Input {
+    fn default() -> Self {
+        Self {
+            store: Store::Text(String::new()),
+            held: [0; 4],
+            held_len: 0,
+        }
+    }
+}
+
+/// The length of the UTF-8 character that `lead` starts, if it is a multi-byte lead
+/// byte (0 otherwise: ASCII, a continuation byte or a byte never valid in UTF-8).
+#[inline]
+fn char_width(lead: u8) -> usize {
+    match lead {
+        0xC2..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF4 => 4,
+        _ => 0,
+    }
+}
+
+/// Where an incomplete character at the end of `bytes` starts (`bytes.len()` if the
+/// last character is complete or not a valid start). Looks at the last 3 bytes only.
+#[inline]
+fn incomplete_tail(bytes: &[u8]) -> usize {
+    let len = bytes.len();
+    // The last byte that is not a continuation byte, among the last three.
+    for back in 1..=3.min(len) {
+        let at = len - back;
+        let Some(&b) = bytes.get(at) else { break };
+        if b & 0xC0 != 0x80 {
+            // `back` bytes from here on; incomplete if the character needs more.
+            return if char_width(b) > back { at } else { len };
+        }
+    }
+    len
+}
+
+impl Input {
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        match &self.store {
+            Store::Text(s) => s.as_bytes(),
+            Store::Raw(v) => v,
+        }
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.bytes().len()
+    }
+
+    fn capacity(&self) -> usize {
+        match &self.store {
+            Store::Text(s) => s.capacity(),
+            Store::Raw(v) => v.capacity(),
+        }
+    }
+
+    /// `bytes[start..end]` as text: sliced from the validated text (both ends are at line
+    /// ends or value starts, which follow ASCII bytes), or validated now in raw mode.
+    #[inline]
+    fn text(&self, start: usize, end: usize) -> Result<&str, std::str::Utf8Error> {
+        match &self.store {
+            Store::Text(s) => match s.get(start..end) {
+                Some(t) => Ok(t),
+                // Not reached (the ends are character boundaries); `from_utf8` gives
+                // the error then, without a panic.
+                None => std::str::from_utf8(s.as_bytes().get(start..end).unwrap_or_default()),
+            },
+            Store::Raw(v) => std::str::from_utf8(v.get(start..end).unwrap_or_default()),
+        }
+    }
+
+    /// Drops the first `n` bytes (a character boundary in text mode, as every line start
+    /// is; if it were not, nothing is dropped and the buffer only grows).
+    fn drop_front(&mut self, n: usize) -> bool {
+        match &mut self.store {
+            Store::Text(s) if s.is_char_boundary(n) => {
+                s.drain(..n);
+                true
+            }
+            Store::Text(_) => false,
+            Store::Raw(v) => {
+                v.drain(..n.min(v.len()));
+                true
+            }
+        }
+    }
+
+    fn reserve_exact(&mut self, additional: usize) {
+        match &mut self.store {
+            Store::Text(s) => s.reserve_exact(additional),
+            Store::Raw(v) => v.reserve_exact(additional),
+        }
+    }
+
+    /// Empties the buffer, back in text mode, keeping its capacity.
+    fn clear(&mut self) {
+        self.held_len = 0;
+        if let Store::Raw(v) = &mut self.store {
+            v.clear();
+            let v = std::mem::take(v);
+            // An empty vector is valid UTF-8; `unwrap_or_default` never drops capacity here.
+            self.store = Store::Text(String::from_utf8(v).unwrap_or_default());
+        } else if let Store::Text(s) = &mut self.store {
+            s.clear();
+        }
+    }
+
+    /// Switches to raw mode; the held bytes join the buffer.
+    fn to_raw(&mut self) {
+        let mut v = match &mut self.store {
+            Store::Text(s) => std::mem::take(s).into_bytes(),
+            Store::Raw(v) => std::mem::take(v),
+        };
+        v.extend_from_slice(self.held.get(..self.held_len).unwrap_or_default());
+        self.held_len = 0;
+        self.store = Store::Raw(v);
+    }
+
+    /// Appends bytes in raw mode (nothing in text mode: callers switch first).
+    fn push_raw(&mut self, bytes: &[u8]) {
+        if let Store::Raw(v) = &mut self.store {
+            v.extend_from_slice(bytes);
+        }
+    }
+
+    /// In raw mode, back to text if the kept bytes are valid UTF-8 (an incomplete last
+    /// character is held). Validates the whole buffer: callers bound how often.
+    fn try_text(&mut self) {
+        let Store::Raw(v) = &mut self.store else {
+            return;
+        };
+        let cut = match std::str::from_utf8(v) {
+            Ok(_) => v.len(),
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            Err(_) => return,
+        };
+        let tail = v.get(cut..).unwrap_or_default();
+        let n = tail.len();
+        if let Some(dst) = self.held.get_mut(..n) {
+            dst.copy_from_slice(tail);
+        } else {
+            return;
+        }
+        v.truncate(cut);
+        match String::from_utf8(std::mem::take(v)) {
+            Ok(s) => {
+                self.store = Store::Text(s);
+                self.held_len = n;
+            }
+            Err(e) => *v = e.into_bytes(),
+        }
+    }
+
+    /// Appends input (the caller reserved room for `held_len + bytes.len()` bytes).
+    fn push(&mut self, mut bytes: &[u8]) {
+        let Store::Text(s) = &mut self.store else {
+            self.push_raw(bytes);
+            return;
+        };
+        if self.held_len > 0 {
+            // Complete the character split across feeds.
+            let held = self.held.get(..self.held_len).unwrap_or_default();
+            let width = held.first().map_or(0, |&b| char_width(b));
+            let take = width.saturating_sub(held.len()).min(bytes.len());
+            let mut tmp = [0u8; 8];
+            let (head, rest) = bytes.split_at_checked(take).unwrap_or_default();
+            let n = held.len() + take;
+            if let Some(dst) = tmp.get_mut(..held.len()) {
+                dst.copy_from_slice(held);
+            }
+            if let Some(dst) = tmp.get_mut(held.len()..n) {
+                dst.copy_from_slice(head);
+            }
+            let piece = tmp.get(..n).unwrap_or_default();
+            match std::str::from_utf8(piece) {
+                Ok(c) if n == width => {
+                    s.push_str(c);
+                    self.held_len = 0;
+                    bytes = rest;
+                }
+                Err(e) if e.error_len().is_none() && n < width && rest.is_empty() => {
+                    // Still incomplete, and the feed is used up.
+                    if let Some(dst) = self.held.get_mut(..n) {
+                        dst.copy_from_slice(piece);
+                    }
+                    self.held_len = n;
+                    return;
+                }
+                _ => {
+                    // Not a character: raw from here on.
+                    self.to_raw();
+                    self.push_raw(bytes);
+                    return;
+                }
+            }
+        }
+        let cut = incomplete_tail(bytes);
+        let (whole, tail) = bytes.split_at_checked(cut).unwrap_or_default();
+        let Store::Text(s) = &mut self.store else {
+            return;
+        };
+        match std::str::from_utf8(whole) {
+            Ok(t) => {
+                s.push_str(t);
+                if let Some(dst) = self.held.get_mut(..tail.len()) {
+                    dst.copy_from_slice(tail);
+                    self.held_len = tail.len();
+                }
+            }
+            Err(e) => {
+                // Keep the valid part as text; the rest (from the bad byte) is raw.
+                let (good, bad) = whole.split_at_checked(e.valid_up_to()).unwrap_or_default();
+                if let Ok(t) = std::str::from_utf8(good) {
+                    s.push_str(t);
+                }
+                self.to_raw();
+                self.push_raw(bad);
+                self.push_raw(tail);
+            }
+        }
+    }
+}
+
+
 /// `State::bom` once the start of the stream has been decided (BOM stripped or absent).
 const BOM_DONE: u8 = 3;
 
@@ -67,7 +324,7 @@ enum Data {
 #[derive(Clone, Debug, Default)]
 pub struct Decoder {
     /// Input not yet consumed, plus (for `Data::Buf`) the pending data value.
-    buf: Vec<u8>,
+    buf: Input,
     st: State,
 }
 
@@ -268,8 +525,11 @@ impl Decoder {
                 }
                 // Not a BOM: the bytes held back are data.
                 let held = BOM.get(..usize::from(st.bom)).unwrap_or_default();
-                self.buf.extend_from_slice(held);
                 st.bom = BOM_DONE;
+                self.compact(held.len() + bytes.len());
+                self.buf.push(held);
+                self.buf.push(bytes);
+                return;
             }
             if bytes.is_empty() {
                 return;
@@ -278,7 +538,7 @@ impl Decoder {
         let skip_lf = st.skip_lf && bytes.first() == Some(&b'\n');
         st.skip_lf = false;
         self.compact(bytes.len());
-        self.buf.extend_from_slice(bytes);
+        self.buf.push(bytes);
         if skip_lf {
             // The LF completes a CRLF whose CR ended the previous feed (`pos` was at the
             // end of the buffer).
@@ -287,9 +547,11 @@ impl Decoder {
         }
     }
 
-    /// Drops consumed bytes and makes room for `incoming` more, keeping capacity within
-    /// `max(max_line, max_event) + incoming` when the retained tail is within limits.
+    /// Drops consumed bytes and makes room for `incoming` more (and the held bytes of a
+    /// split character), keeping capacity within `max(max_line, max_event) + incoming`
+    /// (+ 3) when the retained tail is within limits.
     fn compact(&mut self, incoming: usize) {
+        let incoming = incoming + self.buf.held_len;
         let st = &mut self.st;
         let keep = match st.data {
             Data::Buf { start, .. } => start.min(st.pos),
@@ -300,8 +562,7 @@ impl Decoder {
         let full = len.saturating_add(incoming) > self.buf.capacity();
         // Moving the tail costs at most the bytes dropped, so compaction is amortised
         // O(1) per byte; when the buffer is full it avoids growing it.
-        if keep > 0 && (tail <= keep || full) {
-            self.buf.drain(..keep);
+        if keep > 0 && (tail <= keep || full) && self.buf.drop_front(keep) {
             st.base += keep as u64;
             st.pos -= keep;
             st.scan -= keep;
@@ -319,6 +580,11 @@ impl Decoder {
                 .saturating_add(incoming);
             let target = need.max(self.buf.capacity().saturating_mul(2).min(bound));
             self.buf.reserve_exact(target - self.buf.len());
+        }
+        if matches!(self.buf.store, Store::Raw(_)) && self.buf.len() <= incoming {
+            // Back to text once the bytes kept are valid again. Validating them costs no
+            // more than the feed being added, so this stays linear.
+            self.buf.try_text();
         }
     }
 
@@ -359,7 +625,9 @@ impl Decoder {
     #[must_use = "an unread item is lost at the next call"]
     pub fn next_item(&mut self) -> Option<Result<Item<'_>, Error>> {
         // Split borrows: items lend from `buf` while `st` changes.
-        let buf = self.buf.as_slice();
+        let input = &self.buf;
+        let buf = input.bytes();
+        let held = input.held_len;
         let st = &mut self.st;
         if st.eof.is_some() {
             return None;
@@ -375,16 +643,19 @@ impl Decoder {
                     // Decide as early as the bytes allow whether the unfinished line
                     // starts a new event, so that limits (and so the items) do not depend
                     // on where the input was split.
-                    match starts_new_event_so_far(buf.get(st.pos..).unwrap_or_default()) {
+                    let so_far = starts_new_event_so_far(buf.get(st.pos..).unwrap_or_default());
+                    // Held bytes (a split character) are not ASCII: they decide "no".
+                    let so_far = if held > 0 { so_far.or(Some(false)) } else { so_far };
+                    match so_far {
                         Some(true) => {
                             st.end_block();
-                            return Some(st.dispatch(buf));
+                            return Some(st.dispatch(input));
                         }
                         None => return None,
                         Some(false) => {}
                     }
                 }
-                return st.unfinished_line(buf.len()).map(Err);
+                return st.unfinished_line(buf.len(), held).map(Err);
             };
             st.scanned += rel as u64 + 1;
             let line_start = st.pos;
@@ -412,7 +683,7 @@ impl Decoder {
                     st.event_type.clear();
                     continue;
                 }
-                return Some(st.dispatch(buf));
+                return Some(st.dispatch(input));
             }
 
             if st.split_on_new_id && st.data != Data::None && starts_new_event(line) {
@@ -425,7 +696,7 @@ impl Decoder {
                 st.scanned -= 1;
                 st.skip_lf = false;
                 st.end_block();
-                return Some(st.dispatch(buf));
+                return Some(st.dispatch(input));
             }
 
             if !st.event_open {
@@ -436,7 +707,7 @@ impl Decoder {
                 return Some(Err(err));
             }
 
-            let text = match std::str::from_utf8(line) {
+            let text = match input.text(line_start, eol) {
                 Ok(text) => text,
                 Err(e) if !st.lossy => {
                     // Strict: drop this line, report the first bad byte.
@@ -452,7 +723,7 @@ impl Decoder {
                             st.scratch.push(char::REPLACEMENT_CHARACTER);
                         }
                     }
-                    st.own_data(buf);
+                    st.own_data(input);
                     let text = std::mem::take(&mut st.scratch);
                     let is_comment = st.owned_line(&text);
                     st.scratch = text;
@@ -464,12 +735,9 @@ impl Decoder {
                 }
             };
 
-            if let Some(comment) = text.strip_prefix(':') {
-                return Some(Ok(Item::Comment(comment)));
-            }
-            let (name, value) = split_field(text);
-            match name {
-                "data" => match st.data {
+            match classify(text) {
+                Line::Comment(comment) => return Some(Ok(Item::Comment(comment))),
+                Line::Data(value) => match st.data {
                     Data::None => {
                         // Fast path: a single data line directly followed by the blank
                         // line is dispatched at once, lent from the input.
@@ -488,10 +756,7 @@ impl Decoder {
                         };
                     }
                     Data::Buf { start, end } => {
-                        let first = buf
-                            .get(start..end)
-                            .and_then(|b| std::str::from_utf8(b).ok())
-                            .unwrap_or_default();
+                        let first = input.text(start, end).unwrap_or_default();
                         st.data_buf.clear();
                         st.push_data(first);
                         st.push_data("\n");
@@ -503,7 +768,7 @@ impl Decoder {
                         st.push_data(value);
                     }
                 },
-                _ => st.other_field(name, value),
+                Line::Field(name, value) => st.other_field(name, value),
             }
         }
     }
@@ -572,12 +837,14 @@ impl Decoder {
     /// Processes the unterminated last line (for `Eof::pending` only) and records the
     /// end of input, which it also returns.
     fn finish_input(&mut self) -> Result<EofState, Error> {
+        // Raw mode: the held bytes of a split character join the last line.
+        self.buf.to_raw();
         let st = &mut self.st;
         st.apply_reset();
         if st.bom != BOM_DONE {
             // One or two bytes of a BOM and then the end: they are data.
             let held = BOM.get(..usize::from(st.bom)).unwrap_or_default();
-            self.buf.extend_from_slice(held);
+            self.buf.push_raw(held);
             st.bom = BOM_DONE;
         }
         let len = self.buf.len();
@@ -602,7 +869,7 @@ impl Decoder {
                 st.event_open = true;
                 st.event_start = st.base + line_start as u64;
             }
-            let line = self.buf.get(line_start..).unwrap_or_default();
+            let line = self.buf.bytes().get(line_start..).unwrap_or_default();
             let mut text = std::mem::take(&mut st.scratch);
             text.clear();
             match std::str::from_utf8(line) {
@@ -845,13 +1112,13 @@ impl State {
 
     /// Lends the pending event (the data buffer is not empty) and marks the buffers for
     /// reset.
-    fn dispatch<'a>(&'a mut self, buf: &'a [u8]) -> Result<Item<'a>, Error> {
+    fn dispatch<'a>(&'a mut self, buf: &'a Input) -> Result<Item<'a>, Error> {
         self.reset_pending = true;
         match self.data {
             Data::Buf { start, end } => {
-                // Validated when the line was read; checked again because only
-                // `from_utf8` makes a `&str` without unsafe code.
-                let Some(Ok(data)) = buf.get(start..end).map(std::str::from_utf8) else {
+                // Validated when the line was read: sliced from the text, or (raw mode)
+                // checked again because only `from_utf8` makes a `&str` without unsafe.
+                let Ok(data) = buf.text(start, end) else {
                     return Err(Error::InvalidUtf8 {
                         offset: self.base + start as u64,
                     });
@@ -917,11 +1184,12 @@ impl State {
         }
     }
 
-    /// No line end in `buf[pos..len]`: consume it if discarding, else check the limits
-    /// against the unfinished line, so that an over-long line is reported (and its bytes
-    /// dropped) before it is complete.
-    fn unfinished_line(&mut self, len: usize) -> Option<Error> {
-        if self.pos == len {
+    /// No line end in `buf[pos..len]` nor in the `held` bytes after it: consume them if
+    /// discarding, else check the limits against the unfinished line, so that an
+    /// over-long line is reported (and its bytes dropped) before it is complete. Held
+    /// bytes stay held, and are dropped with the rest of the line when they arrive.
+    fn unfinished_line(&mut self, len: usize, held: usize) -> Option<Error> {
+        if self.pos == len && held == 0 {
             return None;
         }
         if self.discard {
@@ -936,7 +1204,7 @@ impl State {
         } else {
             line_start
         };
-        let err = self.limit_error(line_start, event_start, len)?;
+        let err = self.limit_error(line_start, event_start, len + held)?;
         self.pos = len;
         self.scan = len;
         self.start_discarding(true);
@@ -970,12 +1238,9 @@ impl State {
     }
 
     /// Moves data lent from the input buffer into `data_buf`.
-    fn own_data(&mut self, buf: &[u8]) {
+    fn own_data(&mut self, buf: &Input) {
         if let Data::Buf { start, end } = self.data {
-            let data = buf
-                .get(start..end)
-                .and_then(|b| std::str::from_utf8(b).ok())
-                .unwrap_or_default();
+            let data = buf.text(start, end).unwrap_or_default();
             self.data_buf.clear();
             self.push_data(data);
             self.data = Data::Owned;
