@@ -192,7 +192,19 @@ impl Input {
     }
 
     /// Appends input (the caller reserved room for `held_len + bytes.len()` bytes).
-    fn push(&mut self, mut bytes: &[u8]) {
+    #[inline]
+    fn push(&mut self, bytes: &[u8]) {
+        if let (Store::Text(s), 0, [b]) = (&mut self.store, self.held_len, bytes) {
+            if b.is_ascii() {
+                // One ASCII byte (reads of one byte): no validation call.
+                s.push(char::from(*b));
+                return;
+            }
+        }
+        self.push_slow(bytes);
+    }
+
+    fn push_slow(&mut self, mut bytes: &[u8]) {
         let Store::Text(s) = &mut self.store else {
             self.push_raw(bytes);
             return;
@@ -498,7 +510,35 @@ impl Decoder {
     /// let Some(Ok(Item::Event(event))) = decoder.next_item() else { panic!() };
     /// assert_eq!((event.data(), event.offset()), ("hi", 3));
     /// ```
+    #[inline]
     pub fn feed(&mut self, bytes: &[u8]) {
+        if let ([b], Store::Text(text), 0) = (bytes, &mut self.buf.store, self.buf.held_len) {
+            let st = &self.st;
+            // One ASCII byte (reads of one byte): appended at once when nothing else is
+            // to be done, as `feed_any` would (it compacts only when `keep > 0` and the
+            // kept tail is no longer than the dropped part, or when the buffer is full).
+            let keep = match st.data {
+                Data::Buf { start, .. } => start.min(st.pos),
+                _ => st.pos,
+            };
+            let len = text.len();
+            if b.is_ascii()
+                && st.eof.is_none()
+                && !st.reset_pending
+                && st.bom == BOM_DONE
+                && !st.skip_lf
+                && len < text.capacity()
+                && (keep == 0 || len - keep > keep)
+            {
+                text.push(char::from(*b));
+                return;
+            }
+        }
+        self.feed_any(bytes);
+    }
+
+    /// [`feed`](Self::feed), every case.
+    fn feed_any(&mut self, bytes: &[u8]) {
         let st = &mut self.st;
         if st.eof.is_some() || bytes.is_empty() {
             return;
@@ -550,13 +590,25 @@ impl Decoder {
     /// Drops consumed bytes and makes room for `incoming` more (and the held bytes of a
     /// split character), keeping capacity within `max(max_line, max_event) + incoming`
     /// (+ 3) when the retained tail is within limits.
+    #[inline]
     fn compact(&mut self, incoming: usize) {
         let incoming = incoming + self.buf.held_len;
-        let st = &mut self.st;
-        let keep = match st.data {
-            Data::Buf { start, .. } => start.min(st.pos),
-            _ => st.pos,
+        let keep = match self.st.data {
+            Data::Buf { start, .. } => start.min(self.st.pos),
+            _ => self.st.pos,
         };
+        if keep == 0
+            && self.buf.len().saturating_add(incoming) <= self.buf.capacity()
+            && matches!(self.buf.store, Store::Text(_))
+        {
+            // Nothing to drop, room enough, text mode: the common case of small reads.
+            return;
+        }
+        self.compact_slow(incoming, keep);
+    }
+
+    fn compact_slow(&mut self, incoming: usize, keep: usize) {
+        let st = &mut self.st;
         let len = self.buf.len();
         let tail = len.saturating_sub(keep);
         let full = len.saturating_add(incoming) > self.buf.capacity();
@@ -623,7 +675,58 @@ impl Decoder {
     /// assert_eq!(seen, ["comment ping", "error at 13", "event ok"]);
     /// ```
     #[must_use = "an unread item is lost at the next call"]
+    #[inline]
     pub fn next_item(&mut self) -> Option<Result<Item<'_>, Error>> {
+        if self.no_line_end_yet() {
+            return None;
+        }
+        self.next_item_any()
+    }
+
+    /// The common case of small reads, decided without entering the state machine: the
+    /// few bytes fed since the last call hold no line end, and the unfinished line is
+    /// within the limits, so there is no item yet. Returns `false` (nothing done) in any
+    /// other case, for [`next_item_any`](Self::next_item_any) to handle.
+    #[inline]
+    fn no_line_end_yet(&mut self) -> bool {
+        /// Reads up to this long take the shortcut.
+        const SHORT: usize = 16;
+        let st = &mut self.st;
+        if st.reset_pending
+            || st.eof.is_some()
+            || st.split_on_new_id
+            || st.discard
+            || self.buf.held_len != 0
+        {
+            return false;
+        }
+        let buf = self.buf.bytes();
+        let len = buf.len();
+        let Some(hay) = buf.get(st.scan..) else {
+            return false;
+        };
+        if hay.len() > SHORT || hay.iter().any(|&c| c == b'\n' || c == b'\r') {
+            return false;
+        }
+        if st.pos < len {
+            // `unfinished_line`'s check: an error is for `next_item_any` to report.
+            let line_start = st.base + st.pos as u64;
+            let event_start = if st.event_open {
+                st.event_start
+            } else {
+                line_start
+            };
+            if st.limit_error(line_start, event_start, len).is_some() {
+                return false;
+            }
+        }
+        st.scanned += hay.len() as u64;
+        st.scan = len;
+        true
+    }
+
+    /// [`next_item`](Self::next_item), every case.
+    fn next_item_any(&mut self) -> Option<Result<Item<'_>, Error>> {
         // Split borrows: items lend from `buf` while `st` changes.
         let input = &self.buf;
         let buf = input.bytes();
