@@ -32,11 +32,8 @@ pub(crate) fn find_eol(hay: &[u8]) -> Option<usize> {
         }
         at += BLOCK;
     }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&c| c == b'\n' || c == b'\r')
-        .map(|i| at + i)
+    // The last, partial block (the end of a read, usually): eight bytes at a time too.
+    first_in_block(chunks.remainder()).map(|i| at + i)
 }
 
 /// `0x0101_0101_0101_0101`: one in every byte.
@@ -44,9 +41,9 @@ const ONES: u64 = u64::from_le_bytes([1; 8]);
 /// `0x8080_8080_8080_8080`: the high bit of every byte.
 const HIGHS: u64 = ONES << 7;
 
-/// The first CR or LF in a block known to hold one: eight bytes at a time, with the
-/// classic exact "has a zero byte" test on the word XOR-ed with LF and with CR (the
-/// lowest flagged byte is always a true hit).
+/// The first CR or LF in a block (at most [`BLOCK`] bytes): eight bytes at a time, with
+/// the classic "has a zero byte" test on the word XOR-ed with LF and with CR (the lowest
+/// flagged byte is always a true hit), then byte by byte.
 #[inline]
 fn first_in_block(block: &[u8]) -> Option<usize> {
     let mut words = block.chunks_exact(8);
