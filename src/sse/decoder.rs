@@ -273,7 +273,6 @@ impl Input {
     }
 }
 
-
 /// `State::bom` once the start of the stream has been decided (BOM stripped or absent).
 const BOM_DONE: u8 = 3;
 
@@ -748,7 +747,11 @@ impl Decoder {
                     // on where the input was split.
                     let so_far = starts_new_event_so_far(buf.get(st.pos..).unwrap_or_default());
                     // Held bytes (a split character) are not ASCII: they decide "no".
-                    let so_far = if held > 0 { so_far.or(Some(false)) } else { so_far };
+                    let so_far = if held > 0 {
+                        so_far.or(Some(false))
+                    } else {
+                        so_far
+                    };
                     match so_far {
                         Some(true) => {
                             st.end_block();

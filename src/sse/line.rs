@@ -161,8 +161,23 @@ mod tests {
     #[test]
     fn classify_agrees_with_split_field() {
         for line in [
-            "data: x", "data:x", "data:  x", "data", "data:", "data :x", "datax: y", "dat",
-            "d", "da:ta", ":data: x", ": c", ":", "event: e", "id", "retry:1", "data\u{e9}",
+            "data: x",
+            "data:x",
+            "data:  x",
+            "data",
+            "data:",
+            "data :x",
+            "datax: y",
+            "dat",
+            "d",
+            "da:ta",
+            ":data: x",
+            ": c",
+            ":",
+            "event: e",
+            "id",
+            "retry:1",
+            "data\u{e9}",
         ] {
             let expected = if let Some(c) = line.strip_prefix(':') {
                 Line::Comment(c)
