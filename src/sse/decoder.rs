@@ -146,7 +146,7 @@ impl Input {
     }
 
     /// Switches to raw mode; the held bytes join the buffer.
-    fn to_raw(&mut self) {
+    fn make_raw(&mut self) {
         let mut v = match &mut self.store {
             Store::Text(s) => std::mem::take(s).into_bytes(),
             Store::Raw(v) => std::mem::take(v),
@@ -240,7 +240,7 @@ impl Input {
                 }
                 _ => {
                     // Not a character: raw from here on.
-                    self.to_raw();
+                    self.make_raw();
                     self.push_raw(bytes);
                     return;
                 }
@@ -265,7 +265,7 @@ impl Input {
                 if let Ok(t) = std::str::from_utf8(good) {
                     s.push_str(t);
                 }
-                self.to_raw();
+                self.make_raw();
                 self.push_raw(bad);
                 self.push_raw(tail);
             }
@@ -944,7 +944,7 @@ impl Decoder {
     /// end of input, which it also returns.
     fn finish_input(&mut self) -> Result<EofState, Error> {
         // Raw mode: the held bytes of a split character join the last line.
-        self.buf.to_raw();
+        self.buf.make_raw();
         let st = &mut self.st;
         st.apply_reset();
         if st.bom != BOM_DONE {
