@@ -342,9 +342,12 @@ pub struct Decoder {
 /// Everything but the input buffer, so that `next_item` can lend from `buf` while it
 /// updates the state.
 ///
-/// Invariants: `pos <= scan <= buf.len()`; `buf[pos..scan]` holds no CR or LF; for
-/// `Data::Buf { start, end }`, `start <= end <= pos`; when `skip_lf` is set,
-/// `pos == buf.len()`.
+/// Invariants: `pos <= scan <= buf.len()` (the stored bytes; the held bytes of a split
+/// character come after them and hold no CR or LF); `buf[pos..scan]` holds no CR or LF;
+/// for `Data::Buf { start, end }`, `start <= end <= pos`; when `skip_lf` is set,
+/// `pos == buf.len()` and nothing is held. `pos`, `start` and `end` are 0, the buffer's
+/// length or just after an ASCII byte (a line end, `data:`, a space), so character
+/// boundaries of the text buffer.
 #[derive(Clone, Debug, Default)]
 struct State {
     limits: Limits,
@@ -490,7 +493,8 @@ impl Decoder {
     /// the input buffer grows with every feed.
     ///
     /// The bytes are copied into an internal buffer, which is compacted lazily (only the
-    /// unfinished line, and a pending single-line data value, are kept). Bytes fed after
+    /// unfinished line, and a pending single-line data value, are kept), and validated as
+    /// UTF-8 there, once per feed; lines are then lent from it without another pass. Bytes fed after
     /// [`finish`](Self::finish) are ignored (see [`reset`](Self::reset)).
     ///
     /// # Example
