@@ -163,31 +163,17 @@ impl Input {
         }
     }
 
-    /// In raw mode, back to text if the kept bytes are valid UTF-8 (an incomplete last
-    /// character is held). Validates the whole buffer: callers bound how often.
+    /// In raw mode, back to text if the kept bytes are valid UTF-8 and end at a character
+    /// boundary (else it stays raw until a later feed: holding a split character here
+    /// would take bytes the line-end search may already have passed). Validates the
+    /// whole buffer: callers bound how often.
     fn try_text(&mut self) {
-        let Store::Raw(v) = &mut self.store else {
-            return;
-        };
-        let cut = match std::str::from_utf8(v) {
-            Ok(_) => v.len(),
-            Err(e) if e.error_len().is_none() => e.valid_up_to(),
-            Err(_) => return,
-        };
-        let tail = v.get(cut..).unwrap_or_default();
-        let n = tail.len();
-        if let Some(dst) = self.held.get_mut(..n) {
-            dst.copy_from_slice(tail);
-        } else {
-            return;
-        }
-        v.truncate(cut);
-        match String::from_utf8(std::mem::take(v)) {
-            Ok(s) => {
-                self.store = Store::Text(s);
-                self.held_len = n;
+        if let Store::Raw(v) = &mut self.store {
+            // No copy either way: the vector moves into the string, or back.
+            match String::from_utf8(std::mem::take(v)) {
+                Ok(text) => self.store = Store::Text(text),
+                Err(e) => *v = e.into_bytes(),
             }
-            Err(e) => *v = e.into_bytes(),
         }
     }
 

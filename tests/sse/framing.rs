@@ -490,3 +490,35 @@ fn multibyte_streams_with_invalid_bytes_at_every_read_size() {
         );
     }
 }
+
+/// No byte is examined twice by the line-end search, whatever the read size, also when
+/// characters are split across reads and invalid bytes switch the buffer to raw bytes
+/// and back.
+#[test]
+fn no_byte_scanned_twice_at_any_read_size() {
+    let mut input = Vec::new();
+    for i in 0..300 {
+        input.extend_from_slice(format!("data: {{\"t\":\"杭州 🌤 {i}\"}}\r\n").as_bytes());
+        if i % 50 == 7 {
+            input.extend_from_slice(b"data: \xF0\x9F\n: \xFFx\r");
+        }
+        input.extend_from_slice(b"\n");
+    }
+    for chunk in [1, 2, 3, 5, 64, 1460, input.len()] {
+        for lossy in [false, true] {
+            let mut d = Decoder::new().lossy(lossy);
+            for read in input.chunks(chunk) {
+                d.feed(read);
+                while d.next_item().is_some() {}
+            }
+            let scanned = bytes_scanned(&d);
+            assert!(
+                scanned <= input.len() as u64,
+                "reads of {chunk}, lossy {lossy}: scanned {scanned} of {}",
+                input.len()
+            );
+            assert!(scanned >= input.len() as u64 / 2, "the counter counts");
+            d.finish().unwrap();
+        }
+    }
+}
