@@ -1,10 +1,264 @@
 //! The decoder state machine.
 
 use super::event::{Eof, Event, Item};
-use super::line::{find_eol, parse_retry, split_field};
+use super::line::{Line, classify, find_eol, parse_retry, split_field};
 use super::{Error, Limits};
 
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+
+/// The input buffer.
+///
+/// While the input is valid UTF-8 (the common case) it is a `String`: each feed is
+/// validated once, as a whole, and lines are then sliced from it as `&str` at their line
+/// ends, which are ASCII and so always character boundaries. A character split across
+/// feeds waits in `held` (at most 3 bytes) until its last byte arrives. The first byte
+/// that cannot be part of valid UTF-8 turns the buffer into raw bytes, where each line
+/// is validated when it is read (strict errors with their offsets, lossy replacement);
+/// it turns back into text once the bytes it keeps are valid again.
+///
+/// Invariant: the bytes of `store` followed by `held[..held_len]` are the input not yet
+/// dropped, in order; `held_len > 0` only in text mode, and then `held[..held_len]` is
+/// the start of one character (possibly an invalid one, found out when it completes).
+#[derive(Clone, Debug)]
+struct Input {
+    store: Store,
+    held: [u8; 4],
+    held_len: usize,
+}
+
+#[derive(Clone, Debug)]
+enum Store {
+    /// Valid UTF-8.
+    Text(String),
+    /// Raw bytes, validated line by line.
+    Raw(Vec<u8>),
+}
+
+impl Default for Input {
+    fn default() -> Self {
+        Self {
+            store: Store::Text(String::new()),
+            held: [0; 4],
+            held_len: 0,
+        }
+    }
+}
+
+/// The length of the UTF-8 character that `lead` starts, if it is a multi-byte lead
+/// byte (0 otherwise: ASCII, a continuation byte or a byte never valid in UTF-8).
+#[inline]
+fn char_width(lead: u8) -> usize {
+    match lead {
+        0xC2..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF4 => 4,
+        _ => 0,
+    }
+}
+
+/// Where an incomplete character at the end of `bytes` starts (`bytes.len()` if the
+/// last character is complete or not a valid start). Looks at the last 3 bytes only.
+#[inline]
+fn incomplete_tail(bytes: &[u8]) -> usize {
+    let len = bytes.len();
+    // The last byte that is not a continuation byte, among the last three.
+    for back in 1..=3.min(len) {
+        let at = len - back;
+        let Some(&b) = bytes.get(at) else { break };
+        if b & 0xC0 != 0x80 {
+            // `back` bytes from here on; incomplete if the character needs more.
+            return if char_width(b) > back { at } else { len };
+        }
+    }
+    len
+}
+
+impl Input {
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        match &self.store {
+            Store::Text(s) => s.as_bytes(),
+            Store::Raw(v) => v,
+        }
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.bytes().len()
+    }
+
+    fn capacity(&self) -> usize {
+        match &self.store {
+            Store::Text(s) => s.capacity(),
+            Store::Raw(v) => v.capacity(),
+        }
+    }
+
+    /// `bytes[start..end]` as text: sliced from the validated text (both ends are at line
+    /// ends or value starts, which follow ASCII bytes), or validated now in raw mode.
+    #[inline]
+    fn text(&self, start: usize, end: usize) -> Result<&str, std::str::Utf8Error> {
+        match &self.store {
+            Store::Text(s) => match s.get(start..end) {
+                Some(t) => Ok(t),
+                // Not reached (the ends are character boundaries); `from_utf8` gives
+                // the error then, without a panic.
+                None => std::str::from_utf8(s.as_bytes().get(start..end).unwrap_or_default()),
+            },
+            Store::Raw(v) => std::str::from_utf8(v.get(start..end).unwrap_or_default()),
+        }
+    }
+
+    /// Drops the first `n` bytes (a character boundary in text mode, as every line start
+    /// is; if it were not, nothing is dropped and the buffer only grows).
+    fn drop_front(&mut self, n: usize) -> bool {
+        match &mut self.store {
+            Store::Text(s) if s.is_char_boundary(n) => {
+                s.drain(..n);
+                true
+            }
+            Store::Text(_) => false,
+            Store::Raw(v) => {
+                v.drain(..n.min(v.len()));
+                true
+            }
+        }
+    }
+
+    fn reserve_exact(&mut self, additional: usize) {
+        match &mut self.store {
+            Store::Text(s) => s.reserve_exact(additional),
+            Store::Raw(v) => v.reserve_exact(additional),
+        }
+    }
+
+    /// Empties the buffer, back in text mode, keeping its capacity.
+    fn clear(&mut self) {
+        self.held_len = 0;
+        if let Store::Raw(v) = &mut self.store {
+            v.clear();
+            let v = std::mem::take(v);
+            // An empty vector is valid UTF-8; `unwrap_or_default` never drops capacity here.
+            self.store = Store::Text(String::from_utf8(v).unwrap_or_default());
+        } else if let Store::Text(s) = &mut self.store {
+            s.clear();
+        }
+    }
+
+    /// Switches to raw mode; the held bytes join the buffer.
+    fn make_raw(&mut self) {
+        let mut v = match &mut self.store {
+            Store::Text(s) => std::mem::take(s).into_bytes(),
+            Store::Raw(v) => std::mem::take(v),
+        };
+        v.extend_from_slice(self.held.get(..self.held_len).unwrap_or_default());
+        self.held_len = 0;
+        self.store = Store::Raw(v);
+    }
+
+    /// Appends bytes in raw mode (nothing in text mode: callers switch first).
+    fn push_raw(&mut self, bytes: &[u8]) {
+        if let Store::Raw(v) = &mut self.store {
+            v.extend_from_slice(bytes);
+        }
+    }
+
+    /// In raw mode, back to text if the kept bytes are valid UTF-8 and end at a character
+    /// boundary (else it stays raw until a later feed: holding a split character here
+    /// would take bytes the line-end search may already have passed). Validates the
+    /// whole buffer: callers bound how often.
+    fn try_text(&mut self) {
+        if let Store::Raw(v) = &mut self.store {
+            // No copy either way: the vector moves into the string, or back.
+            match String::from_utf8(std::mem::take(v)) {
+                Ok(text) => self.store = Store::Text(text),
+                Err(e) => *v = e.into_bytes(),
+            }
+        }
+    }
+
+    /// Appends input (the caller reserved room for `held_len + bytes.len()` bytes).
+    #[inline]
+    fn push(&mut self, bytes: &[u8]) {
+        if let (Store::Text(s), 0, [b]) = (&mut self.store, self.held_len, bytes) {
+            if b.is_ascii() {
+                // One ASCII byte (reads of one byte): no validation call.
+                s.push(char::from(*b));
+                return;
+            }
+        }
+        self.push_slow(bytes);
+    }
+
+    fn push_slow(&mut self, mut bytes: &[u8]) {
+        let Store::Text(s) = &mut self.store else {
+            self.push_raw(bytes);
+            return;
+        };
+        if self.held_len > 0 {
+            // Complete the character split across feeds.
+            let held = self.held.get(..self.held_len).unwrap_or_default();
+            let width = held.first().map_or(0, |&b| char_width(b));
+            let take = width.saturating_sub(held.len()).min(bytes.len());
+            let mut tmp = [0u8; 8];
+            let (head, rest) = bytes.split_at_checked(take).unwrap_or_default();
+            let n = held.len() + take;
+            if let Some(dst) = tmp.get_mut(..held.len()) {
+                dst.copy_from_slice(held);
+            }
+            if let Some(dst) = tmp.get_mut(held.len()..n) {
+                dst.copy_from_slice(head);
+            }
+            let piece = tmp.get(..n).unwrap_or_default();
+            match std::str::from_utf8(piece) {
+                Ok(c) if n == width => {
+                    s.push_str(c);
+                    self.held_len = 0;
+                    bytes = rest;
+                }
+                Err(e) if e.error_len().is_none() && n < width && rest.is_empty() => {
+                    // Still incomplete, and the feed is used up.
+                    if let Some(dst) = self.held.get_mut(..n) {
+                        dst.copy_from_slice(piece);
+                    }
+                    self.held_len = n;
+                    return;
+                }
+                _ => {
+                    // Not a character: raw from here on.
+                    self.make_raw();
+                    self.push_raw(bytes);
+                    return;
+                }
+            }
+        }
+        let cut = incomplete_tail(bytes);
+        let (whole, tail) = bytes.split_at_checked(cut).unwrap_or_default();
+        let Store::Text(s) = &mut self.store else {
+            return;
+        };
+        match std::str::from_utf8(whole) {
+            Ok(t) => {
+                s.push_str(t);
+                if let Some(dst) = self.held.get_mut(..tail.len()) {
+                    dst.copy_from_slice(tail);
+                    self.held_len = tail.len();
+                }
+            }
+            Err(e) => {
+                // Keep the valid part as text; the rest (from the bad byte) is raw.
+                let (good, bad) = whole.split_at_checked(e.valid_up_to()).unwrap_or_default();
+                if let Ok(t) = std::str::from_utf8(good) {
+                    s.push_str(t);
+                }
+                self.make_raw();
+                self.push_raw(bad);
+                self.push_raw(tail);
+            }
+        }
+    }
+}
+
 /// `State::bom` once the start of the stream has been decided (BOM stripped or absent).
 const BOM_DONE: u8 = 3;
 
@@ -67,16 +321,19 @@ enum Data {
 #[derive(Clone, Debug, Default)]
 pub struct Decoder {
     /// Input not yet consumed, plus (for `Data::Buf`) the pending data value.
-    buf: Vec<u8>,
+    buf: Input,
     st: State,
 }
 
 /// Everything but the input buffer, so that `next_item` can lend from `buf` while it
 /// updates the state.
 ///
-/// Invariants: `pos <= scan <= buf.len()`; `buf[pos..scan]` holds no CR or LF; for
-/// `Data::Buf { start, end }`, `start <= end <= pos`; when `skip_lf` is set,
-/// `pos == buf.len()`.
+/// Invariants: `pos <= scan <= buf.len()` (the stored bytes; the held bytes of a split
+/// character come after them and hold no CR or LF); `buf[pos..scan]` holds no CR or LF;
+/// for `Data::Buf { start, end }`, `start <= end <= pos`; when `skip_lf` is set,
+/// `pos == buf.len()` and nothing is held. `pos`, `start` and `end` are 0, the buffer's
+/// length or just after an ASCII byte (a line end, `data:`, a space), so character
+/// boundaries of the text buffer.
 #[derive(Clone, Debug, Default)]
 struct State {
     limits: Limits,
@@ -222,7 +479,8 @@ impl Decoder {
     /// the input buffer grows with every feed.
     ///
     /// The bytes are copied into an internal buffer, which is compacted lazily (only the
-    /// unfinished line, and a pending single-line data value, are kept). Bytes fed after
+    /// unfinished line, and a pending single-line data value, are kept), and validated as
+    /// UTF-8 there, once per feed; lines are then lent from it without another pass. Bytes fed after
     /// [`finish`](Self::finish) are ignored (see [`reset`](Self::reset)).
     ///
     /// # Example
@@ -241,7 +499,35 @@ impl Decoder {
     /// let Some(Ok(Item::Event(event))) = decoder.next_item() else { panic!() };
     /// assert_eq!((event.data(), event.offset()), ("hi", 3));
     /// ```
+    #[inline]
     pub fn feed(&mut self, bytes: &[u8]) {
+        if let ([b], Store::Text(text), 0) = (bytes, &mut self.buf.store, self.buf.held_len) {
+            let st = &self.st;
+            // One ASCII byte (reads of one byte): appended at once when nothing else is
+            // to be done, as `feed_any` would (it compacts only when `keep > 0` and the
+            // kept tail is no longer than the dropped part, or when the buffer is full).
+            let keep = match st.data {
+                Data::Buf { start, .. } => start.min(st.pos),
+                _ => st.pos,
+            };
+            let len = text.len();
+            if b.is_ascii()
+                && st.eof.is_none()
+                && !st.reset_pending
+                && st.bom == BOM_DONE
+                && !st.skip_lf
+                && len < text.capacity()
+                && (keep == 0 || len - keep > keep)
+            {
+                text.push(char::from(*b));
+                return;
+            }
+        }
+        self.feed_any(bytes);
+    }
+
+    /// [`feed`](Self::feed), every case.
+    fn feed_any(&mut self, bytes: &[u8]) {
         let st = &mut self.st;
         if st.eof.is_some() || bytes.is_empty() {
             return;
@@ -268,8 +554,11 @@ impl Decoder {
                 }
                 // Not a BOM: the bytes held back are data.
                 let held = BOM.get(..usize::from(st.bom)).unwrap_or_default();
-                self.buf.extend_from_slice(held);
                 st.bom = BOM_DONE;
+                self.compact(held.len() + bytes.len());
+                self.buf.push(held);
+                self.buf.push(bytes);
+                return;
             }
             if bytes.is_empty() {
                 return;
@@ -278,7 +567,7 @@ impl Decoder {
         let skip_lf = st.skip_lf && bytes.first() == Some(&b'\n');
         st.skip_lf = false;
         self.compact(bytes.len());
-        self.buf.extend_from_slice(bytes);
+        self.buf.push(bytes);
         if skip_lf {
             // The LF completes a CRLF whose CR ended the previous feed (`pos` was at the
             // end of the buffer).
@@ -287,21 +576,34 @@ impl Decoder {
         }
     }
 
-    /// Drops consumed bytes and makes room for `incoming` more, keeping capacity within
-    /// `max(max_line, max_event) + incoming` when the retained tail is within limits.
+    /// Drops consumed bytes and makes room for `incoming` more (and the held bytes of a
+    /// split character), keeping capacity within `max(max_line, max_event) + incoming`
+    /// (+ 3) when the retained tail is within limits.
+    #[inline]
     fn compact(&mut self, incoming: usize) {
-        let st = &mut self.st;
-        let keep = match st.data {
-            Data::Buf { start, .. } => start.min(st.pos),
-            _ => st.pos,
+        let incoming = incoming + self.buf.held_len;
+        let keep = match self.st.data {
+            Data::Buf { start, .. } => start.min(self.st.pos),
+            _ => self.st.pos,
         };
+        if keep == 0
+            && self.buf.len().saturating_add(incoming) <= self.buf.capacity()
+            && matches!(self.buf.store, Store::Text(_))
+        {
+            // Nothing to drop, room enough, text mode: the common case of small reads.
+            return;
+        }
+        self.compact_slow(incoming, keep);
+    }
+
+    fn compact_slow(&mut self, incoming: usize, keep: usize) {
+        let st = &mut self.st;
         let len = self.buf.len();
         let tail = len.saturating_sub(keep);
         let full = len.saturating_add(incoming) > self.buf.capacity();
         // Moving the tail costs at most the bytes dropped, so compaction is amortised
         // O(1) per byte; when the buffer is full it avoids growing it.
-        if keep > 0 && (tail <= keep || full) {
-            self.buf.drain(..keep);
+        if keep > 0 && (tail <= keep || full) && self.buf.drop_front(keep) {
             st.base += keep as u64;
             st.pos -= keep;
             st.scan -= keep;
@@ -319,6 +621,11 @@ impl Decoder {
                 .saturating_add(incoming);
             let target = need.max(self.buf.capacity().saturating_mul(2).min(bound));
             self.buf.reserve_exact(target - self.buf.len());
+        }
+        if matches!(self.buf.store, Store::Raw(_)) && self.buf.len() <= incoming {
+            // Back to text once the bytes kept are valid again. Validating them costs no
+            // more than the feed being added, so this stays linear.
+            self.buf.try_text();
         }
     }
 
@@ -357,15 +664,71 @@ impl Decoder {
     /// assert_eq!(seen, ["comment ping", "error at 13", "event ok"]);
     /// ```
     #[must_use = "an unread item is lost at the next call"]
+    #[inline]
     pub fn next_item(&mut self) -> Option<Result<Item<'_>, Error>> {
+        if self.no_line_end_yet() {
+            return None;
+        }
+        self.next_item_any()
+    }
+
+    /// The common case of small reads, decided without entering the state machine: the
+    /// few bytes fed since the last call hold no line end, and the unfinished line is
+    /// within the limits, so there is no item yet. Returns `false` (nothing done) in any
+    /// other case, for [`next_item_any`](Self::next_item_any) to handle.
+    #[inline]
+    fn no_line_end_yet(&mut self) -> bool {
+        /// Reads up to this long take the shortcut.
+        const SHORT: usize = 16;
+        let st = &mut self.st;
+        if st.reset_pending
+            || st.eof.is_some()
+            || st.split_on_new_id
+            || st.discard
+            || self.buf.held_len != 0
+        {
+            return false;
+        }
+        let buf = self.buf.bytes();
+        let len = buf.len();
+        let Some(hay) = buf.get(st.scan..) else {
+            return false;
+        };
+        if hay.len() > SHORT || hay.iter().any(|&c| c == b'\n' || c == b'\r') {
+            return false;
+        }
+        if st.pos < len {
+            // `unfinished_line`'s check: an error is for `next_item_any` to report.
+            let line_start = st.base + st.pos as u64;
+            let event_start = if st.event_open {
+                st.event_start
+            } else {
+                line_start
+            };
+            if st.limit_error(line_start, event_start, len).is_some() {
+                return false;
+            }
+        }
+        st.scanned += hay.len() as u64;
+        st.scan = len;
+        true
+    }
+
+    /// [`next_item`](Self::next_item), every case.
+    fn next_item_any(&mut self) -> Option<Result<Item<'_>, Error>> {
         // Split borrows: items lend from `buf` while `st` changes.
-        let buf = self.buf.as_slice();
+        let input = &self.buf;
+        let buf = input.bytes();
+        let held = input.held_len;
         let st = &mut self.st;
         if st.eof.is_some() {
             return None;
         }
         st.apply_reset();
         loop {
+            if let Some(value) = st.single_data_line_event(input) {
+                return Some(Ok(Item::Event(st.event(value))));
+            }
             let from = st.scan;
             let hay = buf.get(from..).unwrap_or_default();
             let Some(rel) = find_eol(hay) else {
@@ -375,16 +738,23 @@ impl Decoder {
                     // Decide as early as the bytes allow whether the unfinished line
                     // starts a new event, so that limits (and so the items) do not depend
                     // on where the input was split.
-                    match starts_new_event_so_far(buf.get(st.pos..).unwrap_or_default()) {
+                    let so_far = starts_new_event_so_far(buf.get(st.pos..).unwrap_or_default());
+                    // Held bytes (a split character) are not ASCII: they decide "no".
+                    let so_far = if held > 0 {
+                        so_far.or(Some(false))
+                    } else {
+                        so_far
+                    };
+                    match so_far {
                         Some(true) => {
                             st.end_block();
-                            return Some(st.dispatch(buf));
+                            return Some(st.dispatch(input));
                         }
                         None => return None,
                         Some(false) => {}
                     }
                 }
-                return st.unfinished_line(buf.len()).map(Err);
+                return st.unfinished_line(buf.len(), held).map(Err);
             };
             st.scanned += rel as u64 + 1;
             let line_start = st.pos;
@@ -412,7 +782,7 @@ impl Decoder {
                     st.event_type.clear();
                     continue;
                 }
-                return Some(st.dispatch(buf));
+                return Some(st.dispatch(input));
             }
 
             if st.split_on_new_id && st.data != Data::None && starts_new_event(line) {
@@ -425,7 +795,7 @@ impl Decoder {
                 st.scanned -= 1;
                 st.skip_lf = false;
                 st.end_block();
-                return Some(st.dispatch(buf));
+                return Some(st.dispatch(input));
             }
 
             if !st.event_open {
@@ -436,7 +806,7 @@ impl Decoder {
                 return Some(Err(err));
             }
 
-            let text = match std::str::from_utf8(line) {
+            let text = match input.text(line_start, eol) {
                 Ok(text) => text,
                 Err(e) if !st.lossy => {
                     // Strict: drop this line, report the first bad byte.
@@ -452,7 +822,7 @@ impl Decoder {
                             st.scratch.push(char::REPLACEMENT_CHARACTER);
                         }
                     }
-                    st.own_data(buf);
+                    st.own_data(input);
                     let text = std::mem::take(&mut st.scratch);
                     let is_comment = st.owned_line(&text);
                     st.scratch = text;
@@ -464,12 +834,9 @@ impl Decoder {
                 }
             };
 
-            if let Some(comment) = text.strip_prefix(':') {
-                return Some(Ok(Item::Comment(comment)));
-            }
-            let (name, value) = split_field(text);
-            match name {
-                "data" => match st.data {
+            match classify(text) {
+                Line::Comment(comment) => return Some(Ok(Item::Comment(comment))),
+                Line::Data(value) => match st.data {
                     Data::None => {
                         // Fast path: a single data line directly followed by the blank
                         // line is dispatched at once, lent from the input.
@@ -488,10 +855,7 @@ impl Decoder {
                         };
                     }
                     Data::Buf { start, end } => {
-                        let first = buf
-                            .get(start..end)
-                            .and_then(|b| std::str::from_utf8(b).ok())
-                            .unwrap_or_default();
+                        let first = input.text(start, end).unwrap_or_default();
                         st.data_buf.clear();
                         st.push_data(first);
                         st.push_data("\n");
@@ -503,7 +867,7 @@ impl Decoder {
                         st.push_data(value);
                     }
                 },
-                _ => st.other_field(name, value),
+                Line::Field(name, value) => st.other_field(name, value),
             }
         }
     }
@@ -572,12 +936,14 @@ impl Decoder {
     /// Processes the unterminated last line (for `Eof::pending` only) and records the
     /// end of input, which it also returns.
     fn finish_input(&mut self) -> Result<EofState, Error> {
+        // Raw mode: the held bytes of a split character join the last line.
+        self.buf.make_raw();
         let st = &mut self.st;
         st.apply_reset();
         if st.bom != BOM_DONE {
             // One or two bytes of a BOM and then the end: they are data.
             let held = BOM.get(..usize::from(st.bom)).unwrap_or_default();
-            self.buf.extend_from_slice(held);
+            self.buf.push_raw(held);
             st.bom = BOM_DONE;
         }
         let len = self.buf.len();
@@ -602,7 +968,7 @@ impl Decoder {
                 st.event_open = true;
                 st.event_start = st.base + line_start as u64;
             }
-            let line = self.buf.get(line_start..).unwrap_or_default();
+            let line = self.buf.bytes().get(line_start..).unwrap_or_default();
             let mut text = std::mem::take(&mut st.scratch);
             text.clear();
             match std::str::from_utf8(line) {
@@ -821,6 +1187,64 @@ fn blank_line_at(buf: &[u8], at: usize, skip_lf: &mut bool) -> Option<usize> {
 }
 
 impl State {
+    /// The commonest event, taken in one step: at the start of an event, in text mode, a
+    /// `data:` line within the limits directly followed by the blank line that ends it
+    /// (LF LF or CRLF CRLF, all in the buffer). Does what the general path does for these
+    /// two lines (commit the last event ID, set the event offset, mark the buffers for
+    /// reset) and returns the data, or returns `None` having changed nothing but the
+    /// line-end search's resume point (`scan`, moved to the line end it found, so that no
+    /// byte is examined twice).
+    #[inline]
+    fn single_data_line_event<'a>(&mut self, input: &'a Input) -> Option<&'a str> {
+        let Store::Text(text) = &input.store else {
+            return None;
+        };
+        if self.discard
+            || self.split_on_new_id
+            || self.event_open
+            || self.data != Data::None
+            || self.scan != self.pos
+        {
+            return None;
+        }
+        let buf = text.as_bytes();
+        let start = self.pos;
+        let hay = buf.get(start..)?;
+        let Some(rel) = find_eol(hay) else {
+            // No line end: the general path goes on from the end.
+            self.scanned += hay.len() as u64;
+            self.scan = buf.len();
+            return None;
+        };
+        // `buf[start..eol]` holds no CR or LF: the general path resumes at `eol`.
+        let eol = start + rel;
+        self.scanned += rel as u64;
+        self.scan = eol;
+        // Where the blank line ends, and the bytes the general path counts as scanned
+        // for the two line ends (it does not count the LF of a CRLF).
+        let (after, counted) = match buf.get(eol..eol + 2) {
+            Some(b"\n\n") => (eol + 2, 2),
+            Some(b"\r\n") if buf.get(eol + 2..eol + 4) == Some(b"\r\n") => (eol + 4, 3),
+            _ => return None,
+        };
+        let Limits {
+            max_line,
+            max_event,
+        } = self.limits;
+        if rel > max_line || rel > max_event {
+            return None;
+        }
+        let value = text.get(start..eol)?.strip_prefix("data:")?;
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        self.scanned += counted;
+        self.pos = after;
+        self.scan = after;
+        self.event_start = self.base + start as u64;
+        self.end_block();
+        self.reset_pending = true;
+        Some(value)
+    }
+
     /// Clears the buffers the last item lent out.
     #[inline]
     fn apply_reset(&mut self) {
@@ -845,13 +1269,13 @@ impl State {
 
     /// Lends the pending event (the data buffer is not empty) and marks the buffers for
     /// reset.
-    fn dispatch<'a>(&'a mut self, buf: &'a [u8]) -> Result<Item<'a>, Error> {
+    fn dispatch<'a>(&'a mut self, buf: &'a Input) -> Result<Item<'a>, Error> {
         self.reset_pending = true;
         match self.data {
             Data::Buf { start, end } => {
-                // Validated when the line was read; checked again because only
-                // `from_utf8` makes a `&str` without unsafe code.
-                let Some(Ok(data)) = buf.get(start..end).map(std::str::from_utf8) else {
+                // Validated when the line was read: sliced from the text, or (raw mode)
+                // checked again because only `from_utf8` makes a `&str` without unsafe.
+                let Ok(data) = buf.text(start, end) else {
                     return Err(Error::InvalidUtf8 {
                         offset: self.base + start as u64,
                     });
@@ -917,11 +1341,12 @@ impl State {
         }
     }
 
-    /// No line end in `buf[pos..len]`: consume it if discarding, else check the limits
-    /// against the unfinished line, so that an over-long line is reported (and its bytes
-    /// dropped) before it is complete.
-    fn unfinished_line(&mut self, len: usize) -> Option<Error> {
-        if self.pos == len {
+    /// No line end in `buf[pos..len]` nor in the `held` bytes after it: consume them if
+    /// discarding, else check the limits against the unfinished line, so that an
+    /// over-long line is reported (and its bytes dropped) before it is complete. Held
+    /// bytes stay held, and are dropped with the rest of the line when they arrive.
+    fn unfinished_line(&mut self, len: usize, held: usize) -> Option<Error> {
+        if self.pos == len && held == 0 {
             return None;
         }
         if self.discard {
@@ -936,7 +1361,7 @@ impl State {
         } else {
             line_start
         };
-        let err = self.limit_error(line_start, event_start, len)?;
+        let err = self.limit_error(line_start, event_start, len + held)?;
         self.pos = len;
         self.scan = len;
         self.start_discarding(true);
@@ -970,12 +1395,9 @@ impl State {
     }
 
     /// Moves data lent from the input buffer into `data_buf`.
-    fn own_data(&mut self, buf: &[u8]) {
+    fn own_data(&mut self, buf: &Input) {
         if let Data::Buf { start, end } = self.data {
-            let data = buf
-                .get(start..end)
-                .and_then(|b| std::str::from_utf8(b).ok())
-                .unwrap_or_default();
+            let data = buf.text(start, end).unwrap_or_default();
             self.data_buf.clear();
             self.push_data(data);
             self.data = Data::Owned;

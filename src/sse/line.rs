@@ -32,11 +32,8 @@ pub(crate) fn find_eol(hay: &[u8]) -> Option<usize> {
         }
         at += BLOCK;
     }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&c| c == b'\n' || c == b'\r')
-        .map(|i| at + i)
+    // The last, partial block (the end of a read, usually): eight bytes at a time too.
+    first_in_block(chunks.remainder()).map(|i| at + i)
 }
 
 /// `0x0101_0101_0101_0101`: one in every byte.
@@ -44,9 +41,9 @@ const ONES: u64 = u64::from_le_bytes([1; 8]);
 /// `0x8080_8080_8080_8080`: the high bit of every byte.
 const HIGHS: u64 = ONES << 7;
 
-/// The first CR or LF in a block known to hold one: eight bytes at a time, with the
-/// classic exact "has a zero byte" test on the word XOR-ed with LF and with CR (the
-/// lowest flagged byte is always a true hit).
+/// The first CR or LF in a block (at most [`BLOCK`] bytes): eight bytes at a time, with
+/// the classic "has a zero byte" test on the word XOR-ed with LF and with CR (the lowest
+/// flagged byte is always a true hit), then byte by byte.
 #[inline]
 fn first_in_block(block: &[u8]) -> Option<usize> {
     let mut words = block.chunks_exact(8);
@@ -66,6 +63,41 @@ fn first_in_block(block: &[u8]) -> Option<usize> {
         .iter()
         .position(|&c| c == b'\n' || c == b'\r')
         .map(|i| at + i)
+}
+
+/// A complete, non-blank line, classified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Line<'a> {
+    /// A comment: the text after the leading colon.
+    Comment(&'a str),
+    /// A `data` field's value.
+    Data(&'a str),
+    /// Any other field: name and value.
+    Field(&'a str, &'a str),
+}
+
+/// Classifies a non-blank line by its first byte: a comment, a `data` field (the
+/// common case, recognised without searching for the colon) or another field
+/// ([`split_field`]).
+#[inline]
+pub(crate) fn classify(line: &str) -> Line<'_> {
+    match line.as_bytes().first() {
+        Some(b':') => return Line::Comment(line.get(1..).unwrap_or_default()),
+        Some(b'd') => {
+            // "data" holds no colon, so a colon right after it is the first one.
+            if let Some(rest) = line.strip_prefix("data") {
+                if rest.is_empty() {
+                    return Line::Data("");
+                }
+                if let Some(value) = rest.strip_prefix(':') {
+                    return Line::Data(value.strip_prefix(' ').unwrap_or(value));
+                }
+            }
+        }
+        _ => {}
+    }
+    let (name, value) = split_field(line);
+    Line::Field(name, value)
 }
 
 /// Splits a field line into name and value (spec steps "collect the characters before
@@ -123,6 +155,39 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn classify_agrees_with_split_field() {
+        for line in [
+            "data: x",
+            "data:x",
+            "data:  x",
+            "data",
+            "data:",
+            "data :x",
+            "datax: y",
+            "dat",
+            "d",
+            "da:ta",
+            ":data: x",
+            ": c",
+            ":",
+            "event: e",
+            "id",
+            "retry:1",
+            "data\u{e9}",
+        ] {
+            let expected = if let Some(c) = line.strip_prefix(':') {
+                Line::Comment(c)
+            } else {
+                match split_field(line) {
+                    ("data", value) => Line::Data(value),
+                    (name, value) => Line::Field(name, value),
+                }
+            };
+            assert_eq!(classify(line), expected, "{line:?}");
         }
     }
 

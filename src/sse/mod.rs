@@ -7,6 +7,7 @@
 //! ```text
 //!  feed(&[u8]) ──► [input buffer] ──lines──► fields ──blank line──► next_item() -> Item
 //!                   BOM stripped    CR/LF/CRLF    data/event/id/retry     Event | Comment
+//!                   UTF-8 checked once per feed (per line after an invalid byte)
 //!  finish() ──► Eof: clean end, or an undispatched event that the rules discard
 //! ```
 //!

@@ -79,3 +79,57 @@ fn counter_sees_allocations() {
     });
     assert!(allocs >= 1);
 }
+
+#[test]
+fn steady_state_in_one_byte_and_odd_reads_allocates_nothing() {
+    // Characters of two, three and four bytes split across reads, CRLF, comments, and
+    // multi-line data: the split-character path and the small-read shortcuts.
+    let one = "data: {\"c\":\"杭州 é 🌤\"}\n\n: keep-alive\r\ndata: 天气\r\ndata: b\r\n\r\n";
+    let input = one.repeat(300);
+    let bytes = input.as_bytes();
+    let (warm, rest) = bytes.split_at(bytes.len() / 3);
+    for read in [1, 7, 1460] {
+        let mut d = Decoder::new();
+        for chunk in warm.chunks(read) {
+            d.feed(chunk);
+            drain(&mut d);
+        }
+        let (seen, allocs) = alloc_counter::count(|| {
+            let mut seen = 0;
+            for chunk in rest.chunks(read) {
+                d.feed(chunk);
+                seen += drain(&mut d).0;
+            }
+            seen
+        });
+        assert!(seen > 350, "reads of {read}: {seen} events");
+        assert_eq!(allocs, 0, "reads of {read}");
+    }
+}
+
+#[test]
+fn after_invalid_bytes_the_steady_state_allocates_nothing_again() {
+    // Lossy mode: the bad byte is replaced; later events decode without allocating.
+    let good = "data: {\"c\":\"杭州\"}\n\n".repeat(200);
+    let mut d = Decoder::new().lossy(true);
+    for chunk in good.as_bytes().chunks(1460) {
+        d.feed(chunk);
+        drain(&mut d);
+    }
+    d.feed(b"data: \xFF\n\n");
+    drain(&mut d);
+    for chunk in good.as_bytes().chunks(1460) {
+        d.feed(chunk);
+        drain(&mut d);
+    }
+    let (events, allocs) = alloc_counter::count(|| {
+        let mut events = 0;
+        for chunk in good.as_bytes().chunks(1460) {
+            d.feed(chunk);
+            events += drain(&mut d).0;
+        }
+        events
+    });
+    assert_eq!(events, 200);
+    assert_eq!(allocs, 0);
+}

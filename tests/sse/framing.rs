@@ -436,3 +436,89 @@ fn error_display_names_the_offset() {
     assert_eq!(Limits::default(), Limits::new());
     assert_eq!(Limits::new().max_line, 16 << 20);
 }
+
+/// A long stream of multi-byte text with invalid bytes in a few places, at the read sizes
+/// that matter (one byte, odd sizes that split characters, a network read, a large
+/// read): every read size gives what one feed gives, the events around each bad line
+/// come out whole, and the errors carry the offsets of the bad bytes. Exercises the
+/// decoder's validated-text buffer, its raw fallback and its return to text.
+#[test]
+fn multibyte_streams_with_invalid_bytes_at_every_read_size() {
+    let mut input = Vec::new();
+    let mut bad_offsets = Vec::new();
+    for i in 0..400 {
+        let text = format!("{{\"n\":{i},\"t\":\"杭州 é 🌤 {}\"}}", "x".repeat(i % 37));
+        input.extend_from_slice(format!("data: {text}\n").as_bytes());
+        if i % 97 == 13 {
+            // A bad line inside an event: strict mode drops that line only.
+            input.extend_from_slice(b"data: bad ");
+            bad_offsets.push(input.len() as u64);
+            input.extend_from_slice(b"\xE6\x9D\n");
+        }
+        input.extend_from_slice(if i % 2 == 0 { b"\n" } else { b"\r\n" });
+    }
+    let whole = harness::run_cuts(harness::strict(), &input, &[]);
+    let errors: Vec<u64> = whole
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            Out::Error(e) => Some(e.offset()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(errors, bad_offsets);
+    let events = whole
+        .items
+        .iter()
+        .filter(|item| matches!(item, Out::Event { .. }))
+        .count();
+    assert_eq!(events, 400);
+    assert!(whole.eof.clean);
+    for chunk in [1, 2, 3, 5, 7, 64, 1460, 4096, 16384] {
+        assert_eq!(
+            harness::run_chunked(harness::strict(), &input, chunk),
+            whole,
+            "reads of {chunk}"
+        );
+    }
+    let lossy = harness::run_cuts(harness::lossy(), &input, &[]);
+    for chunk in [1, 3, 1460] {
+        assert_eq!(
+            harness::run_chunked(harness::lossy(), &input, chunk),
+            lossy,
+            "lossy, reads of {chunk}"
+        );
+    }
+}
+
+/// No byte is examined twice by the line-end search, whatever the read size, also when
+/// characters are split across reads and invalid bytes switch the buffer to raw bytes
+/// and back.
+#[test]
+fn no_byte_scanned_twice_at_any_read_size() {
+    let mut input = Vec::new();
+    for i in 0..300 {
+        input.extend_from_slice(format!("data: {{\"t\":\"杭州 🌤 {i}\"}}\r\n").as_bytes());
+        if i % 50 == 7 {
+            input.extend_from_slice(b"data: \xF0\x9F\n: \xFFx\r");
+        }
+        input.extend_from_slice(b"\n");
+    }
+    for chunk in [1, 2, 3, 5, 64, 1460, input.len()] {
+        for lossy in [false, true] {
+            let mut d = Decoder::new().lossy(lossy);
+            for read in input.chunks(chunk) {
+                d.feed(read);
+                while d.next_item().is_some() {}
+            }
+            let scanned = bytes_scanned(&d);
+            assert!(
+                scanned <= input.len() as u64,
+                "reads of {chunk}, lossy {lossy}: scanned {scanned} of {}",
+                input.len()
+            );
+            assert!(scanned >= input.len() as u64 / 2, "the counter counts");
+            d.finish().unwrap();
+        }
+    }
+}
