@@ -21,7 +21,10 @@ pub(crate) const MAX_TOOL_FRAGMENTS_PER_CHUNK: usize = 1024;
 /// Not one JSON object (trailing data included: a second frame glued onto the first is
 /// an error), or a known field of the wrong type.
 pub(crate) fn decode(data: &str, out: &mut WireChunk) -> Result<(), serde_json::Error> {
-    let parts_first = has_content_array(data);
+    // Scanning every chunk for a content array would cost a second pass over the data
+    // (a fifth of the whole decode on a text stream); only a stream that has sent one
+    // pays for it (see `ContentOf`).
+    let parts_first = out.content_arrays && has_content_array(data);
     match decode_with(data, out, parts_first) {
         // Rare (a content array and, elsewhere, a content string with escapes): the
         // message is only built then.
@@ -177,8 +180,10 @@ impl<'de> DeserializeSeed<'de> for SpanOf<'_> {
 /// buffer is new for each chunk: a raw value (the default) costs nothing for a string
 /// but grows the scratch to skip an array of objects, and visiting the value costs
 /// nothing for an array but unescapes a string with escapes into the scratch. So
-/// [`decode`] visits it ([`Src::parts_first`]) only when the data looks like it holds a
-/// content array, and decodes again the default way if a string with escapes shows up.
+/// [`decode`] reads raw values until the stream has sent a content array (that chunk
+/// allocates, once: [`WireChunk::content_arrays`]); from then on it visits the value
+/// ([`Src::parts_first`]) when the data looks like it holds a content array, and
+/// decodes again the default way if a string with escapes shows up.
 struct ContentOf<'s>(&'s mut WireChoice, Src);
 
 impl<'de> DeserializeSeed<'de> for ContentOf<'_> {
@@ -509,6 +514,7 @@ impl<'de> Visitor<'de> for Choices<'_> {
             {
                 return Ok(());
             }
+            out.content_arrays |= out.spare.has_parts;
             let ours = !out.has_choice && out.spare.index.unwrap_or(position) == 0;
             if ours {
                 std::mem::swap(&mut out.choice, &mut out.spare);

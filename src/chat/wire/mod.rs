@@ -185,6 +185,10 @@ pub(crate) struct WireChunk {
     pub(crate) has_error: bool,
     pub(crate) error_code: String,
     pub(crate) error_message: String,
+    /// A chunk of this stream had a content array (the multimodal shape). Sticky: kept
+    /// by [`WireChunk::clear`], so that only such streams pay for looking for one before
+    /// decoding (see `chunk::ContentOf`).
+    content_arrays: bool,
 }
 
 impl WireChunk {
