@@ -261,11 +261,9 @@ fn short_text<'de, A: MapAccess<'de>, F>(
                 .push_str(literal.get(..len + 2).unwrap_or_default());
             Ok(())
         }
-        _ => {
-            super::unescape_prefix(literal, &mut out.unescaped)
-                .map(drop)
-                .map_err(de::Error::custom)
-        }
+        _ => super::unescape_prefix(literal, &mut out.unescaped)
+            .map(drop)
+            .map_err(de::Error::custom),
     }
 }
 

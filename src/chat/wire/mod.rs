@@ -354,7 +354,8 @@ fn find_quote_or_backslash(bytes: &[u8]) -> Option<usize> {
     for word in &mut words {
         // `chunks_exact(8)` lends 8-byte slices: the conversion cannot fail.
         let x = u64::from_le_bytes(<[u8; 8]>::try_from(word).unwrap_or([0; 8]));
-        let found = has_zero(x ^ (ONES * u64::from(b'"'))) | has_zero(x ^ (ONES * u64::from(b'\\')));
+        let found =
+            has_zero(x ^ (ONES * u64::from(b'"'))) | has_zero(x ^ (ONES * u64::from(b'\\')));
         if found != 0 {
             return Some(offset + (found.trailing_zeros() / 8) as usize);
         }
