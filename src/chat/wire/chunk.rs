@@ -247,6 +247,8 @@ fn short_text<'de, A: MapAccess<'de>, F>(
     // The same literal as the last one without escapes (an id or a model repeated on
     // every chunk): its end is known, and it has no escape to check.
     if let Some(len) = out.last_plain.len().checked_sub(2) {
+        // `last_plain` is `"` + text + `"` with `len` bytes of text; matched at `at`, the
+        // text is `data[at + 1..at + 1 + len]` and `at + len + 2 <= data.len()`.
         if literal.starts_with(out.last_plain.as_str()) {
             out.span = Some((at + 1, at + 1 + len));
             return Ok(());
@@ -255,6 +257,8 @@ fn short_text<'de, A: MapAccess<'de>, F>(
     let inner = literal.get(1..).unwrap_or_default();
     match super::find_quote_or_backslash(inner.as_bytes()) {
         Some(len) if inner.as_bytes().get(len) == Some(&b'"') => {
+            // The closing quote is `data[at + 1 + len]`, so the text `data[at + 1..at + 1 +
+            // len]` ends before `data.len()`.
             out.span = Some((at + 1, at + 1 + len));
             out.last_plain.clear();
             out.last_plain

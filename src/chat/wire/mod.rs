@@ -9,11 +9,13 @@
 //! Decoding is one pass of serde_json over the event data with hand-written visitors
 //! ([`chunk`]); no `serde_json::Value` is built. The texts that grow the message
 //! (reasoning, content, tool arguments) are not copied at all while decoding: the chunk
-//! records where their JSON string literal is in the event data ([`TextSpan`]), and the
-//! merger appends them straight from there to the merged strings, resolving escapes on
-//! the way. Small fields (ids, names, the finish reason, error fields) are unescaped into
-//! the chunk's reused `String`s. Either way a chunk costs no allocation once the buffers
-//! have grown.
+//! records where their JSON string literal starts in the event data ([`TextSpan`]), and
+//! the merger appends them straight from there to the merged strings, resolving escapes
+//! on the way (that is the only time their bytes are read after serde_json's check). The
+//! top-level `id` and `model`, which the merger keeps once, are spans too
+//! ([`ShortText`]); other small fields (tool-call ids and names, the finish reason, error
+//! fields) are unescaped into the chunk's reused `String`s. Either way a chunk costs no
+//! allocation once the buffers have grown.
 
 mod chunk;
 
@@ -84,8 +86,11 @@ impl<'a> Src<'a> {
         let bytes = self.data.as_bytes();
         // `after_key` is the closing quote: the colon comes after it. Compact JSON (every
         // chunk seen in practice) has the value right after the colon.
+        // Every index below is read with `get`: the value start returned satisfies
+        // `at < data.len()` (a byte was found there), or the answer is `None`.
         let from = after_key.checked_add(1)?;
         if bytes.get(from) == Some(&b':') {
+            // `from < bytes.len()`, so `from + 1 <= bytes.len()` does not overflow.
             let at = from + 1;
             if let Some(b) = bytes.get(at) {
                 if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
@@ -315,7 +320,9 @@ pub(crate) fn unescape_prefix(text: &str, out: &mut String) -> Result<usize, &'s
         out.push_str(run);
         let mut chars = tail.chars();
         if chars.next() == Some('"') {
-            // `tail` is a suffix of `text`: the literal ends with this quote.
+            // `tail` is a suffix of `text` that starts with the closing quote and
+            // `text` starts with the opening one: `1 <= tail.len() < text.len()`, so the
+            // literal's length `text.len() - tail.len() + 1 <= text.len()`.
             return Ok(text.len() - tail.len() + 1);
         }
         let unescaped = match chars.next() {
@@ -345,6 +352,9 @@ pub(crate) fn unescape_prefix(text: &str, out: &mut String) -> Result<usize, &'s
 /// serde_json's own string scan uses: a byte equal to the pattern becomes zero, and a
 /// zero byte sets its high bit in `(x - 0x01..) & !x`; borrows only ever flag bytes
 /// above the first match, so the lowest flag is exact).
+///
+/// The index returned is `< bytes.len()`: `offset + k` with `k < 8` inside a full word at
+/// `offset`, or a position in the remainder.
 fn find_quote_or_backslash(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = u64::MAX / 255;
     const HIGHS: u64 = ONES << 7;
