@@ -436,6 +436,51 @@ mod tests {
     }
 
     #[test]
+    fn the_word_scan_finds_the_first_quote_or_backslash() {
+        // Every length up to three words, every position of the first hit, fillers that
+        // include bytes one away from the patterns and non-ASCII bytes (borrows between
+        // bytes are where such a scan goes wrong).
+        for filler in [
+            b'a', b'!', b'#', b'[', b']', 0x21, 0x23, 0x5b, 0x5d, 0x80, 0xa2, 0xdc, 0xff, 0x00,
+            0x01,
+        ] {
+            for len in 0..24 {
+                let mut bytes = vec![filler; len];
+                assert_eq!(find_quote_or_backslash(&bytes), None, "{filler} {len}");
+                for first in 0..len {
+                    for hit in [b'"', b'\\'] {
+                        bytes.fill(filler);
+                        bytes[first] = hit;
+                        // A later hit of the other kind does not matter.
+                        if let Some(later) = bytes.get_mut(first + 3) {
+                            *later = b'"';
+                        }
+                        assert_eq!(
+                            find_quote_or_backslash(&bytes),
+                            Some(first),
+                            "{filler} {len} {first}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_literal_is_read_to_its_closing_quote_only() {
+        let mut out = String::new();
+        assert_eq!(unescape_prefix(r#""a\"b\\"c"," tail""#, &mut out), Ok(8));
+        assert_eq!(out, "a\"b\\");
+        out.clear();
+        assert_eq!(unescape_prefix(r#""""#, &mut out), Ok(2));
+        assert_eq!(
+            unescape_prefix(r#""no end"#, &mut out),
+            Err("unterminated string")
+        );
+        assert!(unescape_into(r#""a"b""#, &mut out).is_err());
+    }
+
+    #[test]
     fn unescape_rejects_what_serde_json_rejects() {
         for literal in [
             r#""\ud83d""#,
