@@ -987,17 +987,18 @@ impl State {
             .ignored_choices
             .saturating_add(u64::from(chunk.ignored_choices));
         let completion = &mut self.completion;
+        // The first non-empty value of each is kept; later ones are not even copied.
         for (field, value) in [
-            (&mut completion.request_id, &chunk.request_id),
-            (&mut completion.model, &chunk.model),
-            (&mut completion.id, &chunk.id),
+            (&mut completion.request_id, chunk.request_id.as_str()),
+            (&mut completion.model, chunk.model.get(ctx.data)),
+            (&mut completion.id, chunk.id.get(ctx.data)),
         ] {
             if field.is_none() && !value.is_empty() {
-                *field = Some(value.clone());
+                *field = Some(value.to_owned());
             }
         }
         if completion.created.is_none() {
-            completion.created = chunk.created;
+            completion.created = chunk.created(ctx.data);
         }
         let mut finish = None;
         if chunk.has_choice {

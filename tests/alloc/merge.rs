@@ -115,9 +115,15 @@ fn content_parts_cost_no_allocation_per_chunk() {
     for protocol in [Protocol::OpenAiCompatible, Protocol::DashScope] {
         let mut body = String::new();
         for i in 0..WARM + STEADY {
-            let parts = format!(
-                r#"[{{"type":"text","text":"part {i} \"q\" \u00e9 "}},{{"type":"image_url","image_url":{{"url":"https://example.com/{i}.png"}}}},{{"text":"杭州\n"}}]"#
-            );
+            // Every third chunk sends a plain string with escapes instead: a stream may
+            // mix both shapes.
+            let parts = if i % 3 == 2 {
+                format!(r#""string {i} \"q\" \u00e9\n""#)
+            } else {
+                format!(
+                    r#"[{{"type":"text","text":"part {i} \"q\" \u00e9 "}},{{"type":"image_url","image_url":{{"url":"https://example.com/{i}.png"}}}},{{"text":"杭州\n"}}]"#
+                )
+            };
             match protocol {
                 Protocol::DashScope => body.push_str(&format!(
                     "id:{i}\nevent:result\n:HTTP_STATUS/200\ndata:{{\"output\":{{\"choices\":[{{\"message\":{{\"role\":\"assistant\",\"content\":{parts}}},\"finish_reason\":\"null\"}}]}},\"request_id\":\"r\"}}\n\n"
@@ -146,7 +152,7 @@ fn content_parts_cost_no_allocation_per_chunk() {
         eprintln!("{protocol:?}: {allocations} allocations over {events} events");
         assert!(events > STEADY - 10, "{protocol:?}: {events} events");
         assert!(
-            ignored > STEADY as u64,
+            ignored > STEADY as u64 / 2,
             "{protocol:?}: {ignored} ignored parts"
         );
         assert!(

@@ -26,6 +26,7 @@ mod merge_props;
 mod partial_json;
 mod request;
 mod transcripts;
+mod wire_paths;
 
 #[path = "../regression/stream_decoder_not_fused_without_input.rs"]
 mod stream_decoder_not_fused_without_input;

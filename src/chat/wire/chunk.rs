@@ -1,13 +1,21 @@
 //! The serde visitors behind [`decode`]: one pass over the event data, straight into a
 //! reused [`WireChunk`].
+//!
+//! Map keys are read borrowed from the data ([`KeySeed`]), so the visitor knows where
+//! each value starts and peeks at its first byte before serde_json reads it: a string
+//! that only needs its place (the growing texts, ids) is then skipped with
+//! [`IgnoredAny`], serde_json's cheapest validating path, and `null` likewise; only the
+//! other shapes go through raw values or nested visitors. A key with escapes (never sent
+//! in practice) falls back to reading raw values, with the same results.
 
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::{Src, TextSpan, WireChoice, WireChunk, WireTool, unescape_into};
+use super::{ShortText, Src, TextSpan, WireChoice, WireChunk, WireTool, unescape_into};
 use crate::chat::Usage;
 
 /// Tool-call fragments accepted in one chunk. Real chunks carry one or two; the cap keeps
@@ -21,28 +29,109 @@ pub(crate) const MAX_TOOL_FRAGMENTS_PER_CHUNK: usize = 1024;
 /// Not one JSON object (trailing data included: a second frame glued onto the first is
 /// an error), or a known field of the wrong type.
 pub(crate) fn decode(data: &str, out: &mut WireChunk) -> Result<(), serde_json::Error> {
-    let parts_first = has_content_array(data);
-    match decode_with(data, out, parts_first) {
-        // Rare (a content array and, elsewhere, a content string with escapes): the
-        // message is only built then.
-        Err(e) if parts_first && e.to_string().contains(RETRY_AS_RAW) => {
-            decode_with(data, out, false)
-        }
-        result => result,
+    out.clear();
+    let mut de = serde_json::Deserializer::from_str(data);
+    de.deserialize_map(Top(out, Src::of(data)))?;
+    de.end()
+}
+
+/// A field name of one object shape, matched from its (unescaped) key.
+trait Field: Sized {
+    fn of(name: &str) -> Self;
+}
+
+/// Where a value starts in the data and its first byte, known from its key.
+#[derive(Clone, Copy)]
+struct Peek {
+    at: usize,
+    first: u8,
+}
+
+/// A key: the field it names, and where it ends (its closing quote) when it was borrowed
+/// from the data (it had no escapes, as in every chunk seen in practice), to find its
+/// value's start when that is wanted ([`Key::peek`]).
+struct Key<'a, F> {
+    field: F,
+    end: Option<usize>,
+    src: Src<'a>,
+}
+
+impl<F> Key<'_, F> {
+    /// Where the value starts and its first byte, when known.
+    fn peek(&self) -> Option<Peek> {
+        let at = self.src.value_after_key(self.end?)?;
+        Some(Peek {
+            at,
+            first: self.src.byte(at)?,
+        })
+    }
+
+    /// The value's first byte, when known.
+    fn first(&self) -> Option<u8> {
+        self.peek().map(|p| p.first)
+    }
+
+    /// The start of a string value (its opening quote), when known.
+    fn string_at(&self) -> Option<usize> {
+        self.peek().filter(|p| p.first == b'"').map(|p| p.at)
     }
 }
 
-fn decode_with(
-    data: &str,
-    out: &mut WireChunk,
-    parts_first: bool,
-) -> Result<(), serde_json::Error> {
-    out.clear();
-    out.src = Src::of(data);
-    out.src.parts_first = parts_first;
-    let mut de = serde_json::Deserializer::from_str(data);
-    de.deserialize_map(Top(out))?;
-    de.end()
+struct KeySeed<'a, F>(Src<'a>, PhantomData<F>);
+
+impl<'a, F> KeySeed<'a, F> {
+    fn new(src: Src<'a>) -> Self {
+        Self(src, PhantomData)
+    }
+}
+
+impl<'de, 'a, F: Field> DeserializeSeed<'de> for KeySeed<'a, F> {
+    type Value = Key<'a, F>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key<'a, F>, D::Error> {
+        d.deserialize_identifier(self)
+    }
+}
+
+impl<'de, 'a, F: Field> Visitor<'de> for KeySeed<'a, F> {
+    type Value = Key<'a, F>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> Result<Key<'a, F>, E> {
+        let src = self.0;
+        Ok(Key {
+            field: F::of(key),
+            end: src.range_of(key).map(|range| range.end),
+            src,
+        })
+    }
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Key<'a, F>, E> {
+        Ok(Key {
+            field: F::of(key),
+            end: None,
+            src: self.0,
+        })
+    }
+}
+
+/// Skips a value serde_json validates and nothing reads.
+fn skip<'de, A: MapAccess<'de>>(map: &mut A) -> Result<(), A::Error> {
+    map.next_value::<IgnoredAny>().map(drop)
+}
+
+/// A value that is an object or array to visit, or `null`: skipped when it is known to
+/// be `null`, visited when it is known not to be, else visited through [`Nullable`]
+/// (which takes `null` too).
+fn nested<'de, A, S>(map: &mut A, first: Option<u8>, seed: S) -> Result<(), A::Error>
+where
+    A: MapAccess<'de>,
+    S: DeserializeSeed<'de, Value = ()>,
+{
+    match first {
+        Some(b'n') => skip(map),
+        Some(_) => map.next_value_seed(seed),
+        None => map.next_value_seed(Nullable(seed)),
+    }
 }
 
 /// Accepts `null` (and a missing value) as "nothing", and otherwise runs the inner seed.
@@ -97,6 +186,21 @@ impl<'de> DeserializeSeed<'de> for UnescapedInto<'_> {
     }
 }
 
+/// [`UnescapedInto`] for a value that is most often `null` (a finish reason): skipped
+/// when it is known to be.
+fn unescaped_into<'de, A: MapAccess<'de>, F>(
+    map: &mut A,
+    key: &Key<'_, F>,
+    out: &mut String,
+) -> Result<bool, A::Error> {
+    if key.first() == Some(b'n') {
+        out.clear();
+        skip(map).map(|()| false)
+    } else {
+        map.next_value_seed(UnescapedInto(out))
+    }
+}
+
 /// Like [`UnescapedInto`], but a number or boolean is kept as its JSON text (error codes are
 /// strings on DashScope and numbers elsewhere).
 struct Scalar<'s>(&'s mut String);
@@ -123,17 +227,85 @@ impl<'de> DeserializeSeed<'de> for Scalar<'_> {
     }
 }
 
+/// A short string into a [`ShortText`], taken as [`UnescapedInto`] takes it (`null` and
+/// `[]` absent, anything but a string an error): its place in the data when it has no
+/// escape, else its unescaped text (which checks the escapes, as serde_json would).
+fn short_text<'de, A: MapAccess<'de>, F>(
+    map: &mut A,
+    key: &Key<'_, F>,
+    out: &mut ShortText,
+    src: Src<'_>,
+) -> Result<(), A::Error> {
+    out.clear();
+    let Some(at) = key.string_at() else {
+        return map
+            .next_value_seed(UnescapedInto(&mut out.unescaped))
+            .map(drop);
+    };
+    skip(map)?;
+    let literal = src.data.get(at..).unwrap_or_default();
+    // The same literal as the last one without escapes (an id or a model repeated on
+    // every chunk): its end is known, and it has no escape to check.
+    if let Some(len) = out.last_plain.len().checked_sub(2) {
+        // `last_plain` is `"` + text + `"` with `len` bytes of text; matched at `at`, the
+        // text is `data[at + 1..at + 1 + len]` and `at + len + 2 <= data.len()`.
+        if literal.starts_with(out.last_plain.as_str()) {
+            out.span = Some((at + 1, at + 1 + len));
+            return Ok(());
+        }
+    }
+    let inner = literal.get(1..).unwrap_or_default();
+    match super::find_quote_or_backslash(inner.as_bytes()) {
+        Some(len) if inner.as_bytes().get(len) == Some(&b'"') => {
+            // The closing quote is `data[at + 1 + len]`, so the text `data[at + 1..at + 1 +
+            // len]` ends before `data.len()`.
+            out.span = Some((at + 1, at + 1 + len));
+            out.last_plain.clear();
+            out.last_plain
+                .push_str(literal.get(..len + 2).unwrap_or_default());
+            Ok(())
+        }
+        _ => super::unescape_prefix(literal, &mut out.unescaped)
+            .map(drop)
+            .map_err(de::Error::custom),
+    }
+}
+
 /// A text that grows the message (reasoning, content, tool arguments): where its JSON
 /// string literal is in the data, not a copy. `null` and `[]` (the multimodal shape) are
 /// absent; with `raw_json`, an object or array is kept as its JSON text (tool arguments
 /// some gateways send as JSON itself).
-struct SpanOf<'s> {
+fn text_span<'de, A: MapAccess<'de>, F>(
+    map: &mut A,
+    key: &Key<'_, F>,
+    out: &mut Option<TextSpan>,
+    src: Src<'_>,
+    raw_json: bool,
+) -> Result<(), A::Error> {
+    match key.peek() {
+        Some(Peek { at, first: b'"' }) => {
+            skip(map)?;
+            *out = Some(TextSpan::Literal { start: at });
+            Ok(())
+        }
+        Some(Peek { first: b'n', .. }) => {
+            skip(map)?;
+            *out = None;
+            Ok(())
+        }
+        _ => map.next_value_seed(SpanOf { out, src, raw_json }),
+    }
+}
+
+/// [`text_span`] for a value that is not a plain string or `null` (or whose key had
+/// escapes): read as a raw value.
+struct SpanOf<'s, 'a> {
     out: &'s mut Option<TextSpan>,
-    src: Src,
+    src: Src<'a>,
     raw_json: bool,
 }
 
-impl<'de> DeserializeSeed<'de> for SpanOf<'_> {
+impl<'de> DeserializeSeed<'de> for SpanOf<'_, '_> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         *self.out = None;
@@ -146,10 +318,7 @@ impl<'de> DeserializeSeed<'de> for SpanOf<'_> {
             .range_of(raw)
             .ok_or_else(|| de::Error::custom("value outside the chunk"))?;
         *self.out = if raw.starts_with('"') {
-            Some(TextSpan::Literal {
-                start: range.start,
-                end: range.end,
-            })
+            Some(TextSpan::Literal { start: range.start })
         } else if self.raw_json && raw.starts_with(['{', '[']) {
             Some(TextSpan::Raw {
                 start: range.start,
@@ -167,31 +336,40 @@ impl<'de> DeserializeSeed<'de> for SpanOf<'_> {
     }
 }
 
-/// A message's `content`: a string (a [`TextSpan`], as [`SpanOf`]), `null`, or the
+/// A message's `content`: a string (a [`TextSpan`], as [`text_span`]), `null`, or the
 /// multimodal shape, an array of parts: each `{"text": "..."}` (or
 /// `{"type": "text", "text": "..."}`) part becomes a span of
 /// [`WireChoice::content_parts`], in order; any other part is counted in
 /// [`WireChoice::ignored_parts`].
 ///
-/// Neither way of reading it allocates in every case, because serde_json's scratch
-/// buffer is new for each chunk: a raw value (the default) costs nothing for a string
-/// but grows the scratch to skip an array of objects, and visiting the value costs
-/// nothing for an array but unescapes a string with escapes into the scratch. So
-/// [`decode`] visits it ([`Src::parts_first`]) only when the data looks like it holds a
-/// content array, and decodes again the default way if a string with escapes shows up.
-struct ContentOf<'s>(&'s mut WireChoice, Src);
+/// An array is visited, not skipped as a raw value: serde_json's scratch buffer is new
+/// for each chunk, and skipping an array of objects grows it (an allocation per chunk),
+/// while visiting one does not. When the key had escapes (the value's first byte is not
+/// known), the value is read raw and an array decoded again from its text.
+fn content<'de, A: MapAccess<'de>, F>(
+    map: &mut A,
+    key: &Key<'_, F>,
+    c: &mut WireChoice,
+    src: Src<'_>,
+) -> Result<(), A::Error> {
+    c.content = None;
+    c.has_parts = false;
+    c.content_parts.clear();
+    c.ignored_parts = 0;
+    match key.first() {
+        Some(b'"' | b'n') => text_span(map, key, &mut c.content, src, false),
+        Some(b'[') => map.next_value_seed(PartsOf(c, src)),
+        _ => map.next_value_seed(ContentOf(c, src)),
+    }
+}
 
-impl<'de> DeserializeSeed<'de> for ContentOf<'_> {
+/// `content` read as a raw value (see [`content`]).
+struct ContentOf<'s, 'a>(&'s mut WireChoice, Src<'a>);
+
+impl<'de> DeserializeSeed<'de> for ContentOf<'_, '_> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         let (c, src) = (self.0, self.1);
-        c.content = None;
-        c.has_parts = false;
-        c.content_parts.clear();
-        c.ignored_parts = 0;
-        if src.parts_first {
-            return d.deserialize_any(ContentVisitor(c, src));
-        }
         let Some(raw) = Option::<&'de RawValue>::deserialize(d)? else {
             return Ok(());
         };
@@ -200,10 +378,7 @@ impl<'de> DeserializeSeed<'de> for ContentOf<'_> {
             let range = src
                 .range_of(raw)
                 .ok_or_else(|| de::Error::custom("value outside the chunk"))?;
-            c.content = Some(TextSpan::Literal {
-                start: range.start,
-                end: range.end,
-            });
+            c.content = Some(TextSpan::Literal { start: range.start });
             return Ok(());
         }
         if !raw.starts_with('[') {
@@ -214,44 +389,25 @@ impl<'de> DeserializeSeed<'de> for ContentOf<'_> {
         }
         // A slice of the data: spans read from it are spans of the data.
         serde_json::Deserializer::from_str(raw)
-            .deserialize_seq(ContentVisitor(c, src))
+            .deserialize_seq(PartsOf(c, src))
             .map_err(de::Error::custom)
     }
 }
 
-/// The message [`decode`] retries on: a content string with escapes, met while visiting
-/// content values directly.
-const RETRY_AS_RAW: &str = "content string with escapes: decode again with raw values";
+/// A content array: its parts, in order.
+struct PartsOf<'s, 'a>(&'s mut WireChoice, Src<'a>);
 
-/// `content` visited directly: `null`, a string without escapes (borrowed from the data,
-/// so its span is known), or an array of parts.
-struct ContentVisitor<'s>(&'s mut WireChoice, Src);
+impl<'de> DeserializeSeed<'de> for PartsOf<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
 
-impl<'de> Visitor<'de> for ContentVisitor<'_> {
+impl<'de> Visitor<'de> for PartsOf<'_, '_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string or an array of content parts")
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_none<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<(), E> {
-        // Without escapes, serde_json lends the text between the quotes.
-        let range = self
-            .1
-            .range_of(v)
-            .ok_or_else(|| E::custom("value outside the chunk"))?;
-        self.0.content = Some(TextSpan::Literal {
-            start: range.start.saturating_sub(1),
-            end: range.end.saturating_add(1),
-        });
-        Ok(())
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Err(E::custom(RETRY_AS_RAW))
+        f.write_str("an array of content parts")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let (c, src) = (self.0, self.1);
@@ -268,16 +424,16 @@ impl<'de> Visitor<'de> for ContentVisitor<'_> {
 
 /// One content part: `Some` span for a text part, `None` for any other part (an image,
 /// audio, a value that is not an object).
-struct PartSeed(Src);
+struct PartSeed<'a>(Src<'a>);
 
-impl<'de> DeserializeSeed<'de> for PartSeed {
+impl<'de> DeserializeSeed<'de> for PartSeed<'_> {
     type Value = Option<TextSpan>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<TextSpan>, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for PartSeed {
+impl<'de> Visitor<'de> for PartSeed<'_> {
     type Value = Option<TextSpan>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a content part")
@@ -304,10 +460,7 @@ impl<'de> Visitor<'de> for PartSeed {
             .0
             .range_of(text)
             .ok_or_else(|| de::Error::custom("value outside the chunk"))?;
-        Ok(Some(TextSpan::Literal {
-            start: range.start,
-            end: range.end,
-        }))
+        Ok(Some(TextSpan::Literal { start: range.start }))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<TextSpan>, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
@@ -333,24 +486,6 @@ impl<'de> Visitor<'de> for PartSeed {
     }
 }
 
-/// Whether `data` seems to hold a `"content": [` (whitespace allowed): then [`decode`]
-/// visits content values directly (see [`ContentOf`]). A wrong guess costs an allocation
-/// or a second decode, never a wrong result.
-fn has_content_array(data: &str) -> bool {
-    const KEY: &str = "\"content\"";
-    let mut rest = data;
-    while let Some(at) = rest.find(KEY) {
-        let after = rest.get(at + KEY.len()..).unwrap_or_default();
-        if let Some(value) = after.trim_start().strip_prefix(':') {
-            if value.trim_start().starts_with('[') {
-                return true;
-            }
-        }
-        rest = after;
-    }
-    false
-}
-
 /// `[]`, which the multimodal shape sends for an empty content.
 fn is_empty_array(raw: &str) -> bool {
     raw.strip_prefix('[')
@@ -371,7 +506,7 @@ fn kind(raw: &str) -> &'static str {
 /// asks the deserializer for.
 macro_rules! seed_is_visitor {
     ($seed:ident, $shape:ident) => {
-        impl<'de> DeserializeSeed<'de> for $seed<'_> {
+        impl<'de> DeserializeSeed<'de> for $seed<'_, '_> {
             type Value = ();
             fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
                 d.$shape(self)
@@ -380,16 +515,36 @@ macro_rules! seed_is_visitor {
     };
 }
 
+/// A field enum: the named fields, and `Other` for any other key.
 macro_rules! fields {
     ($name:ident { $($variant:ident = $wire:literal),* $(,)? }) => {
-        #[derive(Deserialize)]
-        #[serde(field_identifier)]
+        #[derive(Clone, Copy)]
         enum $name {
-            $(#[serde(rename = $wire)] $variant,)*
-            #[serde(other)]
+            $($variant,)*
             Other,
         }
+
+        impl Field for $name {
+            fn of(name: &str) -> Self {
+                match name {
+                    $($wire => Self::$variant,)*
+                    _ => Self::Other,
+                }
+            }
+        }
     };
+}
+
+/// The serde field enum of the content parts, read with `next_key` (a rare path).
+#[derive(Deserialize)]
+#[serde(field_identifier)]
+enum PartField {
+    #[serde(rename = "text")]
+    Text,
+    #[serde(rename = "type")]
+    Type,
+    #[serde(other)]
+    Other,
 }
 
 fields!(TopField {
@@ -405,31 +560,43 @@ fields!(TopField {
     Output = "output",
 });
 
-struct Top<'s>(&'s mut WireChunk);
+struct Top<'s, 'a>(&'s mut WireChunk, Src<'a>);
 
-impl<'de> Visitor<'de> for Top<'_> {
+impl<'de> Visitor<'de> for Top<'_, '_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a chunk object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let out = self.0;
-        while let Some(key) = map.next_key::<TopField>()? {
-            match key {
-                TopField::Id => _ = map.next_value_seed(UnescapedInto(&mut out.id))?,
-                TopField::Model => _ = map.next_value_seed(UnescapedInto(&mut out.model))?,
+        let (out, src) = (self.0, self.1);
+        while let Some(key) = map.next_key_seed(KeySeed::<TopField>::new(src))? {
+            match key.field {
+                TopField::Id => short_text(&mut map, &key, &mut out.id, src)?,
+                TopField::Model => short_text(&mut map, &key, &mut out.model, src)?,
                 TopField::Created => {
-                    // A Unix timestamp; anything else (a float, a string) is ignored.
-                    let raw = map.next_value::<Option<&'de RawValue>>()?;
-                    out.created = raw.and_then(|raw| raw.get().parse().ok());
+                    // Parsed only if the merger needs it (`WireChunk::created`); anything
+                    // but a number is ignored.
+                    out.created = match key.peek() {
+                        Some(Peek { at, first }) => {
+                            skip(&mut map)?;
+                            first.is_ascii_digit().then_some(at)
+                        }
+                        None => map
+                            .next_value::<Option<&'de RawValue>>()?
+                            .filter(|raw| raw.get().starts_with(|c: char| c.is_ascii_digit()))
+                            .and_then(|raw| src.range_of(raw.get()))
+                            .map(|range| range.start),
+                    };
                 }
                 TopField::RequestId => {
                     _ = map.next_value_seed(UnescapedInto(&mut out.request_id))?
                 }
-                TopField::Choices => map.next_value_seed(Nullable(Choices(out)))?,
-                TopField::Output => map.next_value_seed(Nullable(Output(out)))?,
+                TopField::Choices => nested(&mut map, key.first(), Choices(out, src))?,
+                TopField::Output => nested(&mut map, key.first(), Output(out, src))?,
                 TopField::Usage => {
-                    if let Some(usage) = map.next_value::<Option<WireUsage>>()? {
+                    if key.first() == Some(b'n') {
+                        skip(&mut map)?;
+                    } else if let Some(usage) = map.next_value::<Option<WireUsage>>()? {
                         out.usage = usage.into_usage().or(out.usage);
                     }
                 }
@@ -439,48 +606,42 @@ impl<'de> Visitor<'de> for Top<'_> {
                     out.has_error |= present && !out.error_code.is_empty();
                 }
                 TopField::Message => _ = map.next_value_seed(Scalar(&mut out.error_message))?,
-                TopField::Other => _ = map.next_value::<IgnoredAny>()?,
+                TopField::Other => skip(&mut map)?,
             }
         }
         Ok(())
     }
 }
 
-fields!(PartField { Text = "text", Type = "type" });
-
 fields!(OutputField { Choices = "choices", Text = "text", FinishReason = "finish_reason" });
 
 /// Native `output`: `choices` (result_format "message") or `text` + `finish_reason`
 /// (result_format "text").
-struct Output<'s>(&'s mut WireChunk);
+struct Output<'s, 'a>(&'s mut WireChunk, Src<'a>);
 
 seed_is_visitor!(Output, deserialize_map);
 
-impl<'de> Visitor<'de> for Output<'_> {
+impl<'de> Visitor<'de> for Output<'_, '_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an output object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let out = self.0;
-        while let Some(key) = map.next_key::<OutputField>()? {
-            match key {
-                OutputField::Choices => map.next_value_seed(Nullable(Choices(&mut *out)))?,
+        let (out, src) = (self.0, self.1);
+        while let Some(key) = map.next_key_seed(KeySeed::<OutputField>::new(src))? {
+            match key.field {
+                OutputField::Choices => nested(&mut map, key.first(), Choices(&mut *out, src))?,
                 OutputField::Text => {
                     let c = &mut out.choice;
-                    map.next_value_seed(SpanOf {
-                        out: &mut c.content,
-                        src: out.src,
-                        raw_json: false,
-                    })?;
+                    text_span(&mut map, &key, &mut c.content, src, false)?;
                     out.has_choice |= c.content.is_some();
                 }
                 OutputField::FinishReason => {
                     let c = &mut out.choice;
-                    c.has_finish = map.next_value_seed(UnescapedInto(&mut c.finish_text))?;
+                    c.has_finish = unescaped_into(&mut map, &key, &mut c.finish_text)?;
                     out.has_choice |= c.has_finish;
                 }
-                OutputField::Other => _ = map.next_value::<IgnoredAny>()?,
+                OutputField::Other => skip(&mut map)?,
             }
         }
         Ok(())
@@ -489,29 +650,32 @@ impl<'de> Visitor<'de> for Output<'_> {
 
 /// `choices[]`: the first entry with index 0 (or without an index, in first position) is
 /// decoded into `out.choice`; the others are decoded into scratch and counted.
-struct Choices<'s>(&'s mut WireChunk);
+struct Choices<'s, 'a>(&'s mut WireChunk, Src<'a>);
 
 seed_is_visitor!(Choices, deserialize_seq);
 
-impl<'de> Visitor<'de> for Choices<'_> {
+impl<'de> Visitor<'de> for Choices<'_, '_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a choices array")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let out = self.0;
+        let (out, src) = (self.0, self.1);
         let mut position = 0u64;
         loop {
-            out.spare.clear();
-            if seq
-                .next_element_seed(Choice(&mut out.spare, out.src))?
-                .is_none()
-            {
+            // Until choice 0 is found, entries are decoded in its place (no copy when it
+            // is the first, as always with n = 1); a `choice` left without one is clear.
+            let target = if out.has_choice {
+                &mut out.spare
+            } else {
+                &mut out.choice
+            };
+            target.clear();
+            if seq.next_element_seed(Choice(target, src))?.is_none() {
+                target.clear();
                 return Ok(());
             }
-            let ours = !out.has_choice && out.spare.index.unwrap_or(position) == 0;
-            if ours {
-                std::mem::swap(&mut out.choice, &mut out.spare);
+            if !out.has_choice && out.choice.index.unwrap_or(position) == 0 {
                 out.has_choice = true;
             } else {
                 out.ignored_choices = out.ignored_choices.saturating_add(1);
@@ -528,27 +692,27 @@ fields!(ChoiceField {
     FinishReason = "finish_reason",
 });
 
-struct Choice<'s>(&'s mut WireChoice, Src);
+struct Choice<'s, 'a>(&'s mut WireChoice, Src<'a>);
 
 seed_is_visitor!(Choice, deserialize_map);
 
-impl<'de> Visitor<'de> for Choice<'_> {
+impl<'de> Visitor<'de> for Choice<'_, '_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a choice object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let (c, src) = (self.0, self.1);
-        while let Some(key) = map.next_key::<ChoiceField>()? {
-            match key {
+        while let Some(key) = map.next_key_seed(KeySeed::<ChoiceField>::new(src))? {
+            match key.field {
                 ChoiceField::Index => c.index = map.next_value()?,
                 ChoiceField::Delta | ChoiceField::Message => {
-                    map.next_value_seed(Nullable(MessageVisitor(&mut *c, src)))?;
+                    nested(&mut map, key.first(), MessageVisitor(&mut *c, src))?;
                 }
                 ChoiceField::FinishReason => {
-                    c.has_finish = map.next_value_seed(UnescapedInto(&mut c.finish_text))?;
+                    c.has_finish = unescaped_into(&mut map, &key, &mut c.finish_text)?;
                 }
-                ChoiceField::Other => _ = map.next_value::<IgnoredAny>()?,
+                ChoiceField::Other => skip(&mut map)?,
             }
         }
         Ok(())
@@ -563,48 +727,41 @@ fields!(MessageField {
 });
 
 /// OpenAI `delta` or native `message`: the same fields under two names.
-struct MessageVisitor<'s>(&'s mut WireChoice, Src);
+struct MessageVisitor<'s, 'a>(&'s mut WireChoice, Src<'a>);
 
 seed_is_visitor!(MessageVisitor, deserialize_map);
 
-impl<'de> Visitor<'de> for MessageVisitor<'_> {
+impl<'de> Visitor<'de> for MessageVisitor<'_, '_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a delta or message object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let (c, src) = (self.0, self.1);
-        while let Some(key) = map.next_key::<MessageField>()? {
-            let raw_json = false;
-            match key {
-                MessageField::Content => map.next_value_seed(ContentOf(&mut *c, src))?,
+        while let Some(key) = map.next_key_seed(KeySeed::<MessageField>::new(src))? {
+            match key.field {
+                MessageField::Content => content(&mut map, &key, c, src)?,
                 MessageField::ReasoningContent => {
-                    map.next_value_seed(SpanOf {
-                        out: &mut c.reasoning,
-                        src,
-                        raw_json,
-                    })?;
+                    text_span(&mut map, &key, &mut c.reasoning, src, false)?;
                 }
                 MessageField::Reasoning => {
-                    map.next_value_seed(SpanOf {
-                        out: &mut c.reasoning_alt,
-                        src,
-                        raw_json,
-                    })?;
+                    text_span(&mut map, &key, &mut c.reasoning_alt, src, false)?;
                 }
-                MessageField::ToolCalls => map.next_value_seed(Nullable(Tools(&mut *c, src)))?,
-                MessageField::Other => _ = map.next_value::<IgnoredAny>()?,
+                MessageField::ToolCalls => {
+                    nested(&mut map, key.first(), Tools(&mut *c, src))?;
+                }
+                MessageField::Other => skip(&mut map)?,
             }
         }
         Ok(())
     }
 }
 
-struct Tools<'s>(&'s mut WireChoice, Src);
+struct Tools<'s, 'a>(&'s mut WireChoice, Src<'a>);
 
 seed_is_visitor!(Tools, deserialize_seq);
 
-impl<'de> Visitor<'de> for Tools<'_> {
+impl<'de> Visitor<'de> for Tools<'_, '_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a tool_calls array")
@@ -641,23 +798,25 @@ impl<'de> Visitor<'de> for Tools<'_> {
 
 fields!(ToolField { Index = "index", Id = "id", Function = "function" });
 
-struct ToolVisitor<'s>(&'s mut WireTool, Src);
+struct ToolVisitor<'s, 'a>(&'s mut WireTool, Src<'a>);
 
 seed_is_visitor!(ToolVisitor, deserialize_map);
 
-impl<'de> Visitor<'de> for ToolVisitor<'_> {
+impl<'de> Visitor<'de> for ToolVisitor<'_, '_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a tool call object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let (t, src) = (self.0, self.1);
-        while let Some(key) = map.next_key::<ToolField>()? {
-            match key {
+        while let Some(key) = map.next_key_seed(KeySeed::<ToolField>::new(src))? {
+            match key.field {
                 ToolField::Index => t.index = map.next_value()?,
                 ToolField::Id => _ = map.next_value_seed(UnescapedInto(&mut t.id))?,
-                ToolField::Function => map.next_value_seed(Nullable(Function(&mut *t, src)))?,
-                ToolField::Other => _ = map.next_value::<IgnoredAny>()?,
+                ToolField::Function => {
+                    nested(&mut map, key.first(), Function(&mut *t, src))?;
+                }
+                ToolField::Other => skip(&mut map)?,
             }
         }
         Ok(())
@@ -666,28 +825,24 @@ impl<'de> Visitor<'de> for ToolVisitor<'_> {
 
 fields!(FunctionField { Name = "name", Arguments = "arguments" });
 
-struct Function<'s>(&'s mut WireTool, Src);
+struct Function<'s, 'a>(&'s mut WireTool, Src<'a>);
 
 seed_is_visitor!(Function, deserialize_map);
 
-impl<'de> Visitor<'de> for Function<'_> {
+impl<'de> Visitor<'de> for Function<'_, '_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a function object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let (t, src) = (self.0, self.1);
-        while let Some(key) = map.next_key::<FunctionField>()? {
-            match key {
+        while let Some(key) = map.next_key_seed(KeySeed::<FunctionField>::new(src))? {
+            match key.field {
                 FunctionField::Name => _ = map.next_value_seed(UnescapedInto(&mut t.name))?,
                 FunctionField::Arguments => {
-                    map.next_value_seed(SpanOf {
-                        out: &mut t.arguments,
-                        src,
-                        raw_json: true,
-                    })?;
+                    text_span(&mut map, &key, &mut t.arguments, src, true)?;
                 }
-                FunctionField::Other => _ = map.next_value::<IgnoredAny>()?,
+                FunctionField::Other => skip(&mut map)?,
             }
         }
         Ok(())
@@ -700,7 +855,12 @@ fields!(ErrorField { Code = "code", Message = "message", Type = "type" });
 /// for a missing code), a bare string, or `null` (no error).
 struct ErrorObject<'s>(&'s mut WireChunk);
 
-seed_is_visitor!(ErrorObject, deserialize_any);
+impl<'de> DeserializeSeed<'de> for ErrorObject<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
 
 impl<'de> Visitor<'de> for ErrorObject<'_> {
     type Value = ();
@@ -721,12 +881,12 @@ impl<'de> Visitor<'de> for ErrorObject<'_> {
         out.has_error = true;
         let mut error_type = String::new();
         let mut has_code = false;
-        while let Some(key) = map.next_key::<ErrorField>()? {
-            match key {
+        while let Some(key) = map.next_key_seed(KeySeed::<ErrorField>::new(Src::of("")))? {
+            match key.field {
                 ErrorField::Code => has_code = map.next_value_seed(Scalar(&mut out.error_code))?,
                 ErrorField::Message => _ = map.next_value_seed(Scalar(&mut out.error_message))?,
                 ErrorField::Type => _ = map.next_value_seed(Scalar(&mut error_type))?,
-                ErrorField::Other => _ = map.next_value::<IgnoredAny>()?,
+                ErrorField::Other => skip(&mut map)?,
             }
         }
         if !has_code || out.error_code.is_empty() {
@@ -735,7 +895,6 @@ impl<'de> Visitor<'de> for ErrorObject<'_> {
         Ok(())
     }
 }
-
 /// `usage` in either protocol's names. Every field is optional; `{}` is "unknown".
 #[derive(Deserialize)]
 struct WireUsage {
