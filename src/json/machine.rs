@@ -388,11 +388,17 @@ impl PartialJson {
                 _ => true,
             },
         };
+        // Object frames reuse a key buffer of a closed frame (its capacity kept).
+        let key = if kind == Kind::Object {
+            self.spare_keys.pop().unwrap_or_default()
+        } else {
+            String::new()
+        };
         self.chain.push(Open {
             kind,
             hidden,
             value,
-            key: String::new(),
+            key,
         });
     }
 
@@ -403,6 +409,13 @@ impl PartialJson {
         };
         if frame.kind != Kind::Str {
             self.depth = self.depth.saturating_sub(1);
+        }
+        if frame.kind == Kind::Object {
+            // At most one spare buffer per object frame open at once: `spare_keys.len()
+            // <= depth reached`.
+            let mut key = frame.key;
+            key.clear();
+            self.spare_keys.push(key);
         }
         match self.chain.last_mut() {
             None => self.root = Some(frame.value),
@@ -505,160 +518,51 @@ impl PartialJson {
         self.deltas.get_mut(idx)
     }
 
-    /// Appends decoded text to the string being read.
-    fn append(&mut self, s: &str) {
-        if self.str_key {
-            if let Some(top) = self.chain.last_mut() {
-                top.key.push_str(s);
-            }
-            return;
-        }
+    /// Reads string content from `frag[i..]` into the string being read (an object key
+    /// or a value string, in place in its frame) until the string closes, the fragment
+    /// ends, or an error; returns the index after what it read. The text decoded by this
+    /// call is appended to the push's delta once, as one piece.
+    fn string_step(&mut self, frag: &str, i: usize, base: usize) -> Result<usize, JsonError> {
+        let key = self.str_key;
         let Some(top) = self.chain.last_mut() else {
-            return;
+            // A string is always read inside its own frame (or the top object's key).
+            return Ok(frag.len());
         };
-        if let Value::String(t) = &mut top.value {
-            t.push_str(s);
-        }
-        if top.hidden {
-            return;
-        }
-        // Create the record (its text starts here) before appending.
-        if self.touch_delta().is_none() {
-            return;
-        }
-        self.delta_text.push_str(s);
-        let end = self.delta_text.len();
-        if let Some(d) = self.cur_delta.and_then(|i| self.deltas.get_mut(i)) {
-            d.text.end = end;
-        }
-    }
-
-    fn append_char(&mut self, c: char) {
-        let mut buf = [0; 4];
-        self.append(c.encode_utf8(&mut buf));
-    }
-
-    /// Reads string content starting at `frag[i]`; returns the index after what it read.
-    fn string_step(&mut self, frag: &str, mut i: usize, base: usize) -> Result<usize, JsonError> {
-        let bytes = frag.as_bytes();
-        let at = base + i;
-        let Some(&b) = bytes.get(i) else {
-            return Ok(i);
+        let visible = !key && !top.hidden;
+        let mut none = String::new();
+        let target = if key {
+            &mut top.key
+        } else if let Value::String(t) = &mut top.value {
+            t
+        } else {
+            &mut none
         };
-        match self.esc {
-            Esc::None => {
-                let start = i;
-                while let Some(&b) = bytes.get(i) {
-                    if b == b'"' || b == b'\\' || b < 0x20 {
-                        break;
-                    }
-                    i += 1;
-                }
-                if i > start {
-                    // Stops only at ASCII bytes, so `start..i` are char boundaries.
-                    self.append(frag.get(start..i).unwrap_or(""));
-                }
-                match bytes.get(i) {
-                    None => {}
-                    Some(b'"') => {
-                        i += 1;
-                        self.close_string();
-                    }
-                    Some(b'\\') => {
-                        i += 1;
-                        self.esc = Esc::Backslash;
-                    }
-                    Some(&c) => {
-                        return Err(JsonError::new(
-                            JsonErrorKind::ControlCharacter {
-                                found: char::from(c),
-                            },
-                            base + i,
-                        ));
-                    }
-                }
-                return Ok(i);
-            }
-            Esc::Backslash => {
-                let c = match b {
-                    b'"' => '"',
-                    b'\\' => '\\',
-                    b'/' => '/',
-                    b'b' => '\u{8}',
-                    b'f' => '\u{c}',
-                    b'n' => '\n',
-                    b'r' => '\r',
-                    b't' => '\t',
-                    b'u' => {
-                        self.esc = Esc::Hex {
-                            n: 0,
-                            acc: 0,
-                            high: 0,
-                        };
-                        return Ok(i + 1);
-                    }
-                    _ => {
-                        return Err(JsonError::new(
-                            JsonErrorKind::InvalidEscape {
-                                found: char_at(frag, i),
-                            },
-                            at,
-                        ));
-                    }
-                };
-                self.esc = Esc::None;
-                self.append_char(c);
-            }
-            Esc::Hex { n, acc, high } => {
-                let Some(d) = char::from(b).to_digit(16) else {
-                    return Err(JsonError::new(
-                        JsonErrorKind::InvalidEscape {
-                            found: char_at(frag, i),
-                        },
-                        at,
-                    ));
-                };
-                let acc = (acc << 4) | d;
-                if n < 3 {
-                    self.esc = Esc::Hex {
-                        n: n + 1,
-                        acc,
-                        high,
-                    };
-                    return Ok(i + 1);
-                }
-                let lone = JsonError::new(JsonErrorKind::LoneSurrogate, at);
-                let code = if high != 0 {
-                    if !(0xDC00..=0xDFFF).contains(&acc) {
-                        return Err(lone);
-                    }
-                    0x1_0000 + ((high - 0xD800) << 10) + (acc - 0xDC00)
-                } else if (0xD800..=0xDBFF).contains(&acc) {
-                    self.esc = Esc::High(acc);
-                    return Ok(i + 1);
-                } else if (0xDC00..=0xDFFF).contains(&acc) {
-                    return Err(lone);
-                } else {
-                    acc
-                };
-                let c = char::from_u32(code).ok_or(lone)?;
-                self.esc = Esc::None;
-                self.append_char(c);
-            }
-            Esc::High(high) => {
-                if b != b'\\' {
-                    return Err(JsonError::new(JsonErrorKind::LoneSurrogate, at));
-                }
-                self.esc = Esc::HighBackslash(high);
-            }
-            Esc::HighBackslash(high) => {
-                if b != b'u' {
-                    return Err(JsonError::new(JsonErrorKind::LoneSurrogate, at));
-                }
-                self.esc = Esc::Hex { n: 0, acc: 0, high };
+        let start = target.len();
+        // Value strings live in the snapshot and may stay open across pushes: they grow
+        // with amortized capacity. Keys are decoded into the frame's reused buffer.
+        let (end, step) = scan_string(frag, i, base, &mut self.esc, target, !key);
+        let grew = target.len() > start;
+        if visible && grew && self.touch_delta().is_some() {
+            let Some(Open {
+                value: Value::String(t),
+                ..
+            }) = self.chain.last()
+            else {
+                return Ok(end);
+            };
+            // `start <= t.len()`: the scan only appended; `start` was a char boundary.
+            self.delta_text.push_str(t.get(start..).unwrap_or(""));
+            let text_end = self.delta_text.len();
+            if let Some(d) = self.cur_delta.and_then(|k| self.deltas.get_mut(k)) {
+                d.text.end = text_end;
             }
         }
-        Ok(i + 1)
+        match step {
+            Scan::Open => {}
+            Scan::Closed => self.close_string(),
+            Scan::Failed(err) => return Err(err),
+        }
+        Ok(end)
     }
 
     fn close_string(&mut self) {
@@ -673,6 +577,181 @@ impl PartialJson {
         self.cur_delta = None;
         self.close_container();
     }
+}
+
+/// How [`scan_string`] stopped.
+enum Scan {
+    /// At the end of the fragment, the string still open.
+    Open,
+    /// After the closing quote.
+    Closed,
+    /// At an offending byte.
+    Failed(JsonError),
+}
+
+/// The capacity a value string gets when it first has to grow without closing in the
+/// same run: most streamed argument strings fit, so they are allocated once.
+const OPEN_STRING_CAPACITY: usize = 128;
+
+/// Appends `s` to `out`. With `amortized`, capacity grows at least geometrically (a string
+/// that closes in the run that first fills it is allocated exactly).
+fn push_grow(out: &mut String, s: &str, amortized: bool, closes: bool) {
+    let need = out.len().saturating_add(s.len());
+    if amortized && need > out.capacity() {
+        let cap = if closes && out.capacity() == 0 {
+            need
+        } else {
+            need.max(out.capacity().saturating_mul(2))
+                .max(OPEN_STRING_CAPACITY)
+        };
+        // `cap >= need >= out.len()`.
+        out.reserve_exact(cap.saturating_sub(out.len()));
+    }
+    out.push_str(s);
+}
+
+fn push_char(out: &mut String, c: char, amortized: bool) {
+    let mut buf = [0; 4];
+    push_grow(out, c.encode_utf8(&mut buf), amortized, false);
+}
+
+/// Decodes string content from `frag[i..]` into `out` (escape state in `esc`), until
+/// the closing quote, the end of the fragment or an offending byte (whose offset is
+/// `base` plus its index). Returns the index after what it read and how it stopped;
+/// what was decoded before an error stays in `out`.
+fn scan_string(
+    frag: &str,
+    mut i: usize,
+    base: usize,
+    esc: &mut Esc,
+    out: &mut String,
+    amortized: bool,
+) -> (usize, Scan) {
+    let bytes = frag.as_bytes();
+    while let Some(&b) = bytes.get(i) {
+        let at = base + i;
+        match *esc {
+            Esc::None => {
+                let start = i;
+                while let Some(&b) = bytes.get(i) {
+                    if b == b'"' || b == b'\\' || b < 0x20 {
+                        break;
+                    }
+                    i += 1;
+                }
+                let stop = bytes.get(i).copied();
+                if i > start {
+                    // Stops only at ASCII bytes or the end, so `start..i` are char
+                    // boundaries.
+                    push_grow(
+                        out,
+                        frag.get(start..i).unwrap_or(""),
+                        amortized,
+                        stop == Some(b'"'),
+                    );
+                }
+                match stop {
+                    None => return (i, Scan::Open),
+                    Some(b'"') => return (i + 1, Scan::Closed),
+                    Some(b'\\') => *esc = Esc::Backslash,
+                    Some(c) => {
+                        return (
+                            i,
+                            Scan::Failed(JsonError::new(
+                                JsonErrorKind::ControlCharacter {
+                                    found: char::from(c),
+                                },
+                                base + i,
+                            )),
+                        );
+                    }
+                }
+            }
+            Esc::Backslash => {
+                let c = match b {
+                    b'"' => '"',
+                    b'\\' => '\\',
+                    b'/' => '/',
+                    b'b' => '\u{8}',
+                    b'f' => '\u{c}',
+                    b'n' => '\n',
+                    b'r' => '\r',
+                    b't' => '\t',
+                    b'u' => {
+                        *esc = Esc::Hex {
+                            n: 0,
+                            acc: 0,
+                            high: 0,
+                        };
+                        i += 1;
+                        continue;
+                    }
+                    _ => {
+                        let kind = JsonErrorKind::InvalidEscape {
+                            found: char_at(frag, i),
+                        };
+                        return (i, Scan::Failed(JsonError::new(kind, at)));
+                    }
+                };
+                *esc = Esc::None;
+                push_char(out, c, amortized);
+            }
+            Esc::Hex { n, acc, high } => {
+                let Some(d) = char::from(b).to_digit(16) else {
+                    let kind = JsonErrorKind::InvalidEscape {
+                        found: char_at(frag, i),
+                    };
+                    return (i, Scan::Failed(JsonError::new(kind, at)));
+                };
+                let acc = (acc << 4) | d;
+                if n < 3 {
+                    *esc = Esc::Hex {
+                        n: n + 1,
+                        acc,
+                        high,
+                    };
+                    i += 1;
+                    continue;
+                }
+                let lone = JsonError::new(JsonErrorKind::LoneSurrogate, at);
+                let code = if high != 0 {
+                    if !(0xDC00..=0xDFFF).contains(&acc) {
+                        return (i, Scan::Failed(lone));
+                    }
+                    0x1_0000 + ((high - 0xD800) << 10) + (acc - 0xDC00)
+                } else if (0xD800..=0xDBFF).contains(&acc) {
+                    *esc = Esc::High(acc);
+                    i += 1;
+                    continue;
+                } else if (0xDC00..=0xDFFF).contains(&acc) {
+                    return (i, Scan::Failed(lone));
+                } else {
+                    acc
+                };
+                let Some(c) = char::from_u32(code) else {
+                    return (i, Scan::Failed(lone));
+                };
+                *esc = Esc::None;
+                push_char(out, c, amortized);
+            }
+            Esc::High(high) => {
+                if b != b'\\' {
+                    let lone = JsonError::new(JsonErrorKind::LoneSurrogate, at);
+                    return (i, Scan::Failed(lone));
+                }
+                *esc = Esc::HighBackslash(high);
+            }
+            Esc::HighBackslash(high) => {
+                if b != b'u' {
+                    let lone = JsonError::new(JsonErrorKind::LoneSurrogate, at);
+                    return (i, Scan::Failed(lone));
+                }
+                *esc = Esc::Hex { n: 0, acc: 0, high };
+            }
+        }
+        i += 1;
+    }
+    (i, Scan::Open)
 }
 
 /// The value at `path` under `root`.
@@ -702,7 +781,10 @@ fn insert_member(parent: &mut Open, value: Value) {
     match &mut parent.value {
         Value::Array(a) => a.push(value),
         Value::Object(m) => {
-            m.insert(std::mem::take(&mut parent.key), value);
+            // An exact copy of the key; the frame keeps its buffer (and its capacity)
+            // for the next key.
+            m.insert(parent.key.clone(), value);
+            parent.key.clear();
         }
         _ => {}
     }

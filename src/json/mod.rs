@@ -115,6 +115,8 @@ pub struct PartialJson {
     esc: Esc,
     /// The string being read is an object key (decoded into the top frame's `key`).
     str_key: bool,
+    /// Key buffers of closed object frames, reused by the next ones.
+    spare_keys: Vec<String>,
     /// The number token being read (`num_start` is its offset).
     num: String,
     num_start: usize,
@@ -170,6 +172,7 @@ impl PartialJson {
             state: State::Value,
             esc: Esc::None,
             str_key: false,
+            spare_keys: Vec::new(),
             num: String::new(),
             num_start: 0,
             consumed: 0,
