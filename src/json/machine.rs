@@ -141,7 +141,8 @@ impl PartialJson {
                 Some(parent) => slot_of(parent),
             };
             if let Some(slot) = slot {
-                frame.value = std::mem::take(slot);
+                // `frame.value` is `Null` between pushes: a swap moves without dropping.
+                std::mem::swap(slot, &mut frame.value);
             }
         }
     }
@@ -156,15 +157,16 @@ impl PartialJson {
             if frame.hidden {
                 continue;
             }
-            let value = std::mem::take(&mut frame.value);
-            match done.last_mut() {
-                None => self.root = Some(value),
-                Some(parent) => {
-                    if let Some(slot) = slot_of(parent) {
-                        *slot = value;
-                    }
-                }
-            }
+            // The slot holds the `Null` that `detach` or `open` left there: swapping puts
+            // the value back and leaves the frame its `Null`.
+            let slot = match done.last_mut() {
+                None => self.root.get_or_insert(Value::Null),
+                Some(parent) => match slot_of(parent) {
+                    Some(slot) => slot,
+                    None => continue,
+                },
+            };
+            std::mem::swap(slot, &mut frame.value);
         }
     }
 
@@ -444,12 +446,23 @@ impl PartialJson {
         match self.chain.last_mut() {
             None => self.root = Some(value),
             Some(parent) => {
-                let duplicate = !parent.hidden
-                    && matches!(&parent.value, Value::Object(m) if m.contains_key(&parent.key));
-                if duplicate {
+                let duplicate = match &mut parent.value {
+                    // One look-up: insert unless the key is shown already.
+                    Value::Object(m) if !parent.hidden => match m.entry(parent.key.as_str()) {
+                        Entry::Vacant(v) => {
+                            v.insert(value);
+                            parent.key.clear();
+                            None
+                        }
+                        Entry::Occupied(_) => Some(value),
+                    },
+                    _ => {
+                        insert_member(parent, value);
+                        None
+                    }
+                };
+                if let Some(value) = duplicate {
                     self.add_override(value);
-                } else {
-                    insert_member(parent, value);
                 }
             }
         }
