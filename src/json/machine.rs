@@ -19,9 +19,56 @@ pub(super) struct Open {
     kind: Kind,
     /// Not in the snapshot (inside a duplicate-key member).
     hidden: bool,
+    /// Hidden frames: the value being built, which is not in the snapshot. Shown frames
+    /// hold `Null`: their value is in the snapshot, where the push edits it in place.
     value: Value,
     /// Object frames: the current member's key.
     key: String,
+    /// Shown array frames: the elements so far (the open or last one is `len - 1`).
+    len: usize,
+}
+
+/// Where a push edits the snapshot: found once from the root along the chain, then
+/// followed down as values open; after a shown frame closes it is found again.
+pub(super) enum Cursor<'a> {
+    /// The chain is empty: the root value is placed here.
+    Root(&'a mut Option<Value>),
+    /// The snapshot value of the deepest shown frame.
+    Node(&'a mut Value),
+    /// Not known: after a duplicate key's member opened (hidden, so nothing edits the
+    /// snapshot until it closes, which finds the cursor again).
+    Lost,
+}
+
+/// The snapshot value of the deepest shown frame of `chain` (every shown frame's value
+/// is in the snapshot, at the path its parents' keys and lengths name).
+pub(super) fn navigate<'a>(chain: &[Open], root: &'a mut Option<Value>) -> Cursor<'a> {
+    if chain.is_empty() {
+        return Cursor::Root(root);
+    }
+    let Some(mut node) = root.as_mut() else {
+        return Cursor::Lost;
+    };
+    for pair in chain.windows(2) {
+        let [parent, child] = pair else {
+            break;
+        };
+        if child.hidden {
+            break;
+        }
+        node = match node {
+            Value::Array(a) => match a.last_mut() {
+                Some(c) => c,
+                None => return Cursor::Lost,
+            },
+            Value::Object(m) => match m.get_mut(parent.key.as_str()) {
+                Some(c) => c,
+                None => return Cursor::Lost,
+            },
+            _ => return Cursor::Lost,
+        };
+    }
+    Cursor::Node(node)
 }
 
 #[derive(Debug, Clone)]
@@ -125,60 +172,33 @@ fn char_at(frag: &str, i: usize) -> char {
 }
 
 impl PartialJson {
-    /// Takes every shown open value out of the tree, outermost first, so that the
-    /// push can own them.
-    pub(super) fn detach(&mut self) {
-        for i in 0..self.chain.len() {
-            let (done, rest) = self.chain.split_at_mut(i);
-            let Some(frame) = rest.first_mut() else {
-                break;
-            };
-            if frame.hidden {
-                break;
-            }
-            let slot = match done.last_mut() {
-                None => self.root.as_mut(),
-                Some(parent) => slot_of(parent),
-            };
-            if let Some(slot) = slot {
-                // `frame.value` is `Null` between pushes: a swap moves without dropping.
-                std::mem::swap(slot, &mut frame.value);
-            }
+    /// Reads `frag` into the machine, editing the snapshot `root` in place.
+    pub(super) fn run(&mut self, frag: &str, root: &mut Option<Value>) -> Result<(), JsonError> {
+        let mut i = 0;
+        // Each round finds the cursor once; a round ends at the end of the fragment or
+        // just after a shown value closed (then its parent is found again). Every round
+        // reads at least one byte: `i` grows strictly while `i < frag.len()`.
+        while i < frag.len() {
+            let cursor = navigate(&self.chain, root);
+            i = self.run_at(frag, i, cursor)?;
         }
+        Ok(())
     }
 
-    /// Puts every shown open value back into the tree, innermost first.
-    pub(super) fn attach(&mut self) {
-        for i in (0..self.chain.len()).rev() {
-            let (done, rest) = self.chain.split_at_mut(i);
-            let Some(frame) = rest.first_mut() else {
-                continue;
-            };
-            if frame.hidden {
-                continue;
-            }
-            // The slot holds the `Null` that `detach` or `open` left there: swapping puts
-            // the value back and leaves the frame its `Null`.
-            let slot = match done.last_mut() {
-                None => self.root.get_or_insert(Value::Null),
-                Some(parent) => match slot_of(parent) {
-                    Some(slot) => slot,
-                    None => continue,
-                },
-            };
-            std::mem::swap(slot, &mut frame.value);
-        }
-    }
-
-    pub(super) fn run(&mut self, frag: &str) -> Result<(), JsonError> {
+    /// Reads `frag[i..]` with `cursor` until the end of the fragment or until a shown
+    /// value closed; returns the index after what it read (always more than `i`).
+    fn run_at(&mut self, frag: &str, mut i: usize, mut cursor: Cursor<'_>) -> Result<usize, JsonError> {
         let bytes = frag.as_bytes();
         let base = self.consumed;
-        let mut i = 0;
         while let Some(&b) = bytes.get(i) {
             let at = base + i;
             match self.state {
                 State::Str => {
-                    i = self.string_step(frag, i, base)?;
+                    let (end, closed) = self.string_step(frag, i, base, &mut cursor)?;
+                    i = end;
+                    if closed && self.close_string() {
+                        return Ok(i);
+                    }
                     continue;
                 }
                 State::Num(n) => {
@@ -220,7 +240,7 @@ impl PartialJson {
                             JsonErrorKind::NumberOutOfRange,
                             self.num_start,
                         ))?;
-                        self.place_scalar(value);
+                        self.place_scalar(value, &mut cursor);
                     }
                     continue;
                 }
@@ -232,21 +252,25 @@ impl PartialJson {
                     }
                     let n = n + 1;
                     if usize::from(n) == text.len() {
-                        self.place_scalar(lit.value());
+                        self.place_scalar(lit.value(), &mut cursor);
                     } else {
                         self.state = State::Lit(lit, n);
                     }
                 }
                 _ if is_ws(b) => {}
                 State::Value | State::ArrayFirst => match b {
-                    b']' if self.state == State::ArrayFirst => self.close_container(),
+                    b']' if self.state == State::ArrayFirst => {
+                        if self.close_container() {
+                            return Ok(i + 1);
+                        }
+                    }
                     _ => {
                         let expected = if self.state == State::ArrayFirst {
                             Expected::ValueOrArrayEnd
                         } else {
                             Expected::Value
                         };
-                        self.start_value(frag, i, at, expected)?;
+                        cursor = self.start_value(frag, i, at, expected, cursor)?;
                     }
                 },
                 State::ObjectFirst | State::Key => match b {
@@ -258,7 +282,11 @@ impl PartialJson {
                         self.esc = Esc::None;
                         self.state = State::Str;
                     }
-                    b'}' if self.state == State::ObjectFirst => self.close_container(),
+                    b'}' if self.state == State::ObjectFirst => {
+                        if self.close_container() {
+                            return Ok(i + 1);
+                        }
+                    }
                     _ => {
                         let expected = if self.state == State::ObjectFirst {
                             Expected::KeyOrObjectEnd
@@ -280,7 +308,11 @@ impl PartialJson {
                     match (b, in_array) {
                         (b',', true) => self.state = State::Value,
                         (b',', false) => self.state = State::Key,
-                        (b']', true) | (b'}', false) => self.close_container(),
+                        (b']', true) | (b'}', false) => {
+                            if self.close_container() {
+                                return Ok(i + 1);
+                            }
+                        }
                         (_, true) => return Err(self.syntax(Expected::CommaOrArrayEnd, frag, i)),
                         (_, false) => {
                             return Err(self.syntax(Expected::CommaOrObjectEnd, frag, i));
@@ -298,7 +330,7 @@ impl PartialJson {
             }
             i += 1;
         }
-        Ok(())
+        Ok(i)
     }
 
     fn syntax(&self, expected: Expected, frag: &str, i: usize) -> JsonError {
@@ -312,17 +344,18 @@ impl PartialJson {
     }
 
     /// Begins the value whose first byte is `frag[i]` (not whitespace).
-    fn start_value(
+    fn start_value<'a>(
         &mut self,
         frag: &str,
         i: usize,
         at: usize,
         expected: Expected,
-    ) -> Result<(), JsonError> {
+        mut cursor: Cursor<'a>,
+    ) -> Result<Cursor<'a>, JsonError> {
         let b = frag.as_bytes().get(i).copied().unwrap_or(0);
         match b {
             b'"' => {
-                self.open(Kind::Str, Value::String(String::new()));
+                cursor = self.open(Kind::Str, Value::String(String::new()), cursor);
                 self.str_key = false;
                 self.esc = Esc::None;
                 self.state = State::Str;
@@ -342,10 +375,10 @@ impl PartialJson {
                 }
                 self.depth += 1;
                 if b == b'[' {
-                    self.open(Kind::Array, Value::Array(Vec::new()));
+                    cursor = self.open(Kind::Array, Value::Array(Vec::new()), cursor);
                     self.state = State::ArrayFirst;
                 } else {
-                    self.open(Kind::Object, Value::Object(Map::new()));
+                    cursor = self.open(Kind::Object, Value::Object(Map::new()), cursor);
                     self.state = State::ObjectFirst;
                 }
             }
@@ -365,30 +398,33 @@ impl PartialJson {
             b'n' => self.state = State::Lit(Lit::Null, 1),
             _ => return Err(self.syntax(expected, frag, i)),
         }
-        Ok(())
+        Ok(cursor)
     }
 
     /// Pushes a new open value (container or value string) as the current member of
-    /// the top frame, showing it (with a placeholder in the parent) unless hidden.
-    fn open(&mut self, kind: Kind, value: Value) {
-        let hidden = match self.chain.last_mut() {
-            None => false,
-            Some(parent) if parent.hidden => true,
-            Some(parent) => match &mut parent.value {
+    /// the top frame: shown in the snapshot (the cursor moves to it) unless hidden (then
+    /// the frame owns it).
+    fn open<'a>(&mut self, kind: Kind, value: Value, cursor: Cursor<'a>) -> Cursor<'a> {
+        let (hidden, value, cursor) = match (self.chain.last_mut(), cursor) {
+            (None, Cursor::Root(slot)) => (false, Value::Null, Cursor::Node(slot.insert(value))),
+            (Some(parent), cursor) if parent.hidden => (true, value, cursor),
+            (Some(parent), Cursor::Node(node)) => match node {
                 Value::Array(a) => {
-                    a.push(Value::Null);
-                    false
+                    parent.len = parent.len.saturating_add(1);
+                    a.push(value);
+                    match a.last_mut() {
+                        Some(child) => (false, Value::Null, Cursor::Node(child)),
+                        None => (false, Value::Null, Cursor::Lost),
+                    }
                 }
                 Value::Object(m) => match m.entry(parent.key.as_str()) {
-                    Entry::Vacant(v) => {
-                        v.insert(Value::Null);
-                        false
-                    }
+                    Entry::Vacant(v) => (false, Value::Null, Cursor::Node(v.insert(value))),
                     // A duplicate key: keep showing the first member.
-                    Entry::Occupied(_) => true,
+                    Entry::Occupied(_) => (true, value, Cursor::Lost),
                 },
-                _ => true,
+                _ => (true, value, Cursor::Lost),
             },
+            (_, cursor) => (true, value, cursor),
         };
         // Object frames reuse a key buffer of a closed frame (its capacity kept).
         let key = if kind == Kind::Object {
@@ -401,17 +437,26 @@ impl PartialJson {
             hidden,
             value,
             key,
+            len: 0,
         });
+        cursor
     }
 
-    /// Pops the top frame (its closing `]`, `}` or `"` was read) and places its value.
-    fn close_container(&mut self) {
+    /// Pops the top frame (its closing `]`, `}` or `"` was read). A shown value is
+    /// complete where it is; a hidden one is placed in its parent or kept as an
+    /// override. Returns whether the cursor must be found again.
+    fn close_container(&mut self) -> bool {
         let Some(frame) = self.chain.pop() else {
-            return;
+            return false;
         };
         if frame.kind != Kind::Str {
             self.depth = self.depth.saturating_sub(1);
         }
+        self.state = if self.chain.is_empty() {
+            State::Done
+        } else {
+            State::After
+        };
         if frame.kind == Kind::Object {
             // At most one spare buffer per object frame open at once: `spare_keys.len()
             // <= depth reached`.
@@ -420,51 +465,54 @@ impl PartialJson {
             self.spare_keys.push(key);
         }
         match self.chain.last_mut() {
-            None => self.root = Some(frame.value),
-            Some(parent) => {
-                if !frame.hidden {
-                    if let Some(slot) = slot_of(parent) {
-                        *slot = frame.value;
-                    }
-                    parent.key.clear();
-                } else if parent.hidden {
-                    insert_member(parent, frame.value);
-                } else {
-                    self.add_override(frame.value);
-                }
+            None => true,
+            Some(parent) if !frame.hidden => {
+                parent.key.clear();
+                true
+            }
+            Some(parent) if parent.hidden => {
+                insert_member(parent, frame.value);
+                false
+            }
+            Some(_) => {
+                self.add_override(frame.value);
+                true
             }
         }
-        self.state = if self.chain.is_empty() {
-            State::Done
-        } else {
-            State::After
-        };
     }
 
     /// Places a complete number or literal as the current member of the top frame.
-    fn place_scalar(&mut self, value: Value) {
-        match self.chain.last_mut() {
-            None => self.root = Some(value),
-            Some(parent) => {
-                let duplicate = match &mut parent.value {
-                    // One look-up: insert unless the key is shown already.
-                    Value::Object(m) if !parent.hidden => match m.entry(parent.key.as_str()) {
-                        Entry::Vacant(v) => {
-                            v.insert(value);
-                            parent.key.clear();
-                            None
-                        }
-                        Entry::Occupied(_) => Some(value),
-                    },
-                    _ => {
-                        insert_member(parent, value);
+    fn place_scalar(&mut self, value: Value, cursor: &mut Cursor<'_>) {
+        let duplicate = match (self.chain.last_mut(), cursor) {
+            (None, Cursor::Root(slot)) => {
+                **slot = Some(value);
+                None
+            }
+            (Some(parent), _) if parent.hidden => {
+                insert_member(parent, value);
+                None
+            }
+            (Some(parent), Cursor::Node(node)) => match &mut **node {
+                Value::Array(a) => {
+                    parent.len = parent.len.saturating_add(1);
+                    a.push(value);
+                    None
+                }
+                // One look-up: insert unless the key is shown already.
+                Value::Object(m) => match m.entry(parent.key.as_str()) {
+                    Entry::Vacant(v) => {
+                        v.insert(value);
+                        parent.key.clear();
                         None
                     }
-                };
-                if let Some(value) = duplicate {
-                    self.add_override(value);
-                }
-            }
+                    Entry::Occupied(_) => Some(value),
+                },
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(value) = duplicate {
+            self.add_override(value);
         }
         self.state = if self.chain.is_empty() {
             State::Done
@@ -479,8 +527,8 @@ impl PartialJson {
         let mut path = Vec::with_capacity(self.chain.len());
         for pair in self.chain.windows(2) {
             if let [parent, _] = pair {
-                path.push(match &parent.value {
-                    Value::Array(a) => Seg::Index(a.len().saturating_sub(1)),
+                path.push(match parent.kind {
+                    Kind::Array => Seg::Index(parent.len.saturating_sub(1)),
                     _ => Seg::Key(parent.key.clone()),
                 });
             }
@@ -505,8 +553,8 @@ impl PartialJson {
                 let path_start = self.delta_path.len();
                 for pair in self.chain.windows(2) {
                     if let [parent, _] = pair {
-                        let seg = match &parent.value {
-                            Value::Array(a) => PathStep::Index(a.len().saturating_sub(1)),
+                        let seg = match parent.kind {
+                            Kind::Array => PathStep::Index(parent.len.saturating_sub(1)),
                             _ => {
                                 let key_start = self.delta_keys.len();
                                 self.delta_keys.push_str(&parent.key);
@@ -535,60 +583,67 @@ impl PartialJson {
     /// or a value string, in place in its frame) until the string closes, the fragment
     /// ends, or an error; returns the index after what it read. The text decoded by this
     /// call is appended to the push's delta once, as one piece.
-    fn string_step(&mut self, frag: &str, i: usize, base: usize) -> Result<usize, JsonError> {
+    fn string_step(
+        &mut self,
+        frag: &str,
+        i: usize,
+        base: usize,
+        cursor: &mut Cursor<'_>,
+    ) -> Result<(usize, bool), JsonError> {
         let key = self.str_key;
-        let Some(top) = self.chain.last_mut() else {
-            // A string is always read inside its own frame (or the top object's key).
-            return Ok(frag.len());
-        };
-        let visible = !key && !top.hidden;
+        let visible = !key && self.chain.last().is_some_and(|f| !f.hidden);
         let mut none = String::new();
-        let target = if key {
-            &mut top.key
-        } else if let Value::String(t) = &mut top.value {
-            t
-        } else {
-            &mut none
-        };
-        let start = target.len();
-        // Value strings live in the snapshot and may stay open across pushes: they grow
-        // with amortized capacity. Keys are decoded into the frame's reused buffer.
-        let (end, step) = scan_string(frag, i, base, &mut self.esc, target, !key);
-        let grew = target.len() > start;
-        if visible && grew && self.touch_delta().is_some() {
-            let Some(Open {
-                value: Value::String(t),
-                ..
-            }) = self.chain.last()
-            else {
-                return Ok(end);
+        let (end, step) = if visible {
+            // A shown value string is edited in the snapshot, through the cursor: it
+            // grows with amortized capacity, as it may stay open across pushes.
+            let target = match cursor {
+                Cursor::Node(Value::String(t)) => t,
+                _ => &mut none,
             };
-            // `start <= t.len()`: the scan only appended; `start` was a char boundary.
-            self.delta_text.push_str(t.get(start..).unwrap_or(""));
-            let text_end = self.delta_text.len();
-            if let Some(d) = self.cur_delta.and_then(|k| self.deltas.get_mut(k)) {
-                d.text.end = text_end;
+            let start = target.len();
+            let (end, step) = scan_string(frag, i, base, &mut self.esc, target, true);
+            if target.len() > start && self.touch_delta().is_some() {
+                // `start <= target.len()`: the scan only appended, and `start` was a
+                // char boundary.
+                self.delta_text.push_str(target.get(start..).unwrap_or(""));
+                let text_end = self.delta_text.len();
+                if let Some(d) = self.cur_delta.and_then(|k| self.deltas.get_mut(k)) {
+                    d.text.end = text_end;
+                }
             }
-        }
+            (end, step)
+        } else {
+            // A key (decoded into the frame's reused buffer) or a hidden string.
+            let target = match self.chain.last_mut() {
+                Some(top) if key => &mut top.key,
+                Some(Open {
+                    value: Value::String(t),
+                    ..
+                }) => t,
+                _ => &mut none,
+            };
+            scan_string(frag, i, base, &mut self.esc, target, !key)
+        };
         match step {
-            Scan::Open => {}
-            Scan::Closed => self.close_string(),
-            Scan::Failed(err) => return Err(err),
+            Scan::Open => Ok((end, false)),
+            Scan::Closed => Ok((end, true)),
+            Scan::Failed(err) => Err(err),
         }
-        Ok(end)
     }
 
-    fn close_string(&mut self) {
+    /// The closing quote of the string being read: a key goes on to its colon, a value
+    /// string closes its frame. Returns whether the cursor must be found again.
+    fn close_string(&mut self) -> bool {
         if self.str_key {
             self.str_key = false;
             self.state = State::Colon;
-            return;
+            return false;
         }
         if let Some(d) = self.touch_delta() {
             d.closed = true;
         }
         self.cur_delta = None;
-        self.close_container();
+        self.close_container()
     }
 }
 
@@ -778,15 +833,6 @@ pub(super) fn lookup<'v>(root: &'v mut Value, path: &[Seg]) -> Option<&'v mut Va
         };
     }
     Some(node)
-}
-
-/// The slot of `parent`'s current member or last element (its open child).
-fn slot_of(parent: &mut Open) -> Option<&mut Value> {
-    match &mut parent.value {
-        Value::Array(a) => a.last_mut(),
-        Value::Object(m) => m.get_mut(parent.key.as_str()),
-        _ => None,
-    }
 }
 
 /// Adds a complete value to `parent` as a new element or member (last wins).

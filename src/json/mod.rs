@@ -103,11 +103,11 @@ use machine::{Esc, Open, Override, State, lookup, parse_number};
 #[derive(Debug, Clone)]
 pub struct PartialJson {
     limits: Limits,
-    /// The snapshot. Between pushes every shown open value is attached in it.
+    /// The snapshot, with every shown open value in place (taken out only for the
+    /// duration of a push, which edits it in place).
     root: Option<Value>,
-    /// The open arrays, objects and value string, outermost first. During a push every
-    /// frame owns its value (detached from the tree); between pushes the shown frames
-    /// (a prefix of the chain) are attached and hold `Null`.
+    /// The open arrays, objects and value string, outermost first. The shown frames (a
+    /// prefix of the chain) have their values in the snapshot; hidden frames own theirs.
     chain: Vec<Open>,
     /// Open arrays and objects: `depth <= chain.len()` and `depth < limits.max_depth`.
     depth: usize,
@@ -308,9 +308,11 @@ impl PartialJson {
         self.touched = self
             .touched
             .saturating_add(u64::try_from(fragment.len()).unwrap_or(u64::MAX));
-        self.detach();
-        let result = self.run(fragment);
-        self.attach();
+        // The push edits the snapshot in place; `run` gets it apart from `self` so that it
+        // can hold a reference into it while the machine's state changes.
+        let mut root = self.root.take();
+        let result = self.run(fragment, &mut root);
+        self.root = root;
         match result {
             Ok(()) => {
                 self.consumed += fragment.len();
