@@ -540,6 +540,56 @@ impl PartialJson {
         self.overrides.push(Override { path, key, value });
     }
 
+    /// Clears the previous push's delta paths, keeping (moved to the front) the path of
+    /// the string still being read if that push reported it: a long string's path is
+    /// then built once, not once per push.
+    pub(super) fn retain_open_path(&mut self) {
+        self.open_path = None;
+        let kept = self
+            .cur_delta
+            .and_then(|k| self.deltas.get(k))
+            .map(|rec| rec.path.clone());
+        let Some(path) = kept else {
+            self.delta_path.clear();
+            self.delta_keys.clear();
+            return;
+        };
+        // A record's key steps were pushed in order, so its keys are one contiguous
+        // range of `delta_keys`, `keys.start <= keys.end <= delta_keys.len()`.
+        let steps = self.delta_path.get(path.clone()).unwrap_or_default();
+        let keys = steps
+            .iter()
+            .filter_map(|step| match step {
+                PathStep::Key(r) => Some(r.clone()),
+                PathStep::Index(_) => None,
+            })
+            .reduce(|a, b| a.start..b.end)
+            .unwrap_or(0..0);
+        self.delta_path.truncate(path.end);
+        self.delta_keys.truncate(keys.end);
+        // Usually the record was the push's first (a string read across many pushes),
+        // its path already at the front.
+        if path.start > 0 {
+            self.delta_path.drain(..path.start.min(self.delta_path.len()));
+        }
+        if keys.start > 0 {
+            for step in &mut self.delta_path {
+                if let PathStep::Key(r) = step {
+                    *r = r.start.saturating_sub(keys.start)..r.end.saturating_sub(keys.start);
+                }
+            }
+            if self.delta_keys.is_char_boundary(keys.start) {
+                self.delta_keys.drain(..keys.start);
+            } else {
+                // Cannot happen (key ranges are whole keys); build the path again.
+                self.delta_path.clear();
+                self.delta_keys.clear();
+                return;
+            }
+        }
+        self.open_path = Some(self.delta_path.len());
+    }
+
     /// The delta record of the string being read, creating it (with the string's
     /// path) on the first visible change in this push. `None` for keys and hidden
     /// strings.
@@ -551,7 +601,10 @@ impl PartialJson {
             Some(idx) => idx,
             None => {
                 let path_start = self.delta_path.len();
-                for pair in self.chain.windows(2) {
+                // The string being read since an earlier push has its path already.
+                let kept = self.open_path.take();
+                let path_start = if kept.is_some() { 0 } else { path_start };
+                for pair in self.chain.windows(2).take_while(|_| kept.is_none()) {
                     if let [parent, _] = pair {
                         let seg = match parent.kind {
                             Kind::Array => PathStep::Index(parent.len.saturating_sub(1)),
@@ -566,7 +619,7 @@ impl PartialJson {
                 }
                 let t = self.delta_text.len();
                 self.deltas.push(DeltaRecord {
-                    path: path_start..self.delta_path.len(),
+                    path: path_start..kept.unwrap_or(self.delta_path.len()),
                     text: t..t,
                     new: false,
                     closed: false,

@@ -132,6 +132,9 @@ pub struct PartialJson {
     delta_text: String,
     /// The delta of the string being read, if this push created one.
     cur_delta: Option<usize>,
+    /// `Some(n)`: `delta_path[..n]` (with its keys at the start of `delta_keys`) is the
+    /// path of the string being read, kept from the previous push for its delta.
+    open_path: Option<usize>,
     touched: u64,
 }
 
@@ -183,6 +186,7 @@ impl PartialJson {
             delta_keys: String::new(),
             delta_text: String::new(),
             cur_delta: None,
+            open_path: None,
             touched: 0,
         }
     }
@@ -283,9 +287,10 @@ impl PartialJson {
         if let Some(err) = self.error {
             return Err(err);
         }
+        // Keeps the path of a string still being read (for its delta in this push) and
+        // clears the rest of the previous push's deltas.
+        self.retain_open_path();
         self.deltas.clear();
-        self.delta_path.clear();
-        self.delta_keys.clear();
         self.delta_text.clear();
         self.cur_delta = None;
         if fragment.is_empty() {
