@@ -187,7 +187,12 @@ impl PartialJson {
 
     /// Reads `frag[i..]` with `cursor` until the end of the fragment or until a shown
     /// value closed; returns the index after what it read (always more than `i`).
-    fn run_at(&mut self, frag: &str, mut i: usize, mut cursor: Cursor<'_>) -> Result<usize, JsonError> {
+    fn run_at(
+        &mut self,
+        frag: &str,
+        mut i: usize,
+        mut cursor: Cursor<'_>,
+    ) -> Result<usize, JsonError> {
         let bytes = frag.as_bytes();
         let base = self.consumed;
         while let Some(&b) = bytes.get(i) {
@@ -570,7 +575,8 @@ impl PartialJson {
         // Usually the record was the push's first (a string read across many pushes),
         // its path already at the front.
         if path.start > 0 {
-            self.delta_path.drain(..path.start.min(self.delta_path.len()));
+            self.delta_path
+                .drain(..path.start.min(self.delta_path.len()));
         }
         if keys.start > 0 {
             for step in &mut self.delta_path {
