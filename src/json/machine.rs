@@ -29,15 +29,19 @@ pub(super) struct Open {
 }
 
 /// Where a push edits the snapshot: found once from the root along the chain, then
-/// followed down as values open; after a shown frame closes it is found again.
+/// followed down as values open; after a shown frame closes it is stale, and found
+/// again from the root only when the snapshot is next edited.
 pub(super) enum Cursor<'a> {
     /// The chain is empty: the root value is placed here.
     Root(&'a mut Option<Value>),
     /// The snapshot value of the deepest shown frame.
     Node(&'a mut Value),
     /// Not known: after a duplicate key's member opened (hidden, so nothing edits the
-    /// snapshot until it closes, which finds the cursor again).
+    /// snapshot until it closes, which makes the cursor stale), or if the snapshot does
+    /// not hold the chain's values (cannot happen; edits are then skipped).
     Lost,
+    /// The deepest shown frame closed: to be found again before the next edit.
+    Stale,
 }
 
 /// The snapshot value of the deepest shown frame of `chain` (every shown frame's value
@@ -172,12 +176,26 @@ fn char_at(frag: &str, i: usize) -> char {
 }
 
 impl PartialJson {
+    /// Whether reading `b` in the current state may edit the snapshot (open or place a
+    /// value, or grow a string): then the cursor must be current. Closing brackets,
+    /// separators, keys and whitespace between values need no cursor.
+    fn edits_at(&self, b: u8) -> bool {
+        match self.state {
+            State::Str => !self.str_key,
+            State::Num(_) | State::Lit(..) => true,
+            State::Value => !is_ws(b),
+            State::ArrayFirst => !is_ws(b) && b != b']',
+            State::ObjectFirst | State::Key | State::Colon | State::After | State::Done => false,
+        }
+    }
+
     /// Reads `frag` into the machine, editing the snapshot `root` in place.
     pub(super) fn run(&mut self, frag: &str, root: &mut Option<Value>) -> Result<(), JsonError> {
         let mut i = 0;
         // Each round finds the cursor once; a round ends at the end of the fragment or
-        // just after a shown value closed (then its parent is found again). Every round
-        // reads at least one byte: `i` grows strictly while `i < frag.len()`.
+        // where, after a shown value closed, the snapshot is edited again. Every round
+        // reads at least one byte (the cursor it starts with is never stale), so `i`
+        // grows strictly while `i < frag.len()`.
         while i < frag.len() {
             let cursor = navigate(&self.chain, root);
             i = self.run_at(frag, i, cursor)?;
@@ -185,8 +203,9 @@ impl PartialJson {
         Ok(())
     }
 
-    /// Reads `frag[i..]` with `cursor` until the end of the fragment or until a shown
-    /// value closed; returns the index after what it read (always more than `i`).
+    /// Reads `frag[i..]` with `cursor` until the end of the fragment, or until the
+    /// snapshot is to be edited with a stale cursor; returns the index after what it read
+    /// (more than `i` when `cursor` is not stale).
     fn run_at(
         &mut self,
         frag: &str,
@@ -196,13 +215,18 @@ impl PartialJson {
         let bytes = frag.as_bytes();
         let base = self.consumed;
         while let Some(&b) = bytes.get(i) {
+            if matches!(cursor, Cursor::Stale) && self.edits_at(b) {
+                // Found again by `run`; a fresh cursor is never stale, so the next call
+                // reads this byte.
+                return Ok(i);
+            }
             let at = base + i;
             match self.state {
                 State::Str => {
                     let (end, closed) = self.string_step(frag, i, base, &mut cursor)?;
                     i = end;
                     if closed && self.close_string() {
-                        return Ok(i);
+                        cursor = Cursor::Stale;
                     }
                     continue;
                 }
@@ -266,7 +290,7 @@ impl PartialJson {
                 State::Value | State::ArrayFirst => match b {
                     b']' if self.state == State::ArrayFirst => {
                         if self.close_container() {
-                            return Ok(i + 1);
+                            cursor = Cursor::Stale;
                         }
                     }
                     _ => {
@@ -289,7 +313,7 @@ impl PartialJson {
                     }
                     b'}' if self.state == State::ObjectFirst => {
                         if self.close_container() {
-                            return Ok(i + 1);
+                            cursor = Cursor::Stale;
                         }
                     }
                     _ => {
@@ -315,7 +339,7 @@ impl PartialJson {
                         (b',', false) => self.state = State::Key,
                         (b']', true) | (b'}', false) => {
                             if self.close_container() {
-                                return Ok(i + 1);
+                                cursor = Cursor::Stale;
                             }
                         }
                         (_, true) => return Err(self.syntax(Expected::CommaOrArrayEnd, frag, i)),
