@@ -42,6 +42,10 @@ pub(super) enum Cursor<'a> {
     Lost,
     /// The deepest shown frame closed: to be found again before the next edit.
     Stale,
+    /// Every shown frame owns its value, taken out of the snapshot (`Null` left in its
+    /// slot) by [`PartialJson::detach`]; the root slot is here for the root frame's
+    /// close. Used for the rest of a push whose look-up budget is spent.
+    Owned(&'a mut Option<Value>),
 }
 
 /// The snapshot value of the deepest shown frame of `chain` (every shown frame's value
@@ -192,15 +196,88 @@ impl PartialJson {
     /// Reads `frag` into the machine, editing the snapshot `root` in place.
     pub(super) fn run(&mut self, frag: &str, root: &mut Option<Value>) -> Result<(), JsonError> {
         let mut i = 0;
+        // Finding the cursor walks the chain; the walks of one push stay within
+        // `frag.len() + 2 * depth` levels, so a push costs O(fragment length + depth).
+        // When the budget is spent, the shown chain is taken out of the snapshot once and
+        // the rest of the push edits it in the frames (put back at the end).
+        let mut budget = frag
+            .len()
+            .saturating_add(self.chain.len().saturating_mul(2));
         // Each round finds the cursor once; a round ends at the end of the fragment or
         // where, after a shown value closed, the snapshot is edited again. Every round
         // reads at least one byte (the cursor it starts with is never stale), so `i`
         // grows strictly while `i < frag.len()`.
         while i < frag.len() {
+            let levels = self.chain.len();
+            if levels > budget {
+                return self.run_owned(frag, i, root);
+            }
+            budget -= levels;
             let cursor = navigate(&self.chain, root);
             i = self.run_at(frag, i, cursor)?;
         }
         Ok(())
+    }
+
+    /// Reads `frag[i..]` with the shown chain taken out of the snapshot into the frames
+    /// (an owned cursor is never stale: this reads to the end or an error), then puts it
+    /// back.
+    #[cold]
+    #[inline(never)]
+    fn run_owned(
+        &mut self,
+        frag: &str,
+        i: usize,
+        root: &mut Option<Value>,
+    ) -> Result<(), JsonError> {
+        self.detach(root);
+        let result = self.run_at(frag, i, Cursor::Owned(root));
+        self.attach(root);
+        result.map(|_| ())
+    }
+
+    /// Takes every shown open value out of the snapshot, outermost first, into its
+    /// frame (leaving `Null` in its slot).
+    pub(super) fn detach(&mut self, root: &mut Option<Value>) {
+        for i in 0..self.chain.len() {
+            let (done, rest) = self.chain.split_at_mut(i);
+            let Some(frame) = rest.first_mut() else {
+                break;
+            };
+            if frame.hidden {
+                break;
+            }
+            let slot = match done.last_mut() {
+                None => root.as_mut(),
+                Some(parent) => slot_of(parent),
+            };
+            if let Some(slot) = slot {
+                // A shown frame holds `Null` outside this mode: a swap moves, no drop.
+                std::mem::swap(slot, &mut frame.value);
+            }
+        }
+    }
+
+    /// Puts every shown open value back into the snapshot, innermost first.
+    pub(super) fn attach(&mut self, root: &mut Option<Value>) {
+        for i in (0..self.chain.len()).rev() {
+            let (done, rest) = self.chain.split_at_mut(i);
+            let Some(frame) = rest.first_mut() else {
+                continue;
+            };
+            if frame.hidden {
+                continue;
+            }
+            // The slot holds the `Null` that `detach` or `open` left there.
+            let slot = match done.last_mut() {
+                None => root.get_or_insert(Value::Null),
+                Some(parent) => match slot_of(parent) {
+                    Some(slot) => slot,
+                    None => continue,
+                },
+            };
+            std::mem::swap(slot, &mut frame.value);
+        }
     }
 
     /// Reads `frag[i..]` with `cursor` until the end of the fragment, or until the
@@ -225,8 +302,8 @@ impl PartialJson {
                 State::Str => {
                     let (end, closed) = self.string_step(frag, i, base, &mut cursor)?;
                     i = end;
-                    if closed && self.close_string() {
-                        cursor = Cursor::Stale;
+                    if closed {
+                        self.close_string(&mut cursor);
                     }
                     continue;
                 }
@@ -289,9 +366,7 @@ impl PartialJson {
                 _ if is_ws(b) => {}
                 State::Value | State::ArrayFirst => match b {
                     b']' if self.state == State::ArrayFirst => {
-                        if self.close_container() {
-                            cursor = Cursor::Stale;
-                        }
+                        self.close_container(&mut cursor);
                     }
                     _ => {
                         let expected = if self.state == State::ArrayFirst {
@@ -312,9 +387,7 @@ impl PartialJson {
                         self.state = State::Str;
                     }
                     b'}' if self.state == State::ObjectFirst => {
-                        if self.close_container() {
-                            cursor = Cursor::Stale;
-                        }
+                        self.close_container(&mut cursor);
                     }
                     _ => {
                         let expected = if self.state == State::ObjectFirst {
@@ -338,9 +411,7 @@ impl PartialJson {
                         (b',', true) => self.state = State::Value,
                         (b',', false) => self.state = State::Key,
                         (b']', true) | (b'}', false) => {
-                            if self.close_container() {
-                                cursor = Cursor::Stale;
-                            }
+                            self.close_container(&mut cursor);
                         }
                         (_, true) => return Err(self.syntax(Expected::CommaOrArrayEnd, frag, i)),
                         (_, false) => {
@@ -437,6 +508,26 @@ impl PartialJson {
         let (hidden, value, cursor) = match (self.chain.last_mut(), cursor) {
             (None, Cursor::Root(slot)) => (false, Value::Null, Cursor::Node(slot.insert(value))),
             (Some(parent), cursor) if parent.hidden => (true, value, cursor),
+            (Some(parent), Cursor::Owned(root)) => {
+                // The frame owns the value; its slot in the parent holds `Null`.
+                let hidden = match &mut parent.value {
+                    Value::Array(a) => {
+                        parent.len = parent.len.saturating_add(1);
+                        a.push(Value::Null);
+                        false
+                    }
+                    Value::Object(m) => match m.entry(parent.key.as_str()) {
+                        Entry::Vacant(v) => {
+                            v.insert(Value::Null);
+                            false
+                        }
+                        // A duplicate key: keep showing the first member.
+                        Entry::Occupied(_) => true,
+                    },
+                    _ => true,
+                };
+                (hidden, value, Cursor::Owned(root))
+            }
             (Some(parent), Cursor::Node(node)) => match node {
                 Value::Array(a) => {
                     parent.len = parent.len.saturating_add(1);
@@ -472,11 +563,11 @@ impl PartialJson {
     }
 
     /// Pops the top frame (its closing `]`, `}` or `"` was read). A shown value is
-    /// complete where it is; a hidden one is placed in its parent or kept as an
-    /// override. Returns whether the cursor must be found again.
-    fn close_container(&mut self) -> bool {
+    /// complete where it is (the cursor goes stale); a hidden one is placed in its
+    /// parent or kept as an override.
+    fn close_container(&mut self, cursor: &mut Cursor<'_>) {
         let Some(frame) = self.chain.pop() else {
-            return false;
+            return;
         };
         if frame.kind != Kind::Str {
             self.depth = self.depth.saturating_sub(1);
@@ -493,20 +584,36 @@ impl PartialJson {
             key.clear();
             self.spare_keys.push(key);
         }
-        match self.chain.last_mut() {
-            None => true,
-            Some(parent) if !frame.hidden => {
+        let stale = match (self.chain.last_mut(), &mut *cursor) {
+            // Owned mode: a shown value goes back into its slot (`Null` there).
+            (None, Cursor::Owned(root)) => {
+                **root = Some(frame.value);
+                false
+            }
+            (Some(parent), Cursor::Owned(_)) if !frame.hidden => {
+                if let Some(slot) = slot_of(parent) {
+                    *slot = frame.value;
+                }
+                parent.key.clear();
+                false
+            }
+            // A shown value is complete where it is, in the snapshot.
+            (None, _) => true,
+            (Some(parent), _) if !frame.hidden => {
                 parent.key.clear();
                 true
             }
-            Some(parent) if parent.hidden => {
+            (Some(parent), _) if parent.hidden => {
                 insert_member(parent, frame.value);
                 false
             }
-            Some(_) => {
+            (Some(_), _) => {
                 self.add_override(frame.value);
                 true
             }
+        };
+        if stale && !matches!(cursor, Cursor::Owned(_)) {
+            *cursor = Cursor::Stale;
         }
     }
 
@@ -521,6 +628,22 @@ impl PartialJson {
                 insert_member(parent, value);
                 None
             }
+            (Some(parent), Cursor::Owned(_)) => match &mut parent.value {
+                Value::Array(a) => {
+                    parent.len = parent.len.saturating_add(1);
+                    a.push(value);
+                    None
+                }
+                Value::Object(m) => match m.entry(parent.key.as_str()) {
+                    Entry::Vacant(v) => {
+                        v.insert(value);
+                        parent.key.clear();
+                        None
+                    }
+                    Entry::Occupied(_) => Some(value),
+                },
+                _ => None,
+            },
             (Some(parent), Cursor::Node(node)) => match &mut **node {
                 Value::Array(a) => {
                     parent.len = parent.len.saturating_add(1);
@@ -676,7 +799,34 @@ impl PartialJson {
         let key = self.str_key;
         let visible = !key && self.chain.last().is_some_and(|f| !f.hidden);
         let mut none = String::new();
-        let (end, step) = if visible {
+        let (end, step) = if visible && matches!(cursor, Cursor::Owned(_)) {
+            // Owned mode: the shown string is in its frame.
+            let target = match self.chain.last_mut() {
+                Some(Open {
+                    value: Value::String(t),
+                    ..
+                }) => t,
+                _ => &mut none,
+            };
+            let start = target.len();
+            let (end, step) = scan_string(frag, i, base, &mut self.esc, target, true);
+            let grew = target.len() > start;
+            if grew && self.touch_delta().is_some() {
+                if let Some(Open {
+                    value: Value::String(t),
+                    ..
+                }) = self.chain.last()
+                {
+                    // `start <= t.len()`, a char boundary, as below.
+                    self.delta_text.push_str(t.get(start..).unwrap_or(""));
+                }
+                let text_end = self.delta_text.len();
+                if let Some(d) = self.cur_delta.and_then(|k| self.deltas.get_mut(k)) {
+                    d.text.end = text_end;
+                }
+            }
+            (end, step)
+        } else if visible {
             // A shown value string is edited in the snapshot, through the cursor: it
             // grows with amortized capacity, as it may stay open across pushes.
             let target = match cursor {
@@ -715,18 +865,18 @@ impl PartialJson {
     }
 
     /// The closing quote of the string being read: a key goes on to its colon, a value
-    /// string closes its frame. Returns whether the cursor must be found again.
-    fn close_string(&mut self) -> bool {
+    /// string closes its frame.
+    fn close_string(&mut self, cursor: &mut Cursor<'_>) {
         if self.str_key {
             self.str_key = false;
             self.state = State::Colon;
-            return false;
+            return;
         }
         if let Some(d) = self.touch_delta() {
             d.closed = true;
         }
         self.cur_delta = None;
-        self.close_container()
+        self.close_container(cursor);
     }
 }
 
@@ -916,6 +1066,15 @@ pub(super) fn lookup<'v>(root: &'v mut Value, path: &[Seg]) -> Option<&'v mut Va
         };
     }
     Some(node)
+}
+
+/// The slot of `parent`'s current member or last element (its open child).
+fn slot_of(parent: &mut Open) -> Option<&mut Value> {
+    match &mut parent.value {
+        Value::Array(a) => a.last_mut(),
+        Value::Object(m) => m.get_mut(parent.key.as_str()),
+        _ => None,
+    }
 }
 
 /// Adds a complete value to `parent` as a new element or member (last wins).

@@ -46,9 +46,12 @@ use machine::{Esc, Open, Override, State, lookup, parse_number};
 ///
 /// **Cost.** Each byte is read once, when it is pushed; a push costs O(fragment length
 /// plus depth), where the depth part is one map look-up by key per enclosing object
-/// member (to find the open containers again in the tree, and to report the path of
-/// a growing string). Reading `value()` costs nothing: the tree is kept up to date in
-/// place.
+/// member (to find the open value in the tree, again after a shown value closed, within
+/// a budget of the fragment's length plus twice the depth; and to report the path of
+/// a growing string, built once while it grows across pushes). Reading `value()` costs nothing: the push edits
+/// the tree in place. A string that stays open across pushes grows in place with
+/// amortized capacity (128 bytes at first, then at least doubling), so most streamed
+/// strings are allocated once, like `serde_json` allocates each string once.
 ///
 /// **What the snapshot shows.** The snapshot is always rooted at the document root and
 /// only ever grows: every snapshot extends the one before it (strings only grow,
@@ -107,7 +110,9 @@ pub struct PartialJson {
     /// duration of a push, which edits it in place).
     root: Option<Value>,
     /// The open arrays, objects and value string, outermost first. The shown frames (a
-    /// prefix of the chain) have their values in the snapshot; hidden frames own theirs.
+    /// prefix of the chain) have their values in the snapshot (except during the rest
+    /// of a push whose look-up budget is spent, when they own them); hidden frames own
+    /// theirs.
     chain: Vec<Open>,
     /// Open arrays and objects: `depth <= chain.len()` and `depth < limits.max_depth`.
     depth: usize,

@@ -683,6 +683,39 @@ fn long_strings_keep_their_path_across_pushes() {
     let expected: Value = serde_json::from_str(&text).unwrap();
     for size in [1, 2, 3, 5, 7, 16, 31, 64] {
         let pieces = split(&text, &[size]);
-        assert_eq!(feed_checked(&pieces, false).unwrap(), expected, "size {size}");
+        assert_eq!(
+            feed_checked(&pieces, false).unwrap(),
+            expected,
+            "size {size}"
+        );
+    }
+}
+
+/// Deep siblings in big fragments: finding the open value again after each close would
+/// cost the depth per sibling, so the push switches to editing its frames (the look-up
+/// budget of a push is its length plus twice the depth). Snapshots, deltas and the
+/// verdict stay the same as with small fragments.
+#[test]
+fn deep_siblings_in_big_fragments() {
+    let depth = 61;
+    let mut text = String::new();
+    for i in 0..depth {
+        text.push_str(if i % 2 == 0 { "[" } else { "{\"k\":" });
+    }
+    text.push_str("[0]");
+    for i in 0..300 {
+        text.push_str(&format!(",[{i},\"s{i}\",{{\"a\":[true,null]}}]"));
+    }
+    for i in (0..depth).rev() {
+        text.push_str(if i % 2 == 0 { "]" } else { "}" });
+    }
+    let expected: Value = serde_json::from_str(&text).unwrap();
+    for size in [text.len(), 4096, 700, 33, 5] {
+        let pieces = split(&text, &[size]);
+        assert_eq!(
+            feed_checked(&pieces, true).unwrap(),
+            expected,
+            "size {size}"
+        );
     }
 }
