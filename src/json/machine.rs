@@ -912,8 +912,13 @@ fn push_grow(out: &mut String, s: &str, amortized: bool, closes: bool) {
 }
 
 fn push_char(out: &mut String, c: char, amortized: bool) {
-    let mut buf = [0; 4];
-    push_grow(out, c.encode_utf8(&mut buf), amortized, false);
+    if amortized && out.capacity() - out.len() < c.len_utf8() {
+        let mut buf = [0; 4];
+        push_grow(out, c.encode_utf8(&mut buf), amortized, false);
+    } else {
+        // Within capacity, or a key (its buffer is reused).
+        out.push(c);
+    }
 }
 
 /// Decodes string content from `frag[i..]` into `out` (escape state in `esc`), until
