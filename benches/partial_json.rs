@@ -1,6 +1,9 @@
 //! `PartialJson` throughput on realistic tool arguments fed in 16-byte fragments, reading
-//! `value()` after every fragment, against re-parsing the closed prefix with serde_json
-//! after every fragment (what most clients do).
+//! `value()` after every fragment. Two shapes: the side-by-side kit's stage 4 (an
+//! escape-heavy edit list of code strings, `../shared/perf/peers/src/gen.rs`) against one
+//! `serde_json::Value` parse of the final text, in time and in allocations per fragment
+//! (one extra counted run); and a mixed shape of this bench's own against re-parsing
+//! the closed prefix with serde_json after every fragment (what most clients do).
 //!
 //! Run with `cargo bench --bench partial_json --features chat`. Std only, deterministic.
 #![allow(
@@ -15,6 +18,12 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use dashscope_glm::json::PartialJson;
+
+#[path = "../tests/common/alloc_counter.rs"]
+mod alloc_counter;
+
+#[global_allocator]
+static ALLOC: alloc_counter::Counting = alloc_counter::Counting;
 
 /// A tiny xorshift: the same input on every run.
 struct Rng(u64);
@@ -95,6 +104,130 @@ fn arguments(size: usize, seed: u64) -> String {
     sentence(&mut rng, &mut s, body);
     s.push_str("\"}");
     s
+}
+
+/// The side-by-side kit's stage-4 arguments (`tool_arguments` in its `gen.rs`: the same
+/// generator, seed and vocabulary): an edit list whose `old`/`new` strings are code with
+/// quotes, backslashes, newlines, tabs and non-ASCII.
+fn edit_list(target: usize) -> String {
+    let mut rng = SplitMix(42);
+    let mut s = String::with_capacity(target + 512);
+    s.push_str(
+        "{\"path\":\"src/generated/module.rs\",\"mode\":\"patch\",\"dry_run\":false,\"edits\":[",
+    );
+    let mut first = true;
+    let mut i = 0u64;
+    while s.len() < target.saturating_sub(40) || first {
+        if !first {
+            s.push(',');
+        }
+        first = false;
+        s.push_str("{\"line\":");
+        s.push_str(&(10 + i * 7).to_string());
+        s.push_str(",\"old\":");
+        let mut old = String::new();
+        for _ in 0..rng.range(1, 3) {
+            old.push_str(CODE_LINES[rng.below(CODE_LINES.len() as u64) as usize]);
+            old.push('\n');
+        }
+        push_json_str(&mut s, &old);
+        s.push_str(",\"new\":");
+        let mut new = String::new();
+        for _ in 0..rng.range(1, 4) {
+            new.push_str(CODE_LINES[rng.below(CODE_LINES.len() as u64) as usize]);
+            new.push('\n');
+        }
+        push_json_str(&mut s, &new);
+        s.push_str(",\"score\":");
+        s.push_str(&format!("{:.3}", (rng.below(1000) as f64) / 1000.0));
+        s.push_str(",\"tags\":[\"refactor\",\"auto\"],\"replace_all\":");
+        s.push_str(if rng.below(2) == 0 { "true" } else { "false" });
+        s.push_str(",\"meta\":null}");
+        i += 1;
+    }
+    s.push_str("],\"summary\":\"");
+    while s.len() < target {
+        s.push('x');
+    }
+    s.push_str("\"}");
+    s
+}
+
+/// The kit's splitmix64.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn range(&mut self, lo: u64, hi_incl: u64) -> u64 {
+        lo + self.below(hi_incl - lo + 1)
+    }
+}
+
+const CODE_LINES: &[&str] = &[
+    "fn main() {",
+    "    let cfg = Config::load(\"settings.toml\")?;",
+    "    println!(\"{}\", cfg.name);",
+    "}",
+    "// TODO: handle the \\r\\n case",
+    "if (a < b && c > d) { return \"yes\"; }",
+    "const msg = `héllo ${name} 🚀`;",
+    "SELECT * FROM users WHERE name = 'O''Brien';",
+    "path = \"C:\\\\Users\\\\dev\\\\file.txt\"",
+    "# 中文注释：解析结果",
+    "\treturn x;",
+    "",
+];
+
+/// A JSON string literal (with quotes), as the kit writes it (`ensure_ascii` off).
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// The kit's fixed-size split: at most `size` bytes, the end moved back to a char
+/// boundary (a char wider than `size` alone).
+fn kit_fragments(text: &str, size: usize) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < text.len() {
+        let mut end = (i + size).min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        if end == i {
+            end = i + 1;
+            while !text.is_char_boundary(end) {
+                end += 1;
+            }
+        }
+        out.push(&text[i..end]);
+        i = end;
+    }
+    out
 }
 
 fn fragments(text: &str, size: usize) -> Vec<&str> {
@@ -193,6 +326,80 @@ fn run_partial(pieces: &[&str]) -> Duration {
     start.elapsed()
 }
 
+/// One `serde_json::Value` parse of the final text, appended from the fragments first
+/// (as the side-by-side kit's `[once]` row does).
+fn run_once(pieces: &[&str]) -> Duration {
+    let start = Instant::now();
+    let mut buf = String::new();
+    for piece in pieces {
+        buf.push_str(piece);
+    }
+    black_box(serde_json::from_str::<serde_json::Value>(&buf).expect("valid"));
+    start.elapsed()
+}
+
+/// The kit's stage-4 loop: push, then `value()`, after every fragment (no `finish`).
+fn run_views(pieces: &[&str]) -> Duration {
+    let start = Instant::now();
+    let mut p = PartialJson::new();
+    for piece in pieces {
+        p.push(piece).expect("valid");
+        black_box(p.value());
+    }
+    start.elapsed()
+}
+
+/// The stage-4 table: PartialJson against one serde_json parse of the final text, in
+/// time and allocations per fragment (one extra counted run each).
+fn stage4() {
+    println!("Stage-4 shape (the side-by-side kit's edit list), against one serde_json::Value");
+    println!("parse of the final text; allocations per fragment from one counted run:\n");
+    println!(
+        "| size | PartialJson ms | ns/byte | allocs/fragment | one-shot parse ms | one-shot allocs/fragment | time ratio | allocs ratio |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    let mut first_ns = 0.0;
+    for (label, size, runs) in [
+        ("1 KB", 1_000, 401),
+        ("10 KB", 10_000, 101),
+        ("100 KB", 100_000, 21),
+        ("1 MB", 1_000_000, 9),
+    ] {
+        let text = edit_list(size);
+        let expected: serde_json::Value = serde_json::from_str(&text).expect("generated JSON");
+        let pieces = kit_fragments(&text, 16);
+        let mut check = PartialJson::new();
+        for piece in &pieces {
+            check.push(piece).expect("valid");
+        }
+        assert_eq!(check.finish().expect("valid"), expected);
+        let (_, allocs) = alloc_counter::count(|| run_views(&pieces));
+        let (_, once_allocs) = alloc_counter::count(|| run_once(&pieces));
+        let t = median((0..runs).map(|_| run_views(&pieces)).collect());
+        let once = median((0..runs).map(|_| run_once(&pieces)).collect());
+        let n = text.len() as f64;
+        let frags = pieces.len() as f64;
+        let ns = t.as_secs_f64() * 1e9 / n;
+        if size == 1_000 {
+            first_ns = ns;
+        }
+        println!(
+            "| {label} ({} B, {} fragments) | {:.3} | {ns:.2} | {:.3} | {:.3} | {:.3} | {:.2}x | {:.2}x |",
+            text.len(),
+            pieces.len(),
+            t.as_secs_f64() * 1e3,
+            allocs as f64 / frags,
+            once.as_secs_f64() * 1e3,
+            once_allocs as f64 / frags,
+            t.as_secs_f64() / once.as_secs_f64(),
+            allocs as f64 / once_allocs as f64,
+        );
+        if size == 1_000_000 {
+            println!("\nns/byte growth, 1 MB vs 1 KB: {:.2}x\n", ns / first_ns);
+        }
+    }
+}
+
 fn run_reparse(pieces: &[&str]) -> Duration {
     let start = Instant::now();
     let mut buf = String::new();
@@ -205,7 +412,9 @@ fn run_reparse(pieces: &[&str]) -> Duration {
 }
 
 fn main() {
-    println!("PartialJson, 16-byte fragments, value() read after each (median of runs)");
+    println!("PartialJson, 16-byte fragments, value() read after each (median of runs)\n");
+    stage4();
+    println!("Mixed shape (this bench's own), against re-parsing the closed prefix:\n");
     println!(
         "| size | PartialJson ms | ns/byte | re-parse ms | re-parse ns/byte |\n|---|---|---|---|---|"
     );

@@ -19,9 +19,64 @@ pub(super) struct Open {
     kind: Kind,
     /// Not in the snapshot (inside a duplicate-key member).
     hidden: bool,
+    /// Hidden frames: the value being built, which is not in the snapshot. Shown frames
+    /// hold `Null`: their value is in the snapshot, where the push edits it in place.
     value: Value,
     /// Object frames: the current member's key.
     key: String,
+    /// Shown array frames: the elements so far (the open or last one is `len - 1`).
+    len: usize,
+}
+
+/// Where a push edits the snapshot: found once from the root along the chain, then
+/// followed down as values open; after a shown frame closes it is stale, and found
+/// again from the root only when the snapshot is next edited.
+pub(super) enum Cursor<'a> {
+    /// The chain is empty: the root value is placed here.
+    Root(&'a mut Option<Value>),
+    /// The snapshot value of the deepest shown frame.
+    Node(&'a mut Value),
+    /// Not known: after a duplicate key's member opened (hidden, so nothing edits the
+    /// snapshot until it closes, which makes the cursor stale), or if the snapshot does
+    /// not hold the chain's values (cannot happen; edits are then skipped).
+    Lost,
+    /// The deepest shown frame closed: to be found again before the next edit.
+    Stale,
+    /// Every shown frame owns its value, taken out of the snapshot (`Null` left in its
+    /// slot) by [`PartialJson::detach`]; the root slot is here for the root frame's
+    /// close. Used for the rest of a push whose look-up budget is spent.
+    Owned(&'a mut Option<Value>),
+}
+
+/// The snapshot value of the deepest shown frame of `chain` (every shown frame's value
+/// is in the snapshot, at the path its parents' keys and lengths name).
+pub(super) fn navigate<'a>(chain: &[Open], root: &'a mut Option<Value>) -> Cursor<'a> {
+    if chain.is_empty() {
+        return Cursor::Root(root);
+    }
+    let Some(mut node) = root.as_mut() else {
+        return Cursor::Lost;
+    };
+    for pair in chain.windows(2) {
+        let [parent, child] = pair else {
+            break;
+        };
+        if child.hidden {
+            break;
+        }
+        node = match node {
+            Value::Array(a) => match a.last_mut() {
+                Some(c) => c,
+                None => return Cursor::Lost,
+            },
+            Value::Object(m) => match m.get_mut(parent.key.as_str()) {
+                Some(c) => c,
+                None => return Cursor::Lost,
+            },
+            _ => return Cursor::Lost,
+        };
+    }
+    Cursor::Node(node)
 }
 
 #[derive(Debug, Clone)]
@@ -125,9 +180,65 @@ fn char_at(frag: &str, i: usize) -> char {
 }
 
 impl PartialJson {
-    /// Takes every shown open value out of the tree, outermost first, so that the
-    /// push can own them.
-    pub(super) fn detach(&mut self) {
+    /// Whether reading `b` in the current state may edit the snapshot (open or place a
+    /// value, or grow a string): then the cursor must be current. Closing brackets,
+    /// separators, keys and whitespace between values need no cursor.
+    fn edits_at(&self, b: u8) -> bool {
+        match self.state {
+            State::Str => !self.str_key,
+            State::Num(_) | State::Lit(..) => true,
+            State::Value => !is_ws(b),
+            State::ArrayFirst => !is_ws(b) && b != b']',
+            State::ObjectFirst | State::Key | State::Colon | State::After | State::Done => false,
+        }
+    }
+
+    /// Reads `frag` into the machine, editing the snapshot `root` in place.
+    pub(super) fn run(&mut self, frag: &str, root: &mut Option<Value>) -> Result<(), JsonError> {
+        let mut i = 0;
+        // Finding the cursor walks the chain; the walks of one push stay within
+        // `frag.len() + 2 * depth` levels, so a push costs O(fragment length + depth).
+        // When the budget is spent, the shown chain is taken out of the snapshot once and
+        // the rest of the push edits it in the frames (put back at the end).
+        let mut budget = frag
+            .len()
+            .saturating_add(self.chain.len().saturating_mul(2));
+        // Each round finds the cursor once; a round ends at the end of the fragment or
+        // where, after a shown value closed, the snapshot is edited again. Every round
+        // reads at least one byte (the cursor it starts with is never stale), so `i`
+        // grows strictly while `i < frag.len()`.
+        while i < frag.len() {
+            let levels = self.chain.len();
+            if levels > budget {
+                return self.run_owned(frag, i, root);
+            }
+            budget -= levels;
+            let cursor = navigate(&self.chain, root);
+            i = self.run_at(frag, i, cursor)?;
+        }
+        Ok(())
+    }
+
+    /// Reads `frag[i..]` with the shown chain taken out of the snapshot into the frames
+    /// (an owned cursor is never stale: this reads to the end or an error), then puts it
+    /// back.
+    #[cold]
+    #[inline(never)]
+    fn run_owned(
+        &mut self,
+        frag: &str,
+        i: usize,
+        root: &mut Option<Value>,
+    ) -> Result<(), JsonError> {
+        self.detach(root);
+        let result = self.run_at(frag, i, Cursor::Owned(root));
+        self.attach(root);
+        result.map(|_| ())
+    }
+
+    /// Takes every shown open value out of the snapshot, outermost first, into its
+    /// frame (leaving `Null` in its slot).
+    pub(super) fn detach(&mut self, root: &mut Option<Value>) {
         for i in 0..self.chain.len() {
             let (done, rest) = self.chain.split_at_mut(i);
             let Some(frame) = rest.first_mut() else {
@@ -137,17 +248,18 @@ impl PartialJson {
                 break;
             }
             let slot = match done.last_mut() {
-                None => self.root.as_mut(),
+                None => root.as_mut(),
                 Some(parent) => slot_of(parent),
             };
             if let Some(slot) = slot {
-                frame.value = std::mem::take(slot);
+                // A shown frame holds `Null` outside this mode: a swap moves, no drop.
+                std::mem::swap(slot, &mut frame.value);
             }
         }
     }
 
-    /// Puts every shown open value back into the tree, innermost first.
-    pub(super) fn attach(&mut self) {
+    /// Puts every shown open value back into the snapshot, innermost first.
+    pub(super) fn attach(&mut self, root: &mut Option<Value>) {
         for i in (0..self.chain.len()).rev() {
             let (done, rest) = self.chain.split_at_mut(i);
             let Some(frame) = rest.first_mut() else {
@@ -156,27 +268,43 @@ impl PartialJson {
             if frame.hidden {
                 continue;
             }
-            let value = std::mem::take(&mut frame.value);
-            match done.last_mut() {
-                None => self.root = Some(value),
-                Some(parent) => {
-                    if let Some(slot) = slot_of(parent) {
-                        *slot = value;
-                    }
-                }
-            }
+            // The slot holds the `Null` that `detach` or `open` left there.
+            let slot = match done.last_mut() {
+                None => root.get_or_insert(Value::Null),
+                Some(parent) => match slot_of(parent) {
+                    Some(slot) => slot,
+                    None => continue,
+                },
+            };
+            std::mem::swap(slot, &mut frame.value);
         }
     }
 
-    pub(super) fn run(&mut self, frag: &str) -> Result<(), JsonError> {
+    /// Reads `frag[i..]` with `cursor` until the end of the fragment, or until the
+    /// snapshot is to be edited with a stale cursor; returns the index after what it read
+    /// (more than `i` when `cursor` is not stale).
+    fn run_at(
+        &mut self,
+        frag: &str,
+        mut i: usize,
+        mut cursor: Cursor<'_>,
+    ) -> Result<usize, JsonError> {
         let bytes = frag.as_bytes();
         let base = self.consumed;
-        let mut i = 0;
         while let Some(&b) = bytes.get(i) {
+            if matches!(cursor, Cursor::Stale) && self.edits_at(b) {
+                // Found again by `run`; a fresh cursor is never stale, so the next call
+                // reads this byte.
+                return Ok(i);
+            }
             let at = base + i;
             match self.state {
                 State::Str => {
-                    i = self.string_step(frag, i, base)?;
+                    let (end, closed) = self.string_step(frag, i, base, &mut cursor)?;
+                    i = end;
+                    if closed {
+                        self.close_string(&mut cursor);
+                    }
                     continue;
                 }
                 State::Num(n) => {
@@ -218,7 +346,7 @@ impl PartialJson {
                             JsonErrorKind::NumberOutOfRange,
                             self.num_start,
                         ))?;
-                        self.place_scalar(value);
+                        self.place_scalar(value, &mut cursor);
                     }
                     continue;
                 }
@@ -230,21 +358,23 @@ impl PartialJson {
                     }
                     let n = n + 1;
                     if usize::from(n) == text.len() {
-                        self.place_scalar(lit.value());
+                        self.place_scalar(lit.value(), &mut cursor);
                     } else {
                         self.state = State::Lit(lit, n);
                     }
                 }
                 _ if is_ws(b) => {}
                 State::Value | State::ArrayFirst => match b {
-                    b']' if self.state == State::ArrayFirst => self.close_container(),
+                    b']' if self.state == State::ArrayFirst => {
+                        self.close_container(&mut cursor);
+                    }
                     _ => {
                         let expected = if self.state == State::ArrayFirst {
                             Expected::ValueOrArrayEnd
                         } else {
                             Expected::Value
                         };
-                        self.start_value(frag, i, at, expected)?;
+                        cursor = self.start_value(frag, i, at, expected, cursor)?;
                     }
                 },
                 State::ObjectFirst | State::Key => match b {
@@ -256,7 +386,9 @@ impl PartialJson {
                         self.esc = Esc::None;
                         self.state = State::Str;
                     }
-                    b'}' if self.state == State::ObjectFirst => self.close_container(),
+                    b'}' if self.state == State::ObjectFirst => {
+                        self.close_container(&mut cursor);
+                    }
                     _ => {
                         let expected = if self.state == State::ObjectFirst {
                             Expected::KeyOrObjectEnd
@@ -278,7 +410,9 @@ impl PartialJson {
                     match (b, in_array) {
                         (b',', true) => self.state = State::Value,
                         (b',', false) => self.state = State::Key,
-                        (b']', true) | (b'}', false) => self.close_container(),
+                        (b']', true) | (b'}', false) => {
+                            self.close_container(&mut cursor);
+                        }
                         (_, true) => return Err(self.syntax(Expected::CommaOrArrayEnd, frag, i)),
                         (_, false) => {
                             return Err(self.syntax(Expected::CommaOrObjectEnd, frag, i));
@@ -296,7 +430,7 @@ impl PartialJson {
             }
             i += 1;
         }
-        Ok(())
+        Ok(i)
     }
 
     fn syntax(&self, expected: Expected, frag: &str, i: usize) -> JsonError {
@@ -310,17 +444,18 @@ impl PartialJson {
     }
 
     /// Begins the value whose first byte is `frag[i]` (not whitespace).
-    fn start_value(
+    fn start_value<'a>(
         &mut self,
         frag: &str,
         i: usize,
         at: usize,
         expected: Expected,
-    ) -> Result<(), JsonError> {
+        mut cursor: Cursor<'a>,
+    ) -> Result<Cursor<'a>, JsonError> {
         let b = frag.as_bytes().get(i).copied().unwrap_or(0);
         match b {
             b'"' => {
-                self.open(Kind::Str, Value::String(String::new()));
+                cursor = self.open(Kind::Str, Value::String(String::new()), cursor);
                 self.str_key = false;
                 self.esc = Esc::None;
                 self.state = State::Str;
@@ -340,10 +475,10 @@ impl PartialJson {
                 }
                 self.depth += 1;
                 if b == b'[' {
-                    self.open(Kind::Array, Value::Array(Vec::new()));
+                    cursor = self.open(Kind::Array, Value::Array(Vec::new()), cursor);
                     self.state = State::ArrayFirst;
                 } else {
-                    self.open(Kind::Object, Value::Object(Map::new()));
+                    cursor = self.open(Kind::Object, Value::Object(Map::new()), cursor);
                     self.state = State::ObjectFirst;
                 }
             }
@@ -363,82 +498,173 @@ impl PartialJson {
             b'n' => self.state = State::Lit(Lit::Null, 1),
             _ => return Err(self.syntax(expected, frag, i)),
         }
-        Ok(())
+        Ok(cursor)
     }
 
     /// Pushes a new open value (container or value string) as the current member of
-    /// the top frame, showing it (with a placeholder in the parent) unless hidden.
-    fn open(&mut self, kind: Kind, value: Value) {
-        let hidden = match self.chain.last_mut() {
-            None => false,
-            Some(parent) if parent.hidden => true,
-            Some(parent) => match &mut parent.value {
-                Value::Array(a) => {
-                    a.push(Value::Null);
-                    false
-                }
-                Value::Object(m) => match m.entry(parent.key.as_str()) {
-                    Entry::Vacant(v) => {
-                        v.insert(Value::Null);
+    /// the top frame: shown in the snapshot (the cursor moves to it) unless hidden (then
+    /// the frame owns it).
+    fn open<'a>(&mut self, kind: Kind, value: Value, cursor: Cursor<'a>) -> Cursor<'a> {
+        let (hidden, value, cursor) = match (self.chain.last_mut(), cursor) {
+            (None, Cursor::Root(slot)) => (false, Value::Null, Cursor::Node(slot.insert(value))),
+            (Some(parent), cursor) if parent.hidden => (true, value, cursor),
+            (Some(parent), Cursor::Owned(root)) => {
+                // The frame owns the value; its slot in the parent holds `Null`.
+                let hidden = match &mut parent.value {
+                    Value::Array(a) => {
+                        parent.len = parent.len.saturating_add(1);
+                        a.push(Value::Null);
                         false
                     }
+                    Value::Object(m) => match m.entry(parent.key.as_str()) {
+                        Entry::Vacant(v) => {
+                            v.insert(Value::Null);
+                            false
+                        }
+                        // A duplicate key: keep showing the first member.
+                        Entry::Occupied(_) => true,
+                    },
+                    _ => true,
+                };
+                (hidden, value, Cursor::Owned(root))
+            }
+            (Some(parent), Cursor::Node(node)) => match node {
+                Value::Array(a) => {
+                    parent.len = parent.len.saturating_add(1);
+                    a.push(value);
+                    match a.last_mut() {
+                        Some(child) => (false, Value::Null, Cursor::Node(child)),
+                        None => (false, Value::Null, Cursor::Lost),
+                    }
+                }
+                Value::Object(m) => match m.entry(parent.key.as_str()) {
+                    Entry::Vacant(v) => (false, Value::Null, Cursor::Node(v.insert(value))),
                     // A duplicate key: keep showing the first member.
-                    Entry::Occupied(_) => true,
+                    Entry::Occupied(_) => (true, value, Cursor::Lost),
                 },
-                _ => true,
+                _ => (true, value, Cursor::Lost),
             },
+            (_, cursor) => (true, value, cursor),
+        };
+        // Object frames reuse a key buffer of a closed frame (its capacity kept).
+        let key = if kind == Kind::Object {
+            self.spare_keys.pop().unwrap_or_default()
+        } else {
+            String::new()
         };
         self.chain.push(Open {
             kind,
             hidden,
             value,
-            key: String::new(),
+            key,
+            len: 0,
         });
+        cursor
     }
 
-    /// Pops the top frame (its closing `]`, `}` or `"` was read) and places its value.
-    fn close_container(&mut self) {
+    /// Pops the top frame (its closing `]`, `}` or `"` was read). A shown value is
+    /// complete where it is (the cursor goes stale); a hidden one is placed in its
+    /// parent or kept as an override.
+    fn close_container(&mut self, cursor: &mut Cursor<'_>) {
         let Some(frame) = self.chain.pop() else {
             return;
         };
         if frame.kind != Kind::Str {
             self.depth = self.depth.saturating_sub(1);
         }
-        match self.chain.last_mut() {
-            None => self.root = Some(frame.value),
-            Some(parent) => {
-                if !frame.hidden {
-                    if let Some(slot) = slot_of(parent) {
-                        *slot = frame.value;
-                    }
-                    parent.key.clear();
-                } else if parent.hidden {
-                    insert_member(parent, frame.value);
-                } else {
-                    self.add_override(frame.value);
-                }
-            }
-        }
         self.state = if self.chain.is_empty() {
             State::Done
         } else {
             State::After
         };
+        if frame.kind == Kind::Object {
+            // At most one spare buffer per object frame open at once: `spare_keys.len()
+            // <= depth reached`.
+            let mut key = frame.key;
+            key.clear();
+            self.spare_keys.push(key);
+        }
+        let stale = match (self.chain.last_mut(), &mut *cursor) {
+            // Owned mode: a shown value goes back into its slot (`Null` there).
+            (None, Cursor::Owned(root)) => {
+                **root = Some(frame.value);
+                false
+            }
+            (Some(parent), Cursor::Owned(_)) if !frame.hidden => {
+                if let Some(slot) = slot_of(parent) {
+                    *slot = frame.value;
+                }
+                parent.key.clear();
+                false
+            }
+            // A shown value is complete where it is, in the snapshot.
+            (None, _) => true,
+            (Some(parent), _) if !frame.hidden => {
+                parent.key.clear();
+                true
+            }
+            (Some(parent), _) if parent.hidden => {
+                insert_member(parent, frame.value);
+                false
+            }
+            (Some(_), _) => {
+                self.add_override(frame.value);
+                true
+            }
+        };
+        if stale && !matches!(cursor, Cursor::Owned(_)) {
+            *cursor = Cursor::Stale;
+        }
     }
 
     /// Places a complete number or literal as the current member of the top frame.
-    fn place_scalar(&mut self, value: Value) {
-        match self.chain.last_mut() {
-            None => self.root = Some(value),
-            Some(parent) => {
-                let duplicate = !parent.hidden
-                    && matches!(&parent.value, Value::Object(m) if m.contains_key(&parent.key));
-                if duplicate {
-                    self.add_override(value);
-                } else {
-                    insert_member(parent, value);
-                }
+    fn place_scalar(&mut self, value: Value, cursor: &mut Cursor<'_>) {
+        let duplicate = match (self.chain.last_mut(), cursor) {
+            (None, Cursor::Root(slot)) => {
+                **slot = Some(value);
+                None
             }
+            (Some(parent), _) if parent.hidden => {
+                insert_member(parent, value);
+                None
+            }
+            (Some(parent), Cursor::Owned(_)) => match &mut parent.value {
+                Value::Array(a) => {
+                    parent.len = parent.len.saturating_add(1);
+                    a.push(value);
+                    None
+                }
+                Value::Object(m) => match m.entry(parent.key.as_str()) {
+                    Entry::Vacant(v) => {
+                        v.insert(value);
+                        parent.key.clear();
+                        None
+                    }
+                    Entry::Occupied(_) => Some(value),
+                },
+                _ => None,
+            },
+            (Some(parent), Cursor::Node(node)) => match &mut **node {
+                Value::Array(a) => {
+                    parent.len = parent.len.saturating_add(1);
+                    a.push(value);
+                    None
+                }
+                // One look-up: insert unless the key is shown already.
+                Value::Object(m) => match m.entry(parent.key.as_str()) {
+                    Entry::Vacant(v) => {
+                        v.insert(value);
+                        parent.key.clear();
+                        None
+                    }
+                    Entry::Occupied(_) => Some(value),
+                },
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(value) = duplicate {
+            self.add_override(value);
         }
         self.state = if self.chain.is_empty() {
             State::Done
@@ -453,8 +679,8 @@ impl PartialJson {
         let mut path = Vec::with_capacity(self.chain.len());
         for pair in self.chain.windows(2) {
             if let [parent, _] = pair {
-                path.push(match &parent.value {
-                    Value::Array(a) => Seg::Index(a.len().saturating_sub(1)),
+                path.push(match parent.kind {
+                    Kind::Array => Seg::Index(parent.len.saturating_sub(1)),
                     _ => Seg::Key(parent.key.clone()),
                 });
             }
@@ -464,6 +690,57 @@ impl PartialJson {
         };
         let key = std::mem::take(&mut top.key);
         self.overrides.push(Override { path, key, value });
+    }
+
+    /// Clears the previous push's delta paths, keeping (moved to the front) the path of
+    /// the string still being read if that push reported it: a long string's path is
+    /// then built once, not once per push.
+    pub(super) fn retain_open_path(&mut self) {
+        self.open_path = None;
+        let kept = self
+            .cur_delta
+            .and_then(|k| self.deltas.get(k))
+            .map(|rec| rec.path.clone());
+        let Some(path) = kept else {
+            self.delta_path.clear();
+            self.delta_keys.clear();
+            return;
+        };
+        // A record's key steps were pushed in order, so its keys are one contiguous
+        // range of `delta_keys`, `keys.start <= keys.end <= delta_keys.len()`.
+        let steps = self.delta_path.get(path.clone()).unwrap_or_default();
+        let keys = steps
+            .iter()
+            .filter_map(|step| match step {
+                PathStep::Key(r) => Some(r.clone()),
+                PathStep::Index(_) => None,
+            })
+            .reduce(|a, b| a.start..b.end)
+            .unwrap_or(0..0);
+        self.delta_path.truncate(path.end);
+        self.delta_keys.truncate(keys.end);
+        // Usually the record was the push's first (a string read across many pushes),
+        // its path already at the front.
+        if path.start > 0 {
+            self.delta_path
+                .drain(..path.start.min(self.delta_path.len()));
+        }
+        if keys.start > 0 {
+            for step in &mut self.delta_path {
+                if let PathStep::Key(r) = step {
+                    *r = r.start.saturating_sub(keys.start)..r.end.saturating_sub(keys.start);
+                }
+            }
+            if self.delta_keys.is_char_boundary(keys.start) {
+                self.delta_keys.drain(..keys.start);
+            } else {
+                // Cannot happen (key ranges are whole keys); build the path again.
+                self.delta_path.clear();
+                self.delta_keys.clear();
+                return;
+            }
+        }
+        self.open_path = Some(self.delta_path.len());
     }
 
     /// The delta record of the string being read, creating it (with the string's
@@ -477,10 +754,13 @@ impl PartialJson {
             Some(idx) => idx,
             None => {
                 let path_start = self.delta_path.len();
-                for pair in self.chain.windows(2) {
+                // The string being read since an earlier push has its path already.
+                let kept = self.open_path.take();
+                let path_start = if kept.is_some() { 0 } else { path_start };
+                for pair in self.chain.windows(2).take_while(|_| kept.is_none()) {
                     if let [parent, _] = pair {
-                        let seg = match &parent.value {
-                            Value::Array(a) => PathStep::Index(a.len().saturating_sub(1)),
+                        let seg = match parent.kind {
+                            Kind::Array => PathStep::Index(parent.len.saturating_sub(1)),
                             _ => {
                                 let key_start = self.delta_keys.len();
                                 self.delta_keys.push_str(&parent.key);
@@ -492,7 +772,7 @@ impl PartialJson {
                 }
                 let t = self.delta_text.len();
                 self.deltas.push(DeltaRecord {
-                    path: path_start..self.delta_path.len(),
+                    path: path_start..kept.unwrap_or(self.delta_path.len()),
                     text: t..t,
                     new: false,
                     closed: false,
@@ -505,47 +785,158 @@ impl PartialJson {
         self.deltas.get_mut(idx)
     }
 
-    /// Appends decoded text to the string being read.
-    fn append(&mut self, s: &str) {
-        if self.str_key {
-            if let Some(top) = self.chain.last_mut() {
-                top.key.push_str(s);
+    /// Reads string content from `frag[i..]` into the string being read (an object key
+    /// or a value string, in place in its frame) until the string closes, the fragment
+    /// ends, or an error; returns the index after what it read. The text decoded by this
+    /// call is appended to the push's delta once, as one piece.
+    fn string_step(
+        &mut self,
+        frag: &str,
+        i: usize,
+        base: usize,
+        cursor: &mut Cursor<'_>,
+    ) -> Result<(usize, bool), JsonError> {
+        let key = self.str_key;
+        let visible = !key && self.chain.last().is_some_and(|f| !f.hidden);
+        let mut none = String::new();
+        let (end, step) = if visible && matches!(cursor, Cursor::Owned(_)) {
+            // Owned mode: the shown string is in its frame.
+            let target = match self.chain.last_mut() {
+                Some(Open {
+                    value: Value::String(t),
+                    ..
+                }) => t,
+                _ => &mut none,
+            };
+            let start = target.len();
+            let (end, step) = scan_string(frag, i, base, &mut self.esc, target, true);
+            let grew = target.len() > start;
+            if grew && self.touch_delta().is_some() {
+                if let Some(Open {
+                    value: Value::String(t),
+                    ..
+                }) = self.chain.last()
+                {
+                    // `start <= t.len()`, a char boundary, as below.
+                    self.delta_text.push_str(t.get(start..).unwrap_or(""));
+                }
+                let text_end = self.delta_text.len();
+                if let Some(d) = self.cur_delta.and_then(|k| self.deltas.get_mut(k)) {
+                    d.text.end = text_end;
+                }
             }
-            return;
-        }
-        let Some(top) = self.chain.last_mut() else {
-            return;
+            (end, step)
+        } else if visible {
+            // A shown value string is edited in the snapshot, through the cursor: it
+            // grows with amortized capacity, as it may stay open across pushes.
+            let target = match cursor {
+                Cursor::Node(Value::String(t)) => t,
+                _ => &mut none,
+            };
+            let start = target.len();
+            let (end, step) = scan_string(frag, i, base, &mut self.esc, target, true);
+            if target.len() > start && self.touch_delta().is_some() {
+                // `start <= target.len()`: the scan only appended, and `start` was a
+                // char boundary.
+                self.delta_text.push_str(target.get(start..).unwrap_or(""));
+                let text_end = self.delta_text.len();
+                if let Some(d) = self.cur_delta.and_then(|k| self.deltas.get_mut(k)) {
+                    d.text.end = text_end;
+                }
+            }
+            (end, step)
+        } else {
+            // A key (decoded into the frame's reused buffer) or a hidden string.
+            let target = match self.chain.last_mut() {
+                Some(top) if key => &mut top.key,
+                Some(Open {
+                    value: Value::String(t),
+                    ..
+                }) => t,
+                _ => &mut none,
+            };
+            scan_string(frag, i, base, &mut self.esc, target, !key)
         };
-        if let Value::String(t) = &mut top.value {
-            t.push_str(s);
-        }
-        if top.hidden {
-            return;
-        }
-        // Create the record (its text starts here) before appending.
-        if self.touch_delta().is_none() {
-            return;
-        }
-        self.delta_text.push_str(s);
-        let end = self.delta_text.len();
-        if let Some(d) = self.cur_delta.and_then(|i| self.deltas.get_mut(i)) {
-            d.text.end = end;
+        match step {
+            Scan::Open => Ok((end, false)),
+            Scan::Closed => Ok((end, true)),
+            Scan::Failed(err) => Err(err),
         }
     }
 
-    fn append_char(&mut self, c: char) {
+    /// The closing quote of the string being read: a key goes on to its colon, a value
+    /// string closes its frame.
+    fn close_string(&mut self, cursor: &mut Cursor<'_>) {
+        if self.str_key {
+            self.str_key = false;
+            self.state = State::Colon;
+            return;
+        }
+        if let Some(d) = self.touch_delta() {
+            d.closed = true;
+        }
+        self.cur_delta = None;
+        self.close_container(cursor);
+    }
+}
+
+/// How [`scan_string`] stopped.
+enum Scan {
+    /// At the end of the fragment, the string still open.
+    Open,
+    /// After the closing quote.
+    Closed,
+    /// At an offending byte.
+    Failed(JsonError),
+}
+
+/// The capacity a value string gets when it first has to grow without closing in the
+/// same run: most streamed argument strings fit, so they are allocated once.
+const OPEN_STRING_CAPACITY: usize = 128;
+
+/// Appends `s` to `out`. With `amortized`, capacity grows at least geometrically (a string
+/// that closes in the run that first fills it is allocated exactly).
+fn push_grow(out: &mut String, s: &str, amortized: bool, closes: bool) {
+    let need = out.len().saturating_add(s.len());
+    if amortized && need > out.capacity() {
+        let cap = if closes && out.capacity() == 0 {
+            need
+        } else {
+            need.max(out.capacity().saturating_mul(2))
+                .max(OPEN_STRING_CAPACITY)
+        };
+        // `cap >= need >= out.len()`.
+        out.reserve_exact(cap.saturating_sub(out.len()));
+    }
+    out.push_str(s);
+}
+
+fn push_char(out: &mut String, c: char, amortized: bool) {
+    if amortized && out.capacity() - out.len() < c.len_utf8() {
         let mut buf = [0; 4];
-        self.append(c.encode_utf8(&mut buf));
+        push_grow(out, c.encode_utf8(&mut buf), amortized, false);
+    } else {
+        // Within capacity, or a key (its buffer is reused).
+        out.push(c);
     }
+}
 
-    /// Reads string content starting at `frag[i]`; returns the index after what it read.
-    fn string_step(&mut self, frag: &str, mut i: usize, base: usize) -> Result<usize, JsonError> {
-        let bytes = frag.as_bytes();
+/// Decodes string content from `frag[i..]` into `out` (escape state in `esc`), until
+/// the closing quote, the end of the fragment or an offending byte (whose offset is
+/// `base` plus its index). Returns the index after what it read and how it stopped;
+/// what was decoded before an error stays in `out`.
+fn scan_string(
+    frag: &str,
+    mut i: usize,
+    base: usize,
+    esc: &mut Esc,
+    out: &mut String,
+    amortized: bool,
+) -> (usize, Scan) {
+    let bytes = frag.as_bytes();
+    while let Some(&b) = bytes.get(i) {
         let at = base + i;
-        let Some(&b) = bytes.get(i) else {
-            return Ok(i);
-        };
-        match self.esc {
+        match *esc {
             Esc::None => {
                 let start = i;
                 while let Some(&b) = bytes.get(i) {
@@ -554,30 +945,33 @@ impl PartialJson {
                     }
                     i += 1;
                 }
+                let stop = bytes.get(i).copied();
                 if i > start {
-                    // Stops only at ASCII bytes, so `start..i` are char boundaries.
-                    self.append(frag.get(start..i).unwrap_or(""));
+                    // Stops only at ASCII bytes or the end, so `start..i` are char
+                    // boundaries.
+                    push_grow(
+                        out,
+                        frag.get(start..i).unwrap_or(""),
+                        amortized,
+                        stop == Some(b'"'),
+                    );
                 }
-                match bytes.get(i) {
-                    None => {}
-                    Some(b'"') => {
-                        i += 1;
-                        self.close_string();
-                    }
-                    Some(b'\\') => {
-                        i += 1;
-                        self.esc = Esc::Backslash;
-                    }
-                    Some(&c) => {
-                        return Err(JsonError::new(
-                            JsonErrorKind::ControlCharacter {
-                                found: char::from(c),
-                            },
-                            base + i,
-                        ));
+                match stop {
+                    None => return (i, Scan::Open),
+                    Some(b'"') => return (i + 1, Scan::Closed),
+                    Some(b'\\') => *esc = Esc::Backslash,
+                    Some(c) => {
+                        return (
+                            i,
+                            Scan::Failed(JsonError::new(
+                                JsonErrorKind::ControlCharacter {
+                                    found: char::from(c),
+                                },
+                                base + i,
+                            )),
+                        );
                     }
                 }
-                return Ok(i);
             }
             Esc::Backslash => {
                 let c = match b {
@@ -590,89 +984,80 @@ impl PartialJson {
                     b'r' => '\r',
                     b't' => '\t',
                     b'u' => {
-                        self.esc = Esc::Hex {
+                        *esc = Esc::Hex {
                             n: 0,
                             acc: 0,
                             high: 0,
                         };
-                        return Ok(i + 1);
+                        i += 1;
+                        continue;
                     }
                     _ => {
-                        return Err(JsonError::new(
-                            JsonErrorKind::InvalidEscape {
-                                found: char_at(frag, i),
-                            },
-                            at,
-                        ));
+                        let kind = JsonErrorKind::InvalidEscape {
+                            found: char_at(frag, i),
+                        };
+                        return (i, Scan::Failed(JsonError::new(kind, at)));
                     }
                 };
-                self.esc = Esc::None;
-                self.append_char(c);
+                *esc = Esc::None;
+                push_char(out, c, amortized);
             }
             Esc::Hex { n, acc, high } => {
                 let Some(d) = char::from(b).to_digit(16) else {
-                    return Err(JsonError::new(
-                        JsonErrorKind::InvalidEscape {
-                            found: char_at(frag, i),
-                        },
-                        at,
-                    ));
+                    let kind = JsonErrorKind::InvalidEscape {
+                        found: char_at(frag, i),
+                    };
+                    return (i, Scan::Failed(JsonError::new(kind, at)));
                 };
                 let acc = (acc << 4) | d;
                 if n < 3 {
-                    self.esc = Esc::Hex {
+                    *esc = Esc::Hex {
                         n: n + 1,
                         acc,
                         high,
                     };
-                    return Ok(i + 1);
+                    i += 1;
+                    continue;
                 }
                 let lone = JsonError::new(JsonErrorKind::LoneSurrogate, at);
                 let code = if high != 0 {
                     if !(0xDC00..=0xDFFF).contains(&acc) {
-                        return Err(lone);
+                        return (i, Scan::Failed(lone));
                     }
                     0x1_0000 + ((high - 0xD800) << 10) + (acc - 0xDC00)
                 } else if (0xD800..=0xDBFF).contains(&acc) {
-                    self.esc = Esc::High(acc);
-                    return Ok(i + 1);
+                    *esc = Esc::High(acc);
+                    i += 1;
+                    continue;
                 } else if (0xDC00..=0xDFFF).contains(&acc) {
-                    return Err(lone);
+                    return (i, Scan::Failed(lone));
                 } else {
                     acc
                 };
-                let c = char::from_u32(code).ok_or(lone)?;
-                self.esc = Esc::None;
-                self.append_char(c);
+                let Some(c) = char::from_u32(code) else {
+                    return (i, Scan::Failed(lone));
+                };
+                *esc = Esc::None;
+                push_char(out, c, amortized);
             }
             Esc::High(high) => {
                 if b != b'\\' {
-                    return Err(JsonError::new(JsonErrorKind::LoneSurrogate, at));
+                    let lone = JsonError::new(JsonErrorKind::LoneSurrogate, at);
+                    return (i, Scan::Failed(lone));
                 }
-                self.esc = Esc::HighBackslash(high);
+                *esc = Esc::HighBackslash(high);
             }
             Esc::HighBackslash(high) => {
                 if b != b'u' {
-                    return Err(JsonError::new(JsonErrorKind::LoneSurrogate, at));
+                    let lone = JsonError::new(JsonErrorKind::LoneSurrogate, at);
+                    return (i, Scan::Failed(lone));
                 }
-                self.esc = Esc::Hex { n: 0, acc: 0, high };
+                *esc = Esc::Hex { n: 0, acc: 0, high };
             }
         }
-        Ok(i + 1)
+        i += 1;
     }
-
-    fn close_string(&mut self) {
-        if self.str_key {
-            self.str_key = false;
-            self.state = State::Colon;
-            return;
-        }
-        if let Some(d) = self.touch_delta() {
-            d.closed = true;
-        }
-        self.cur_delta = None;
-        self.close_container();
-    }
+    (i, Scan::Open)
 }
 
 /// The value at `path` under `root`.
@@ -702,7 +1087,10 @@ fn insert_member(parent: &mut Open, value: Value) {
     match &mut parent.value {
         Value::Array(a) => a.push(value),
         Value::Object(m) => {
-            m.insert(std::mem::take(&mut parent.key), value);
+            // An exact copy of the key; the frame keeps its buffer (and its capacity)
+            // for the next key.
+            m.insert(parent.key.clone(), value);
+            parent.key.clear();
         }
         _ => {}
     }

@@ -46,9 +46,12 @@ use machine::{Esc, Open, Override, State, lookup, parse_number};
 ///
 /// **Cost.** Each byte is read once, when it is pushed; a push costs O(fragment length
 /// plus depth), where the depth part is one map look-up by key per enclosing object
-/// member (to find the open containers again in the tree, and to report the path of
-/// a growing string). Reading `value()` costs nothing: the tree is kept up to date in
-/// place.
+/// member (to find the open value in the tree, again after a shown value closed, within
+/// a budget of the fragment's length plus twice the depth; and to report the path of
+/// a growing string, built once while it grows across pushes). Reading `value()` costs nothing: the push edits
+/// the tree in place. A string that stays open across pushes grows in place with
+/// amortized capacity (128 bytes at first, then at least doubling), so most streamed
+/// strings are allocated once, like `serde_json` allocates each string once.
 ///
 /// **What the snapshot shows.** The snapshot is always rooted at the document root and
 /// only ever grows: every snapshot extends the one before it (strings only grow,
@@ -103,11 +106,13 @@ use machine::{Esc, Open, Override, State, lookup, parse_number};
 #[derive(Debug, Clone)]
 pub struct PartialJson {
     limits: Limits,
-    /// The snapshot. Between pushes every shown open value is attached in it.
+    /// The snapshot, with every shown open value in place (taken out only for the
+    /// duration of a push, which edits it in place).
     root: Option<Value>,
-    /// The open arrays, objects and value string, outermost first. During a push every
-    /// frame owns its value (detached from the tree); between pushes the shown frames
-    /// (a prefix of the chain) are attached and hold `Null`.
+    /// The open arrays, objects and value string, outermost first. The shown frames (a
+    /// prefix of the chain) have their values in the snapshot (except during the rest
+    /// of a push whose look-up budget is spent, when they own them); hidden frames own
+    /// theirs.
     chain: Vec<Open>,
     /// Open arrays and objects: `depth <= chain.len()` and `depth < limits.max_depth`.
     depth: usize,
@@ -115,6 +120,8 @@ pub struct PartialJson {
     esc: Esc,
     /// The string being read is an object key (decoded into the top frame's `key`).
     str_key: bool,
+    /// Key buffers of closed object frames, reused by the next ones.
+    spare_keys: Vec<String>,
     /// The number token being read (`num_start` is its offset).
     num: String,
     num_start: usize,
@@ -130,6 +137,9 @@ pub struct PartialJson {
     delta_text: String,
     /// The delta of the string being read, if this push created one.
     cur_delta: Option<usize>,
+    /// `Some(n)`: `delta_path[..n]` (with its keys at the start of `delta_keys`) is the
+    /// path of the string being read, kept from the previous push for its delta.
+    open_path: Option<usize>,
     touched: u64,
 }
 
@@ -170,6 +180,7 @@ impl PartialJson {
             state: State::Value,
             esc: Esc::None,
             str_key: false,
+            spare_keys: Vec::new(),
             num: String::new(),
             num_start: 0,
             consumed: 0,
@@ -180,6 +191,7 @@ impl PartialJson {
             delta_keys: String::new(),
             delta_text: String::new(),
             cur_delta: None,
+            open_path: None,
             touched: 0,
         }
     }
@@ -280,9 +292,10 @@ impl PartialJson {
         if let Some(err) = self.error {
             return Err(err);
         }
+        // Keeps the path of a string still being read (for its delta in this push) and
+        // clears the rest of the previous push's deltas.
+        self.retain_open_path();
         self.deltas.clear();
-        self.delta_path.clear();
-        self.delta_keys.clear();
         self.delta_text.clear();
         self.cur_delta = None;
         if fragment.is_empty() {
@@ -305,9 +318,11 @@ impl PartialJson {
         self.touched = self
             .touched
             .saturating_add(u64::try_from(fragment.len()).unwrap_or(u64::MAX));
-        self.detach();
-        let result = self.run(fragment);
-        self.attach();
+        // The push edits the snapshot in place; `run` gets it apart from `self` so that it
+        // can hold a reference into it while the machine's state changes.
+        let mut root = self.root.take();
+        let result = self.run(fragment, &mut root);
+        self.root = root;
         match result {
             Ok(()) => {
                 self.consumed += fragment.len();

@@ -669,3 +669,53 @@ fn doc_unused_variants_build() {
     let text = write(&d, Style::Spaced, 0, &mut Rng(7));
     assert_eq!(feed(&[&text]).unwrap(), json!([null, true, 1]));
 }
+
+/// Long strings read across many pushes, at nested paths with escaped keys, each
+/// starting in a push that also reported other strings (so the kept path of the string
+/// being read is not at the front of the previous push's paths): every push's deltas
+/// name the right path and text, at every split size.
+#[test]
+fn long_strings_keep_their_path_across_pushes() {
+    let long = "line with \\\"quotes\\\" and \\\\ and caf\\u00e9 \\ud83d\\ude00\\n".repeat(12);
+    let text = format!(
+        r#"{{"x~/y":[{{"k":"a","m":"b"}},{{"deep":{{"s":"{long}","n":"z"}}}}],"t":["u","{long}"],"v":"{long}"}}"#
+    );
+    let expected: Value = serde_json::from_str(&text).unwrap();
+    for size in [1, 2, 3, 5, 7, 16, 31, 64] {
+        let pieces = split(&text, &[size]);
+        assert_eq!(
+            feed_checked(&pieces, false).unwrap(),
+            expected,
+            "size {size}"
+        );
+    }
+}
+
+/// Deep siblings in big fragments: finding the open value again after each close would
+/// cost the depth per sibling, so the push switches to editing its frames (the look-up
+/// budget of a push is its length plus twice the depth). Snapshots, deltas and the
+/// verdict stay the same as with small fragments.
+#[test]
+fn deep_siblings_in_big_fragments() {
+    let depth = 61;
+    let mut text = String::new();
+    for i in 0..depth {
+        text.push_str(if i % 2 == 0 { "[" } else { "{\"k\":" });
+    }
+    text.push_str("[0]");
+    for i in 0..300 {
+        text.push_str(&format!(",[{i},\"s{i}\",{{\"a\":[true,null]}}]"));
+    }
+    for i in (0..depth).rev() {
+        text.push_str(if i % 2 == 0 { "]" } else { "}" });
+    }
+    let expected: Value = serde_json::from_str(&text).unwrap();
+    for size in [text.len(), 4096, 700, 33, 5] {
+        let pieces = split(&text, &[size]);
+        assert_eq!(
+            feed_checked(&pieces, true).unwrap(),
+            expected,
+            "size {size}"
+        );
+    }
+}
