@@ -10,11 +10,15 @@ use std::io::{self, Read, Write};
 use crate::blocking::response::{
     Started, completion_from_body, merge_whole_json, read_error, timeout_kind,
 };
-use crate::chat::{
-    Completion, DRAIN_TAIL_BYTES, EventReader, Hooks, OwnedStreamEvent, StreamDecoder, StreamEnd,
-    StreamEvent,
-};
+use crate::chat::reader::{Hooks, StreamEnd};
+use crate::chat::{Completion, EventReader, OwnedStreamEvent, StreamDecoder, StreamEvent};
 use crate::error::{Error, TimeoutKind};
+
+/// The most body bytes read after `data: [DONE]` to reach the end of the body, so that
+/// ureq can return the connection to its pool: a server sends nothing but the chunked
+/// terminator there (framing, not body) or a comment; a longer tail is not worth
+/// reading for the connection's sake.
+const DRAIN_TAIL_BYTES: usize = 64 * 1024;
 
 /// One streaming response. Pull events with [`next_event`](ChatStream::next_event)
 /// (borrowed, no allocation) or iterate [`OwnedStreamEvent`]s; end with

@@ -11,7 +11,7 @@
 
 mod merge;
 mod model;
-mod reader;
+pub(crate) mod reader;
 mod request;
 mod stream;
 mod types;
@@ -19,11 +19,7 @@ pub(crate) mod wire;
 
 pub use merge::{Accumulator, Limits, OwnedStreamEvent, StreamEvent};
 pub use model::{Capabilities, Model, ModelDefaults, ModelLimits, Rule};
-#[cfg(feature = "blocking")]
-pub(crate) use reader::DRAIN_TAIL_BYTES;
 pub use reader::EventReader;
-#[cfg(feature = "blocking")]
-pub(crate) use reader::{Hooks, StreamEnd};
 pub use request::{ChatRequest, JsonSchema, Message, ResponseFormat, Role, Stop, Tool, ToolChoice};
 pub use stream::StreamDecoder;
 pub use types::{AssistantMessage, Completion, FinishReason, Protocol, ToolCall, Usage};

@@ -10,13 +10,6 @@ use crate::error::{Error, TimeoutKind};
 /// The read buffer's size unless [`EventReader::read_buffer`] sets another.
 const DEFAULT_READ_BUFFER: usize = 16 * 1024;
 
-/// The most body bytes read after `data: [DONE]` to reach the end of the body, when
-/// [`EventReader::drain_tail`] asks for it: a server sends nothing but the chunked
-/// terminator there (framing, not body) or a comment; a longer tail is not worth
-/// reading for the connection's sake.
-#[cfg(feature = "blocking")]
-pub(crate) const DRAIN_TAIL_BYTES: usize = 64 * 1024;
-
 /// Where the reader is.
 #[derive(Debug)]
 enum Phase {
@@ -43,9 +36,9 @@ pub(crate) trait Hooks {
 }
 
 /// How a stream ended, for [`Hooks::stream_end`].
-#[cfg_attr(
-    not(feature = "blocking"),
-    allow(dead_code, reason = "read by the blocking client's log")
+#[allow(
+    dead_code,
+    reason = "read by the blocking client's log (unused in a chat-only build)"
 )]
 pub(crate) struct StreamEnd<'a> {
     pub(crate) completion: &'a Completion,
@@ -231,9 +224,9 @@ impl<R: Read> EventReader<R> {
 
     /// Tells which read errors are timeouts, for a transport whose reader says so in
     /// its own way (ureq's idle and total timeouts).
-    #[cfg_attr(
-        not(feature = "blocking"),
-        allow(dead_code, reason = "for the blocking client's transport")
+    #[allow(
+        dead_code,
+        reason = "for the blocking client's transport (unused in a chat-only build)"
     )]
     pub(crate) fn timeouts(mut self, timeout_of: fn(io::Error) -> Option<TimeoutKind>) -> Self {
         self.timeout_of = timeout_of;
@@ -247,9 +240,9 @@ impl<R: Read> EventReader<R> {
     /// runs past `max_bytes`, breaks off or times out ends the drain there, and the stream
     /// ends normally all the same; the reader is then dropped unread, which closes the
     /// connection.
-    #[cfg_attr(
-        not(feature = "blocking"),
-        allow(dead_code, reason = "for the blocking client's transport")
+    #[allow(
+        dead_code,
+        reason = "for the blocking client's transport (unused in a chat-only build)"
     )]
     pub(crate) fn drain_tail(mut self, max_bytes: Option<usize>) -> Self {
         self.drain_tail = max_bytes;
@@ -425,9 +418,9 @@ impl<R: Read> EventReader<R> {
     /// Takes the body out, unread, for a transport that reads it another way (a whole
     /// JSON answer); mark the end with
     /// [`body_read_outside`](EventReader::body_read_outside).
-    #[cfg_attr(
-        not(feature = "blocking"),
-        allow(dead_code, reason = "for the blocking client's transport")
+    #[allow(
+        dead_code,
+        reason = "for the blocking client's transport (unused in a chat-only build)"
     )]
     pub(crate) fn take_reader(&mut self) -> Option<R> {
         self.reader.take()
@@ -435,9 +428,9 @@ impl<R: Read> EventReader<R> {
 
     /// Marks the end of a body of `bytes` bytes read outside (see
     /// [`take_reader`](EventReader::take_reader)).
-    #[cfg_attr(
-        not(feature = "blocking"),
-        allow(dead_code, reason = "for the blocking client's transport")
+    #[allow(
+        dead_code,
+        reason = "for the blocking client's transport (unused in a chat-only build)"
     )]
     pub(crate) fn body_read_outside(&mut self, bytes: usize) {
         self.bytes_read = self.bytes_read.saturating_add(bytes as u64);
@@ -511,9 +504,9 @@ impl<R> EventReader<R> {
     }
 
     /// The decoder, to configure its accumulator in place before the first event.
-    #[cfg_attr(
-        not(feature = "blocking"),
-        allow(dead_code, reason = "for the blocking client's transport")
+    #[allow(
+        dead_code,
+        reason = "for the blocking client's transport (unused in a chat-only build)"
     )]
     pub(crate) fn decoder_mut(&mut self) -> &mut StreamDecoder {
         &mut self.decoder
