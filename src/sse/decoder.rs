@@ -759,7 +759,7 @@ impl Decoder {
             st.scanned += rel as u64 + 1;
             let line_start = st.pos;
             let eol = from + rel;
-            let next = line_end(buf, eol, &mut st.skip_lf);
+            let next = line_end(buf, eol, held, &mut st.skip_lf);
             st.pos = next;
             st.scan = next;
             let line = buf.get(line_start..eol).unwrap_or_default();
@@ -840,7 +840,7 @@ impl Decoder {
                     Data::None => {
                         // Fast path: a single data line directly followed by the blank
                         // line is dispatched at once, lent from the input.
-                        if let Some(after) = blank_line_at(buf, next, &mut st.skip_lf) {
+                        if let Some(after) = blank_line_at(buf, next, held, &mut st.skip_lf) {
                             st.scanned += (after - next) as u64;
                             st.pos = after;
                             st.scan = after;
@@ -1145,15 +1145,21 @@ impl Decoder {
     }
 }
 
-/// The index after the line end at `eol` (CR, LF or CRLF). A CR that is the last byte
-/// so far sets `skip_lf`: an LF starting the next feed is part of it.
+/// The index after the line end at `eol` (CR, LF or CRLF) in the stored bytes `buf`,
+/// which `held` held bytes follow. A CR that is the last byte fed so far sets
+/// `skip_lf`: an LF starting the next feed is part of it.
+///
+/// A CR that is the last stored byte but has held bytes after it (the start of a
+/// character split across feeds, never an LF) is a lone CR: the next byte of the stream
+/// is the first held one, not the next feed's first. Setting `skip_lf` there would pair
+/// the CR with a later LF and drop the held bytes in its place.
 #[inline]
-fn line_end(buf: &[u8], eol: usize, skip_lf: &mut bool) -> usize {
+fn line_end(buf: &[u8], eol: usize, held: usize, skip_lf: &mut bool) -> usize {
     if buf.get(eol) == Some(&b'\r') {
         match buf.get(eol + 1) {
             Some(b'\n') => return eol + 2,
-            None => *skip_lf = true,
-            Some(_) => {}
+            None if held == 0 => *skip_lf = true,
+            None | Some(_) => {}
         }
     }
     eol + 1
@@ -1177,11 +1183,12 @@ fn starts_new_event_so_far(partial: &[u8]) -> Option<bool> {
     }
 }
 
-/// If a blank line starts at `at` (and is complete), the index after it.
+/// If a blank line starts at `at` (and is complete), the index after it ([`line_end`]:
+/// `held` bytes follow `buf`).
 #[inline]
-fn blank_line_at(buf: &[u8], at: usize, skip_lf: &mut bool) -> Option<usize> {
+fn blank_line_at(buf: &[u8], at: usize, held: usize, skip_lf: &mut bool) -> Option<usize> {
     match buf.get(at) {
-        Some(b'\n' | b'\r') => Some(line_end(buf, at, skip_lf)),
+        Some(b'\n' | b'\r') => Some(line_end(buf, at, held, skip_lf)),
         _ => None,
     }
 }

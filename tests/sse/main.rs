@@ -20,5 +20,7 @@ mod vectors;
 
 #[path = "../regression/legacy_id_line_counted_in_previous_event.rs"]
 mod legacy_id_line_counted_in_previous_event;
+#[path = "../regression/sse_cr_before_split_char_taken_as_crlf.rs"]
+mod sse_cr_before_split_char_taken_as_crlf;
 #[path = "../regression/sse_limit_order_depends_on_split.rs"]
 mod sse_limit_order_depends_on_split;
