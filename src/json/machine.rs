@@ -628,39 +628,12 @@ impl PartialJson {
                 insert_member(parent, value);
                 None
             }
-            (Some(parent), Cursor::Owned(_)) => match &mut parent.value {
-                Value::Array(a) => {
-                    parent.len = parent.len.saturating_add(1);
-                    a.push(value);
-                    None
-                }
-                Value::Object(m) => match m.entry(parent.key.as_str()) {
-                    Entry::Vacant(v) => {
-                        v.insert(value);
-                        parent.key.clear();
-                        None
-                    }
-                    Entry::Occupied(_) => Some(value),
-                },
-                _ => None,
-            },
-            (Some(parent), Cursor::Node(node)) => match &mut **node {
-                Value::Array(a) => {
-                    parent.len = parent.len.saturating_add(1);
-                    a.push(value);
-                    None
-                }
-                // One look-up: insert unless the key is shown already.
-                Value::Object(m) => match m.entry(parent.key.as_str()) {
-                    Entry::Vacant(v) => {
-                        v.insert(value);
-                        parent.key.clear();
-                        None
-                    }
-                    Entry::Occupied(_) => Some(value),
-                },
-                _ => None,
-            },
+            (Some(parent), Cursor::Owned(_)) => {
+                place_in(&mut parent.value, &mut parent.len, &mut parent.key, value)
+            }
+            (Some(parent), Cursor::Node(node)) => {
+                place_in(node, &mut parent.len, &mut parent.key, value)
+            }
             _ => None,
         };
         if let Some(value) = duplicate {
@@ -1111,4 +1084,31 @@ pub(super) fn parse_number(token: &str) -> Option<Value> {
         }
     }
     serde_json::from_str::<Value>(token).ok()
+}
+
+/// Adds a complete scalar to `container`, an array (counted in `len`) or an object whose
+/// member `key` was just read, with one map look-up: returns the value back when that
+/// key is shown already (a duplicate, which the caller keeps aside).
+fn place_in(
+    container: &mut Value,
+    len: &mut usize,
+    key: &mut String,
+    value: Value,
+) -> Option<Value> {
+    match container {
+        Value::Array(a) => {
+            *len = len.saturating_add(1);
+            a.push(value);
+            None
+        }
+        Value::Object(m) => match m.entry(key.as_str()) {
+            Entry::Vacant(v) => {
+                v.insert(value);
+                key.clear();
+                None
+            }
+            Entry::Occupied(_) => Some(value),
+        },
+        _ => None,
+    }
 }
