@@ -16,10 +16,10 @@
 //!
 //! # Crate features
 //!
-//! - `chat`: wire types, the delta merger and [`json::PartialJson`] (incremental
+//! - `chat`: wire types, the delta merger and `json::PartialJson` (incremental
 //!   partial JSON); pulls in `serde` and `serde_json`.
 //! - `blocking` (default): the ureq client (rustls), built on `chat`; logs through `log`.
-//! - `testing`: [`testing::ReplayServer`], an HTTP server on 127.0.0.1 that replays
+//! - `testing`: `testing::ReplayServer`, an HTTP server on 127.0.0.1 that replays
 //!   recorded streams (per path, split, paced, stalled or cut as a test asks) and
 //!   records each request with the API key redacted; std only, for your own tests.
 #![forbid(unsafe_code)]

@@ -59,7 +59,7 @@ impl Hooks for NoHooks {
 /// One streaming response body read from any [`Read`] (a socket, a
 /// `reqwest::blocking::Response`, a file holding a recorded body), giving the lent
 /// [`StreamEvent`]s of [`StreamDecoder`] and, at the end, the [`Completion`]. It is the
-/// transport-neutral half of [`blocking::ChatStream`](crate::blocking::ChatStream),
+/// transport-neutral half of `blocking::ChatStream` (feature `blocking`),
 /// which is this reader over ureq's body reader: bring your own HTTP client, send the
 /// request from [`ChatRequest`](crate::chat::ChatRequest) (see the README's "Your own
 /// transport"), and hand the response body to [`EventReader::new`].
@@ -71,7 +71,7 @@ impl Hooks for NoHooks {
 /// [limits](crate::chat::Limits). Give it the body after HTTP framing: the bytes the
 /// server sent as the body, with chunked transfer encoding removed.
 ///
-/// The stream ends as [`ChatStream`](crate::blocking::ChatStream)'s does:
+/// The stream ends as `blocking::ChatStream`'s does:
 ///
 /// - `Ok(None)` once the server finished (a finish reason or `data: [DONE]`) and every
 ///   event was taken. Nothing is read after `[DONE]`; at the end of the body (or at
