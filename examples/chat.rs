@@ -25,9 +25,9 @@ mod render;
 use std::io::Write;
 use std::process::ExitCode;
 
-use dashscope_glm::Error;
 use dashscope_glm::blocking::Client;
 use dashscope_glm::chat::{ChatRequest, Completion, Protocol, StreamEvent};
+use dashscope_glm::{Error, ErrorKind};
 
 const BAR: &str = "====================";
 
@@ -149,7 +149,9 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(_) => ExitCode::SUCCESS,
-        Err(Error::Config(_) | Error::Validation { .. }) => ExitCode::from(2),
+        Err(e) if matches!(e.kind(), ErrorKind::Config | ErrorKind::Validation) => {
+            ExitCode::from(2)
+        }
         Err(_) => ExitCode::FAILURE,
     }
 }

@@ -32,11 +32,11 @@ mod render;
 use std::io::Write;
 use std::process::ExitCode;
 
-use dashscope_glm::Error;
 use dashscope_glm::blocking::{ChatStream, Client};
 use dashscope_glm::chat::{
     ChatRequest, Completion, Message, Protocol, StreamEvent, Tool, ToolCall,
 };
+use dashscope_glm::{Error, ErrorKind};
 use serde_json::{Value, json};
 
 const QUESTION: &str = "What is the weather like in Beijing";
@@ -146,10 +146,11 @@ fn run_tool(call: &ToolCall) -> String {
             .to_string(),
             None => json!({"error": "the argument `city` (a string) is missing"}).to_string(),
         },
-        Err(Error::ToolArguments(e)) => {
-            json!({"error": format!("the arguments are not JSON: {}", e.json_error())}).to_string()
-        }
-        Err(e) => json!({"error": e.to_string()}).to_string(),
+        Err(e) => match e.tool_arguments_error() {
+            Some(t) => json!({"error": format!("the arguments are not JSON: {}", t.json_error())})
+                .to_string(),
+            None => json!({"error": e.to_string()}).to_string(),
+        },
     }
 }
 
@@ -253,8 +254,8 @@ fn main() -> ExitCode {
         Err(e) => {
             let _ = out.flush();
             eprintln!("error: {}", render::chain(&e));
-            match e {
-                Error::Config(_) | Error::Validation { .. } => ExitCode::from(2),
+            match e.kind() {
+                ErrorKind::Config | ErrorKind::Validation => ExitCode::from(2),
                 _ => ExitCode::FAILURE,
             }
         }

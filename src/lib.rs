@@ -39,8 +39,8 @@ pub mod blocking;
 
 #[cfg(feature = "chat")]
 pub use error::{
-    ApiError, ApiErrorOrigin, Error, ErrorKind, HttpError, MalformedChunk, TimeoutKind,
-    ToolArgumentsError, TransportError,
+    ApiError, ApiErrorOrigin, Category, ConfigKind, Error, ErrorKind, HttpError, LimitExceeded,
+    LimitKind, MalformedChunk, TimeoutKind, ToolArgumentsError,
 };
 
 #[cfg(feature = "chat")]

@@ -13,23 +13,26 @@ pub(crate) fn completion(c: &Completion) -> Value {
         .unwrap_or_else(|e| json!({"error": {"kind": "serialize", "message": e.to_string()}}))
 }
 
-/// An error in the examples' `--json` schema: `{"error": {"kind", "status", "code",
-/// "message", "request_id"}}`. `kind` is [`Error::kind`]'s name: `http` (a non-2xx
-/// answer whose body is not an API error), `api` (a non-2xx answer with an API error
-/// body), `stream` (an error inside a 2xx response's body), `transport`, `timeout`,
-/// `interrupted`, `malformed`, `sse`, `limit`, `validation`, `config`. `status` is
-/// [`Error::status`]: the HTTP status for `http` and `api`, the status the error event
-/// named (or null) for `stream`, else null. `code` is the provider's code (`api`,
-/// `stream`) or the broken rule (`validation`), else null. `message` is the provider's
-/// message for `api` and `stream`, else the error and its sources joined by `": "`.
+/// An error in the examples' `--json` schema: `{"error": {"kind", "category", "status",
+/// "code", "message", "request_id"}}`. `kind` is [`Error::kind`]'s name: `http` (a
+/// non-2xx answer whose body is not an API error), `api` (a non-2xx answer with an API
+/// error body), `stream` (an error inside a 2xx response's body), `transport`,
+/// `timeout`, `interrupted`, `malformed`, `sse`, `limit`, `validation`, `config`,
+/// `cancelled`. `category` is [`Error::category`]'s name (`auth`, `rate_limit`, `quota`,
+/// ...: what to do about it). `status` is [`Error::status`]: the HTTP status for `http`
+/// and `api`, the status the error event named (or null) for `stream`, else null.
+/// `code` is the provider's code (`api`, `stream`) or the broken rule (`validation`),
+/// else null. `message` is the provider's message for `api` and `stream`, else the error
+/// and its sources joined by `": "`.
 pub(crate) fn error(e: &Error) -> Value {
-    let (code, message) = match e {
-        Error::Api(api) => (api.code.clone(), api.message.clone()),
-        Error::Validation { rule, .. } => (Some(rule.as_str().to_owned()), chain(e)),
-        _ => (None, chain(e)),
+    let (code, message) = match (e.api(), e.rule()) {
+        (Some(api), _) => (api.code.clone(), api.message.clone()),
+        (None, Some(rule)) => (Some(rule.as_str().to_owned()), chain(e)),
+        (None, None) => (None, chain(e)),
     };
     json!({"error": {
         "kind": e.kind().as_str(),
+        "category": e.category().as_str(),
         "status": e.status(),
         "code": code,
         "message": message,

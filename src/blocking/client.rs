@@ -13,8 +13,8 @@ use crate::blocking::response::{
 };
 use crate::blocking::retry::Jitter;
 use crate::blocking::stream::ChatStream;
-use crate::chat::{Accumulator, ChatRequest, Completion, Protocol, StreamDecoder};
-use crate::error::{Error, TimeoutKind};
+use crate::chat::{Accumulator, ChatRequest, Completion, Protocol, Rule, StreamDecoder};
+use crate::error::{ConfigKind, Error, ErrorKind, TimeoutKind};
 use crate::sse;
 
 struct Inner {
@@ -121,21 +121,21 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`], e.g. when `DASHSCOPE_API_KEY` is not set.
+    /// [`ErrorKind::Config`], e.g. when `DASHSCOPE_API_KEY` is not set.
     ///
     /// # Example
     ///
     /// This example runs whether or not the environment has a key: a missing or wrong
-    /// setting is an [`Error::Config`] that says which.
+    /// setting is an [`ErrorKind::Config`] error that says which.
     ///
     /// ```
     /// use dashscope_glm::blocking::Client;
     /// use dashscope_glm::chat::Protocol;
-    /// use dashscope_glm::Error;
+    /// use dashscope_glm::ErrorKind;
     ///
     /// match Client::from_env() {
     ///     Ok(client) => println!("calling {}", client.endpoint(Protocol::OpenAiCompatible)),
-    ///     Err(Error::Config(why)) => eprintln!("not configured: {why}"),
+    ///     Err(err) if err.kind() == ErrorKind::Config => eprintln!("not configured: {err}"),
     ///     Err(other) => return Err(other),
     /// }
     /// # Ok::<(), dashscope_glm::Error>(())
@@ -161,9 +161,10 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::Validation`], [`Error::Config`] (a request header refused), [`Error::Api`] (an error status with a JSON or SSE body),
-    /// [`Error::Http`] (an error status with another body), [`Error::Transport`],
-    /// [`Error::Timeout`].
+    /// [`ErrorKind::Validation`] (a rule of the model, or a request header refused),
+    /// [`ErrorKind::Api`] (an error status with a JSON or SSE body),
+    /// [`ErrorKind::Http`] (an error status with another body),
+    /// [`ErrorKind::Transport`], [`ErrorKind::Timeout`].
     ///
     /// # Example
     ///
@@ -218,19 +219,19 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// As [`stream`](Client::stream), plus [`Error::LimitExceeded`] for a body over the
+    /// As [`stream`](Client::stream), plus [`ErrorKind::Limit`] for a body over the
     /// limit and the errors of a body that is not a valid response.
     ///
     /// # Example
     ///
     /// This example gets a whole answer from a local [`ReplayServer`], and shows an
-    /// error status with a JSON body coming back as [`Error::Api`].
+    /// error status with a JSON body coming back as an [`ErrorKind::Api`] error.
     ///
     /// ```
     /// use dashscope_glm::blocking::Client;
     /// use dashscope_glm::chat::ChatRequest;
     /// use dashscope_glm::testing::{ReplayServer, Reply};
-    /// use dashscope_glm::Error;
+    /// use dashscope_glm::ErrorKind;
     ///
     /// let answer = r#"{"choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}]}"#;
     /// let server = ReplayServer::start(Reply::json(200, answer))?;
@@ -241,22 +242,26 @@ impl Client {
     /// let refusal = r#"{"error":{"code":"invalid_api_key","message":"Incorrect API key provided."}}"#;
     /// let server = ReplayServer::start(Reply::json(401, refusal))?;
     /// let client = Client::builder().api_key("sk-test").base_url(server.base_url()).no_proxy().build()?;
-    /// let Err(Error::Api(api)) = client.complete(&ChatRequest::new("glm-5").user("Hello")) else {
-    ///     panic!("expected an API error");
-    /// };
-    /// assert_eq!((api.status, api.code.as_deref()), (401, Some("invalid_api_key")));
+    /// let err = client.complete(&ChatRequest::new("glm-5").user("Hello")).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Api);
+    /// let api = err.api().unwrap();
+    /// assert_eq!((api.status, api.code.as_deref()), (Some(401), Some("invalid_api_key")));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
     /// [`ReplayServer`]: crate::testing::ReplayServer
     pub fn complete(&self, request: &ChatRequest) -> Result<Completion, Error> {
         let started = self.send(request, false)?;
-        let body = read_limited(
+        let attempts = started.attempts;
+        read_limited(
             started.body,
             self.inner.config.max_body_bytes,
             started.request_id.as_deref(),
-        )?;
-        completion_from_body(started.protocol, &body, started.request_id.as_deref())
+        )
+        .and_then(|body| {
+            completion_from_body(started.protocol, &body, started.request_id.as_deref())
+        })
+        .map_err(|e| e.with_attempts(attempts))
     }
 
     fn send(&self, request: &ChatRequest, stream: bool) -> Result<Started, Error> {
@@ -305,7 +310,8 @@ impl Client {
             map.insert(name.clone(), value.clone());
         }
         for (name, value) in request.headers() {
-            let (name, value) = checked_header(name, value)?;
+            let (name, value) = checked_header(name, value)
+                .map_err(|why| Error::validation(Rule::InvalidHeader, why))?;
             map.insert(name, value);
         }
         map.insert(header::AUTHORIZATION, config.authorization.clone());
@@ -334,25 +340,34 @@ impl Client {
         // is no deadline all the same.
         let deadline = config.total_timeout.and_then(|t| start.checked_add(t));
         let mut retry = 0u32;
+        // Every error returned says how many requests were sent and the server's
+        // last hint.
+        let mut hint = None;
+        let done = |error: Error, sent: u32, hint| error.with_attempts(sent).with_retry_after(hint);
         loop {
             let remaining = match deadline {
                 Some(d) => match d.checked_duration_since(Instant::now()) {
                     Some(r) if !r.is_zero() => Some(r),
                     _ => {
-                        return Err(Error::Timeout {
-                            kind: TimeoutKind::Total,
-                            partial: None,
-                        });
+                        return Err(Error::timeout(TimeoutKind::Total, None)
+                            .with_attempts(retry)
+                            .with_retry_after(hint));
                     }
                 },
                 None => None,
             };
             let rejected = match self.attempt(url, headers, protocol, stream, body, remaining) {
-                Ok(started) => return Ok(started),
+                Ok(started) => {
+                    return Ok(Started {
+                        attempts: retry + 1,
+                        ..started
+                    });
+                }
                 Err(rejected) => rejected,
             };
+            hint = rejected.retry_after.or(hint);
             if retry >= config.retry.max_retries || !rejected.retryable {
-                return Err(rejected.error);
+                return Err(done(rejected.error, retry + 1, hint));
             }
             let delay = config
                 .retry
@@ -364,7 +379,7 @@ impl Client {
                         "not retrying {}: the delay {delay:?} would pass the total timeout",
                         cause(&rejected.error)
                     );
-                    return Err(rejected.error);
+                    return Err(done(rejected.error, retry + 1, hint));
                 }
             }
             log::debug!(
@@ -434,16 +449,15 @@ fn is_connect_failure(e: &ureq::Error) -> bool {
 /// What a failed attempt's error was, for the retry log: its kind and status, never a
 /// body or a message that could quote the request.
 fn cause(error: &Error) -> String {
-    match error {
-        Error::Api(api) => format!(
-            "API error {} {}",
-            api.status,
-            api.code.as_deref().unwrap_or("(no code)")
+    let status = error.status().map_or_else(String::new, |s| format!(" {s}"));
+    match error.kind() {
+        ErrorKind::Api => format!("API error{status} {}", error.code().unwrap_or("(no code)")),
+        ErrorKind::Http => format!("HTTP status{status}"),
+        ErrorKind::Timeout => format!(
+            "{} timeout",
+            error.timeout_kind().unwrap_or(TimeoutKind::Connect)
         ),
-        Error::Http(http) => format!("HTTP status {}", http.status),
-        Error::Timeout { kind, .. } => format!("{kind} timeout"),
-        Error::Transport(t) => format!("transport error: {}", t.message),
-        _ => "an error".to_owned(),
+        kind => format!("{kind} error"),
     }
 }
 
@@ -451,15 +465,13 @@ fn cause(error: &Error) -> String {
 /// through a proxy names it (`proxy`, as `scheme://host:port`).
 fn send_error(e: ureq::Error, proxy: Option<&str>) -> Error {
     match e {
-        ureq::Error::Timeout(t) => Error::Timeout {
-            kind: timeout_kind(t),
-            partial: None,
-        },
-        ureq::Error::InvalidProxyUrl => Error::Config("invalid proxy URL".into()),
-        ureq::Error::BadUri(why) => Error::Config(format!("bad URL: {why}")),
-        ureq::Error::RequireHttpsOnly(why) => {
-            Error::Config(format!("the agent only allows https: {why}"))
-        }
+        ureq::Error::Timeout(t) => Error::timeout(timeout_kind(t), None),
+        ureq::Error::InvalidProxyUrl => Error::config(ConfigKind::Proxy, "invalid proxy URL"),
+        ureq::Error::BadUri(why) => Error::config(ConfigKind::Url, format!("bad URL: {why}")),
+        ureq::Error::RequireHttpsOnly(why) => Error::config(
+            ConfigKind::Conflict,
+            format!("the agent only allows https: {why}"),
+        ),
         other => match proxy {
             Some(proxy) => transport(
                 &format!("sending the request through the proxy {proxy}"),
@@ -486,13 +498,8 @@ mod tests {
         assert_eq!(timeout_kind(T::PerWrite), TimeoutKind::Idle);
         assert_eq!(timeout_kind(T::Global), TimeoutKind::Total);
         let e = send_error(ureq::Error::Timeout(T::Connect), None);
-        assert!(matches!(
-            e,
-            Error::Timeout {
-                kind: TimeoutKind::Connect,
-                partial: None
-            }
-        ));
+        assert_eq!(e.timeout_kind(), Some(TimeoutKind::Connect));
+        assert!(e.partial().is_none());
         assert!(e.is_retryable());
         assert!(is_connect_failure(&ureq::Error::Timeout(T::Connect)));
         assert!(!is_connect_failure(&ureq::Error::Timeout(T::PerRead)));

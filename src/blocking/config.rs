@@ -11,7 +11,7 @@ use ureq::http::{self, HeaderMap, HeaderName, HeaderValue};
 use crate::blocking::client::Client;
 use crate::blocking::retry::RetryPolicy;
 use crate::chat::{ChatRequest, Protocol};
-use crate::error::Error;
+use crate::error::{ConfigKind, Error};
 
 /// A Model Studio region: which shared host (or workspace host) to call.
 ///
@@ -72,7 +72,8 @@ impl std::str::FromStr for Region {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] naming the regions this client knows.
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) naming the regions this client
+    /// knows.
     fn from_str(s: &str) -> Result<Self, Error> {
         Ok(match s.trim().to_ascii_lowercase().as_str() {
             "cn-beijing" | "beijing" => Self::Beijing,
@@ -80,9 +81,12 @@ impl std::str::FromStr for Region {
             "us-east-1" | "us" | "virginia" => Self::Us,
             "cn-hongkong" | "hongkong" | "hong-kong" => Self::HongKong,
             _ => {
-                return Err(Error::Config(format!(
-                    "{s:?} is not a region this client knows (cn-beijing, ap-southeast-1, us-east-1, cn-hongkong)"
-                )));
+                return Err(Error::config(
+                    ConfigKind::Region,
+                    format!(
+                        "{s:?} is not a region this client knows (cn-beijing, ap-southeast-1, us-east-1, cn-hongkong)"
+                    ),
+                ));
             }
         })
     }
@@ -413,7 +417,7 @@ impl ClientBuilder {
     ///
     /// ```
     /// use dashscope_glm::blocking::Client;
-    /// use dashscope_glm::Error;
+    /// use dashscope_glm::ConfigKind;
     ///
     /// let client = Client::builder()
     ///     .api_key("sk-test")
@@ -424,7 +428,7 @@ impl ClientBuilder {
     ///     .api_key("sk-test")
     ///     .default_header("Authorization", "Bearer sk-other")
     ///     .build();
-    /// assert!(matches!(refused, Err(Error::Config(_))));
+    /// assert_eq!(refused.unwrap_err().config_kind(), Some(ConfigKind::Header));
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
     #[must_use]
@@ -457,7 +461,7 @@ impl ClientBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] for a region it does not know.
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for a region it does not know.
     ///
     /// # Example
     ///
@@ -479,10 +483,9 @@ impl ClientBuilder {
             self.api_key = ApiKey(key.trim().to_owned());
         }
         if let Some(region) = get("DASHSCOPE_REGION") {
-            self.region = region.parse().map_err(|e| match e {
-                Error::Config(why) => Error::Config(format!("DASHSCOPE_REGION: {why}")),
-                other => other,
-            })?;
+            self.region = region
+                .parse()
+                .map_err(|e| Error::config(ConfigKind::Region, format!("DASHSCOPE_REGION: {e}")))?;
         }
         if let Some(ws) = get("DASHSCOPE_WORKSPACE") {
             self.workspace = Some(ws.trim().to_owned());
@@ -497,12 +500,12 @@ impl ClientBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`]: no API key (or one that cannot go in a header), a base URL
-    /// that is not `http(s)://host[:port][/path]`, plain `http://` to a host that is not
-    /// loopback without [`allow_insecure_http`](ClientBuilder::allow_insecure_http), a
-    /// workspace id that is not a DNS label, an invalid proxy (given or from the
-    /// environment), a default header or user agent that is not valid HTTP or that the
-    /// client writes itself.
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config): no API key (or one that cannot go
+    /// in a header), a base URL that is not `http(s)://host[:port][/path]`, plain `http://`
+    /// to a host that is not loopback without
+    /// [`allow_insecure_http`](ClientBuilder::allow_insecure_http), a workspace id that is
+    /// not a DNS label, an invalid proxy (given or from the environment), a default header
+    /// or user agent that is not valid HTTP or that the client writes itself.
     pub fn build(self) -> Result<Client, Error> {
         let env = ProxyEnv::read(|k| std::env::var(k).ok());
         self.build_with_env(&env)
@@ -512,13 +515,15 @@ impl ClientBuilder {
     fn build_with_env(self, env: &ProxyEnv) -> Result<Client, Error> {
         let key = &self.api_key.0;
         if key.is_empty() {
-            return Err(Error::Config(
-                "no API key: set DASHSCOPE_API_KEY or call ClientBuilder::api_key".into(),
+            return Err(Error::config(
+                ConfigKind::ApiKey,
+                "no API key: set DASHSCOPE_API_KEY or call ClientBuilder::api_key",
             ));
         }
         if !key.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(Error::Config(
-                "the API key contains characters that cannot go in an HTTP header (spaces, control or non-ASCII characters)".into(),
+            return Err(Error::config(
+                ConfigKind::ApiKey,
+                "the API key contains characters that cannot go in an HTTP header (spaces, control or non-ASCII characters)",
             ));
         }
         let root = match &self.base_url {
@@ -526,9 +531,12 @@ impl ClientBuilder {
             None => match &self.workspace {
                 Some(ws) => {
                     if !valid_workspace(ws) {
-                        return Err(Error::Config(format!(
-                            "workspace id {ws:?} is not valid (letters, digits, '_' and '-', at most 64, starting with a letter or digit)"
-                        )));
+                        return Err(Error::config(
+                            ConfigKind::Workspace,
+                            format!(
+                                "workspace id {ws:?} is not valid (letters, digits, '_' and '-', at most 64, starting with a letter or digit)"
+                            ),
+                        ));
                     }
                     format!("https://{ws}.{}.maas.aliyuncs.com", self.region.id())
                 }
@@ -536,8 +544,12 @@ impl ClientBuilder {
             },
         };
         let headers = header_map(&self.user_agent, &self.default_headers)?;
-        let mut authorization = HeaderValue::try_from(format!("Bearer {key}"))
-            .map_err(|_| Error::Config("the API key cannot go in an HTTP header".into()))?;
+        let mut authorization = HeaderValue::try_from(format!("Bearer {key}")).map_err(|_| {
+            Error::config(
+                ConfigKind::ApiKey,
+                "the API key cannot go in an HTTP header",
+            )
+        })?;
         authorization.set_sensitive(true);
         let (agent, proxy) = match self.agent {
             Some(agent) => (agent, None),
@@ -598,16 +610,18 @@ fn header_map(user_agent: &str, defaults: &[(String, String)]) -> Result<HeaderM
     for (name, value) in std::iter::once(("User-Agent", user_agent))
         .chain(defaults.iter().map(|(n, v)| (n.as_str(), v.as_str())))
     {
-        let (name, value) = checked_header(name, value)?;
+        let (name, value) =
+            checked_header(name, value).map_err(|why| Error::config(ConfigKind::Header, why))?;
         map.insert(name, value);
     }
     Ok(map)
 }
 
-/// A header a caller adds, checked (as [`ChatRequest::header`] says) and converted.
-pub(crate) fn checked_header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), Error> {
+/// A header a caller adds, checked (as [`ChatRequest::header`] says) and converted; the
+/// caller makes the error from what is wrong.
+pub(crate) fn checked_header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), String> {
     ChatRequest::check_header(name, value)?;
-    let bad = || Error::Config(format!("the header {name} is not valid HTTP"));
+    let bad = || format!("the header {name} is not valid HTTP");
     let name = HeaderName::try_from(name).map_err(|_| bad())?;
     let value = HeaderValue::try_from(value).map_err(|_| bad())?;
     Ok((name, value))
@@ -705,11 +719,14 @@ fn choose_proxy(
         ProxySetting::None => Ok(None),
         ProxySetting::Url(url) => parse_proxy(url)
             .map(Some)
-            .map_err(|e| Error::Config(format!("invalid proxy URL: {e}"))),
+            .map_err(|e| Error::config(ConfigKind::Proxy, format!("invalid proxy URL: {e}"))),
         ProxySetting::FromEnv => {
-            let uri: http::Uri = root
-                .parse()
-                .map_err(|e| Error::Config(format!("base URL {root:?} does not parse ({e})")))?;
+            let uri: http::Uri = root.parse().map_err(|e| {
+                Error::config(
+                    ConfigKind::Url,
+                    format!("base URL {root:?} does not parse ({e})"),
+                )
+            })?;
             let host = uri.host().unwrap_or("");
             let Some((name, value)) = env.proxy_var(uri.scheme_str().unwrap_or("https")) else {
                 return Ok(None);
@@ -722,9 +739,10 @@ fn choose_proxy(
                 return Ok(None);
             }
             parse_proxy(value).map(Some).map_err(|e| {
-                Error::Config(format!(
-                    "the proxy in {name} is not a valid proxy URL ({e})"
-                ))
+                Error::config(
+                    ConfigKind::Proxy,
+                    format!("the proxy in {name} is not a valid proxy URL ({e})"),
+                )
             })
         }
     }
@@ -843,7 +861,7 @@ fn valid_workspace(ws: &str) -> bool {
 /// The gateway root of a base URL: validated, without trailing slashes and without a
 /// trailing protocol prefix (`/compatible-mode/v1`, `/api/v1`).
 fn root_url(url: &str, allow_insecure_http: bool) -> Result<String, Error> {
-    let bad = |why: &str| Error::Config(format!("base URL {url:?} {why}"));
+    let bad = |why: &str| Error::config(ConfigKind::Url, format!("base URL {url:?} {why}"));
     let url = url.trim();
     let uri: http::Uri = url
         .parse()
@@ -921,7 +939,7 @@ mod tests {
             "https://exa mple.com",
         ] {
             assert!(
-                matches!(root_url(url, false), Err(Error::Config(_))),
+                root_url(url, false).is_err_and(|e| e.config_kind() == Some(ConfigKind::Url)),
                 "{url:?}"
             );
         }
@@ -1087,9 +1105,8 @@ mod tests {
         let vars = [("HTTPS_PROXY", "http://user:pw@proxy.example:99999")];
         let err =
             choose_proxy(&ProxySetting::FromEnv, &env(&vars), "https://h.example").unwrap_err();
-        let Error::Config(message) = err else {
-            panic!("{err:?}")
-        };
+        assert_eq!(err.config_kind(), Some(ConfigKind::Proxy), "{err:?}");
+        let message = err.to_string();
         assert!(message.contains("HTTPS_PROXY"), "{message}");
         assert!(!message.contains("pw"), "{message}");
         // Not used: a loopback target, or NO_PROXY.
@@ -1140,7 +1157,10 @@ mod tests {
         ] {
             assert_eq!(name.parse::<Region>().unwrap(), region, "{name}");
         }
-        assert!(matches!("mars".parse::<Region>(), Err(Error::Config(_))));
+        assert_eq!(
+            "mars".parse::<Region>().unwrap_err().config_kind(),
+            Some(ConfigKind::Region)
+        );
         // DASHSCOPE_REGION goes through the same parser.
         let err = ClientBuilder::default()
             .apply_env(|k| (k == "DASHSCOPE_REGION").then(|| "mars".to_owned()))

@@ -3,9 +3,9 @@
 //!
 //! ```text
 //!  Client::stream(&ChatRequest)
-//!    validate (model rules)        -> Error::Validation, nothing sent
+//!    validate (model rules)        -> ErrorKind::Validation, nothing sent
 //!    POST, retried before any body byte (connect failures, 408/409/429/5xx)
-//!    non-2xx                       -> Error::Api (JSON or SSE body) | Error::Http (other)
+//!    non-2xx                       -> ErrorKind::Api (JSON or SSE body) | Http (other)
 //!  ChatStream::record_to(writer)   (optional, before the first event) tee the raw body,
 //!                                  handed back by finish_recording()
 //!  ChatStream::set_track_arguments(true)  (optional) parse tool arguments as they stream

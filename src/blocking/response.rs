@@ -6,7 +6,6 @@
 //! was expected) read answers through here; neither needs the other for it.
 
 use std::io::Read;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use ureq::http::{HeaderMap, Response};
@@ -15,7 +14,7 @@ use crate::blocking::retry::retry_after;
 use crate::chat::wire::{self, WireChunk};
 use crate::chat::{Accumulator, Completion, Protocol};
 use crate::error::{
-    ApiError, Error, HttpError, MalformedChunk, TimeoutKind, TransportError, is_quota_code,
+    ApiError, Category, Error, HttpError, LimitKind, MalformedChunk, TimeoutKind, snippet,
 };
 use crate::sse;
 
@@ -33,6 +32,8 @@ pub(crate) struct Started {
     /// end: the server did not say `connection: close` and the body's end is framed
     /// (chunked or `content-length`), so reading a tail is worth it.
     pub(crate) reusable: bool,
+    /// Requests sent for the call, this one included.
+    pub(crate) attempts: u32,
 }
 
 /// An attempt the server answered with an error status.
@@ -71,12 +72,17 @@ pub(crate) fn started_or_rejected(
             protocol,
             json_body: json_body || !stream,
             reusable: reusable(&parts),
+            attempts: 0,
         });
     }
     let text = read_error_body(body);
     let error = error_from_response(status, &parts.headers, &text, request_id);
-    let quota = matches!(&error, Error::Api(api) if api.code.as_deref().is_some_and(is_quota_code));
-    let retryable = !quota
+    // What a person must settle is never retried, whatever the server's header says.
+    let settled_by_person = matches!(
+        error.category(),
+        Category::Auth | Category::Permission | Category::Quota
+    );
+    let retryable = !settled_by_person
         && match header(&parts.headers, "x-should-retry") {
             Some(v) if v.eq_ignore_ascii_case("true") => true,
             Some(v) if v.eq_ignore_ascii_case("false") => false,
@@ -141,9 +147,7 @@ pub(crate) fn transport(
     source: impl std::error::Error + Send + Sync + 'static,
     request_id: Option<&str>,
 ) -> Error {
-    let mut t = TransportError::new(message, Some(Arc::new(source)));
-    t.request_id = request_id.map(str::to_owned);
-    Error::Transport(Box::new(t))
+    Error::transport(message, source).with_request_id(request_id)
 }
 
 /// Reads an error body, at most [`ERROR_BODY_LIMIT`] bytes; a failure keeps what was
@@ -170,34 +174,32 @@ pub(crate) fn read_limited(
         return Err(read_error(e, request_id, None));
     }
     if bytes.len() > limit {
-        return Err(Error::LimitExceeded {
-            what: "non-streaming response body bytes",
-            limit,
-        });
+        return Err(Error::limit_exceeded(LimitKind::BodyBytes, limit).with_request_id(request_id));
     }
     String::from_utf8(bytes).map_err(|e| {
         let valid = e.utf8_error().valid_up_to();
         let text = String::from_utf8_lossy(e.as_bytes());
-        Error::MalformedChunk(Box::new(MalformedChunk::new(
+        Error::malformed(MalformedChunk::new(
             format!("the response body is not UTF-8 (invalid byte at offset {valid})"),
             &text,
             0,
-        )))
+        ))
+        .with_request_id(request_id)
     })
 }
 
-/// Maps an error reading a body: timeouts to [`Error::Timeout`] (with `partial`), the
-/// rest to [`Error::Transport`].
+/// Maps an error reading a body: timeouts to
+/// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) (with `partial`), the rest to
+/// [`ErrorKind::Transport`](crate::ErrorKind::Transport).
 pub(crate) fn read_error(
     e: std::io::Error,
     request_id: Option<&str>,
     partial: Option<&Completion>,
 ) -> Error {
     match ureq::Error::from(e) {
-        ureq::Error::Timeout(t) => Error::Timeout {
-            kind: timeout_kind(t),
-            partial: partial.map(|p| Arc::new(p.clone())),
-        },
+        ureq::Error::Timeout(t) => {
+            Error::timeout(timeout_kind(t), partial.cloned()).with_request_id(request_id)
+        }
         other => transport("reading the response body", other, request_id),
     }
 }
@@ -234,10 +236,10 @@ fn error_from_response(
                 found.message,
                 found.request_id.or(request_id),
             );
-            api.body = Some(crate::error::snippet(body, HttpError::SNIPPET_LEN).to_owned());
-            Error::Api(Box::new(api))
+            api.body = Some(snippet(body, HttpError::SNIPPET_LEN).to_owned());
+            Error::from(api)
         }
-        None => Error::Http(Box::new(HttpError::new(status, body, request_id))),
+        None => Error::from(HttpError::new(status, body)).with_request_id(request_id.as_deref()),
     }
 }
 

@@ -7,9 +7,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 ///
 /// A call is retried only before any byte of a successful body was read: on connection
 /// failures, connect timeouts, and on statuses 408, 409, 429, 500, 502, 503 and 504 (or
-/// any status with `x-should-retry: true`; `x-should-retry: false` forbids it). Quota and
-/// billing errors (`Arrearage`, `insufficient_quota`, `Throttling.AllocationQuota`, ...)
-/// are never retried, and nothing is retried once a stream has started.
+/// any status with `x-should-retry: true`; `x-should-retry: false` forbids it). Errors a
+/// person must settle ([`Category`](crate::Category) `Auth`, `Permission` or `Quota`:
+/// arrears, a used-up free tier, a workspace that has not subscribed) are never retried,
+/// and nothing is retried once a stream has started.
 ///
 /// The delay before retry `n` (0-based) is the server's hint when it sent one
 /// (`retry-after-ms`, else `retry-after` in seconds or as an HTTP date), capped at

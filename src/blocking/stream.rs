@@ -12,7 +12,7 @@ use crate::blocking::response::{
 };
 use crate::chat::reader::{Hooks, StreamEnd};
 use crate::chat::{Completion, EventReader, OwnedStreamEvent, StreamDecoder, StreamEvent};
-use crate::error::{Error, TimeoutKind};
+use crate::error::{Error, ErrorKind, LimitKind, TimeoutKind};
 
 /// The most body bytes read after `data: [DONE]` to reach the end of the body, so that
 /// ureq can return the connection to its pool: a server sends nothing but the chunked
@@ -36,10 +36,10 @@ const DRAIN_TAIL_BYTES: usize = 64 * 1024;
 /// pool half-read.
 ///
 /// A stream ends in one of three ways: cleanly (`Ok(None)` after the server's finish
-/// reason or `[DONE]`), with an error the server sent ([`Error::Api`]), or cut short —
-/// the body ended or broke off before the server said it was finished
-/// ([`Error::Interrupted`], carrying everything received), or a timeout
-/// ([`Error::Timeout`], likewise). After any error the stream is fused: the same error
+/// reason or `[DONE]`), with an error the server sent ([`ErrorKind::Stream`]), or cut
+/// short — the body ended or broke off before the server said it was finished
+/// ([`ErrorKind::Interrupted`], carrying everything received), or a timeout
+/// ([`ErrorKind::Timeout`], likewise). After any error the stream is fused: the same error
 /// comes back (sharing its [partial completion](Error::partial), not copying it) and
 /// the socket is not read again; the iterator yields the error once and then `None`.
 /// Nothing is retried once the response has started.
@@ -85,6 +85,8 @@ pub struct ChatStream<W = io::Sink> {
     json_body: bool,
     max_body_bytes: usize,
     request_id: Option<String>,
+    /// Requests sent for the call: every error says it.
+    attempts: u32,
     iter_fused: bool,
     hooks: Transport<W>,
 }
@@ -141,14 +143,15 @@ impl<W: Write> Hooks for Transport<W> {
 /// may quote the body, so only its kind is logged).
 fn log_stream_end(end: &StreamEnd<'_>) {
     let c = end.completion;
-    let outcome = match end.error {
+    let outcome = match end.error.map(Error::kind) {
         None => "finished",
-        Some(Error::Api(_)) => "failed: api error",
-        Some(Error::MalformedChunk(_)) => "failed: malformed chunk",
-        Some(Error::Interrupted(_)) => "failed: interrupted",
-        Some(Error::Timeout { .. }) => "failed: timeout",
-        Some(Error::Sse(_)) => "failed: event stream framing",
-        Some(Error::LimitExceeded { .. }) => "failed: limit exceeded",
+        Some(ErrorKind::Stream) => "failed: api error",
+        Some(ErrorKind::Malformed) => "failed: malformed chunk",
+        Some(ErrorKind::Interrupted) => "failed: interrupted",
+        Some(ErrorKind::Timeout) => "failed: timeout",
+        Some(ErrorKind::Sse) => "failed: event stream framing",
+        Some(ErrorKind::Limit) => "failed: limit exceeded",
+        Some(ErrorKind::Cancelled) => "cancelled",
         Some(_) => "failed",
     };
     log::debug!(
@@ -190,9 +193,9 @@ impl<W> fmt::Debug for ChatStream<W> {
 }
 
 /// Which of ureq's read errors are timeouts, and of which kind.
-fn ureq_timeout(e: io::Error) -> Option<TimeoutKind> {
-    match ureq::Error::from(e) {
-        ureq::Error::Timeout(t) => Some(timeout_kind(t)),
+fn ureq_timeout(e: &io::Error) -> Option<TimeoutKind> {
+    match e.get_ref()?.downcast_ref::<ureq::Error>()? {
+        ureq::Error::Timeout(t) => Some(timeout_kind(*t)),
         _ => None,
     }
 }
@@ -214,6 +217,7 @@ impl ChatStream {
             json_body: started.json_body,
             max_body_bytes,
             request_id: started.request_id,
+            attempts: started.attempts,
             iter_fused: false,
             hooks: Transport {
                 writer: io::sink(),
@@ -274,6 +278,7 @@ impl ChatStream {
             json_body: self.json_body,
             max_body_bytes: self.max_body_bytes,
             request_id: self.request_id,
+            attempts: self.attempts,
             iter_fused: self.iter_fused,
             hooks: Transport {
                 writer,
@@ -480,10 +485,10 @@ impl<W: Write> ChatStream<W> {
     /// # Errors
     ///
     /// An in-band API error, a malformed chunk, a framing error, a limit,
-    /// [`Error::Interrupted`] when the body ends or breaks off before the stream
-    /// finished, [`Error::Timeout`]. Each carries what was merged so far. Later calls
-    /// return the same error without reading; its partial completion is shared with
-    /// the first (an `Arc`), not copied again.
+    /// [`ErrorKind::Interrupted`] when the body ends or breaks off before the stream
+    /// finished, [`ErrorKind::Timeout`]. Each carries what was merged so far. Later calls
+    /// return the same error without reading; its partial completion is shared with the
+    /// first (an `Arc`), not copied again.
     ///
     /// # Example
     ///
@@ -494,7 +499,7 @@ impl<W: Write> ChatStream<W> {
     /// use dashscope_glm::blocking::Client;
     /// use dashscope_glm::chat::{ChatRequest, StreamEvent};
     /// use dashscope_glm::testing::{ReplayServer, Reply};
-    /// use dashscope_glm::Error;
+    /// use dashscope_glm::ErrorKind;
     ///
     /// let body = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}\n\n";
     /// let server = ReplayServer::start(Reply::sse(body))?;
@@ -511,20 +516,23 @@ impl<W: Write> ChatStream<W> {
     ///     }
     /// };
     /// assert_eq!(shown, "Hel");
-    /// assert!(matches!(err, Error::Interrupted(_)));
+    /// assert_eq!(err.kind(), ErrorKind::Interrupted);
     /// assert_eq!(err.partial().unwrap().message.content, "Hel");
     /// assert_eq!(stream.next_event().unwrap_err(), err);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn next_event(&mut self) -> Result<Option<StreamEvent<'_>>, Error> {
+        let attempts = self.attempts;
         if self.json_body {
             if let Some(body) = self.reader.take_reader() {
                 if let Err(e) = self.read_json_body(body) {
-                    return Err(self.reader.fail(e, &mut self.hooks));
+                    return Err(self.reader.fail(e, &mut self.hooks).with_attempts(attempts));
                 }
             }
         }
-        self.reader.next_event_with(&mut self.hooks)
+        self.reader
+            .next_event_with(&mut self.hooks)
+            .map_err(|e| e.with_attempts(attempts))
     }
 
     /// A JSON body where a stream was expected (a gateway answering without SSE): read
@@ -540,10 +548,10 @@ impl<W: Write> ChatStream<W> {
             return Err(read_error(e, self.request_id.as_deref(), None));
         }
         if bytes.len() > self.max_body_bytes {
-            return Err(Error::LimitExceeded {
-                what: "non-streaming response body bytes",
-                limit: self.max_body_bytes,
-            });
+            return Err(
+                Error::limit_exceeded(LimitKind::BodyBytes, self.max_body_bytes)
+                    .with_request_id(self.request_id.as_deref()),
+            );
         }
         let text = String::from_utf8_lossy(&bytes);
         let decoder = self.reader.decoder_mut();
@@ -574,7 +582,10 @@ impl<W: Write> ChatStream<W> {
 
     fn finish_in_place(&mut self) -> Result<Completion, Error> {
         while self.next_event()?.is_some() {}
-        self.reader.finish_in_place(&mut self.hooks)
+        let attempts = self.attempts;
+        self.reader
+            .finish_in_place(&mut self.hooks)
+            .map_err(|e| e.with_attempts(attempts))
     }
 }
 

@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use crate::chat::wire::{self, WireChunk, WireTool};
 use crate::chat::{Completion, FinishReason, Protocol, ToolCall, Usage};
-use crate::error::{ApiError, Error, MalformedChunk};
+use crate::error::{ApiError, Error, LimitKind, MalformedChunk};
 use crate::json::PartialJson;
 use crate::sse;
 
@@ -287,14 +287,16 @@ struct CallState {
 /// The stream is finished when a finish reason arrived, or, on the OpenAI-compatible
 /// protocol, at `data: [DONE]` (then the finish reason may be `None`). Events after
 /// `[DONE]` are ignored. [`finish`](Accumulator::finish) on a stream that is not finished
-/// returns [`Error::Interrupted`] with everything merged so far.
+/// returns an [`ErrorKind::Interrupted`](crate::ErrorKind::Interrupted) error with
+/// everything merged so far.
 ///
 /// # Errors
 ///
 /// In-band errors (`event:error`, `{"error": ...}`, a native non-empty `code`) become
-/// [`Error::Api`], data that is not a valid chunk [`Error::MalformedChunk`]; both carry
-/// the partial completion. After an error the accumulator is failed: every later call
-/// returns the same error.
+/// [`ErrorKind::Stream`](crate::ErrorKind::Stream) errors, data that is not a valid chunk
+/// [`ErrorKind::Malformed`](crate::ErrorKind::Malformed); both carry the partial
+/// completion. After an error the accumulator is failed: every later call returns the same
+/// error.
 ///
 /// # Example
 ///
@@ -455,9 +457,10 @@ impl Accumulator {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`] for an in-band error, [`Error::MalformedChunk`] for data that is not
-    /// a chunk, [`Error::LimitExceeded`]; or the earlier error if the accumulator has
-    /// failed already.
+    /// [`ErrorKind::Stream`](crate::ErrorKind::Stream) for an in-band error,
+    /// [`ErrorKind::Malformed`](crate::ErrorKind::Malformed) for data that is not a chunk,
+    /// [`ErrorKind::Limit`](crate::ErrorKind::Limit); or the earlier error if the
+    /// accumulator has failed already.
     ///
     /// # Example
     ///
@@ -483,15 +486,16 @@ impl Accumulator {
     /// ```
     /// use dashscope_glm::chat::{Accumulator, Protocol};
     /// use dashscope_glm::sse::Decoder;
-    /// use dashscope_glm::Error;
+    /// use dashscope_glm::ErrorKind;
     ///
     /// let mut decoder = Decoder::new();
     /// decoder.feed(b":HTTP_STATUS/400\nevent:error\ndata:{\"code\":\"InvalidParameter\",\"message\":\"Range of input length should be [1, 202752]\",\"request_id\":\"4f2e\"}\n\n");
     /// let mut acc = Accumulator::new(Protocol::DashScope);
     /// acc.push(&decoder.next_item().unwrap()?)?;
     /// let err = acc.push(&decoder.next_item().unwrap()?).unwrap_err();
-    /// let Error::Api(api) = &err else { panic!("unexpected {err}") };
-    /// assert_eq!((api.status, api.code.as_deref()), (400, Some("InvalidParameter")));
+    /// assert_eq!(err.kind(), ErrorKind::Stream);
+    /// let api = err.api().unwrap();
+    /// assert_eq!((api.status, api.code.as_deref()), (Some(400), Some("InvalidParameter")));
     /// assert!(!err.is_retryable());
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
@@ -549,7 +553,7 @@ impl Accumulator {
     /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
     /// let data = r#"{"error":{"code":"invalid_api_key","message":"Incorrect API key provided."}}"#;
     /// let err = acc.push_data(data).unwrap_err();
-    /// assert!(matches!(&err, Error::Api(api) if api.code.as_deref() == Some("invalid_api_key")));
+    /// assert_eq!(err.code(), Some("invalid_api_key"));
     /// assert_eq!(acc.push_data("[DONE]"), Err(err));
     /// # Ok::<(), Error>(())
     /// ```
@@ -596,21 +600,17 @@ impl Accumulator {
             Err(_) if self.protocol == Protocol::DashScope && data.contains('\n') => {
                 for line in data.split('\n').filter(|l| !l.trim_ascii().is_empty()) {
                     wire::decode(line, &mut self.chunk).map_err(|e| {
-                        Error::MalformedChunk(Box::new(MalformedChunk::new(
-                            e.to_string(),
-                            line,
-                            offset,
-                        )))
+                        Error::malformed(MalformedChunk::new(e.to_string(), line, offset))
                     })?;
                     self.apply(status, line, offset)?;
                 }
                 Ok(())
             }
-            Err(e) => Err(Error::MalformedChunk(Box::new(MalformedChunk::new(
+            Err(e) => Err(Error::malformed(MalformedChunk::new(
                 e.to_string(),
                 data,
                 offset,
-            )))),
+            ))),
         }
     }
 
@@ -621,12 +621,12 @@ impl Accumulator {
             Ok(()) => self.api_error(status),
             Err(_) => {
                 let snippet = MalformedChunk::new(String::new(), data, 0).snippet;
-                Error::Api(Box::new(ApiError::in_stream(
+                Error::from(ApiError::in_stream(
                     status,
                     None,
                     snippet,
                     self.state.completion.request_id.clone(),
-                )))
+                ))
             }
         }
     }
@@ -639,12 +639,12 @@ impl Accumulator {
         } else {
             Some(c.request_id.clone())
         };
-        Error::Api(Box::new(ApiError::in_stream(
+        Error::from(ApiError::in_stream(
             status,
             code,
             c.error_message.clone(),
             request_id,
-        )))
+        ))
     }
 
     fn apply(&mut self, status: Option<u16>, data: &str, offset: u64) -> Result<(), Error> {
@@ -904,8 +904,9 @@ impl Accumulator {
     ///
     /// # Errors
     ///
-    /// The error the accumulator failed with, if any; else [`Error::Interrupted`] (with the
-    /// partial completion) when the stream did not finish (see the type docs).
+    /// The error the accumulator failed with, if any; else
+    /// [`ErrorKind::Interrupted`](crate::ErrorKind::Interrupted) (with the partial
+    /// completion) when the stream did not finish (see the type docs).
     ///
     /// # Example
     ///
@@ -913,12 +914,13 @@ impl Accumulator {
     ///
     /// ```
     /// use dashscope_glm::chat::{Accumulator, Protocol};
-    /// use dashscope_glm::Error;
+    /// use dashscope_glm::{Error, ErrorKind};
     ///
     /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
     /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"content":"Half"}}]}"#)?;
     /// let err = acc.finish().unwrap_err();
-    /// assert!(matches!(&err, Error::Interrupted(partial) if partial.message.content == "Half"));
+    /// assert_eq!(err.kind(), ErrorKind::Interrupted);
+    /// assert_eq!(err.partial().unwrap().message.content, "Half");
     /// # Ok::<(), Error>(())
     /// ```
     pub fn finish(mut self) -> Result<Completion, Error> {
@@ -931,7 +933,7 @@ impl Accumulator {
         if finished {
             Ok(completion)
         } else {
-            Err(Error::Interrupted(completion.into()))
+            Err(Error::interrupted(completion.into()))
         }
     }
 }
@@ -955,11 +957,11 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn malformed(&self, message: &str) -> Error {
-        Error::MalformedChunk(Box::new(MalformedChunk::new(
+        Error::malformed(MalformedChunk::new(
             message.to_owned(),
             self.data,
             self.offset,
-        )))
+        ))
     }
 }
 
@@ -1141,10 +1143,10 @@ impl State {
         let calls = &mut self.completion.message.tool_calls;
         let slot = calls.len();
         if slot >= limits.max_tool_calls {
-            return Err(Error::LimitExceeded {
-                what: "tool calls per response",
-                limit: limits.max_tool_calls,
-            });
+            return Err(Error::limit_exceeded(
+                LimitKind::ToolCalls,
+                limits.max_tool_calls,
+            ));
         }
         calls.push(ToolCall::new(
             slot,
@@ -1203,10 +1205,10 @@ fn grow(
     let total = message_bytes.saturating_add(added);
     if total > ctx.limits.max_message_bytes {
         buffer.truncate(start);
-        return Err(Error::LimitExceeded {
-            what: "message bytes",
-            limit: ctx.limits.max_message_bytes,
-        });
+        return Err(Error::limit_exceeded(
+            LimitKind::MessageBytes,
+            ctx.limits.max_message_bytes,
+        ));
     }
     *message_bytes = total;
     Ok(Some(start..buffer.len()))

@@ -14,6 +14,7 @@ mod model;
 pub(crate) mod reader;
 mod request;
 mod stream;
+mod timings;
 mod types;
 pub(crate) mod wire;
 
@@ -22,4 +23,5 @@ pub use model::{Capabilities, Model, ModelDefaults, ModelLimits, Rule};
 pub use reader::EventReader;
 pub use request::{ChatRequest, JsonSchema, Message, ResponseFormat, Role, Stop, Tool, ToolChoice};
 pub use stream::StreamDecoder;
+pub use timings::Timings;
 pub use types::{AssistantMessage, Completion, FinishReason, Protocol, ToolCall, Usage};

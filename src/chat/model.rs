@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-/// A rule a request broke, named in [`Error::Validation`](crate::Error::Validation).
+/// A rule a request broke, named by [`Error::rule`](crate::Error::rule).
 ///
 /// # Example
 ///
@@ -40,6 +40,9 @@ pub enum Rule {
     ForcedToolChoiceWithThinking,
     /// An extra field with the name of a field the builder sets itself.
     ExtraCollidesWithField,
+    /// A request header whose name or value is not valid HTTP, or that the client
+    /// writes itself (`Authorization`, `Content-Type`, `X-DashScope-SSE`, framing).
+    InvalidHeader,
 }
 
 impl Rule {
@@ -54,6 +57,7 @@ impl Rule {
             Self::PartialMode => "partial_mode",
             Self::ForcedToolChoiceWithThinking => "forced_tool_choice_with_thinking",
             Self::ExtraCollidesWithField => "extra_collides_with_field",
+            Self::InvalidHeader => "invalid_header",
         }
     }
 }

@@ -76,13 +76,14 @@ impl Hooks for NoHooks {
 /// - `Ok(None)` once the server finished (a finish reason or `data: [DONE]`) and every
 ///   event was taken. Nothing is read after `[DONE]`; at the end of the body (or at
 ///   `[DONE]`) `R` is dropped, which closes a socket.
-/// - An error the server sent ([`Error::Api`]), a malformed chunk, a framing error or a
-///   limit.
-/// - [`Error::Interrupted`] when the body ends (`read` returns 0) or breaks off (any
-///   read error but a timeout) before the server finished. Once the server finished, a
-///   body that breaks off ends the stream normally (a usage chunk that would have
-///   followed is then missing).
-/// - [`Error::Timeout`] when a read times out before the server finished.
+/// - An error the server sent ([`ErrorKind::Stream`](crate::ErrorKind::Stream)), a
+///   malformed chunk, a framing error or a limit.
+/// - [`ErrorKind::Interrupted`](crate::ErrorKind::Interrupted) when the body ends (`read`
+///   returns 0) or breaks off (any read error but a timeout) before the server finished.
+///   Once the server finished, a body that breaks off ends the stream normally (a usage
+///   chunk that would have followed is then missing).
+/// - [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) when a read times out before the
+///   server finished.
 ///
 /// Every error carries what was merged ([`Error::partial`]). After an error the reader
 /// is fused: later calls return the same error, sharing its partial completion (an
@@ -95,8 +96,9 @@ impl Hooks for NoHooks {
 /// is an idle timeout; a total deadline is the transport's to enforce). A read error of
 /// kind [`TimedOut`](io::ErrorKind::TimedOut) or
 /// [`WouldBlock`](io::ErrorKind::WouldBlock) (what a socket read timeout gives, depending
-/// on the platform) is reported as [`Error::Timeout`] with [`TimeoutKind::Idle`]; a read
-/// error of kind [`Interrupted`](io::ErrorKind::Interrupted) is retried.
+/// on the platform) is reported as [`ErrorKind::Timeout`](crate::ErrorKind::Timeout)
+/// with [`TimeoutKind::Idle`]; a read error of kind
+/// [`Interrupted`](io::ErrorKind::Interrupted) is retried.
 ///
 /// # Example
 ///
@@ -127,10 +129,13 @@ pub struct EventReader<R> {
     bytes_read: u64,
     events: u64,
     /// Which read errors are timeouts (and of which kind); the rest break the body off.
-    timeout_of: fn(io::Error) -> Option<TimeoutKind>,
+    timeout_of: fn(&io::Error) -> Option<TimeoutKind>,
     /// After `[DONE]`, read (and discard) at most this many more body bytes to reach the
     /// end of the body; `None`: stop reading at `[DONE]`.
     drain_tail: Option<usize>,
+    /// The read error that broke the body off, kept as the source of the
+    /// [`ErrorKind::Interrupted`](crate::ErrorKind::Interrupted) error it leads to.
+    broken_by: Option<Arc<io::Error>>,
 }
 
 impl<R> fmt::Debug for EventReader<R> {
@@ -146,7 +151,7 @@ impl<R> fmt::Debug for EventReader<R> {
 }
 
 /// The default reading of read errors: a socket's read timeout is an idle timeout.
-fn io_timeout(e: io::Error) -> Option<TimeoutKind> {
+fn io_timeout(e: &io::Error) -> Option<TimeoutKind> {
     matches!(
         e.kind(),
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
@@ -192,6 +197,7 @@ impl<R: Read> EventReader<R> {
             events: 0,
             timeout_of: io_timeout,
             drain_tail: None,
+            broken_by: None,
         }
     }
 
@@ -228,7 +234,7 @@ impl<R: Read> EventReader<R> {
         dead_code,
         reason = "for the blocking client's transport (unused in a chat-only build)"
     )]
-    pub(crate) fn timeouts(mut self, timeout_of: fn(io::Error) -> Option<TimeoutKind>) -> Self {
+    pub(crate) fn timeouts(mut self, timeout_of: fn(&io::Error) -> Option<TimeoutKind>) -> Self {
         self.timeout_of = timeout_of;
         self
     }
@@ -255,8 +261,9 @@ impl<R: Read> EventReader<R> {
     /// # Errors
     ///
     /// An in-band API error, a malformed chunk, a framing error, a limit,
-    /// [`Error::Interrupted`], [`Error::Timeout`] (see the type docs). Each carries what
-    /// was merged so far. Later calls return the same error without reading.
+    /// [`ErrorKind::Interrupted`](crate::ErrorKind::Interrupted),
+    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) (see the type docs). Each carries
+    /// what was merged so far. Later calls return the same error without reading.
     ///
     /// # Example
     ///
@@ -265,13 +272,13 @@ impl<R: Read> EventReader<R> {
     ///
     /// ```
     /// use dashscope_glm::chat::{EventReader, Protocol, StreamEvent};
-    /// use dashscope_glm::Error;
+    /// use dashscope_glm::{Error, ErrorKind};
     ///
     /// let body: &[u8] = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}\n\n";
     /// let mut reader = EventReader::new(body, Protocol::OpenAiCompatible);
     /// assert_eq!(reader.next_event()?, Some(StreamEvent::Content("Hel")));
     /// let err = reader.next_event().unwrap_err();
-    /// assert!(matches!(err, Error::Interrupted(_)));
+    /// assert_eq!(err.kind(), ErrorKind::Interrupted);
     /// assert_eq!(err.partial().unwrap().message.content, "Hel");
     /// assert_eq!(reader.next_event(), Err(err));
     /// # Ok::<(), Error>(())
@@ -306,7 +313,11 @@ impl<R: Read> EventReader<R> {
                     return Ok(None);
                 }
                 let partial = Arc::new(self.completion().clone());
-                return Err(self.fail(Error::Interrupted(partial), hooks));
+                let mut err = Error::interrupted(partial);
+                if let Some(cause) = self.broken_by.take() {
+                    err = err.with_cause(cause);
+                }
+                return Err(self.fail(err, hooks));
             }
             // `data: [DONE]` ends the response: nothing after it is decoded, and
             // nothing is read unless a drain was asked for.
@@ -338,17 +349,20 @@ impl<R: Read> EventReader<R> {
                 Ok(())
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
-            Err(e) => match (self.timeout_of)(e) {
+            Err(e) => match (self.timeout_of)(&e) {
                 // A body that breaks off is an end of body: merge what came, then
                 // Interrupted unless the server had finished.
-                None => self.end_body(hooks),
+                None => {
+                    self.broken_by = Some(Arc::new(e));
+                    self.end_body(hooks)
+                }
                 // Once the server said it finished, a tail that stalls does not lose
                 // the answer: the stream ends there.
                 Some(_) if self.decoder.accumulator().is_complete() => self.end_body(hooks),
-                Some(kind) => Err(Error::Timeout {
+                Some(kind) => Err(Error::timeout_with(
                     kind,
-                    partial: Some(Arc::new(self.completion().clone())),
-                }),
+                    Some(Arc::new(self.completion().clone())),
+                )),
             },
         }
     }

@@ -13,10 +13,10 @@ use crate::sse;
 /// [`finish`](StreamDecoder::finish). Byte boundaries never matter: any split of the
 /// same bytes gives the same events and the same completion.
 ///
-/// At the end of the body, an event left without its final blank line is still merged
-/// when its last line was complete, or when that line is complete JSON (DashScope's
-/// native endpoint has been seen ending that way); a line cut in the middle is not, and
-/// the stream then ends [`Interrupted`](Error::Interrupted) unless it had finished.
+/// At the end of the body, an event left without its final blank line is still merged when
+/// its last line was complete, or when that line is complete JSON (DashScope's native
+/// endpoint has been seen ending that way); a line cut in the middle is not, and the stream
+/// then ends [`Interrupted`](crate::ErrorKind::Interrupted) unless it had finished.
 ///
 /// # Example
 ///
@@ -148,11 +148,11 @@ impl StreamDecoder {
     ///
     /// # Errors
     ///
-    /// A framing error ([`Error::Sse`]), an in-band API error, a malformed chunk or a
-    /// limit. The stream is failed after an error: every later call, and
-    /// [`finish`](StreamDecoder::finish), returns the same error and decodes nothing
-    /// more. The partial completion it carries is shared between those returns (an
-    /// `Arc`), not copied for each.
+    /// A framing error ([`ErrorKind::Sse`](crate::ErrorKind::Sse)), an in-band API error, a
+    /// malformed chunk or a limit. The stream is failed after an error: every later call,
+    /// and [`finish`](StreamDecoder::finish), returns the same error and decodes nothing
+    /// more. The partial completion it carries is shared between those returns (an `Arc`),
+    /// not copied for each.
     ///
     /// # Example
     ///
@@ -193,7 +193,7 @@ impl StreamDecoder {
             }
             match self.decoder.next_item() {
                 Some(Ok(item)) => self.accumulator.push(&item)?,
-                Some(Err(e)) => return Err(self.accumulator.fail(Error::Sse(e))),
+                Some(Err(e)) => return Err(self.accumulator.fail(Error::from(e))),
                 None if self.ended && !self.eof_merged => {
                     self.eof_merged = true;
                     self.merge_eof()?;
@@ -208,7 +208,7 @@ impl StreamDecoder {
     fn merge_eof(&mut self) -> Result<(), Error> {
         let eof = match self.decoder.finish() {
             Ok(eof) => eof,
-            Err(e) => return Err(self.accumulator.fail(Error::Sse(e))),
+            Err(e) => return Err(self.accumulator.fail(Error::from(e))),
         };
         if let Some(event) = eof.pending() {
             let complete_line = !eof.unterminated_line()
@@ -310,12 +310,13 @@ impl StreamDecoder {
     ///
     /// ```
     /// use dashscope_glm::chat::{Protocol, StreamDecoder};
-    /// use dashscope_glm::Error;
+    /// use dashscope_glm::ErrorKind;
     ///
     /// let mut stream = StreamDecoder::new(Protocol::OpenAiCompatible);
     /// stream.feed(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: {\"choi");
-    /// let Err(Error::Interrupted(partial)) = stream.finish() else { panic!() };
-    /// assert_eq!(partial.message.content, "Hi");
+    /// let err = stream.finish().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Interrupted);
+    /// assert_eq!(err.partial().unwrap().message.content, "Hi");
     /// ```
     pub fn finish(mut self) -> Result<Completion, Error> {
         self.end()?;

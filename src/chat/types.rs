@@ -75,7 +75,7 @@ impl fmt::Display for Protocol {
 ///
 /// # Errors
 ///
-/// [`Error::Config`](crate::Error::Config) naming the accepted names, for any other
+/// [`ErrorKind::Config`](crate::ErrorKind::Config) naming the accepted names, for any other
 /// text.
 ///
 /// # Example
@@ -106,31 +106,37 @@ impl std::str::FromStr for Protocol {
                 return Ok(protocol);
             }
         }
-        Err(crate::Error::Config(format!(
-            "unknown protocol {s:?}: expected openai or dashscope"
-        )))
+        Err(crate::Error::config(
+            crate::ConfigKind::Protocol,
+            format!("unknown protocol {s:?}: expected openai or dashscope"),
+        ))
     }
 }
 
 /// Why the model stopped.
 ///
-/// Values the API documents map to their own variant; anything else (GLM also sends
-/// `sensitive`, `network_error`, `abort`, ...) is kept verbatim in
-/// [`Other`](FinishReason::Other). The wire values `null`, `"null"` and `""` mean "not
-/// finished yet" and never become a `FinishReason`.
+/// Only [`Stop`](FinishReason::Stop) and [`ToolCalls`](FinishReason::ToolCalls) end a
+/// whole answer; every other reason means the answer was cut or withheld
+/// ([`Completion::is_complete`] says which in one call). Values the providers document
+/// map to their own variant, Z.ai's words included (GLM servers outside Model Studio
+/// send them): `sensitive` is [`ContentFilter`](FinishReason::ContentFilter). Anything
+/// else is kept verbatim in [`Other`](FinishReason::Other). The wire values `null`,
+/// `"null"` and `""` mean "not finished yet" and never become a `FinishReason`.
 ///
 /// # Example
 ///
-/// This example shows a documented value, "not finished" and an undocumented value.
+/// This example shows a documented value, "not finished", Z.ai's word for a moderated
+/// answer and an undocumented value.
 ///
 /// ```
 /// use dashscope_glm::chat::FinishReason;
 ///
 /// assert_eq!(FinishReason::from_wire("tool_calls"), Some(FinishReason::ToolCalls));
 /// assert_eq!(FinishReason::from_wire("null"), None);
+/// assert_eq!(FinishReason::from_wire("sensitive"), Some(FinishReason::ContentFilter));
 /// assert_eq!(
-///     FinishReason::from_wire("sensitive"),
-///     Some(FinishReason::Other("sensitive".into()))
+///     FinishReason::from_wire("abort"),
+///     Some(FinishReason::Other("abort".into()))
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -142,8 +148,15 @@ pub enum FinishReason {
     Length,
     /// The model wants tool results (`tool_calls`).
     ToolCalls,
-    /// Output moderation stopped the answer (`content_filter`).
+    /// Moderation stopped or withheld the answer (`content_filter`; Z.ai's
+    /// `sensitive`).
     ContentFilter,
+    /// The input and the output together filled the model's context window, and the
+    /// answer was cut (`model_context_window_exceeded`, as Z.ai's GLM servers send it).
+    ContextWindowExceeded,
+    /// The server's inference failed mid-answer (`network_error`, as Z.ai's GLM servers
+    /// send it: a failure on the server's side, not of the client's connection).
+    NetworkError,
     /// Any other value, verbatim.
     Other(String),
 }
@@ -168,7 +181,9 @@ impl FinishReason {
             "stop" => Self::Stop,
             "length" => Self::Length,
             "tool_calls" => Self::ToolCalls,
-            "content_filter" => Self::ContentFilter,
+            "content_filter" | "sensitive" => Self::ContentFilter,
+            "model_context_window_exceeded" => Self::ContextWindowExceeded,
+            "network_error" => Self::NetworkError,
             other => Self::Other(other.to_owned()),
         })
     }
@@ -177,12 +192,13 @@ impl FinishReason {
     ///
     /// # Example
     ///
-    /// This example shows that `as_str` gives back the wire value `from_wire` read.
+    /// This example shows that `as_str` gives back the wire value `from_wire` read
+    /// (`sensitive` reads as `content_filter`).
     ///
     /// ```
     /// use dashscope_glm::chat::FinishReason;
     ///
-    /// for wire in ["stop", "length", "tool_calls", "content_filter", "network_error"] {
+    /// for wire in ["stop", "length", "tool_calls", "content_filter", "network_error", "abort"] {
     ///     let reason = FinishReason::from_wire(wire).unwrap();
     ///     assert_eq!(reason.as_str(), wire);
     ///     assert_eq!(reason.to_string(), wire);
@@ -194,6 +210,8 @@ impl FinishReason {
             Self::Length => "length",
             Self::ToolCalls => "tool_calls",
             Self::ContentFilter => "content_filter",
+            Self::ContextWindowExceeded => "model_context_window_exceeded",
+            Self::NetworkError => "network_error",
             Self::Other(other) => other,
         }
     }
@@ -346,11 +364,12 @@ impl ToolCall {
     ///
     /// # Errors
     ///
-    /// [`Error::ToolArguments`](crate::Error::ToolArguments) (this call's index and name, serde_json's error as the
-    /// source) when the text is not one complete JSON value: truncated (check the
-    /// completion's finish reason: [`FinishReason::Length`] means the output limit cut
-    /// it, anything else a malformed stream) or invalid. The arguments are never
-    /// "repaired".
+    /// [`ErrorKind::ToolArguments`](crate::ErrorKind::ToolArguments) (this call's index and
+    /// name in [`Error::tool_arguments_error`](crate::Error::tool_arguments_error),
+    /// serde_json's error as the source) when the text is not one complete JSON value:
+    /// truncated (check the completion's finish reason: [`FinishReason::Length`] means the
+    /// output limit cut it, anything else a malformed stream) or invalid. The arguments are
+    /// never "repaired".
     ///
     /// # Example
     ///
@@ -363,8 +382,8 @@ impl ToolCall {
     ///
     /// assert_eq!(ToolCall::new(0, "c1", "now", "").parse_arguments()?, json!({}));
     /// let cut = ToolCall::new(0, "c2", "get_weather", r#"{"city": "Bei"#);
-    /// let Err(Error::ToolArguments(err)) = cut.parse_arguments() else { panic!() };
-    /// assert!(err.json_error().is_eof());
+    /// let err = cut.parse_arguments().unwrap_err();
+    /// assert!(err.tool_arguments_error().unwrap().json_error().is_eof());
     /// # Ok::<(), Error>(())
     /// ```
     pub fn parse_arguments(&self) -> Result<serde_json::Value, crate::Error> {
@@ -402,11 +421,8 @@ impl ToolCall {
         } else {
             &self.arguments
         };
-        serde_json::from_str(text).map_err(|e| {
-            crate::Error::ToolArguments(Box::new(crate::error::ToolArgumentsError::new(
-                self.index, &self.name, e,
-            )))
-        })
+        serde_json::from_str(text)
+            .map_err(|e| crate::Error::tool_arguments(self.index, &self.name, e))
     }
 }
 
@@ -525,6 +541,41 @@ pub struct Completion {
     /// received (a part repeated in each chunk of a cumulative stream counts each time).
     /// 0 for the plain string content GLM text models send.
     pub ignored_content_parts: u64,
+    /// When each step of the call happened, as the blocking client measured it; `None`
+    /// from the sans-IO layers, which read no clock (and then left out of the JSON).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timings: Option<crate::chat::Timings>,
+}
+
+impl Completion {
+    /// Whether this is a whole answer: the model stopped by itself
+    /// ([`FinishReason::Stop`]) or asked for tool results ([`FinishReason::ToolCalls`]).
+    /// `false` for an answer cut by `max_tokens` or the context window, withheld by
+    /// moderation, broken off by a server failure, or with no finish reason at all, so
+    /// one call tells a whole answer from a cut one.
+    ///
+    /// # Example
+    ///
+    /// This example shows a moderated answer (Z.ai's `sensitive`), which arrives as a
+    /// successful response, told apart from a whole one.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, FinishReason, Protocol};
+    ///
+    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"content":"I can"},"finish_reason":"sensitive"}]}"#)?;
+    /// let completion = acc.finish()?;
+    /// assert_eq!(completion.finish_reason, Some(FinishReason::ContentFilter));
+    /// assert!(!completion.is_complete());
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
+    #[must_use]
+    pub fn is_complete(&self) -> bool {
+        matches!(
+            self.finish_reason,
+            Some(FinishReason::Stop | FinishReason::ToolCalls)
+        )
+    }
 }
 
 /// Written as its wire spelling ([`FinishReason::as_str`]); read back with

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use dashscope_glm::blocking::Client;
 use dashscope_glm::chat::{Accumulator, ChatRequest, Completion, Protocol, StreamDecoder};
 use dashscope_glm::testing::{ReplayServer, Reply, Split};
-use dashscope_glm::{Error, TimeoutKind};
+use dashscope_glm::{Error, ErrorKind, TimeoutKind};
 use serde_json::{Value, json};
 
 /// The idle timeout of every soak client: stalls are drawn shorter and longer than it.
@@ -266,21 +266,24 @@ impl Outcome {
             },
             Err(e) => {
                 let partial = e.partial().map(outcome::view);
-                let (kind, extra) = match e {
-                    Error::Api(api) => ("api", json!({"status": api.status, "code": api.code})),
-                    Error::Http(h) => ("http", json!({"status": h.status})),
-                    Error::Interrupted(_) => ("interrupted", Value::Null),
-                    Error::MalformedChunk(_) => ("malformed", Value::Null),
-                    Error::Sse(s) => ("sse", json!(s.to_string())),
-                    Error::Timeout { kind, .. } => (
+                let (kind, extra) = match (e.kind(), e.api(), e.http(), e.sse()) {
+                    // From the HTTP answer or inside the stream alike.
+                    (ErrorKind::Api | ErrorKind::Stream, Some(api), _, _) => {
+                        ("api", json!({"status": api.status, "code": api.code}))
+                    }
+                    (ErrorKind::Http, _, Some(h), _) => ("http", json!({"status": h.status})),
+                    (ErrorKind::Interrupted, ..) => ("interrupted", Value::Null),
+                    (ErrorKind::Malformed, ..) => ("malformed", Value::Null),
+                    (ErrorKind::Sse, _, _, Some(s)) => ("sse", json!(s.to_string())),
+                    (ErrorKind::Timeout, ..) => (
                         "timeout",
-                        json!(if *kind == TimeoutKind::Idle {
+                        json!(if e.timeout_kind() == Some(TimeoutKind::Idle) {
                             "idle"
                         } else {
                             "other"
                         }),
                     ),
-                    other => ("other", json!(other.to_string())),
+                    _ => ("other", json!(e.to_string())),
                 };
                 let detail = if kind == "timeout" {
                     json!({"kind": extra, "partial": partial, "request_id": e.request_id()})

@@ -1,17 +1,14 @@
-//! Every `Error` variant: its message is not empty and never repeats what its
+//! Every `Error` kind: its message is not empty and never repeats what its
 //! `source()` chain says (the Rust API guidelines' rule), its `kind()` is the one the
 //! `--json` output names, and `ToolCall`'s argument errors go through `?` as the crate's
 //! error with serde_json's error as the source.
 
 use std::error::Error as _;
-use std::sync::Arc;
 
 use dashscope_glm::chat::{Accumulator, ChatRequest, Limits, Protocol, StreamDecoder, ToolCall};
-use dashscope_glm::{
-    ApiError, ApiErrorOrigin, Error, ErrorKind, HttpError, TimeoutKind, TransportError,
-};
+use dashscope_glm::{ApiError, ApiErrorOrigin, Error, ErrorKind, HttpError, TimeoutKind};
 
-/// Each variant, built the way the library builds it where a public path exists.
+/// Each kind, built the way the library builds it where a public path exists.
 fn one_of_each() -> Vec<Error> {
     let mut all = Vec::new();
     // Sse: invalid UTF-8 in the framing.
@@ -21,7 +18,7 @@ fn one_of_each() -> Vec<Error> {
     // Api, from an HTTP answer and from inside a stream.
     let mut api = ApiError::new(429, Some("Throttling".into()), "slow down".into(), None);
     api.request_id = Some("r-1".into());
-    all.push(Error::Api(Box::new(api)));
+    all.push(Error::from(api));
     let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
     all.push(
         acc.push_data(r#"{"error":{"code":"data_inspection_failed","message":"bad"}}"#)
@@ -50,28 +47,20 @@ fn one_of_each() -> Vec<Error> {
             .validate()
             .unwrap_err(),
     );
-    all.push(Error::Config("no API key".into()));
-    all.push(Error::Http(Box::new(HttpError::new(
-        502,
-        "<html>Bad Gateway</html>",
-        None,
-    ))));
+    // Config: a protocol name the crate does not know.
+    all.push("grpc".parse::<Protocol>().unwrap_err());
+    all.push(Error::from(HttpError::new(502, "<html>Bad Gateway</html>")));
     // Transport, with a cause whose text must not be repeated above it.
     let cause = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused by peer");
-    all.push(Error::Transport(Box::new(TransportError::new(
-        "sending the request",
-        Some(Arc::new(cause)),
-    ))));
-    all.push(Error::Timeout {
-        kind: TimeoutKind::Idle,
-        partial: None,
-    });
+    all.push(Error::transport("sending the request", cause));
+    all.push(Error::timeout(TimeoutKind::Idle, None));
     // ToolArguments.
     all.push(
         ToolCall::new(0, "c1", "get_weather", r#"{"city": "Bei"#)
             .parse_arguments()
             .unwrap_err(),
     );
+    all.push(Error::cancelled(None));
     all
 }
 
@@ -105,6 +94,7 @@ fn no_message_repeats_its_source() {
             ErrorKind::Transport,
             ErrorKind::Timeout,
             ErrorKind::ToolArguments,
+            ErrorKind::Cancelled,
         ]
     );
     for err in &all {
@@ -160,14 +150,13 @@ fn tool_arguments_error_keeps_the_call_and_works_with_question_mark() {
         Ok(args)
     }
     let call = ToolCall::new(3, "c3", "forecast", r#"{"days": "three"}"#);
-    match days(&call).unwrap_err() {
-        Error::ToolArguments(e) => {
-            assert_eq!((e.index, e.name.as_str()), (3, "forecast"));
-            assert!(e.json_error().is_data(), "{}", e.json_error());
-            assert!(e.to_string().contains("forecast"), "{e}");
-        }
-        other => panic!("unexpected {other:?}"),
-    }
+    let err = days(&call).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ToolArguments, "{err:?}");
+    let e = err.tool_arguments_error().unwrap();
+    assert_eq!((e.index, e.name.as_str()), (3, "forecast"));
+    assert!(e.json_error().is_data(), "{}", e.json_error());
+    assert!(e.to_string().contains("forecast"), "{e}");
+    assert!(err.to_string().contains("forecast"), "{err}");
     assert_eq!(
         days(&ToolCall::new(0, "c0", "forecast", r#"{"days": 3}"#))
             .unwrap()
@@ -193,16 +182,17 @@ fn in_band_errors_say_they_came_in_the_stream() {
     let err = native.next_event().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Stream);
     assert_eq!(err.status(), Some(400));
-    let Error::Api(api) = &err else { panic!() };
-    assert_eq!(api.origin, ApiErrorOrigin::Stream { status: Some(400) });
-    assert_eq!(api.status, 400);
+    let api = err.api().unwrap();
+    assert_eq!(api.origin, ApiErrorOrigin::Stream);
+    assert_eq!(api.status, Some(400));
     // Native, a `code` in a `result` event without a status comment.
     let mut native = Accumulator::new(Protocol::DashScope);
     let err = native
         .push_data(r#"{"code":"InternalError","message":"oops","request_id":"n2"}"#)
         .unwrap_err();
-    let Error::Api(api) = &err else { panic!() };
-    assert_eq!(api.origin, ApiErrorOrigin::Stream { status: None });
+    let api = err.api().unwrap();
+    assert_eq!(api.origin, ApiErrorOrigin::Stream);
+    assert_eq!(api.status, None);
     assert_eq!(err.status(), None);
     // OpenAI-compatible: an `{"error":...}` chunk names no status.
     let mut compat = StreamDecoder::new(Protocol::OpenAiCompatible);
@@ -216,12 +206,13 @@ fn in_band_errors_say_they_came_in_the_stream() {
     };
     assert_eq!(err.kind(), ErrorKind::Stream);
     assert_eq!(err.status(), None);
+    assert_eq!(err.api().unwrap().status, None);
     assert!(
         err.to_string().starts_with("API error in the stream"),
         "{err}"
     );
     // `ApiError::new` is an error from an HTTP answer.
-    let answer = Error::Api(Box::new(ApiError::new(503, None, "busy".into(), None)));
+    let answer = Error::from(ApiError::new(503, None, "busy".into(), None));
     assert_eq!(
         (answer.kind(), answer.status()),
         (ErrorKind::Api, Some(503))

@@ -81,11 +81,17 @@ fn the_parts_round_trip() {
         "length",
         "tool_calls",
         "content_filter",
-        "sensitive",
+        "model_context_window_exceeded",
+        "network_error",
+        "abort",
     ] {
         let reason = FinishReason::from_wire(wire).unwrap();
         assert_eq!(round_trip(&reason), format!("\"{wire}\""));
     }
+    // Z.ai's `sensitive` reads as `content_filter`, and is written as that.
+    let sensitive = FinishReason::from_wire("sensitive").unwrap();
+    assert_eq!(sensitive, FinishReason::ContentFilter);
+    assert_eq!(round_trip(&sensitive), "\"content_filter\"");
     // Texts that are not a reason on the wire still round-trip, as `Other`.
     let odd = FinishReason::Other("null".into());
     round_trip(&odd);

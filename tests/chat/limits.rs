@@ -2,7 +2,6 @@
 //! covers: tool-call fragments per chunk, and the error body of a non-2xx answer.
 #![cfg(feature = "chat")]
 
-use dashscope_glm::Error;
 use dashscope_glm::chat::{Accumulator, Protocol};
 
 fn fragments(n: usize) -> String {
@@ -19,7 +18,8 @@ fn at_most_1024_tool_call_fragments_in_one_chunk() {
     let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
     let err = acc.push_data(&fragments(1025)).unwrap_err();
     assert!(
-        matches!(&err, Error::MalformedChunk(m) if m.message.contains("more than 1024 tool-call fragments")),
+        err.malformed_chunk()
+            .is_some_and(|m| m.message.contains("more than 1024 tool-call fragments")),
         "{err:?}"
     );
 }
@@ -77,9 +77,7 @@ mod client {
             written < 16 << 20,
             "{written} bytes of the page were written"
         );
-        let Error::Http(http) = &err else {
-            panic!("{err:?}")
-        };
+        let http = err.http().unwrap_or_else(|| panic!("{err:?}"));
         assert_eq!(http.status, 502);
         assert!(http.body_snippet.starts_with("<html>xxx"));
         assert!(http.body_snippet.len() <= HttpError::SNIPPET_LEN);
@@ -95,7 +93,8 @@ mod client {
         );
         let err = send(Reply::json(500, body));
         assert!(
-            matches!(&err, Error::Http(h) if h.status == 500 && h.body_snippet.starts_with(r#"{"code""#)),
+            err.http()
+                .is_some_and(|h| h.status == 500 && h.body_snippet.starts_with(r#"{"code""#)),
             "{err:?}"
         );
     }

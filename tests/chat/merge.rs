@@ -3,8 +3,8 @@
 //! fragments and the end of a stream.
 #![cfg(feature = "chat")]
 
-use dashscope_glm::Error;
 use dashscope_glm::chat::{Accumulator, Completion, FinishReason, Protocol, StreamEvent};
+use dashscope_glm::{Error, ErrorKind, LimitKind};
 
 /// An OpenAI-compatible chunk with one choice whose delta is `delta` (JSON text).
 fn delta(delta: &str) -> String {
@@ -74,9 +74,7 @@ fn keepalive_comments_and_empty_data_are_skipped() {
 fn two_frames_glued_mid_json_are_a_malformed_chunk() {
     let glued = r#"{"choices":[{"index":0,"delta":{"content":"a"}}]data: {"choices":[]}"#;
     let err = run(&[delta(r#"{"content":"before"}"#), glued.to_owned()]).unwrap_err();
-    let Error::MalformedChunk(m) = &err else {
-        panic!("{err:?}")
-    };
+    let m = err.malformed_chunk().unwrap_or_else(|| panic!("{err:?}"));
     assert!(glued.starts_with(&m.snippet));
     assert_eq!(err.partial().unwrap().message.content, "before");
     assert!(!err.is_retryable());
@@ -98,12 +96,12 @@ fn in_band_errors_of_each_shape_are_api_errors() {
     let err = acc
         .push_data(r#"{"error":{"message":"bad","type":"data_inspection_failed","code":null},"request_id":"r1"}"#)
         .unwrap_err();
-    let Error::Api(api) = &err else {
-        panic!("{err:?}")
-    };
+    assert_eq!(err.kind(), ErrorKind::Stream, "{err:?}");
+    let api = err.api().unwrap();
+    // The chunk named no status: none, not the 200 of the stream around it.
     assert_eq!(
         (api.status, api.code.as_deref(), api.message.as_str()),
-        (200, Some("data_inspection_failed"), "bad")
+        (None, Some("data_inspection_failed"), "bad")
     );
     assert_eq!(api.request_id.as_deref(), Some("r1"));
     assert_eq!(err.partial().unwrap().message.content, "Par");
@@ -117,12 +115,11 @@ fn in_band_errors_of_each_shape_are_api_errors() {
         ":HTTP_STATUS/400\nevent:error\ndata:{\"code\":\"InvalidParameter\",\"message\":\"m\",\"request_id\":\"r2\"}\n\n",
     )
     .unwrap_err();
-    let Error::Api(api) = &err else {
-        panic!("{err:?}")
-    };
+    assert_eq!(err.kind(), ErrorKind::Stream, "{err:?}");
+    let api = err.api().unwrap();
     assert_eq!(
         (api.status, api.code.as_deref(), api.request_id.as_deref()),
-        (400, Some("InvalidParameter"), Some("r2"))
+        (Some(400), Some("InvalidParameter"), Some("r2"))
     );
 
     // Native payload with a non-empty code in a `result` event.
@@ -130,14 +127,22 @@ fn in_band_errors_of_each_shape_are_api_errors() {
     let err = acc
         .push_data(r#"{"code":"Throttling","message":"slow","request_id":"r3"}"#)
         .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Stream, "{err:?}");
     assert!(
-        matches!(&err, Error::Api(api) if api.code.as_deref() == Some("Throttling") && api.status == 200)
+        err.api()
+            .is_some_and(|api| api.code.as_deref() == Some("Throttling") && api.status.is_none()),
+        "{err:?}"
     );
 
     // An event:error whose data is not JSON keeps the text as the message.
     let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
     let err = push_sse(&mut acc, "event:error\ndata:upstream timed out\n\n").unwrap_err();
-    assert!(matches!(&err, Error::Api(api) if api.message == "upstream timed out"));
+    assert_eq!(err.kind(), ErrorKind::Stream, "{err:?}");
+    assert!(
+        err.api()
+            .is_some_and(|api| api.message == "upstream timed out"),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -152,7 +157,8 @@ fn numeric_and_string_codes_both_parse() {
     ] {
         let err = run(&[payload.to_owned()]).unwrap_err();
         assert!(
-            matches!(&err, Error::Api(api) if api.code.as_deref() == Some(code)),
+            err.api()
+                .is_some_and(|api| api.code.as_deref() == Some(code)),
             "{err:?}"
         );
     }
@@ -164,28 +170,30 @@ fn nonstandard_finish_reasons() {
         ("stop", Some(FinishReason::Stop)),
         ("content_filter", Some(FinishReason::ContentFilter)),
         ("eos_token", Some(FinishReason::Other("eos_token".into()))),
-        ("sensitive", Some(FinishReason::Other("sensitive".into()))),
-        (
-            "network_error",
-            Some(FinishReason::Other("network_error".into())),
-        ),
+        // Z.ai's word for a moderated answer.
+        ("sensitive", Some(FinishReason::ContentFilter)),
+        ("network_error", Some(FinishReason::NetworkError)),
         ("abort", Some(FinishReason::Other("abort".into()))),
         (
             "model_context_window_exceeded",
-            Some(FinishReason::Other("model_context_window_exceeded".into())),
+            Some(FinishReason::ContextWindowExceeded),
         ),
         ("", None),
         ("null", None),
     ] {
         let c = run(&[delta(r#"{"content":"x"}"#), finish(wire)]).unwrap();
         assert_eq!(c.finish_reason, expected, "{wire}");
+        // Only a stop (or a request for tool results) is a whole answer.
+        assert_eq!(c.is_complete(), wire == "stop", "{wire}");
     }
     // Native: the string "null" is "not finished", so the stream is interrupted.
     let mut acc = Accumulator::new(Protocol::DashScope);
     acc.push_data(r#"{"output":{"choices":[{"message":{"content":"x"},"finish_reason":"null"}]}}"#)
         .unwrap();
     assert!(!acc.is_complete());
-    assert!(matches!(acc.finish(), Err(Error::Interrupted(c)) if c.message.content == "x"));
+    let err = acc.finish().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Interrupted, "{err:?}");
+    assert_eq!(err.partial().unwrap().message.content, "x");
 }
 
 #[test]
@@ -271,7 +279,7 @@ fn cumulative_native_output_gives_suffixes() {
     let err = acc
         .push_data(r#"{"output":{"choices":[{"message":{"content":"xyz"}}]}}"#)
         .unwrap_err();
-    assert!(matches!(err, Error::MalformedChunk(_)));
+    assert_eq!(err.kind(), ErrorKind::Malformed, "{err:?}");
 }
 
 #[test]
@@ -482,8 +490,11 @@ fn a_call_is_not_final_because_its_prefix_parses() {
     assert!(!acc.is_complete());
     acc.push_data(&tools(r#"[{"index":0,"function":{"arguments":" "}}]"#))
         .unwrap();
-    assert!(
-        matches!(acc.finish(), Err(Error::Interrupted(c)) if c.message.tool_calls[0].arguments == "{\"a\":1} ")
+    let err = acc.finish().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Interrupted, "{err:?}");
+    assert_eq!(
+        err.partial().unwrap().message.tool_calls[0].arguments,
+        "{\"a\":1} "
     );
 }
 
@@ -516,7 +527,8 @@ fn identity_change_is_deterministic() {
     ])
     .unwrap_err();
     assert!(
-        matches!(&err, Error::MalformedChunk(m) if m.message.contains("changed its name")),
+        err.malformed_chunk()
+            .is_some_and(|m| m.message.contains("changed its name")),
         "{err:?}"
     );
 }
@@ -549,12 +561,11 @@ fn limit_tool_calls_per_response() {
         .collect();
     let err = run(&chunks).unwrap_err();
     assert_eq!(
-        err,
-        Error::LimitExceeded {
-            what: "tool calls per response",
-            limit: 128
-        }
+        err.limit().map(|l| (l.kind, l.limit)),
+        Some((LimitKind::ToolCalls, 128))
     );
+    // The calls before the limit are kept.
+    assert_eq!(err.partial().unwrap().message.tool_calls.len(), 128);
     assert!(run(&chunks[..128]).is_ok());
 }
 
@@ -567,16 +578,13 @@ fn limit_message_bytes() {
         .unwrap();
     let err = acc.push_data(&delta(r#"{"content":"x"}"#)).unwrap_err();
     assert_eq!(
-        err,
-        Error::LimitExceeded {
-            what: "message bytes",
-            limit: 10
-        }
+        err.limit().map(|l| (l.kind, l.limit)),
+        Some((LimitKind::MessageBytes, 10))
     );
     assert_eq!(
-        err.partial(),
-        None,
-        "limit errors do not carry partial state"
+        err.partial().map(|c| c.message.content.as_str()),
+        Some("0123456789"),
+        "a limit error carries what was merged before it, nothing of the chunk past it"
     );
 }
 
@@ -665,7 +673,8 @@ fn a_lone_surrogate_in_a_delta_is_a_malformed_chunk_like_serde_json_says() {
     assert!(serde_json::from_str::<serde_json::Value>(&bad).is_err());
     let err = run(&[delta(r#"{"content":"ok"}"#), bad]).unwrap_err();
     assert!(
-        matches!(&err, Error::MalformedChunk(m) if m.message.contains("surrogate")),
+        err.malformed_chunk()
+            .is_some_and(|m| m.message.contains("surrogate")),
         "{err:?}"
     );
     assert_eq!(
@@ -682,9 +691,7 @@ fn a_lone_surrogate_in_a_delta_is_a_malformed_chunk_like_serde_json_says() {
 fn push_takes_comments_and_events_with_their_offsets() {
     let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
     let err = push_sse(&mut acc, ": keep-alive\n\ndata: {\"choices\":[\n\n").unwrap_err();
-    let Error::MalformedChunk(chunk) = &err else {
-        panic!("{err:?}")
-    };
+    let chunk = err.malformed_chunk().unwrap_or_else(|| panic!("{err:?}"));
     assert_eq!(chunk.offset, 14);
     let comment = dashscope_glm::sse::Item::Comment("HTTP_STATUS/200");
     assert_eq!(acc.push(&comment), Err(err));
@@ -757,7 +764,8 @@ fn protocol_names_round_trip() {
     assert_eq!(" Native ".parse::<Protocol>().unwrap(), Protocol::DashScope);
     let err = "http".parse::<Protocol>().unwrap_err();
     assert!(
-        matches!(&err, Error::Config(m) if m.contains("openai or dashscope")),
+        err.config_kind() == Some(dashscope_glm::ConfigKind::Protocol)
+            && err.to_string().contains("openai or dashscope"),
         "{err}"
     );
 }
@@ -895,10 +903,7 @@ fn odd_content_parts_are_counted_and_bad_content_is_malformed() {
         let err = acc
             .push_data(&delta(&format!(r#"{{"content":{content}}}"#)))
             .unwrap_err();
-        assert!(
-            matches!(err, Error::MalformedChunk(_)),
-            "{content}: {err:?}"
-        );
+        assert!(err.kind() == ErrorKind::Malformed, "{content}: {err:?}");
     }
 }
 

@@ -6,8 +6,8 @@
 use crate::data::{Transcript, transcripts};
 use crate::outcome;
 
-use dashscope_glm::Error;
 use dashscope_glm::chat::{Accumulator, Completion, Protocol, StreamDecoder, StreamEvent};
+use dashscope_glm::{Error, ErrorKind};
 use proptest::prelude::*;
 
 /// Runs `bytes` cut at `cuts` (sorted offsets) and returns every event, rendered, and
@@ -241,7 +241,10 @@ fn fields_with_and_without_the_space_after_the_colon() {
         stream.feed(body.as_bytes());
         let err = stream.next_event().unwrap_err();
         assert!(
-            matches!(&err, Error::Api(api) if api.status == 429 && api.code.as_deref() == Some("Throttling")),
+            err.kind() == ErrorKind::Stream
+                && err.api().is_some_and(
+                    |api| api.status == Some(429) && api.code.as_deref() == Some("Throttling")
+                ),
             "{body:?}: {err:?}"
         );
     }

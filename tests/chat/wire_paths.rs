@@ -6,8 +6,8 @@
 //! as a JSON object are kept verbatim, spacing included, so they are left out here.)
 #![cfg(feature = "chat")]
 
-use dashscope_glm::Error;
 use dashscope_glm::chat::{Accumulator, OwnedStreamEvent, Protocol};
+use dashscope_glm::{Error, ErrorKind};
 use serde_json::Value;
 
 /// How a chunk is written back from its parsed value.
@@ -102,13 +102,15 @@ fn run(protocol: Protocol, chunks: &[&str], style: Style) -> (Vec<OwnedStreamEve
 /// An error without the parts that name a position in the data (it moves with the
 /// whitespace).
 fn describe(e: &Error) -> String {
-    match e {
-        Error::MalformedChunk(m) => format!(
+    match (e.kind(), e.malformed_chunk(), e.partial()) {
+        (ErrorKind::Malformed, Some(m), _) => format!(
             "malformed: {}",
             m.message.split(" at line").next().unwrap_or_default()
         ),
-        Error::Interrupted(c) => format!("interrupted: {}", serde_json::to_string(&**c).unwrap()),
-        other => format!("{other:?}"),
+        (ErrorKind::Interrupted, _, Some(c)) => {
+            format!("interrupted: {}", serde_json::to_string(c).unwrap())
+        }
+        _ => format!("{e:?}"),
     }
 }
 
@@ -231,7 +233,7 @@ fn ids_and_models_are_checked_on_every_chunk_not_only_the_first() {
         acc.push_data(&good).unwrap();
         let err = acc.push_data(&later).unwrap_err();
         assert!(
-            matches!(&err, Error::MalformedChunk(_)),
+            err.kind() == ErrorKind::Malformed,
             "{field}: {bad}: {err:?}"
         );
         assert_eq!(

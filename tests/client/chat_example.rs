@@ -145,7 +145,7 @@ fn api_error_body_is_kind_api_and_a_page_is_kind_http() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stdout_json(&out),
-        json!({"error": {"kind": "api", "status": 401, "code": "InvalidApiKey", "message": "Invalid API-key provided.", "request_id": "r1"}})
+        json!({"error": {"kind": "api", "category": "auth", "status": 401, "code": "InvalidApiKey", "message": "Invalid API-key provided.", "request_id": "r1"}})
     );
     let html = ReplayServer::start(Reply::new(502).body("<html>Bad Gateway</html>")).unwrap();
     let out = chat(
@@ -161,6 +161,7 @@ fn api_error_body_is_kind_api_and_a_page_is_kind_http() {
     assert_eq!(out.status.code(), Some(1));
     let v = stdout_json(&out);
     assert_eq!(v["error"]["kind"], "http");
+    assert_eq!(v["error"]["category"], "server");
     assert_eq!(v["error"]["status"], 502);
     assert_eq!(v["error"]["code"], Value::Null);
     assert_eq!(html.request_count(), 1, "--max-retries 0");
@@ -176,7 +177,9 @@ fn broken_body_is_kind_interrupted() {
         &[("DASHSCOPE_API_KEY", "sk-x")],
     );
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(stdout_json(&out)["error"]["kind"], "interrupted");
+    let v = stdout_json(&out);
+    assert_eq!(v["error"]["kind"], "interrupted");
+    assert_eq!(v["error"]["category"], "network");
 }
 
 /// What the `--json` output of a replay of `recording` must be: the recording run
@@ -292,6 +295,7 @@ fn error_inside_the_stream_is_kind_stream() {
         assert_eq!(out.status.code(), Some(1), "{flag}");
         let v = stdout_json(&out);
         assert_eq!(v["error"]["kind"], "stream", "{flag}");
+        assert_eq!(v["error"]["category"], "content_filter", "{flag}");
         assert_eq!(v["error"]["status"], status, "{flag}");
         assert_eq!(v["error"]["request_id"], request_id, "{flag}");
         assert_eq!(

@@ -18,7 +18,7 @@ use dashscope_glm::chat::{
     ChatRequest, FinishReason, Protocol, ResponseFormat, Rule, StreamEvent, Tool, ToolChoice,
 };
 use dashscope_glm::testing::{Framing, ReplayServer, Reply, Split};
-use dashscope_glm::{ApiErrorOrigin, Error, TimeoutKind};
+use dashscope_glm::{ApiErrorOrigin, ConfigKind, Error, ErrorKind, LimitKind, TimeoutKind};
 use serde_json::json;
 
 const KEY: &str = "sk-very-secret-0123456789";
@@ -301,10 +301,12 @@ fn complete_body_limit() {
         .max_body_bytes(1024)
         .build()
         .unwrap();
-    match limited.complete(&hello()) {
-        Err(Error::LimitExceeded { limit, .. }) => assert_eq!(limit, 1024),
-        other => panic!("{other:?}"),
-    }
+    let err = limited.complete(&hello()).unwrap_err();
+    assert_eq!(
+        err.limit().map(|l| (l.kind, l.limit)),
+        Some((LimitKind::BodyBytes, 1024)),
+        "{err:?}"
+    );
     let roomy = builder(&server, &Arc::default())
         .max_body_bytes(big.len())
         .build()
@@ -322,20 +324,16 @@ fn business_error_in_a_200_json_body() {
         r#"{"code":"InvalidParameter","message":"bad","request_id":"r-200"}"#,
     ))
     .unwrap();
-    match client(&server).complete(&hello()) {
-        Err(Error::Api(api)) => {
-            assert_eq!(api.code.as_deref(), Some("InvalidParameter"));
-            assert_eq!(api.request_id.as_deref(), Some("r-200"));
-        }
-        other => panic!("{other:?}"),
-    }
+    let err = client(&server).complete(&hello()).unwrap_err();
+    let api = err.api().unwrap_or_else(|| panic!("{err:?}"));
+    assert_eq!(api.code.as_deref(), Some("InvalidParameter"));
+    assert_eq!(api.request_id.as_deref(), Some("r-200"));
 }
 
-fn api_error(e: Error) -> Box<dashscope_glm::ApiError> {
-    match e {
-        Error::Api(api) => api,
-        other => panic!("expected an API error, got {other:?}"),
-    }
+fn api_error(e: Error) -> dashscope_glm::ApiError {
+    e.api()
+        .cloned()
+        .unwrap_or_else(|| panic!("expected an API error, got {e:?}"))
 }
 
 /// A native 401 with a flat JSON body keeps everything, and is not
@@ -347,7 +345,7 @@ fn native_json_error_keeps_everything() {
     let delays = Arc::default();
     let c = builder(&server, &delays).build().unwrap();
     let api = api_error(c.stream(&hello()).unwrap_err());
-    assert_eq!(api.status, 401);
+    assert_eq!(api.status, Some(401));
     assert_eq!(api.code.as_deref(), Some("InvalidApiKey"));
     assert_eq!(api.message, "Invalid API-key provided.");
     assert_eq!(api.request_id.as_deref(), Some("a1c0561c-1dfe"));
@@ -372,12 +370,12 @@ fn envelope_errors_code_string_or_number() {
     let a = api_error(c.stream(&hello()).unwrap_err());
     assert_eq!(
         (a.status, a.code.as_deref()),
-        (401, Some("invalid_api_key"))
+        (Some(401), Some("invalid_api_key"))
     );
     assert_eq!(a.message, "Incorrect API key provided. ");
     assert_eq!(a.request_id.as_deref(), Some("4c7a91c5"));
     let b = api_error(c.stream(&hello()).unwrap_err());
-    assert_eq!((b.status, b.code.as_deref()), (400, Some("1002")));
+    assert_eq!((b.status, b.code.as_deref()), (Some(400), Some("1002")));
     assert_eq!(
         b.request_id.as_deref(),
         Some("hdr-2"),
@@ -399,14 +397,17 @@ fn non_2xx_with_sse_body() {
             .split(Split::Every(10)),
     )
     .unwrap();
-    let api = api_error(client(&server).stream(&hello()).unwrap_err());
-    assert_eq!(api.status, 400);
+    let err = client(&server).stream(&hello()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Api, "{err:?}");
+    let api = err.api().unwrap();
+    assert_eq!(api.status, Some(400));
     assert_eq!(api.code.as_deref(), Some("data_inspection_failed"));
     assert!(api.message.starts_with("Input text data"));
     assert_eq!(api.request_id.as_deref(), Some("sse-err-1"));
     assert_eq!(api.origin, ApiErrorOrigin::Response);
-    let rendered = render::error(&Error::Api(api));
+    let rendered = render::error(&err);
     assert_eq!(rendered["error"]["kind"], "api");
+    assert_eq!(rendered["error"]["category"], "content_filter");
     assert_eq!(rendered["error"]["status"], 400);
     assert_eq!(rendered["error"]["request_id"], "sse-err-1");
 }
@@ -428,19 +429,15 @@ fn html_error_body() {
         Reply::new(403).framing(Framing::ContentLength),
     ]);
     let c = client(&server);
-    match c.stream(&hello()).unwrap_err() {
-        Error::Http(h) => {
-            assert_eq!(h.status, 404);
-            assert!(h.body_snippet.starts_with("<html><head><title>404"));
-            assert!(h.body_snippet.len() <= dashscope_glm::HttpError::SNIPPET_LEN);
-            assert_eq!(h.request_id.as_deref(), Some("html-1"));
-        }
-        other => panic!("{other:?}"),
-    }
-    match c.stream(&hello()).unwrap_err() {
-        Error::Http(h) => assert_eq!((h.status, h.body_snippet.as_str()), (403, "")),
-        other => panic!("{other:?}"),
-    }
+    let err = c.stream(&hello()).unwrap_err();
+    let h = err.http().unwrap_or_else(|| panic!("{err:?}"));
+    assert_eq!(h.status, 404);
+    assert!(h.body_snippet.starts_with("<html><head><title>404"));
+    assert!(h.body_snippet.len() <= dashscope_glm::HttpError::SNIPPET_LEN);
+    assert_eq!(err.request_id(), Some("html-1"));
+    let err = c.stream(&hello()).unwrap_err();
+    let h = err.http().unwrap_or_else(|| panic!("{err:?}"));
+    assert_eq!((h.status, h.body_snippet.as_str()), (403, ""));
 }
 
 #[test]
@@ -457,19 +454,17 @@ fn in_band_error_and_malformed_chunk_keep_request_id_and_partial() {
         .build()
         .unwrap();
     let err = stream_all(&c, &hello()).unwrap_err();
-    let api = match &err {
-        Error::Api(api) => api,
-        other => panic!("{other:?}"),
-    };
+    assert_eq!(err.kind(), ErrorKind::Stream, "{err:?}");
+    let api = err.api().unwrap();
     assert_eq!(
         (api.status, api.code.as_deref()),
-        (400, Some("DataInspectionFailed"))
+        (Some(400), Some("DataInspectionFailed"))
     );
     assert!(err.partial().is_some());
     assert!(err.request_id().is_some());
 
     let err = stream_all(&c, &hello().protocol(Protocol::OpenAiCompatible)).unwrap_err();
-    assert!(matches!(err, Error::MalformedChunk(_)), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Malformed, "{err:?}");
     assert_eq!(err.partial().unwrap().message.content, "Par");
     assert_eq!(err.request_id(), Some("req-header-1"));
     assert_eq!(server.request_count(), 2);
@@ -499,13 +494,10 @@ fn closed_mid_stream_is_interrupted_never_retried() {
             }
         };
         assert_eq!(text, "Hello, wor", "{framing:?}");
-        match &err {
-            Error::Interrupted(partial) => {
-                assert_eq!(partial.message.content, "Hello, wor");
-                assert_eq!(partial.request_id.as_deref(), Some("req-header-1"));
-            }
-            other => panic!("{framing:?}: {other:?}"),
-        }
+        assert_eq!(err.kind(), ErrorKind::Interrupted, "{framing:?}: {err:?}");
+        let partial = err.partial().unwrap();
+        assert_eq!(partial.message.content, "Hello, wor");
+        assert_eq!(partial.request_id.as_deref(), Some("req-header-1"));
         assert_eq!(server.request_count(), 1, "{framing:?}: never retried");
         assert!(delays.lock().unwrap().is_empty());
         assert_eq!(render::error(&err)["error"]["kind"], "interrupted");
@@ -544,7 +536,10 @@ fn connection_refused_is_a_transport_error_after_retries() {
         .build()
         .unwrap();
     let err = c.stream(&hello()).unwrap_err();
-    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Transport, "{err:?}");
+    assert_eq!(err.attempts(), 3, "the first request and two retries");
+    // The message says how many requests were sent; the cause stays in the source.
+    assert!(err.to_string().ends_with(" (after 3 requests)"), "{err}");
     assert!(err.is_retryable());
     assert!(std::error::Error::source(&err).is_some());
     let delays = delays.lock().unwrap().clone();
@@ -698,10 +693,15 @@ fn retries_give_up_after_the_policy_with_backoff() {
 /// Quota and billing errors are never retried; a plain throttle is.
 #[test]
 fn quota_errors_are_not_retried() {
+    // What a person must settle: arrears, a used-up free quota, a workspace that has not
+    // subscribed (429, but no retry helps), Z.ai's arrears and expired plan codes.
     for body in [
-        r#"{"code":"Throttling.AllocationQuota","message":"Allocated quota exceeded, please increase your quota limit."}"#,
-        r#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#,
+        r#"{"code":"Throttling.AllocationQuota","message":"Free allocated quota exceeded."}"#,
+        r#"{"error":{"message":"Free allocated quota exceeded.","type":"insufficient_quota","code":"insufficient_quota"}}"#,
         r#"{"code":"Arrearage","message":"Access denied, please make sure your account is in good standing."}"#,
+        r#"{"code":"CommodityNotPurchased","message":"Commodity has not purchased yet."}"#,
+        r#"{"error":{"code":"1113","message":"Your account is in arrears, please recharge and try again"}}"#,
+        r#"{"error":{"code":"1309","message":"Your GLM Coding Plan package has expired"}}"#,
     ] {
         let (requests, delays, result) = retried_delays(
             json_reply(429, body)
@@ -713,15 +713,18 @@ fn quota_errors_are_not_retried() {
         let err = result.unwrap_err();
         assert!(!err.is_retryable(), "{body}");
     }
-    let (requests, _, result) = retried_delays(
-        json_reply(
-            429,
-            r#"{"code":"Throttling","message":"Requests throttling triggered."}"#,
-        ),
-        2,
-    );
-    assert_eq!(requests, 2);
-    assert!(result.is_ok());
+    // Rate limits are retried: Model Studio's tokens-per-minute limit reads
+    // `Throttling.AllocationQuota` / `insufficient_quota` (not money, unlike OpenAI's word).
+    for body in [
+        r#"{"code":"Throttling","message":"Requests throttling triggered."}"#,
+        r#"{"code":"Throttling.AllocationQuota","message":"Allocated quota exceeded, please increase your quota limit."}"#,
+        r#"{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","code":"insufficient_quota"}}"#,
+        r#"{"error":{"code":"1302","message":"Rate limit reached for requests"}}"#,
+    ] {
+        let (requests, _, result) = retried_delays(json_reply(429, body), 2);
+        assert_eq!(requests, 2, "{body}");
+        assert!(result.is_ok(), "{body}");
+    }
 }
 
 /// Nothing is retried after the first event, even when the status would be retryable
@@ -741,13 +744,11 @@ fn no_retry_after_the_first_event() {
         (server.request_count(), d, result)
     };
     let err = result.unwrap_err();
-    let api = match &err {
-        Error::Api(api) => api,
-        other => panic!("{other:?}"),
-    };
+    assert_eq!(err.kind(), ErrorKind::Stream, "{err:?}");
+    let api = err.api().unwrap();
     assert_eq!(
         (api.status, api.code.as_deref()),
-        (500, Some("InternalError"))
+        (Some(500), Some("InternalError"))
     );
     assert!(
         err.is_retryable(),
@@ -770,15 +771,10 @@ fn idle_timeout_on_a_stalled_stream() {
         .unwrap();
     let started = std::time::Instant::now();
     let err = stream_all(&c, &hello()).unwrap_err();
-    match &err {
-        Error::Timeout { kind, partial } => {
-            assert_eq!(*kind, TimeoutKind::Idle);
-            let partial = partial.as_ref().expect("the partial completion");
-            assert_eq!(partial.message.content, "Hel");
-            assert_eq!(partial.request_id.as_deref(), Some("req-header-1"));
-        }
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(err.timeout_kind(), Some(TimeoutKind::Idle), "{err:?}");
+    let partial = err.partial().expect("the partial completion");
+    assert_eq!(partial.message.content, "Hel");
+    assert_eq!(partial.request_id.as_deref(), Some("req-header-1"));
     assert!(
         started.elapsed() < Duration::from_secs(8),
         "the stall was cut by the timeout"
@@ -793,13 +789,9 @@ fn idle_timeout_waiting_for_the_response_headers() {
         .idle_timeout(Duration::from_millis(300))
         .build()
         .unwrap();
-    match c.stream(&hello()).unwrap_err() {
-        Error::Timeout { kind, partial } => {
-            assert_eq!(kind, TimeoutKind::Idle);
-            assert!(partial.is_none());
-        }
-        other => panic!("{other:?}"),
-    }
+    let err = c.stream(&hello()).unwrap_err();
+    assert_eq!(err.timeout_kind(), Some(TimeoutKind::Idle), "{err:?}");
+    assert!(err.partial().is_none());
     assert_eq!(server.request_count(), 1, "a read timeout is not retried");
 }
 
@@ -835,13 +827,9 @@ fn total_deadline_cuts_a_long_stream() {
         .total_timeout(Duration::from_millis(600))
         .build()
         .unwrap();
-    match stream_all(&c, &hello()).unwrap_err() {
-        Error::Timeout { kind, partial } => {
-            assert_eq!(kind, TimeoutKind::Total);
-            assert!(partial.is_some());
-        }
-        other => panic!("{other:?}"),
-    }
+    let err = stream_all(&c, &hello()).unwrap_err();
+    assert_eq!(err.timeout_kind(), Some(TimeoutKind::Total), "{err:?}");
+    assert!(err.partial().is_some());
 }
 
 /// A normal end with tool_calls or length: Ok(None), one request.
@@ -894,7 +882,7 @@ fn fused_after_an_error_no_read() {
         Ok(Some(StreamEvent::Content("x")))
     ));
     let first = stream.next_event().unwrap_err();
-    assert!(matches!(first, Error::Api(_)));
+    assert_eq!(first.kind(), ErrorKind::Stream, "{first:?}");
     for _ in 0..3 {
         assert_eq!(stream.next_event().unwrap_err(), first);
     }
@@ -906,7 +894,7 @@ fn fused_after_an_error_no_read() {
         .unwrap();
     let mut it = c2.stream(&hello()).unwrap();
     assert!(matches!(it.next(), Some(Ok(OwnedStreamEvent::Content(_)))));
-    assert!(matches!(it.next(), Some(Err(Error::Api(_)))));
+    assert!(matches!(it.next(), Some(Err(e)) if e.kind() == ErrorKind::Stream));
     assert!(it.next().is_none());
     assert!(it.next().is_none());
     assert_eq!(it.finish().unwrap_err(), first);
@@ -990,10 +978,9 @@ fn validation_failure_sends_nothing() {
             c.stream(&request).map(|_| ()),
             c.complete(&request).map(|_| ()),
         ] {
-            match result {
-                Err(Error::Validation { rule, .. }) => assert_eq!(rule, want),
-                other => panic!("{want:?}: {other:?}"),
-            }
+            let err = result.unwrap_err();
+            assert_eq!(err.rule(), Some(want), "{err:?}");
+            assert_eq!(err.attempts(), 0, "nothing was sent");
         }
     }
     assert_eq!(server.request_count(), 0);
@@ -1075,26 +1062,39 @@ fn bad_proxy_and_config_errors() {
         "http://host:99999999",
         "ftp://user@:",
     ] {
-        match Client::builder().api_key(KEY).proxy(proxy).build() {
-            Err(Error::Config(m)) => assert!(m.contains("proxy"), "{m}"),
-            other => panic!("{proxy:?}: {other:?}"),
-        }
+        let err = Client::builder()
+            .api_key(KEY)
+            .proxy(proxy)
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            err.config_kind(),
+            Some(ConfigKind::Proxy),
+            "{proxy:?}: {err:?}"
+        );
+        assert!(err.to_string().contains("proxy"), "{err}");
     }
     let err = Client::builder().build().unwrap_err();
     assert!(
-        matches!(&err, Error::Config(m) if m.contains("DASHSCOPE_API_KEY")),
+        err.config_kind() == Some(ConfigKind::ApiKey)
+            && err.to_string().contains("DASHSCOPE_API_KEY"),
         "{err}"
     );
-    assert!(matches!(
-        Client::builder().api_key("sk bad\nkey").build(),
-        Err(Error::Config(_))
-    ));
+    assert_eq!(
+        Client::builder()
+            .api_key("sk bad\nkey")
+            .build()
+            .unwrap_err()
+            .config_kind(),
+        Some(ConfigKind::ApiKey)
+    );
     let insecure = Client::builder()
         .api_key(KEY)
         .base_url("http://gateway.example.com")
         .build()
         .unwrap_err();
-    assert!(matches!(&insecure, Error::Config(m) if m.contains("http")));
+    assert_eq!(insecure.config_kind(), Some(ConfigKind::Url), "{insecure}");
+    assert!(insecure.to_string().contains("http"), "{insecure}");
     assert!(!insecure.to_string().contains(KEY));
     assert!(
         Client::builder()
@@ -1105,18 +1105,25 @@ fn bad_proxy_and_config_errors() {
             .build()
             .is_ok()
     );
-    assert!(matches!(
-        Client::builder().api_key(KEY).base_url("not a url").build(),
-        Err(Error::Config(_))
-    ));
-    assert!(matches!(
+    assert_eq!(
+        Client::builder()
+            .api_key(KEY)
+            .base_url("not a url")
+            .build()
+            .unwrap_err()
+            .config_kind(),
+        Some(ConfigKind::Url)
+    );
+    assert_eq!(
         Client::builder()
             .api_key(KEY)
             .workspace("bad.host/x")
             .no_proxy()
-            .build(),
-        Err(Error::Config(_))
-    ));
+            .build()
+            .unwrap_err()
+            .config_kind(),
+        Some(ConfigKind::Workspace)
+    );
 }
 
 #[test]
@@ -1182,15 +1189,18 @@ fn regions_workspaces_and_env() {
         base.endpoint(Protocol::DashScope),
         "http://127.0.0.1:1/api/v1/services/aigc/text-generation/generation"
     );
-    assert!(matches!(
-        Client::builder().apply_env(env(&[("DASHSCOPE_REGION", "mars-1")])),
-        Err(Error::Config(_))
-    ));
+    assert_eq!(
+        Client::builder()
+            .apply_env(env(&[("DASHSCOPE_REGION", "mars-1")]))
+            .unwrap_err()
+            .config_kind(),
+        Some(ConfigKind::Region)
+    );
     let missing = Client::builder()
         .apply_env(env(&[("DASHSCOPE_API_KEY", "  ")]))
         .unwrap()
         .build();
-    assert!(matches!(missing, Err(Error::Config(_))));
+    assert_eq!(missing.unwrap_err().config_kind(), Some(ConfigKind::ApiKey));
 }
 
 /// The API key never appears in a Debug print or an error.

@@ -4,10 +4,10 @@
 
 use std::time::{Duration, Instant};
 
+use dashscope_glm::TimeoutKind;
 use dashscope_glm::blocking::Client;
 use dashscope_glm::chat::{ChatRequest, FinishReason, Protocol};
 use dashscope_glm::testing::{ReplayServer, Reply};
-use dashscope_glm::{Error, TimeoutKind};
 
 const IDLE: Duration = Duration::from_millis(300);
 
@@ -79,16 +79,7 @@ fn a_stall_before_the_finish_is_an_idle_timeout_with_the_partial() {
         .unwrap()
         .finish()
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Timeout {
-                kind: TimeoutKind::Idle,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_eq!(err.timeout_kind(), Some(TimeoutKind::Idle), "{err:?}");
     assert_eq!(err.partial().unwrap().message.content, "Hi");
     assert_eq!(err.request_id(), Some("r-9"));
 }

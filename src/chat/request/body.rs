@@ -17,7 +17,8 @@ impl ChatRequest {
     ///
     /// # Errors
     ///
-    /// [`Error::Validation`] with [`Rule::ExtraCollidesWithField`](crate::chat::Rule::ExtraCollidesWithField).
+    /// [`ErrorKind::Validation`](crate::ErrorKind::Validation) with
+    /// [`Rule::ExtraCollidesWithField`](crate::chat::Rule::ExtraCollidesWithField).
     ///
     /// # Example
     ///

@@ -294,15 +294,14 @@ impl ChatRequest {
     ///
     /// ```
     /// use dashscope_glm::chat::{ChatRequest, Protocol, Rule};
-    /// use dashscope_glm::Error;
     ///
     /// let ok = ChatRequest::new("glm-5").user("hi").extra("n", 1);
     /// assert!(ok.validate().is_ok());
     /// let clash = ChatRequest::new("glm-5").user("hi").extra("temperature", 0.2);
-    /// assert!(matches!(
-    ///     clash.validate(),
-    ///     Err(Error::Validation { rule: Rule::ExtraCollidesWithField, .. })
-    /// ));
+    /// assert_eq!(
+    ///     clash.validate().unwrap_err().rule(),
+    ///     Some(Rule::ExtraCollidesWithField)
+    /// );
     /// ```
     #[must_use]
     pub fn extra(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
@@ -341,15 +340,14 @@ impl ChatRequest {
     /// `X-DashScope-SSE`, and HTTP framing: `Host`, `Content-Length`,
     /// `Transfer-Encoding`, `Connection`) and names or values that are not valid HTTP
     /// make [`validate`](ChatRequest::validate), and so sending, fail with
-    /// [`Error::Config`](crate::Error::Config).
+    /// [`Rule::InvalidHeader`](crate::chat::Rule::InvalidHeader).
     ///
     /// # Example
     ///
     /// This example adds a header, and shows one the client owns refused.
     ///
     /// ```
-    /// use dashscope_glm::chat::ChatRequest;
-    /// use dashscope_glm::Error;
+    /// use dashscope_glm::chat::{ChatRequest, Rule};
     ///
     /// let request = ChatRequest::new("glm-5")
     ///     .user("hi")
@@ -361,7 +359,7 @@ impl ChatRequest {
     /// );
     ///
     /// let owned = ChatRequest::new("glm-5").user("hi").header("authorization", "Bearer x");
-    /// assert!(matches!(owned.validate(), Err(Error::Config(_))));
+    /// assert_eq!(owned.validate().unwrap_err().rule(), Some(Rule::InvalidHeader));
     /// ```
     #[must_use]
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {

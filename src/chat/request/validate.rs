@@ -43,8 +43,9 @@ impl ChatRequest {
     ///
     /// # Errors
     ///
-    /// [`Error::Validation`] naming the [`Rule`] broken; [`Error::Config`] for a header
-    /// that is not valid HTTP or that the client sets itself.
+    /// [`ErrorKind::Validation`](crate::ErrorKind::Validation) naming the [`Rule`] broken
+    /// ([`Rule::InvalidHeader`] for a header that is not valid HTTP or that the client sets
+    /// itself).
     ///
     /// # Example
     ///
@@ -52,18 +53,18 @@ impl ChatRequest {
     ///
     /// ```
     /// use dashscope_glm::chat::{ChatRequest, Rule};
-    /// use dashscope_glm::Error;
     ///
     /// let budget = ChatRequest::new("glm-5").user("hi").thinking_budget(50_000);
     /// let err = budget.validate().unwrap_err();
-    /// assert!(matches!(err, Error::Validation { rule: Rule::ThinkingBudgetAboveLimit, .. }));
+    /// assert_eq!(err.rule(), Some(Rule::ThinkingBudgetAboveLimit));
     /// let unknown = ChatRequest::new("my-fine-tune").user("hi").thinking_budget(50_000);
     /// assert!(unknown.validate().is_ok());
     /// ```
     pub fn validate(&self) -> Result<(), Error> {
         self.check_extra()?;
         for (name, value) in self.headers() {
-            Self::check_header(name, value)?;
+            Self::check_header(name, value)
+                .map_err(|why| Error::validation(Rule::InvalidHeader, why))?;
         }
         match Model::lookup(&self.model) {
             Some(model) => model.check(self),
@@ -77,12 +78,12 @@ impl ChatRequest {
             .iter()
             .find(|(k, _)| TYPED_KEYS.contains(&k.as_str()))
         {
-            Some((key, _)) => Err(Error::Validation {
-                rule: Rule::ExtraCollidesWithField,
-                message: format!(
+            Some((key, _)) => Err(Error::validation(
+                Rule::ExtraCollidesWithField,
+                format!(
                     "extra field {key:?} collides with a field the request builder sets; use its typed setter"
                 ),
-            }),
+            )),
             None => Ok(()),
         }
     }
@@ -105,27 +106,28 @@ impl ChatRequest {
     /// name (an RFC 9110 token) and value (visible characters, spaces and tabs; no line
     /// breaks or other controls), and not one of the headers the client writes itself.
     /// The value is never echoed: it may be a credential. Also used for a client's
-    /// default headers.
-    pub(crate) fn check_header(name: &str, value: &str) -> Result<(), Error> {
+    /// default headers; the caller makes the error (a rule of the request, or a
+    /// setting of the client) from what is wrong.
+    pub(crate) fn check_header(name: &str, value: &str) -> Result<(), String> {
         const TOKEN_PUNCT: &[u8] = b"!#$%&'*+-.^_`|~";
         let token = !name.is_empty()
             && name
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || TOKEN_PUNCT.contains(&b));
         if !token {
-            return Err(Error::Config(format!(
+            return Err(format!(
                 "{name:?} is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~ only)"
-            )));
+            ));
         }
         if OWNED_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name)) {
-            return Err(Error::Config(format!(
+            return Err(format!(
                 "the header {name} is set by the client itself (the API key, the body's type, streaming, HTTP framing) and cannot be set by hand"
-            )));
+            ));
         }
         if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
-            return Err(Error::Config(format!(
+            return Err(format!(
                 "the value of the header {name} is not a valid HTTP header value (it has a line break or another control character)"
-            )));
+            ));
         }
         Ok(())
     }
@@ -153,7 +155,7 @@ impl Model {
     ///
     /// # Errors
     ///
-    /// [`Error::Validation`] naming the [`Rule`].
+    /// [`ErrorKind::Validation`](crate::ErrorKind::Validation) naming the [`Rule`].
     ///
     /// # Example
     ///
@@ -161,21 +163,20 @@ impl Model {
     ///
     /// ```
     /// use dashscope_glm::chat::{ChatRequest, Model, ResponseFormat, Rule};
-    /// use dashscope_glm::Error;
     ///
     /// let glm5 = Model::lookup("glm-5").unwrap();
     /// let json = ChatRequest::new("glm-5")
     ///     .user("Answer in JSON")
     ///     .response_format(ResponseFormat::JsonObject);
     /// // Thinking is on by default, and GLM gives JSON only without it.
-    /// assert!(matches!(
-    ///     glm5.check(&json),
-    ///     Err(Error::Validation { rule: Rule::StructuredOutputWithThinking, .. })
-    /// ));
+    /// assert_eq!(
+    ///     glm5.check(&json).unwrap_err().rule(),
+    ///     Some(Rule::StructuredOutputWithThinking)
+    /// );
     /// assert!(glm5.check(&json.thinking(false)).is_ok());
     /// ```
     pub fn check(&self, request: &ChatRequest) -> Result<(), Error> {
-        let fail = |rule: Rule, message: String| Err(Error::Validation { rule, message });
+        let fail = |rule: Rule, message: String| Err(Error::validation(rule, message));
         let name = self.name;
         if !self.capabilities.partial_mode {
             let partial_message = request.messages.iter().any(|m| m.partial);
