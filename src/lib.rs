@@ -1,6 +1,51 @@
 //! A blocking, allocation-conscious client for the GLM models (glm-5, glm-4.7, glm-4.6)
 //! on Alibaba Cloud Model Studio (DashScope).
 //!
+//! A call streams: `client.stream(&request)` sends the request and gives a
+//! `ChatStream`, whose `next_event()` reads the socket only when called and lends each
+//! piece as it arrives, the model's reasoning (thinking mode) first, then the answer;
+//! `finish()` gives the whole `Completion`. Against Model Studio the client comes from
+//! `Client::from_env()` (`DASHSCOPE_API_KEY`); this example runs offline, against a
+//! `testing::ReplayServer` on 127.0.0.1 that serves a recorded glm-5 stream, trimmed to
+//! two events and `[DONE]`, one event per write:
+//!
+//! ```
+//! # #[cfg(all(feature = "blocking", feature = "testing"))]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use dashscope_glm::blocking::Client;
+//! use dashscope_glm::chat::{ChatRequest, FinishReason, StreamEvent};
+//! use dashscope_glm::testing::{ReplayServer, Reply, Split};
+//!
+//! let recorded = concat!(
+//!     "data: {\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"A self-intro question.\"}}],\"model\":\"glm-5\"}\n\n",
+//!     "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"I am GLM.\"},\"finish_reason\":\"stop\"}],\"model\":\"glm-5\"}\n\n",
+//!     "data: [DONE]\n\n",
+//! );
+//! let server = ReplayServer::start(Reply::sse(recorded).split(Split::PerEvent))?;
+//! let client = Client::builder().api_key("sk-test").base_url(server.base_url()).no_proxy().build()?;
+//!
+//! let request = ChatRequest::new("glm-5").user("Who are you").thinking(true);
+//! let mut stream = client.stream(&request)?;
+//! while let Some(event) = stream.next_event()? {
+//!     match event {
+//!         StreamEvent::Reasoning(text) => print!("{text}"), // thinking, as it streams
+//!         StreamEvent::Content(text) => print!("{text}"),   // the answer, as it streams
+//!         _ => {} // tool calls, usage, the finish reason
+//!     }
+//! }
+//! let completion = stream.finish()?;
+//! assert_eq!(completion.message.reasoning_content, "A self-intro question.");
+//! assert_eq!(completion.message.content, "I am GLM.");
+//! assert_eq!(completion.finish_reason, Some(FinishReason::Stop));
+//! # Ok(())
+//! # }
+//! # #[cfg(not(all(feature = "blocking", feature = "testing")))]
+//! # fn main() {}
+//! ```
+//!
+//! The `testing` feature brings `ReplayServer` for your own tests; the README's
+//! "Using it" sections show tool calls, the native protocol, errors and retries.
+//!
 //! The crate is built in layers; each one is usable on its own, and dependencies point
 //! down only:
 //!
