@@ -1,0 +1,401 @@
+//! The proxy a client's own agent goes through: the one the caller gives, none, or the
+//! environment's (`HTTPS_PROXY`, `NO_PROXY` and the rest, as curl reads them), chosen
+//! once by [`ClientBuilder::build`](crate::blocking::ClientBuilder::build) for the
+//! gateway root.
+
+use ureq::http;
+
+#[cfg(doc)]
+use crate::blocking::ClientBuilder;
+use crate::blocking::config::is_loopback;
+use crate::error::Error;
+
+/// Where the proxy setting comes from.
+#[derive(Clone)]
+pub(crate) enum ProxySetting {
+    /// The environment's, unless the host is loopback or `NO_PROXY` names it.
+    FromEnv,
+    /// None ([`ClientBuilder::no_proxy`]).
+    None,
+    /// This URL, for every host ([`ClientBuilder::proxy`]).
+    Url(String),
+}
+
+/// The proxy variables of an environment, read once (see [`ClientBuilder::no_proxy`]
+/// for how they are used).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ProxyEnv {
+    vars: Vec<(&'static str, String)>,
+}
+
+impl ProxyEnv {
+    const NAMES: [&'static str; 8] = [
+        "https_proxy",
+        "HTTPS_PROXY",
+        "http_proxy",
+        "HTTP_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+        "no_proxy",
+        "NO_PROXY",
+    ];
+
+    /// The variables `lookup` gives; empty values count as unset.
+    pub(crate) fn read(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let vars = Self::NAMES
+            .iter()
+            .filter_map(|&name| {
+                let value = lookup(name)?;
+                let value = value.trim();
+                (!value.is_empty()).then(|| (name, value.to_owned()))
+            })
+            .collect();
+        Self { vars }
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.vars
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The variable naming the proxy for a target of `scheme` and its value.
+    fn proxy_var(&self, scheme: &str) -> Option<(&'static str, &str)> {
+        let names: [&'static str; 4] = if scheme.eq_ignore_ascii_case("https") {
+            ["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
+        } else {
+            ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
+        };
+        names
+            .into_iter()
+            .find_map(|name| self.get(name).map(|value| (name, value)))
+    }
+
+    /// The `NO_PROXY` list, lower case first.
+    fn no_proxy(&self) -> Option<&str> {
+        self.get("no_proxy").or_else(|| self.get("NO_PROXY"))
+    }
+}
+
+/// The proxy for requests to `root` (the gateway root URL): the caller's, none, or the
+/// environment's unless the host is loopback or `NO_PROXY` names it. A variable that
+/// would be used but does not parse is a configuration error (ureq alone would skip it
+/// silently); its value is not echoed, as proxy URLs can carry credentials.
+pub(crate) fn choose_proxy(
+    setting: &ProxySetting,
+    env: &ProxyEnv,
+    root: &str,
+) -> Result<Option<ureq::Proxy>, Error> {
+    match setting {
+        ProxySetting::None => Ok(None),
+        ProxySetting::Url(url) => parse_proxy(url)
+            .map(Some)
+            .map_err(|e| Error::Config(format!("invalid proxy URL: {e}"))),
+        ProxySetting::FromEnv => {
+            let uri: http::Uri = root
+                .parse()
+                .map_err(|e| Error::Config(format!("base URL {root:?} does not parse ({e})")))?;
+            let host = uri.host().unwrap_or("");
+            let Some((name, value)) = env.proxy_var(uri.scheme_str().unwrap_or("https")) else {
+                return Ok(None);
+            };
+            if is_loopback(host)
+                || env
+                    .no_proxy()
+                    .is_some_and(|list| no_proxy_matches(list, host))
+            {
+                return Ok(None);
+            }
+            parse_proxy(value).map(Some).map_err(|e| {
+                Error::Config(format!(
+                    "the proxy in {name} is not a valid proxy URL ({e})"
+                ))
+            })
+        }
+    }
+}
+
+/// A proxy as errors name it: `scheme://host:port`, never its credentials.
+pub(crate) fn proxy_name(proxy: &ureq::Proxy) -> String {
+    format!(
+        "{}://{}:{}",
+        proxy.protocol().to_string().to_ascii_lowercase(),
+        proxy.host(),
+        proxy.port()
+    )
+}
+
+/// Whether a `NO_PROXY` list names `host`, as curl reads it: `*` names every host; an
+/// entry names the host itself and its subdomains (`example.com`, `.example.com` and
+/// `*.example.com` alike); an IP address names itself, an IP range (`10.0.0.0/8`) its
+/// addresses; a port on an entry is ignored; names compare case-insensitively.
+pub(crate) fn no_proxy_matches(list: &str, host: &str) -> bool {
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim_end_matches('.');
+    let ip = host.parse::<std::net::IpAddr>().ok();
+    list.split(',').map(str::trim).any(|entry| {
+        if entry == "*" {
+            return true;
+        }
+        let entry = strip_port(entry);
+        if let Some(ip) = ip {
+            return match entry.split_once('/') {
+                Some((net, bits)) => in_range(ip, net, bits),
+                None => entry.parse::<std::net::IpAddr>().is_ok_and(|e| e == ip),
+            };
+        }
+        let entry = entry
+            .strip_prefix("*.")
+            .or_else(|| entry.strip_prefix('.'))
+            .unwrap_or(entry)
+            .trim_end_matches('.');
+        if entry.is_empty() {
+            return false;
+        }
+        match host.len().checked_sub(entry.len()) {
+            Some(0) => host.eq_ignore_ascii_case(entry),
+            Some(cut) => {
+                host.get(cut..)
+                    .is_some_and(|tail| tail.eq_ignore_ascii_case(entry))
+                    && host.get(..cut).is_some_and(|head| head.ends_with('.'))
+            }
+            None => false,
+        }
+    })
+}
+
+/// A `NO_PROXY` entry without its port: `[::1]:80` is `::1`, `host:80` is `host`, and
+/// a bare IPv6 address (several colons) is kept whole.
+fn strip_port(entry: &str) -> &str {
+    if let Some(rest) = entry.strip_prefix('[') {
+        return rest.split_once(']').map_or(rest, |(addr, _)| addr);
+    }
+    match entry.split_once(':') {
+        Some((host, port)) if !port.contains(':') => host,
+        _ => entry,
+    }
+}
+
+/// Whether `ip` is in the range `net/bits` (both of one family).
+fn in_range(ip: std::net::IpAddr, net: &str, bits: &str) -> bool {
+    use std::net::IpAddr;
+    let Ok(bits) = bits.parse::<u32>() else {
+        return false;
+    };
+    let (ip, net, width) = match (ip, net.parse::<IpAddr>()) {
+        (IpAddr::V4(ip), Ok(IpAddr::V4(net))) => {
+            (u128::from(u32::from(ip)), u128::from(u32::from(net)), 32)
+        }
+        (IpAddr::V6(ip), Ok(IpAddr::V6(net))) => (u128::from(ip), u128::from(net), 128),
+        _ => return false,
+    };
+    if bits > width {
+        return false;
+    }
+    let shift = width - bits;
+    ip.checked_shr(shift).unwrap_or(0) == net.checked_shr(shift).unwrap_or(0)
+}
+
+/// ureq's proxy parser, plus a check it skips: a port that is not a valid `u16`.
+fn parse_proxy(url: &str) -> Result<ureq::Proxy, String> {
+    let proxy = ureq::Proxy::new(url).map_err(|e| e.to_string())?;
+    let authority = proxy.uri().authority().ok_or("no host")?.as_str();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+    let port = match host_port.rsplit_once(']') {
+        Some((_, rest)) => rest.strip_prefix(':'),
+        None => host_port.rsplit_once(':').map(|(_, p)| p),
+    };
+    if port.is_some_and(|p| p.parse::<u16>().is_err()) {
+        return Err("the port is not a number from 0 to 65535".into());
+    }
+    if proxy.host().is_empty() {
+        return Err("no host".into());
+    }
+    Ok(proxy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> ProxyEnv {
+        ProxyEnv::read(|k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    /// The proxy the environment gives requests to `root`, by name.
+    fn env_proxy(vars: &[(&str, &str)], root: &str) -> Option<String> {
+        choose_proxy(&ProxySetting::FromEnv, &env(vars), root)
+            .unwrap()
+            .map(|p| proxy_name(&p))
+    }
+
+    #[test]
+    fn the_proxy_variable_follows_the_scheme_lower_case_first() {
+        let all = [
+            ("https_proxy", "http://lower-https:1"),
+            ("HTTPS_PROXY", "http://upper-https:2"),
+            ("http_proxy", "http://lower-http:3"),
+            ("HTTP_PROXY", "http://upper-http:4"),
+            ("all_proxy", "http://lower-all:5"),
+            ("ALL_PROXY", "http://upper-all:6"),
+        ];
+        let https = "https://dashscope.aliyuncs.com";
+        let http = "http://10.0.0.1:8080";
+        assert_eq!(
+            env_proxy(&all, https).as_deref(),
+            Some("http://lower-https:1")
+        );
+        assert_eq!(
+            env_proxy(&all, http).as_deref(),
+            Some("http://lower-http:3")
+        );
+        assert_eq!(
+            env_proxy(&all[1..], https).as_deref(),
+            Some("http://upper-https:2")
+        );
+        assert_eq!(
+            env_proxy(&all[3..], http).as_deref(),
+            Some("http://upper-http:4")
+        );
+        // An https target never takes HTTP_PROXY, nor an http one HTTPS_PROXY.
+        assert_eq!(env_proxy(&all[2..4], https), None);
+        assert_eq!(env_proxy(&all[..2], http), None);
+        assert_eq!(
+            env_proxy(&all[4..], https).as_deref(),
+            Some("http://lower-all:5")
+        );
+        assert_eq!(
+            env_proxy(&all[5..], http).as_deref(),
+            Some("http://upper-all:6")
+        );
+        // Empty counts as unset.
+        assert_eq!(
+            env_proxy(&[("https_proxy", " "), ("ALL_PROXY", "http://p:7")], https).as_deref(),
+            Some("http://p:7")
+        );
+        assert_eq!(env_proxy(&[], https), None);
+    }
+
+    #[test]
+    fn loopback_hosts_never_take_the_environment_proxy() {
+        let vars = [
+            ("ALL_PROXY", "http://proxy.example:3128"),
+            ("HTTP_PROXY", "http://proxy.example:3128"),
+        ];
+        for root in [
+            "http://127.0.0.1:9",
+            "http://127.1.2.3:9",
+            "http://[::1]:9",
+            "http://localhost:9",
+            "http://LOCALHOST",
+        ] {
+            assert_eq!(env_proxy(&vars, root), None, "{root}");
+        }
+        assert_eq!(
+            env_proxy(&vars, "http://128.0.0.1:9").as_deref(),
+            Some("http://proxy.example:3128")
+        );
+        // A proxy the caller sets is used even for loopback.
+        let explicit = ProxySetting::Url("http://127.0.0.1:1".into());
+        let proxy = choose_proxy(&explicit, &env(&[]), "http://127.0.0.1:9").unwrap();
+        assert_eq!(
+            proxy.map(|p| proxy_name(&p)).as_deref(),
+            Some("http://127.0.0.1:1")
+        );
+        assert!(
+            choose_proxy(&ProxySetting::None, &env(&vars), "https://h.example")
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn no_proxy_lists() {
+        let host = "dashscope.aliyuncs.com";
+        for list in [
+            "*",
+            "aliyuncs.com",
+            ".aliyuncs.com",
+            "*.aliyuncs.com",
+            "dashscope.aliyuncs.com",
+            "DashScope.AliyunCS.com",
+            "aliyuncs.com.",
+            "other.example, aliyuncs.com",
+            " other.example ,aliyuncs.com:443",
+            "dashscope.aliyuncs.com:8080",
+        ] {
+            assert!(no_proxy_matches(list, host), "{list:?}");
+        }
+        for list in [
+            "",
+            ",",
+            ".",
+            "*.",
+            "scope.aliyuncs.com",
+            "yuncs.com",
+            "other.example",
+            "dashscope.aliyuncs.com.cn",
+            "10.0.0.1",
+        ] {
+            assert!(!no_proxy_matches(list, host), "{list:?}");
+        }
+        // IP addresses match exactly or by range, never by suffix.
+        assert!(no_proxy_matches("10.0.0.1", "10.0.0.1"));
+        assert!(no_proxy_matches("10.0.0.1:8080", "10.0.0.1"));
+        assert!(no_proxy_matches("10.0.0.0/8", "10.1.2.3"));
+        assert!(no_proxy_matches("0.0.0.0/0", "10.1.2.3"));
+        assert!(!no_proxy_matches("10.0.0.0/8", "11.1.2.3"));
+        assert!(!no_proxy_matches("0.0.1", "10.0.0.1"));
+        assert!(!no_proxy_matches("10.0.0.0/33", "10.0.0.1"));
+        assert!(no_proxy_matches("fd00::1", "[fd00::1]"));
+        assert!(no_proxy_matches("[fd00::1]:443", "[fd00::1]"));
+        assert!(no_proxy_matches("fd00::/8", "[fd12::1]"));
+        assert!(!no_proxy_matches("fd00::/8", "10.0.0.1"));
+
+        let vars = [
+            ("HTTPS_PROXY", "http://proxy.example:3128"),
+            ("NO_PROXY", ".aliyuncs.com"),
+        ];
+        assert_eq!(env_proxy(&vars, "https://dashscope.aliyuncs.com"), None);
+        assert!(env_proxy(&vars, "https://h.example").is_some());
+        // no_proxy wins over NO_PROXY, as the proxy variables' lower case does.
+        let both = [
+            ("HTTPS_PROXY", "http://proxy.example:3128"),
+            ("no_proxy", "h.example"),
+            ("NO_PROXY", ".aliyuncs.com"),
+        ];
+        assert!(env_proxy(&both, "https://dashscope.aliyuncs.com").is_some());
+        assert_eq!(env_proxy(&both, "https://h.example"), None);
+    }
+
+    #[test]
+    fn bad_environment_proxies_are_config_errors_only_when_used() {
+        let vars = [("HTTPS_PROXY", "http://user:pw@proxy.example:99999")];
+        let err =
+            choose_proxy(&ProxySetting::FromEnv, &env(&vars), "https://h.example").unwrap_err();
+        let Error::Config(message) = err else {
+            panic!("{err:?}")
+        };
+        assert!(message.contains("HTTPS_PROXY"), "{message}");
+        assert!(!message.contains("pw"), "{message}");
+        // Not used: a loopback target, or NO_PROXY.
+        assert!(choose_proxy(&ProxySetting::FromEnv, &env(&vars), "http://127.0.0.1:9").is_ok());
+        let skipped = [vars[0], ("NO_PROXY", "*")];
+        assert!(choose_proxy(&ProxySetting::FromEnv, &env(&skipped), "https://h.example").is_ok());
+    }
+
+    #[test]
+    fn proxy_names_carry_no_credentials() {
+        let proxy = parse_proxy("http://user:secret@proxy.example:3128").unwrap();
+        assert_eq!(proxy_name(&proxy), "http://proxy.example:3128");
+        let proxy = parse_proxy("socks5://user:secret@[::1]:1080").unwrap();
+        assert_eq!(proxy_name(&proxy), "socks5://[::1]:1080");
+    }
+}
