@@ -2,6 +2,27 @@
 //! environment's (`HTTPS_PROXY`, `NO_PROXY` and the rest, as curl reads them), chosen
 //! once by [`ClientBuilder::build`](crate::blocking::ClientBuilder::build) for the
 //! gateway root.
+//!
+//! What is ureq's and what is done here. ureq 3.5 reads the environment itself
+//! (`Proxy::try_from_env`, the default of every `Agent` config) and matches `NO_PROXY`
+//! itself (`ProxyBuilder::no_proxy`, `Proxy::is_no_proxy`, which ureq also consults
+//! per connection). From its source (`src/proxy.rs`):
+//!
+//! - ureq's: comparing a host name with a `NO_PROXY` name, case-insensitively, whole
+//!   (`example.com`) or as a subdomain (`.example.com`); [`no_proxy_matches`] hands
+//!   each name to that matcher as those two patterns and asks it.
+//! - here, because `try_from_env` picks the first of `ALL_PROXY`, `all_proxy`,
+//!   `HTTPS_PROXY`, `https_proxy`, `HTTP_PROXY`, `http_proxy` that parses, whatever the
+//!   target's scheme: the choice by scheme, lower case first, `ALL_PROXY` last
+//!   ([`ProxyEnv`]); and since it skips a value that does not parse, the error naming
+//!   the variable without echoing its value ([`choose_proxy`]).
+//! - here, because ureq's matcher lacks them: IP addresses compared as addresses and
+//!   CIDR ranges (`10.0.0.0/8`, `fd00::/8`); loopback hosts never proxied from the
+//!   environment; and reading the list as curl does where ureq reads it otherwise.
+//!   ureq takes `example.com` as that host only and `.example.com` as its subdomains
+//!   only (curl: both, for either spelling), a trailing `.` or `*` as a prefix pattern
+//!   (curl: a fully qualified name), keeps spaces and ports in entries, and reads
+//!   `NO_PROXY` before `no_proxy`.
 
 use ureq::http;
 
@@ -130,41 +151,73 @@ pub(crate) fn proxy_name(proxy: &ureq::Proxy) -> String {
 /// entry names the host itself and its subdomains (`example.com`, `.example.com` and
 /// `*.example.com` alike); an IP address names itself, an IP range (`10.0.0.0/8`) its
 /// addresses; a port on an entry is ignored; names compare case-insensitively.
+///
+/// Host names are compared by ureq's matcher (see the module docs): this function
+/// reads the list, ureq decides. IP addresses are compared here.
 pub(crate) fn no_proxy_matches(list: &str, host: &str) -> bool {
     let host = host
         .trim_start_matches('[')
         .trim_end_matches(']')
         .trim_end_matches('.');
     let ip = host.parse::<std::net::IpAddr>().ok();
-    list.split(',').map(str::trim).any(|entry| {
+    let mut names = ureq::Proxy::builder(ureq::ProxyProtocol::Http);
+    let mut any_name = false;
+    for entry in list.split(',').map(str::trim) {
         if entry == "*" {
             return true;
         }
         let entry = strip_port(entry);
         if let Some(ip) = ip {
-            return match entry.split_once('/') {
+            // An IP address matches exactly or by range, never by suffix.
+            let hit = match entry.split_once('/') {
                 Some((net, bits)) => in_range(ip, net, bits),
                 None => entry.parse::<std::net::IpAddr>().is_ok_and(|e| e == ip),
             };
+            if hit {
+                return true;
+            }
+            continue;
         }
-        let entry = entry
+        let name = entry
             .strip_prefix("*.")
             .or_else(|| entry.strip_prefix('.'))
             .unwrap_or(entry)
             .trim_end_matches('.');
-        if entry.is_empty() {
-            return false;
+        if name.is_empty() {
+            continue;
         }
-        match host.len().checked_sub(entry.len()) {
-            Some(0) => host.eq_ignore_ascii_case(entry),
-            Some(cut) => {
-                host.get(cut..)
-                    .is_some_and(|tail| tail.eq_ignore_ascii_case(entry))
-                    && host.get(..cut).is_some_and(|head| head.ends_with('.'))
+        // ureq reads a leading `*` or `.`, or a trailing `*` or `.`, as a wildcard;
+        // curl compares such a name whole, and so does this line. Any other name goes
+        // to ureq as its exact-host pattern.
+        if name.starts_with(['*', '.']) || name.ends_with(['*', '.']) {
+            if host.eq_ignore_ascii_case(name) {
+                return true;
             }
-            None => false,
+        } else {
+            names = names.no_proxy(name);
         }
-    })
+        // `.name`: ureq's subdomain pattern, read literally whatever `name` holds.
+        names = names.no_proxy(&format!(".{name}"));
+        any_name = true;
+    }
+    ip.is_none() && any_name && ureq_names_match(names, host)
+}
+
+/// Whether ureq's `NO_PROXY` matcher, holding the patterns `names` was given, names
+/// `host`. The matcher is private to ureq and used through a [`ureq::Proxy`]; this one
+/// only holds the patterns and is never connected to.
+fn ureq_names_match(names: ureq::ProxyBuilder, host: &str) -> bool {
+    // A host that is no URI authority has no name ureq could compare (and every host
+    // here comes from a parsed URL).
+    let Ok(uri) = http::Uri::builder()
+        .scheme("http")
+        .authority(host)
+        .path_and_query("/")
+        .build()
+    else {
+        return false;
+    };
+    names.build().is_ok_and(|matcher| matcher.is_no_proxy(&uri))
 }
 
 /// A `NO_PROXY` entry without its port: `[::1]:80` is `::1`, `host:80` is `host`, and
@@ -389,6 +442,87 @@ mod tests {
         assert!(choose_proxy(&ProxySetting::FromEnv, &env(&vars), "http://127.0.0.1:9").is_ok());
         let skipped = [vars[0], ("NO_PROXY", "*")];
         assert!(choose_proxy(&ProxySetting::FromEnv, &env(&skipped), "https://h.example").is_ok());
+    }
+
+    /// The matcher before ureq's did the names (every comparison by hand), kept as the
+    /// reference the new one must agree with.
+    fn hand_matcher(list: &str, host: &str) -> bool {
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .trim_end_matches('.');
+        let ip = host.parse::<std::net::IpAddr>().ok();
+        list.split(',').map(str::trim).any(|entry| {
+            if entry == "*" {
+                return true;
+            }
+            let entry = strip_port(entry);
+            if let Some(ip) = ip {
+                return match entry.split_once('/') {
+                    Some((net, bits)) => in_range(ip, net, bits),
+                    None => entry.parse::<std::net::IpAddr>().is_ok_and(|e| e == ip),
+                };
+            }
+            let entry = entry
+                .strip_prefix("*.")
+                .or_else(|| entry.strip_prefix('.'))
+                .unwrap_or(entry)
+                .trim_end_matches('.');
+            if entry.is_empty() {
+                return false;
+            }
+            match host.len().checked_sub(entry.len()) {
+                Some(0) => host.eq_ignore_ascii_case(entry),
+                Some(cut) => {
+                    host.get(cut..)
+                        .is_some_and(|tail| tail.eq_ignore_ascii_case(entry))
+                        && host.get(..cut).is_some_and(|head| head.ends_with('.'))
+                }
+                None => false,
+            }
+        })
+    }
+
+    #[test]
+    fn names_ureq_reads_as_wildcards_are_compared_whole() {
+        // ureq alone: `foo*` a prefix, `*oo.example` and `..example` suffixes,
+        // `example.` a prefix; curl (and this client): names compared whole.
+        for (list, host) in [
+            ("foo*", "foobar.example"),
+            ("*oo.example", "foo.example"),
+            ("..example", "a.example"),
+            ("example.", "example.com"),
+            ("example.com", "EXAMPLE.com."),
+        ] {
+            assert_eq!(
+                no_proxy_matches(list, host),
+                hand_matcher(list, host),
+                "{list:?} {host:?}"
+            );
+        }
+        assert!(!no_proxy_matches("foo*", "foobar.example"));
+        assert!(!no_proxy_matches("example.", "example.com"));
+        assert!(no_proxy_matches("example.", "example"));
+        assert!(no_proxy_matches("example.com", "EXAMPLE.com."));
+    }
+
+    proptest::proptest! {
+        /// Lists and hosts from a small alphabet (names, dots, stars, ports, spaces,
+        /// IP-ish digits and ranges): ureq's matcher plus the hand-kept rest decide as
+        /// the hand matcher did, for every host a base URL can have.
+        #[test]
+        fn matching_agrees_with_the_hand_matcher(
+            list in "[aAb1.*:/, ]{0,14}",
+            host in "[abB1.]{1,8}|1\\.[01]\\.1\\.[0-9]|\\[(::1|fd00::[0-9])\\]",
+        ) {
+            let uri = format!("http://{host}/").parse::<http::Uri>();
+            proptest::prop_assume!(uri.is_ok_and(|u| u.host() == Some(host.as_str())));
+            proptest::prop_assert_eq!(
+                no_proxy_matches(&list, &host),
+                hand_matcher(&list, &host),
+                "{:?} {:?}", list, host
+            );
+        }
     }
 
     #[test]
