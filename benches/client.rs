@@ -23,8 +23,10 @@
 //! threads, from the counting allocator) and its resident-memory growth per stream
 //! (`VmRSS`, Linux), with the split: ureq's input and output buffers (their configured
 //! sizes), the stream's read buffer, the decoder state after one event (measured on
-//! the same bytes without a socket), and the rest (ureq's connection and call state,
-//! the response head, the stream's own fields).
+//! the same bytes without a socket), the `ChatStream` value itself, and the rest
+//! (ureq's connection, transport and call state, the response head, the request id).
+//! Each row runs in a process of its own, so that its RSS does not start from memory
+//! an earlier row freed.
 #![allow(missing_docs, reason = "a bench binary")]
 #![allow(
     clippy::unwrap_used,
@@ -46,7 +48,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use dashscope_glm::blocking::{Client, ClientBuilder};
+use dashscope_glm::blocking::{ChatStream, Client, ClientBuilder};
 use dashscope_glm::chat::{ChatRequest, Protocol, StreamDecoder, StreamEvent};
 
 #[global_allocator]
@@ -236,9 +238,10 @@ const HOLD_SERVER: &str = "hold-server";
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some(HOLD_SERVER) {
-        hold_server();
-        return;
+    match args.get(1).map(String::as_str) {
+        Some(HOLD_SERVER) => return hold_server(),
+        Some(MEMORY_ROW) => return memory_row(&args[2], &args[3]),
+        _ => {}
     }
     // `-- short`, `-- pool` or `-- memory` run that table alone (several may be named).
     let tables = ["short", "pool", "memory"];
@@ -490,18 +493,38 @@ fn decoder_bytes(read_buffer: usize) -> isize {
     bytes - read_buffer as isize
 }
 
-/// One row of the memory table: `STREAMS` streams held open at once on one client built
-/// by `builder`, whose ureq buffers are `input` and `output` bytes.
-fn held_streams(
-    name: &str,
-    url: &str,
+/// A row of the memory table: a name, the builder, and its ureq buffer sizes.
+struct MemoryRow {
+    name: &'static str,
     builder: fn() -> ClientBuilder,
     input: usize,
     output: usize,
-) {
+}
+
+const MEMORY_ROWS: [MemoryRow; 2] = [
+    MemoryRow {
+        name: "client defaults",
+        builder: Client::builder,
+        input: 16 * 1024,
+        output: 16 * 1024,
+    },
+    MemoryRow {
+        name: "ureq's buffers (128 KiB each)",
+        builder: || {
+            Client::builder()
+                .input_buffer_size(128 * 1024)
+                .output_buffer_size(128 * 1024)
+        },
+        input: 128 * 1024,
+        output: 128 * 1024,
+    },
+];
+
+/// One row of the memory table: `STREAMS` streams held open at once on one client.
+fn held_streams(row: &MemoryRow, url: &str) {
     const STREAMS: usize = 256;
     const READ_BUFFER: usize = 16 * 1024;
-    let client = builder()
+    let client = (row.builder)()
         .api_key("sk-bench")
         .base_url(url)
         .no_proxy()
@@ -515,8 +538,9 @@ fn held_streams(
         let mut stream = client.stream(&request).expect("stream");
         assert!(stream.next_event().expect("event").is_some());
     }
-    let mut held = Vec::with_capacity(STREAMS);
     let (heap0, rss0) = (alloc_counter::live_bytes(), rss());
+    // The streams themselves count: a caller keeps them somewhere.
+    let mut held = Vec::with_capacity(STREAMS);
     for _ in 0..STREAMS {
         let mut stream = client.stream(&request).expect("stream");
         assert!(stream.next_event().expect("event").is_some());
@@ -529,23 +553,36 @@ fn held_streams(
         _ => "n/a".to_owned(),
     };
     let decoder = decoder_bytes(READ_BUFFER) as f64;
-    let rest = per_stream - (input + output + READ_BUFFER) as f64 - decoder;
+    let value = size_of::<ChatStream>() as f64;
+    let rest = per_stream - (row.input + row.output + READ_BUFFER) as f64 - decoder - value;
     let kib = |b: f64| b / 1024.0;
     println!(
-        "| {name:<34} | {:>7.1} | {:>6} | {:>8.1} | {:>8.1} | {:>5.1} | {:>7.2} | {:>5.1} |",
+        "| {:<30} | {:>5.1} | {:>5} | {:>7.1} | {:>8.1} | {:>4.1} | {:>7.2} | {:>6.2} | {:>4.1} |",
+        row.name,
         kib(per_stream),
         rss_per_stream,
-        kib(input as f64),
-        kib(output as f64),
+        kib(row.input as f64),
+        kib(row.output as f64),
         kib(READ_BUFFER as f64),
         kib(decoder),
+        kib(value),
         kib(rest),
     );
     drop(held);
 }
 
+/// The first argument that makes this binary run one row of the memory table (the row's
+/// index and the holding server's URL follow), in a process of its own so that its
+/// resident memory does not start from what an earlier row freed.
+const MEMORY_ROW: &str = "memory-row";
+
+fn memory_row(index: &str, url: &str) {
+    held_streams(&MEMORY_ROWS[index.parse::<usize>().expect("a row")], url);
+}
+
 fn memory_table() {
-    let mut child = std::process::Command::new(std::env::current_exe().expect("exe"))
+    let exe = std::env::current_exe().expect("exe");
+    let mut child = std::process::Command::new(&exe)
         .arg(HOLD_SERVER)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -558,27 +595,28 @@ fn memory_table() {
     let url = format!("http://{}", addr.trim());
     println!();
     println!(
-        "| {:<34} | {:>7} | {:>6} | {:>8} | {:>8} | {:>5} | {:>7} | {:>5} |",
-        "256 open streams, KiB per stream",
+        "| {:<30} | {:>5} | {:>5} | {:>7} | {:>8} | {:>4} | {:>7} | {:>6} | {:>4} |",
+        "256 open streams: KiB each",
         "heap",
         "RSS",
         "ureq in",
         "ureq out",
         "read",
         "decoder",
+        "stream",
         "rest"
     );
     println!(
-        "|{:-<36}|{:->9}|{:->8}|{:->10}|{:->10}|{:->7}|{:->9}|{:->7}|",
-        "", "", "", "", "", "", "", ""
+        "|{:-<32}|{:->7}|{:->7}|{:->9}|{:->10}|{:->6}|{:->9}|{:->8}|{:->6}|",
+        "", "", "", "", "", "", "", "", ""
     );
-    held_streams(
-        "client defaults",
-        &url,
-        Client::builder,
-        128 * 1024,
-        128 * 1024,
-    );
+    for index in 0..MEMORY_ROWS.len() {
+        let status = std::process::Command::new(&exe)
+            .args([MEMORY_ROW, &index.to_string(), &url])
+            .status()
+            .expect("a row runs");
+        assert!(status.success(), "row {index}: {status}");
+    }
     // Closing its stdin ends the server.
     drop(child.stdin.take());
     let _ = child.wait();

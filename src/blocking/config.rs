@@ -410,6 +410,29 @@ impl ClientBuilder {
         self
     }
 
+    /// The size of each connection's input buffer in ureq, from 1 KiB to 16 MiB, which
+    /// must hold a whole response head (status line and headers). Defaults to 16 KiB.
+    ///
+    /// A longer head fails the request with [`Error::Transport`] (`response header is
+    /// too big`), not retried; so does one of more than 128 headers, ureq's limit
+    /// whatever the size. The body streams through the buffer, whatever its length.
+    #[must_use]
+    pub fn input_buffer_size(mut self, bytes: usize) -> Self {
+        self.connections.input_buffer = Some(bytes);
+        self
+    }
+
+    /// The size of each connection's output buffer in ureq, from 1 KiB to 16 MiB, which
+    /// must hold the request line and the longest header line. Defaults to 16 KiB.
+    ///
+    /// The request body, and headers that do not fit all at once, go out in pieces of
+    /// this size, whatever their length.
+    #[must_use]
+    pub fn output_buffer_size(mut self, bytes: usize) -> Self {
+        self.connections.output_buffer = Some(bytes);
+        self
+    }
+
     /// The `User-Agent` header. Defaults to `dashscope-glm/<crate version>`.
     #[must_use]
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
@@ -566,11 +589,20 @@ impl ClientBuilder {
                 let proxy = choose_proxy(&self.proxy, env, &root)?;
                 let name = proxy.as_ref().map(proxy_name);
                 let c = &self.connections;
+                let input = c.buffer("input_buffer_size", c.input_buffer)?;
+                let output = c.buffer("output_buffer_size", c.output_buffer)?;
                 let agent = ureq::Agent::config_builder()
                     .proxy(proxy)
                     .max_idle_connections_per_host(c.idle_per_host.unwrap_or(DEFAULT_IDLE_PER_HOST))
                     .max_idle_connections(c.idle_total.unwrap_or(DEFAULT_IDLE_TOTAL))
                     .max_idle_age(c.idle_age.unwrap_or(DEFAULT_IDLE_AGE))
+                    .input_buffer_size(input)
+                    .output_buffer_size(output)
+                    // ureq can only parse a head that fits in the input buffer; a
+                    // longer one would end its read loop as a disconnect, an I/O error
+                    // (retried as a connect failure). Below the buffer's size, ureq
+                    // stops with `LargeResponseHeader` once the buffer is full.
+                    .max_response_header_size(input - 1)
                     .http_status_as_error(false)
                     .max_redirects(0)
                     .max_redirects_will_error(false)
@@ -606,7 +638,40 @@ struct Connections {
     idle_per_host: Option<usize>,
     idle_total: Option<usize>,
     idle_age: Option<Duration>,
+    input_buffer: Option<usize>,
+    output_buffer: Option<usize>,
 }
+
+impl Connections {
+    /// A buffer size as given to the setter `name`, or the default, checked: ureq
+    /// panics on an empty buffer and on an input buffer over 100 MB.
+    fn buffer(&self, name: &str, bytes: Option<usize>) -> Result<usize, Error> {
+        let bytes = bytes.unwrap_or(DEFAULT_BUFFER);
+        if !(MIN_BUFFER..=MAX_BUFFER).contains(&bytes) {
+            return Err(Error::Config(format!(
+                "{name} is {bytes} bytes: it must be from 1 KiB to 16 MiB"
+            )));
+        }
+        Ok(bytes)
+    }
+}
+
+/// ureq's input and output buffers, each, unless the builder says otherwise: they live
+/// as long as their connection, open streams and idle ones alike (ureq's 128 KiB each
+/// made an open stream cost 276 KiB).
+///
+/// - Input: ureq reads the response head into it and needs the whole head there; a
+///   Model Studio head is about 1 KiB, and 16 KiB is twice what nginx allows a
+///   proxied response head by default (`proxy_buffer_size`, 4 or 8 KiB). Past the
+///   head the body passes through it in reads of up to its size, matching the
+///   stream's own 16 KiB read buffer.
+/// - Output: ureq writes the request line and headers into it, line by line over as
+///   many writes as they need (a single line must fit: 16 KiB is twice nginx's
+///   `large_client_header_buffers` line limit), and a body with a length in writes of
+///   its size (ureq's `send_body`), so a request of any size goes out through it.
+const DEFAULT_BUFFER: usize = 16 * 1024;
+const MIN_BUFFER: usize = 1024;
+const MAX_BUFFER: usize = 16 << 20;
 
 /// Idle connections kept per host: one per thread for up to 32 threads calling one
 /// host (ureq's default, 3, made 32 threads open 80 to 133 connections for 512
