@@ -318,17 +318,43 @@ impl ClientBuilder {
     /// The client still sets, per request, its timeouts, no redirects, status codes as
     /// responses rather than errors, and its headers (the user agent included).
     ///
+    /// The agent is used as it was built, with its own proxy (ureq's default config
+    /// reads `ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` its own way, not as
+    /// [`no_proxy`](ClientBuilder::no_proxy) describes), pool and buffers. So
+    /// [`build`](ClientBuilder::build) refuses an agent together with a setting it would
+    /// ignore: [`proxy`](ClientBuilder::proxy), [`no_proxy`](ClientBuilder::no_proxy),
+    /// [`max_idle_connections_per_host`](ClientBuilder::max_idle_connections_per_host),
+    /// [`max_idle_connections`](ClientBuilder::max_idle_connections),
+    /// [`max_idle_age`](ClientBuilder::max_idle_age),
+    /// [`input_buffer_size`](ClientBuilder::input_buffer_size) and
+    /// [`output_buffer_size`](ClientBuilder::output_buffer_size). Set them on the agent's
+    /// config instead: `ureq::config::ConfigBuilder` has setters of the same names
+    /// (`proxy(None)` for no proxy).
+    ///
     /// # Example
     ///
     /// This example builds the agent with the ureq the client re-exports
-    /// ([`blocking::ureq`](crate::blocking::ureq)), so the versions match.
+    /// ([`blocking::ureq`](crate::blocking::ureq)), so the versions match, and shows a
+    /// pool setting on the builder refused next to it.
     ///
     /// ```
     /// use dashscope_glm::blocking::{Client, ureq};
+    /// use dashscope_glm::Error;
     ///
-    /// let agent = ureq::Agent::config_builder().max_idle_connections(4).build().new_agent();
-    /// let client = Client::builder().api_key("sk-test").agent(agent).build()?;
+    /// let agent = ureq::Agent::config_builder()
+    ///     .max_idle_connections(4)
+    ///     .proxy(None)
+    ///     .build()
+    ///     .new_agent();
+    /// let client = Client::builder().api_key("sk-test").agent(agent.clone()).build()?;
     /// # let _ = client;
+    ///
+    /// let refused = Client::builder()
+    ///     .api_key("sk-test")
+    ///     .agent(agent)
+    ///     .max_idle_connections(8)
+    ///     .build();
+    /// assert!(matches!(refused, Err(Error::Config(m)) if m.contains("max_idle_connections")));
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
     #[must_use]
@@ -350,7 +376,7 @@ impl ClientBuilder {
     /// [`no_proxy`](ClientBuilder::no_proxy).
     ///
     /// A transport error through a proxy names it (`scheme://host:port`, never its
-    /// credentials).
+    /// credentials). Not with [`agent`](ClientBuilder::agent), whose proxy is its own.
     #[must_use]
     pub fn proxy(mut self, url: impl Into<String>) -> Self {
         self.proxy = ProxySetting::Url(url.into());
@@ -365,7 +391,8 @@ impl ClientBuilder {
     /// of `*` (every host), host names that also match their subdomains (with or
     /// without a leading `.` or `*.`), IP addresses and IP ranges (`10.0.0.0/8`); ports
     /// in it are ignored. The environment is read once, by
-    /// [`build`](ClientBuilder::build).
+    /// [`build`](ClientBuilder::build). Not with [`agent`](ClientBuilder::agent), whose
+    /// proxy is its own.
     #[must_use]
     pub fn no_proxy(mut self) -> Self {
         self.proxy = ProxySetting::None;
@@ -546,7 +573,9 @@ impl ClientBuilder {
     /// loopback without [`allow_insecure_http`](ClientBuilder::allow_insecure_http), a
     /// workspace id that is not a DNS label, an invalid proxy (given or from the
     /// environment), a default header or user agent that is not valid HTTP or that the
-    /// client writes itself.
+    /// client writes itself, a buffer size out of range, a custom
+    /// [`agent`](ClientBuilder::agent) together with settings it would ignore (the
+    /// proxy, pool and buffer settings; the message names them).
     pub fn build(self) -> Result<Client, Error> {
         let env = ProxyEnv::read(|k| std::env::var(k).ok());
         self.build_with_env(&env)
@@ -584,7 +613,20 @@ impl ClientBuilder {
             .map_err(|_| Error::Config("the API key cannot go in an HTTP header".into()))?;
         authorization.set_sensitive(true);
         let (agent, proxy) = match self.agent {
-            Some(agent) => (agent, None),
+            Some(agent) => {
+                let ignored = agent_would_ignore(&self.proxy, &self.connections);
+                if !ignored.is_empty() {
+                    let ours: Vec<&str> = ignored.iter().map(|(ours, _)| *ours).collect();
+                    let theirs: Vec<&str> = ignored.iter().map(|(_, theirs)| *theirs).collect();
+                    return Err(Error::Config(format!(
+                        "ClientBuilder::agent conflicts with {}: a custom agent keeps the proxy, pool and buffers it was built with; set {} on its ureq config instead ({})",
+                        ours.join(", "),
+                        if ours.len() == 1 { "that" } else { "those" },
+                        theirs.join(", "),
+                    )));
+                }
+                (agent, None)
+            }
             None => {
                 let proxy = choose_proxy(&self.proxy, env, &root)?;
                 let name = proxy.as_ref().map(proxy_name);
@@ -672,6 +714,33 @@ impl Connections {
 const DEFAULT_BUFFER: usize = 16 * 1024;
 const MIN_BUFFER: usize = 1024;
 const MAX_BUFFER: usize = 16 << 20;
+
+/// The settings given that configure the client's own agent, which a custom agent would
+/// ignore: each setter's name, and the `ureq::config::ConfigBuilder` call that sets the
+/// same on an agent.
+fn agent_would_ignore(proxy: &ProxySetting, c: &Connections) -> Vec<(&'static str, &'static str)> {
+    let proxy = match proxy {
+        ProxySetting::FromEnv => None,
+        ProxySetting::None => Some(("no_proxy()", "proxy(None)")),
+        ProxySetting::Url(_) => Some(("proxy(..)", "proxy(Some(..))")),
+    };
+    let given = [
+        (c.idle_per_host.is_some(), "max_idle_connections_per_host"),
+        (c.idle_total.is_some(), "max_idle_connections"),
+        (c.idle_age.is_some(), "max_idle_age"),
+        (c.input_buffer.is_some(), "input_buffer_size"),
+        (c.output_buffer.is_some(), "output_buffer_size"),
+    ];
+    proxy
+        .into_iter()
+        .chain(
+            given
+                .into_iter()
+                .filter(|(set, _)| *set)
+                .map(|(_, name)| (name, name)),
+        )
+        .collect()
+}
 
 /// Idle connections kept per host: one per thread for up to 32 threads calling one
 /// host (ureq's default, 3, made 32 threads open 80 to 133 connections for 512

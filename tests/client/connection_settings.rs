@@ -1,9 +1,10 @@
 //! The connection settings with their defaults: the pool keeps a connection per thread
 //! for 32 threads on one host; ureq's small buffers still carry a request body and
 //! request headers larger than the output buffer, and a response head with many
-//! headers, while a head longer than the input buffer is a clear error, not retried.
+//! headers, while a head longer than the input buffer is a clear error, not retried;
+//! and a custom agent, used as it was built, refuses every setting it would ignore.
 
-use dashscope_glm::blocking::{Client, ClientBuilder, RetryPolicy};
+use dashscope_glm::blocking::{Client, ClientBuilder, RetryPolicy, ureq};
 use dashscope_glm::chat::ChatRequest;
 use dashscope_glm::testing::{ReplayServer, Reply};
 
@@ -231,5 +232,121 @@ fn buffer_sizes_out_of_range_are_config_errors() {
     ] {
         let completion = b.build().unwrap().stream(&request()).unwrap().finish();
         assert_eq!(completion.unwrap().message.content, "Hello");
+    }
+}
+
+/// A custom agent with no proxy (set on the agent itself) and `idle_per_host` idle
+/// connections kept per host.
+fn agent(idle_per_host: usize) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .proxy(None)
+        .max_idle_connections_per_host(idle_per_host)
+        .build()
+        .new_agent()
+}
+
+#[test]
+fn a_custom_agent_refuses_each_setting_it_would_ignore() {
+    use std::time::Duration;
+
+    use dashscope_glm::Error;
+    let server = ReplayServer::start(Reply::sse(COMPAT)).unwrap();
+    let with_agent = || {
+        Client::builder()
+            .api_key("sk-test")
+            .base_url(server.base_url())
+            .agent(agent(1))
+    };
+    let cases: [(ClientBuilder, &str, &str); 7] = [
+        (
+            with_agent().proxy("http://127.0.0.1:9"),
+            "proxy(..)",
+            "proxy(Some(..))",
+        ),
+        (with_agent().no_proxy(), "no_proxy()", "proxy(None)"),
+        (
+            with_agent().max_idle_connections_per_host(8),
+            "max_idle_connections_per_host",
+            "max_idle_connections_per_host",
+        ),
+        (
+            with_agent().max_idle_connections(8),
+            "max_idle_connections",
+            "max_idle_connections",
+        ),
+        (
+            with_agent().max_idle_age(Duration::from_secs(1)),
+            "max_idle_age",
+            "max_idle_age",
+        ),
+        (
+            with_agent().input_buffer_size(4096),
+            "input_buffer_size",
+            "input_buffer_size",
+        ),
+        (
+            with_agent().output_buffer_size(4096),
+            "output_buffer_size",
+            "output_buffer_size",
+        ),
+    ];
+    for (builder, ours, theirs) in cases {
+        match builder.build() {
+            Err(Error::Config(m)) => {
+                assert!(
+                    m.contains(&format!("ClientBuilder::agent conflicts with {ours}:")),
+                    "{m}"
+                );
+                assert!(m.ends_with(&format!("({theirs})")), "{m}");
+            }
+            other => panic!("{ours}: {other:?}"),
+        }
+    }
+    // Several at once: all named. The order of the calls does not matter.
+    let both = Client::builder()
+        .api_key("sk-test")
+        .no_proxy()
+        .input_buffer_size(4096)
+        .agent(agent(1));
+    match both.build() {
+        Err(Error::Config(m)) => assert!(
+            m.contains("conflicts with no_proxy(), input_buffer_size:")
+                && m.contains(
+                    "set those on its ureq config instead (proxy(None), input_buffer_size)"
+                ),
+            "{m}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(server.request_count(), 0);
+}
+
+#[test]
+fn a_custom_agent_alone_is_used_as_built() {
+    // Its pool keeps no idle connection: every request opens one, where the client's
+    // own agent would reuse the first.
+    let server = ReplayServer::builder()
+        .fallback(Reply::sse(COMPAT))
+        .keep_alive(true)
+        .start()
+        .unwrap();
+    for (client, connections) in [
+        (
+            Client::builder()
+                .api_key("sk-test")
+                .base_url(server.base_url())
+                .agent(agent(0))
+                .build()
+                .unwrap(),
+            3,
+        ),
+        (builder(&server).build().unwrap(), 1),
+    ] {
+        let before = server.connection_count();
+        for _ in 0..3 {
+            let completion = client.stream(&request()).unwrap().finish().unwrap();
+            assert_eq!(completion.message.content, "Hello");
+        }
+        assert_eq!(server.connection_count() - before, connections);
     }
 }
