@@ -13,6 +13,20 @@
 //! when the client returns it to the pool after each answer, 100 when it does not).
 //! `cargo bench --bench client -- short` prints that table alone (`-- short compat`
 //! or `-- short native`: one row, e.g. under a profiler).
+//!
+//! A third table (`-- pool`) counts the TCP connections 32 threads open for 16 short
+//! streams each on one `Client`: with one idle connection kept per thread, at most 32.
+//!
+//! A fourth (`-- memory`) holds 256 streams open at once over loopback, each after its
+//! first event (the server, a child process of this binary, sends one event and then
+//! holds the body open), and prints the client's live heap bytes per open stream (all
+//! threads, from the counting allocator) and its resident-memory growth per stream
+//! (`VmRSS`, Linux), with the split: ureq's input and output buffers (their configured
+//! sizes), the stream's read buffer, the decoder state after one event (measured on
+//! the same bytes without a socket), the `ChatStream` value itself, and the rest
+//! (ureq's connection, transport and call state, the response head, the request id).
+//! Each row runs in a process of its own, so that its RSS does not start from memory
+//! an earlier row freed.
 #![allow(missing_docs, reason = "a bench binary")]
 #![allow(
     clippy::unwrap_used,
@@ -34,7 +48,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use dashscope_glm::blocking::Client;
+use dashscope_glm::blocking::{ChatStream, Client, ClientBuilder};
 use dashscope_glm::chat::{ChatRequest, Protocol, StreamDecoder, StreamEvent};
 
 #[global_allocator]
@@ -219,12 +233,32 @@ fn short_streams(name: &str, protocol: Protocol, body: Vec<u8>) {
     );
 }
 
+/// The first argument that makes this binary the holding server of the memory table.
+const HOLD_SERVER: &str = "hold-server";
+
 fn main() {
-    // `cargo bench --bench client -- short` runs only the short-stream table.
-    if !std::env::args().any(|a| a == "short") {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some(HOLD_SERVER) => return hold_server(),
+        Some(MEMORY_ROW) => return memory_row(&args[2], &args[3]),
+        _ => {}
+    }
+    // `-- short`, `-- pool` or `-- memory` run that table alone (several may be named).
+    let tables = ["short", "pool", "memory"];
+    let named = |t: &str| args.iter().any(|a| a == t);
+    let all = !tables.iter().any(|t| named(t));
+    if all {
         throughput();
     }
-    short_stream_table();
+    if all || named("short") {
+        short_stream_table();
+    }
+    if all || named("pool") {
+        pool_table();
+    }
+    if all || named("memory") {
+        memory_table();
+    }
 }
 
 fn throughput() {
@@ -324,4 +358,266 @@ fn short_stream_table() {
             glm_stream::compat_stream(10),
         );
     }
+}
+
+/// 32 threads, 16 short streams each, on one `Client` against a keep-alive server:
+/// the connections it accepted (fewest, median, most of 5 runs, each with a new
+/// client) and the wall time of a run.
+fn pool_table() {
+    const THREADS: usize = 32;
+    const PER_THREAD: usize = 16;
+    const RUNS: usize = 5;
+    let (url, accepted) = serve_counting(glm_stream::compat_stream(10));
+    let request = ChatRequest::new("bench-model")
+        .user("hi")
+        .protocol(Protocol::OpenAiCompatible);
+    let mut connections = Vec::with_capacity(RUNS);
+    let mut times = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let client = Client::builder()
+            .api_key("sk-bench")
+            .base_url(&url)
+            .no_proxy()
+            .build()
+            .expect("client");
+        let before = accepted.load(Ordering::SeqCst);
+        let start = Instant::now();
+        std::thread::scope(|s| {
+            for _ in 0..THREADS {
+                s.spawn(|| {
+                    for _ in 0..PER_THREAD {
+                        black_box(via_client(&client, &request, &[]));
+                    }
+                });
+            }
+        });
+        times.push(start.elapsed());
+        connections.push(accepted.load(Ordering::SeqCst) - before);
+    }
+    connections.sort_unstable();
+    times.sort();
+    println!();
+    println!(
+        "| {:<30} | {:>8} | {:>17} | {:>9} |",
+        "32 threads x 16 short streams", "requests", "connections", "ms/run"
+    );
+    println!("|{:-<32}|{:->10}|{:->19}|{:->11}|", "", "", "", "");
+    println!(
+        "| {:<30} | {:>8} | {:>5} / {:>3} / {:>3} | {:>9.1} |",
+        "one Client: min / median / max",
+        THREADS * PER_THREAD,
+        connections[0],
+        connections[RUNS / 2],
+        connections[RUNS - 1],
+        times[RUNS / 2].as_secs_f64() * 1e3,
+    );
+}
+
+/// The first event of every held stream: one compat chunk of about 300 bytes.
+fn first_event() -> Vec<u8> {
+    let stream = glm_stream::compat_stream(4);
+    let end = stream
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .expect("an event")
+        + 2;
+    stream[..end].to_vec()
+}
+
+/// The holding server (run as a child process, so that its memory is not the
+/// client's): prints its address, then answers every request with the head and one
+/// event of a chunked SSE body, and holds the body open until the client closes the
+/// connection. Exits when its standard input closes.
+fn hold_server() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    println!("{}", listener.local_addr().expect("addr"));
+    std::io::stdout().flush().expect("flush");
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            std::thread::Builder::new()
+                .stack_size(64 * 1024)
+                .spawn(move || hold(conn))
+                .expect("spawn");
+        }
+    });
+    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+}
+
+fn hold(conn: TcpStream) {
+    let _ = conn.set_nodelay(true);
+    let mut reader = BufReader::new(conn.try_clone().expect("clone"));
+    let mut len = 0usize;
+    let mut line = String::new();
+    while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            len = v.trim().parse().unwrap_or(0);
+        }
+        line.clear();
+    }
+    if reader.read_exact(&mut vec![0; len]).is_err() {
+        return;
+    }
+    let event = first_event();
+    let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream;charset=UTF-8\r\nx-request-id: bench\r\ntransfer-encoding: chunked\r\n\r\n";
+    let mut conn = conn;
+    let chunk = format!("{:x}\r\n", event.len());
+    let sent = conn
+        .write_all(head.as_bytes())
+        .and_then(|()| conn.write_all(chunk.as_bytes()))
+        .and_then(|()| conn.write_all(&event))
+        .and_then(|()| conn.write_all(b"\r\n"));
+    if sent.is_ok() {
+        // Held open: the body never ends; the client's close ends this read.
+        let _ = reader.read_to_end(&mut Vec::new());
+    }
+}
+
+/// This process's resident memory in bytes (`VmRSS`), where `/proc` has it.
+fn rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Live heap bytes of a stream's decoder after the first event, with no socket: an
+/// `EventReader` over the same bytes, less its read buffer.
+fn decoder_bytes(read_buffer: usize) -> isize {
+    let event = first_event();
+    let before = alloc_counter::live_bytes();
+    let mut reader = dashscope_glm::chat::EventReader::new(&event[..], Protocol::OpenAiCompatible)
+        .read_buffer(read_buffer);
+    assert!(reader.next_event().expect("valid").is_some());
+    let bytes = alloc_counter::live_bytes() - before;
+    drop(reader);
+    bytes - read_buffer as isize
+}
+
+/// A row of the memory table: a name, the builder, and its ureq buffer sizes.
+struct MemoryRow {
+    name: &'static str,
+    builder: fn() -> ClientBuilder,
+    input: usize,
+    output: usize,
+}
+
+const MEMORY_ROWS: [MemoryRow; 2] = [
+    MemoryRow {
+        name: "client defaults",
+        builder: Client::builder,
+        input: 16 * 1024,
+        output: 16 * 1024,
+    },
+    MemoryRow {
+        name: "ureq's buffers (128 KiB each)",
+        builder: || {
+            Client::builder()
+                .input_buffer_size(128 * 1024)
+                .output_buffer_size(128 * 1024)
+        },
+        input: 128 * 1024,
+        output: 128 * 1024,
+    },
+];
+
+/// One row of the memory table: `STREAMS` streams held open at once on one client.
+fn held_streams(row: &MemoryRow, url: &str) {
+    const STREAMS: usize = 256;
+    const READ_BUFFER: usize = 16 * 1024;
+    let client = (row.builder)()
+        .api_key("sk-bench")
+        .base_url(url)
+        .no_proxy()
+        .build()
+        .expect("client");
+    let request = ChatRequest::new("bench-model")
+        .user("hi")
+        .protocol(Protocol::OpenAiCompatible);
+    // Warm-up: whatever the client allocates once (and keeps) is not per stream.
+    for _ in 0..2 {
+        let mut stream = client.stream(&request).expect("stream");
+        assert!(stream.next_event().expect("event").is_some());
+    }
+    let (heap0, rss0) = (alloc_counter::live_bytes(), rss());
+    // The streams themselves count: a caller keeps them somewhere.
+    let mut held = Vec::with_capacity(STREAMS);
+    for _ in 0..STREAMS {
+        let mut stream = client.stream(&request).expect("stream");
+        assert!(stream.next_event().expect("event").is_some());
+        held.push(stream);
+    }
+    let (heap1, rss1) = (alloc_counter::live_bytes(), rss());
+    let per_stream = (heap1 - heap0) as f64 / STREAMS as f64;
+    let rss_per_stream = match (rss0, rss1) {
+        (Some(a), Some(b)) => format!("{:.1}", (b as f64 - a as f64) / STREAMS as f64 / 1024.0),
+        _ => "n/a".to_owned(),
+    };
+    let decoder = decoder_bytes(READ_BUFFER) as f64;
+    let value = size_of::<ChatStream>() as f64;
+    let rest = per_stream - (row.input + row.output + READ_BUFFER) as f64 - decoder - value;
+    let kib = |b: f64| b / 1024.0;
+    println!(
+        "| {:<30} | {:>5.1} | {:>5} | {:>7.1} | {:>8.1} | {:>4.1} | {:>7.2} | {:>6.2} | {:>4.1} |",
+        row.name,
+        kib(per_stream),
+        rss_per_stream,
+        kib(row.input as f64),
+        kib(row.output as f64),
+        kib(READ_BUFFER as f64),
+        kib(decoder),
+        kib(value),
+        kib(rest),
+    );
+    drop(held);
+}
+
+/// The first argument that makes this binary run one row of the memory table (the row's
+/// index and the holding server's URL follow), in a process of its own so that its
+/// resident memory does not start from what an earlier row freed.
+const MEMORY_ROW: &str = "memory-row";
+
+fn memory_row(index: &str, url: &str) {
+    held_streams(&MEMORY_ROWS[index.parse::<usize>().expect("a row")], url);
+}
+
+fn memory_table() {
+    let exe = std::env::current_exe().expect("exe");
+    let mut child = std::process::Command::new(&exe)
+        .arg(HOLD_SERVER)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the holding server starts");
+    let mut addr = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut addr)
+        .expect("its address");
+    let url = format!("http://{}", addr.trim());
+    println!();
+    println!(
+        "| {:<30} | {:>5} | {:>5} | {:>7} | {:>8} | {:>4} | {:>7} | {:>6} | {:>4} |",
+        "256 open streams: KiB each",
+        "heap",
+        "RSS",
+        "ureq in",
+        "ureq out",
+        "read",
+        "decoder",
+        "stream",
+        "rest"
+    );
+    println!(
+        "|{:-<32}|{:->7}|{:->7}|{:->9}|{:->10}|{:->6}|{:->9}|{:->8}|{:->6}|",
+        "", "", "", "", "", "", "", "", ""
+    );
+    for index in 0..MEMORY_ROWS.len() {
+        let status = std::process::Command::new(&exe)
+            .args([MEMORY_ROW, &index.to_string(), &url])
+            .status()
+            .expect("a row runs");
+        assert!(status.success(), "row {index}: {status}");
+    }
+    // Closing its stdin ends the server.
+    drop(child.stdin.take());
+    let _ = child.wait();
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use ureq::http::{self, HeaderMap, HeaderName, HeaderValue};
 
 use crate::blocking::client::Client;
+use crate::blocking::proxy::{ProxyEnv, ProxySetting, choose_proxy, proxy_name};
 use crate::blocking::retry::RetryPolicy;
 use crate::chat::{ChatRequest, Protocol};
 use crate::error::{ConfigKind, Error};
@@ -99,14 +100,6 @@ impl fmt::Display for Region {
     }
 }
 
-/// Where the proxy setting comes from.
-#[derive(Clone)]
-enum ProxySetting {
-    FromEnv,
-    None,
-    Url(String),
-}
-
 /// The API key: never printed.
 #[derive(Clone, Default)]
 pub(crate) struct ApiKey(String);
@@ -160,6 +153,8 @@ pub struct ClientBuilder {
     total_timeout: Option<Duration>,
     retry: RetryPolicy,
     agent: Option<ureq::Agent>,
+    /// The pool and buffer settings given; `None` for the defaults.
+    connections: Connections,
     allow_insecure_http: bool,
     proxy: ProxySetting,
     max_body_bytes: usize,
@@ -182,6 +177,7 @@ impl fmt::Debug for ClientBuilder {
             .field("total_timeout", &self.total_timeout)
             .field("retry", &self.retry)
             .field("custom_agent", &self.agent.is_some())
+            .field("connections", &self.connections)
             .field("allow_insecure_http", &self.allow_insecure_http)
             .field("user_agent", &self.user_agent)
             .field("default_headers", &RedactedHeaders(&self.default_headers))
@@ -217,6 +213,7 @@ impl Default for ClientBuilder {
             total_timeout: None,
             retry: RetryPolicy::default(),
             agent: None,
+            connections: Connections::default(),
             allow_insecure_http: false,
             proxy: ProxySetting::FromEnv,
             max_body_bytes: 64 << 20,
@@ -325,17 +322,45 @@ impl ClientBuilder {
     /// The client still sets, per request, its timeouts, no redirects, status codes as
     /// responses rather than errors, and its headers (the user agent included).
     ///
+    /// The agent is used as it was built, with its own proxy (ureq's default config
+    /// reads `ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` its own way, not as
+    /// [`no_proxy`](ClientBuilder::no_proxy) describes), pool and buffers. So
+    /// [`build`](ClientBuilder::build) refuses an agent together with a setting it would
+    /// ignore: [`proxy`](ClientBuilder::proxy), [`no_proxy`](ClientBuilder::no_proxy),
+    /// [`max_idle_connections_per_host`](ClientBuilder::max_idle_connections_per_host),
+    /// [`max_idle_connections`](ClientBuilder::max_idle_connections),
+    /// [`max_idle_age`](ClientBuilder::max_idle_age),
+    /// [`input_buffer_size`](ClientBuilder::input_buffer_size) and
+    /// [`output_buffer_size`](ClientBuilder::output_buffer_size). Set them on the agent's
+    /// config instead: `ureq::config::ConfigBuilder` has setters of the same names
+    /// (`proxy(None)` for no proxy).
+    ///
     /// # Example
     ///
     /// This example builds the agent with the ureq the client re-exports
-    /// ([`blocking::ureq`](crate::blocking::ureq)), so the versions match.
+    /// ([`blocking::ureq`](crate::blocking::ureq)), so the versions match, and shows a
+    /// pool setting on the builder refused next to it.
     ///
     /// ```
     /// use dashscope_glm::blocking::{Client, ureq};
+    /// use dashscope_glm::ConfigKind;
     ///
-    /// let agent = ureq::Agent::config_builder().max_idle_connections(4).build().new_agent();
-    /// let client = Client::builder().api_key("sk-test").agent(agent).build()?;
+    /// let agent = ureq::Agent::config_builder()
+    ///     .max_idle_connections(4)
+    ///     .proxy(None)
+    ///     .build()
+    ///     .new_agent();
+    /// let client = Client::builder().api_key("sk-test").agent(agent.clone()).build()?;
     /// # let _ = client;
+    ///
+    /// let refused = Client::builder()
+    ///     .api_key("sk-test")
+    ///     .agent(agent)
+    ///     .max_idle_connections(8)
+    ///     .build();
+    /// let err = refused.unwrap_err();
+    /// assert_eq!(err.config_kind(), Some(ConfigKind::Conflict));
+    /// assert!(err.to_string().contains("max_idle_connections"));
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
     #[must_use]
@@ -357,7 +382,7 @@ impl ClientBuilder {
     /// [`no_proxy`](ClientBuilder::no_proxy).
     ///
     /// A transport error through a proxy names it (`scheme://host:port`, never its
-    /// credentials).
+    /// credentials). Not with [`agent`](ClientBuilder::agent), whose proxy is its own.
     #[must_use]
     pub fn proxy(mut self, url: impl Into<String>) -> Self {
         self.proxy = ProxySetting::Url(url.into());
@@ -372,7 +397,8 @@ impl ClientBuilder {
     /// of `*` (every host), host names that also match their subdomains (with or
     /// without a leading `.` or `*.`), IP addresses and IP ranges (`10.0.0.0/8`); ports
     /// in it are ignored. The environment is read once, by
-    /// [`build`](ClientBuilder::build).
+    /// [`build`](ClientBuilder::build). Not with [`agent`](ClientBuilder::agent), whose
+    /// proxy is its own.
     #[must_use]
     pub fn no_proxy(mut self) -> Self {
         self.proxy = ProxySetting::None;
@@ -390,6 +416,53 @@ impl ClientBuilder {
     #[must_use]
     pub fn read_buffer(mut self, n: usize) -> Self {
         self.read_buffer = n.max(1024);
+        self
+    }
+
+    /// The most idle connections kept open per host for later requests. Defaults to 32.
+    ///
+    /// A request that finds no idle connection opens one; with at least one kept per
+    /// thread, `n` threads calling one host never open more than `n` connections.
+    #[must_use]
+    pub fn max_idle_connections_per_host(mut self, n: usize) -> Self {
+        self.connections.idle_per_host = Some(n);
+        self
+    }
+
+    /// The most idle connections kept open in all, over every host. Defaults to 64.
+    #[must_use]
+    pub fn max_idle_connections(mut self, n: usize) -> Self {
+        self.connections.idle_total = Some(n);
+        self
+    }
+
+    /// How long an idle connection is kept for reuse. Defaults to 15 s.
+    #[must_use]
+    pub fn max_idle_age(mut self, age: Duration) -> Self {
+        self.connections.idle_age = Some(age);
+        self
+    }
+
+    /// The size of each connection's input buffer in ureq, from 1 KiB to 16 MiB, which
+    /// must hold a whole response head (status line and headers). Defaults to 16 KiB.
+    ///
+    /// A longer head fails the request with [`Error::Transport`] (`response header is
+    /// too big`), not retried; so does one of more than 128 headers, ureq's limit
+    /// whatever the size. The body streams through the buffer, whatever its length.
+    #[must_use]
+    pub fn input_buffer_size(mut self, bytes: usize) -> Self {
+        self.connections.input_buffer = Some(bytes);
+        self
+    }
+
+    /// The size of each connection's output buffer in ureq, from 1 KiB to 16 MiB, which
+    /// must hold the request line and the longest header line. Defaults to 16 KiB.
+    ///
+    /// The request body, and headers that do not fit all at once, go out in pieces of
+    /// this size, whatever their length.
+    #[must_use]
+    pub fn output_buffer_size(mut self, bytes: usize) -> Self {
+        self.connections.output_buffer = Some(bytes);
         self
     }
 
@@ -500,12 +573,15 @@ impl ClientBuilder {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Config`](crate::ErrorKind::Config): no API key (or one that cannot go
-    /// in a header), a base URL that is not `http(s)://host[:port][/path]`, plain `http://`
-    /// to a host that is not loopback without
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config), with
+    /// [`config_kind`](Error::config_kind) naming the setting: no API key (or one that
+    /// cannot go in a header), a base URL that is not `http(s)://host[:port][/path]`,
+    /// plain `http://` to a host that is not loopback without
     /// [`allow_insecure_http`](ClientBuilder::allow_insecure_http), a workspace id that is
     /// not a DNS label, an invalid proxy (given or from the environment), a default header
-    /// or user agent that is not valid HTTP or that the client writes itself.
+    /// or user agent that is not valid HTTP or that the client writes itself, a buffer
+    /// size out of range, a custom [`agent`](ClientBuilder::agent) together with settings
+    /// it would ignore (the proxy, pool and buffer settings; the message names them).
     pub fn build(self) -> Result<Client, Error> {
         let env = ProxyEnv::read(|k| std::env::var(k).ok());
         self.build_with_env(&env)
@@ -552,12 +628,41 @@ impl ClientBuilder {
         })?;
         authorization.set_sensitive(true);
         let (agent, proxy) = match self.agent {
-            Some(agent) => (agent, None),
+            Some(agent) => {
+                let ignored = agent_would_ignore(&self.proxy, &self.connections);
+                if !ignored.is_empty() {
+                    let ours: Vec<&str> = ignored.iter().map(|(ours, _)| *ours).collect();
+                    let theirs: Vec<&str> = ignored.iter().map(|(_, theirs)| *theirs).collect();
+                    return Err(Error::config(
+                        ConfigKind::Conflict,
+                        format!(
+                            "ClientBuilder::agent conflicts with {}: a custom agent keeps the proxy, pool and buffers it was built with; set {} on its ureq config instead ({})",
+                            ours.join(", "),
+                            if ours.len() == 1 { "that" } else { "those" },
+                            theirs.join(", "),
+                        ),
+                    ));
+                }
+                (agent, None)
+            }
             None => {
                 let proxy = choose_proxy(&self.proxy, env, &root)?;
                 let name = proxy.as_ref().map(proxy_name);
+                let c = &self.connections;
+                let input = c.buffer("input_buffer_size", c.input_buffer)?;
+                let output = c.buffer("output_buffer_size", c.output_buffer)?;
                 let agent = ureq::Agent::config_builder()
                     .proxy(proxy)
+                    .max_idle_connections_per_host(c.idle_per_host.unwrap_or(DEFAULT_IDLE_PER_HOST))
+                    .max_idle_connections(c.idle_total.unwrap_or(DEFAULT_IDLE_TOTAL))
+                    .max_idle_age(c.idle_age.unwrap_or(DEFAULT_IDLE_AGE))
+                    .input_buffer_size(input)
+                    .output_buffer_size(output)
+                    // ureq can only parse a head that fits in the input buffer; a
+                    // longer one would end its read loop as a disconnect, an I/O error
+                    // (retried as a connect failure). Below the buffer's size, ureq
+                    // stops with `LargeResponseHeader` once the buffer is full.
+                    .max_response_header_size(input - 1)
                     .http_status_as_error(false)
                     .max_redirects(0)
                     .max_redirects_will_error(false)
@@ -585,6 +690,93 @@ impl ClientBuilder {
         }))
     }
 }
+
+/// The pool and buffer settings a builder was given (`None`: the default). They
+/// configure the client's own agent only.
+#[derive(Debug, Clone, Default)]
+struct Connections {
+    idle_per_host: Option<usize>,
+    idle_total: Option<usize>,
+    idle_age: Option<Duration>,
+    input_buffer: Option<usize>,
+    output_buffer: Option<usize>,
+}
+
+impl Connections {
+    /// A buffer size as given to the setter `name`, or the default, checked: ureq
+    /// panics on an empty buffer and on an input buffer over 100 MB.
+    fn buffer(&self, name: &str, bytes: Option<usize>) -> Result<usize, Error> {
+        let bytes = bytes.unwrap_or(DEFAULT_BUFFER);
+        if !(MIN_BUFFER..=MAX_BUFFER).contains(&bytes) {
+            return Err(Error::config(
+                ConfigKind::Connection,
+                format!("{name} is {bytes} bytes: it must be from 1 KiB to 16 MiB"),
+            ));
+        }
+        Ok(bytes)
+    }
+}
+
+/// ureq's input and output buffers, each, unless the builder says otherwise: they live
+/// as long as their connection, open streams and idle ones alike (ureq's 128 KiB each
+/// made an open stream cost about 277 KiB; 16 KiB, about 53 KiB).
+///
+/// - Input: ureq reads the response head into it and needs the whole head there; a
+///   Model Studio head is about 1 KiB, and 16 KiB is twice what nginx allows a
+///   proxied response head by default (`proxy_buffer_size`, 4 or 8 KiB). Past the
+///   head the body passes through it in reads of up to its size, matching the
+///   stream's own 16 KiB read buffer.
+/// - Output: ureq writes the request line and headers into it, line by line over as
+///   many writes as they need (a single line must fit: 16 KiB is twice nginx's
+///   `large_client_header_buffers` line limit), and a body with a length in writes of
+///   its size (ureq's `send_body`), so a request of any size goes out through it.
+const DEFAULT_BUFFER: usize = 16 * 1024;
+const MIN_BUFFER: usize = 1024;
+const MAX_BUFFER: usize = 16 << 20;
+
+/// The settings given that configure the client's own agent, which a custom agent would
+/// ignore: each setter's name, and the `ureq::config::ConfigBuilder` call that sets the
+/// same on an agent.
+fn agent_would_ignore(proxy: &ProxySetting, c: &Connections) -> Vec<(&'static str, &'static str)> {
+    let proxy = match proxy {
+        ProxySetting::FromEnv => None,
+        ProxySetting::None => Some(("no_proxy()", "proxy(None)")),
+        ProxySetting::Url(_) => Some(("proxy(..)", "proxy(Some(..))")),
+    };
+    let given = [
+        (c.idle_per_host.is_some(), "max_idle_connections_per_host"),
+        (c.idle_total.is_some(), "max_idle_connections"),
+        (c.idle_age.is_some(), "max_idle_age"),
+        (c.input_buffer.is_some(), "input_buffer_size"),
+        (c.output_buffer.is_some(), "output_buffer_size"),
+    ];
+    proxy
+        .into_iter()
+        .chain(
+            given
+                .into_iter()
+                .filter(|(set, _)| *set)
+                .map(|(_, name)| (name, name)),
+        )
+        .collect()
+}
+
+/// Idle connections kept per host: one per thread for up to 32 threads calling one
+/// host (ureq's default, 3, made 32 threads open 80 to 133 connections for 512
+/// requests).
+const DEFAULT_IDLE_PER_HOST: usize = 32;
+
+/// Idle connections kept in all: the per-host figure for two hosts (say two regions, or
+/// a gateway and a region). An idle connection keeps its two ureq buffers (32 KiB by
+/// default), so a full pool holds a little over 2 MiB.
+const DEFAULT_IDLE_TOTAL: usize = 64;
+
+/// How long an idle connection is kept: ureq's default. Below the idle timeouts
+/// servers and load balancers commonly use (60 s, nginx's 75 s), so the pool
+/// normally drops a connection before the server does and a request seldom meets a
+/// connection closing under it. A thread's next request usually follows its previous
+/// answer within seconds; longer would save a TLS handshake only after long pauses.
+const DEFAULT_IDLE_AGE: Duration = Duration::from_secs(15);
 
 /// `User-Agent` unless [`ClientBuilder::user_agent`] says otherwise.
 const DEFAULT_USER_AGENT: &str = concat!("dashscope-glm/", env!("CARGO_PKG_VERSION"));
@@ -649,206 +841,6 @@ pub(crate) struct Config {
     pub(crate) sleeper: Option<Sleeper>,
 }
 
-/// The proxy variables of an environment, read once (see [`ClientBuilder::no_proxy`]
-/// for how they are used).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct ProxyEnv {
-    vars: Vec<(&'static str, String)>,
-}
-
-impl ProxyEnv {
-    const NAMES: [&'static str; 8] = [
-        "https_proxy",
-        "HTTPS_PROXY",
-        "http_proxy",
-        "HTTP_PROXY",
-        "all_proxy",
-        "ALL_PROXY",
-        "no_proxy",
-        "NO_PROXY",
-    ];
-
-    /// The variables `lookup` gives; empty values count as unset.
-    pub(crate) fn read(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let vars = Self::NAMES
-            .iter()
-            .filter_map(|&name| {
-                let value = lookup(name)?;
-                let value = value.trim();
-                (!value.is_empty()).then(|| (name, value.to_owned()))
-            })
-            .collect();
-        Self { vars }
-    }
-
-    fn get(&self, name: &str) -> Option<&str> {
-        self.vars
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The variable naming the proxy for a target of `scheme` and its value.
-    fn proxy_var(&self, scheme: &str) -> Option<(&'static str, &str)> {
-        let names: [&'static str; 4] = if scheme.eq_ignore_ascii_case("https") {
-            ["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
-        } else {
-            ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
-        };
-        names
-            .into_iter()
-            .find_map(|name| self.get(name).map(|value| (name, value)))
-    }
-
-    /// The `NO_PROXY` list, lower case first.
-    fn no_proxy(&self) -> Option<&str> {
-        self.get("no_proxy").or_else(|| self.get("NO_PROXY"))
-    }
-}
-
-/// The proxy for requests to `root` (the gateway root URL): the caller's, none, or the
-/// environment's unless the host is loopback or `NO_PROXY` names it. A variable that
-/// would be used but does not parse is a configuration error (ureq alone would skip it
-/// silently); its value is not echoed, as proxy URLs can carry credentials.
-fn choose_proxy(
-    setting: &ProxySetting,
-    env: &ProxyEnv,
-    root: &str,
-) -> Result<Option<ureq::Proxy>, Error> {
-    match setting {
-        ProxySetting::None => Ok(None),
-        ProxySetting::Url(url) => parse_proxy(url)
-            .map(Some)
-            .map_err(|e| Error::config(ConfigKind::Proxy, format!("invalid proxy URL: {e}"))),
-        ProxySetting::FromEnv => {
-            let uri: http::Uri = root.parse().map_err(|e| {
-                Error::config(
-                    ConfigKind::Url,
-                    format!("base URL {root:?} does not parse ({e})"),
-                )
-            })?;
-            let host = uri.host().unwrap_or("");
-            let Some((name, value)) = env.proxy_var(uri.scheme_str().unwrap_or("https")) else {
-                return Ok(None);
-            };
-            if is_loopback(host)
-                || env
-                    .no_proxy()
-                    .is_some_and(|list| no_proxy_matches(list, host))
-            {
-                return Ok(None);
-            }
-            parse_proxy(value).map(Some).map_err(|e| {
-                Error::config(
-                    ConfigKind::Proxy,
-                    format!("the proxy in {name} is not a valid proxy URL ({e})"),
-                )
-            })
-        }
-    }
-}
-
-/// A proxy as errors name it: `scheme://host:port`, never its credentials.
-fn proxy_name(proxy: &ureq::Proxy) -> String {
-    format!(
-        "{}://{}:{}",
-        proxy.protocol().to_string().to_ascii_lowercase(),
-        proxy.host(),
-        proxy.port()
-    )
-}
-
-/// Whether a `NO_PROXY` list names `host`, as curl reads it: `*` names every host; an
-/// entry names the host itself and its subdomains (`example.com`, `.example.com` and
-/// `*.example.com` alike); an IP address names itself, an IP range (`10.0.0.0/8`) its
-/// addresses; a port on an entry is ignored; names compare case-insensitively.
-pub(crate) fn no_proxy_matches(list: &str, host: &str) -> bool {
-    let host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .trim_end_matches('.');
-    let ip = host.parse::<std::net::IpAddr>().ok();
-    list.split(',').map(str::trim).any(|entry| {
-        if entry == "*" {
-            return true;
-        }
-        let entry = strip_port(entry);
-        if let Some(ip) = ip {
-            return match entry.split_once('/') {
-                Some((net, bits)) => in_range(ip, net, bits),
-                None => entry.parse::<std::net::IpAddr>().is_ok_and(|e| e == ip),
-            };
-        }
-        let entry = entry
-            .strip_prefix("*.")
-            .or_else(|| entry.strip_prefix('.'))
-            .unwrap_or(entry)
-            .trim_end_matches('.');
-        if entry.is_empty() {
-            return false;
-        }
-        match host.len().checked_sub(entry.len()) {
-            Some(0) => host.eq_ignore_ascii_case(entry),
-            Some(cut) => {
-                host.get(cut..)
-                    .is_some_and(|tail| tail.eq_ignore_ascii_case(entry))
-                    && host.get(..cut).is_some_and(|head| head.ends_with('.'))
-            }
-            None => false,
-        }
-    })
-}
-
-/// A `NO_PROXY` entry without its port: `[::1]:80` is `::1`, `host:80` is `host`, and
-/// a bare IPv6 address (several colons) is kept whole.
-fn strip_port(entry: &str) -> &str {
-    if let Some(rest) = entry.strip_prefix('[') {
-        return rest.split_once(']').map_or(rest, |(addr, _)| addr);
-    }
-    match entry.split_once(':') {
-        Some((host, port)) if !port.contains(':') => host,
-        _ => entry,
-    }
-}
-
-/// Whether `ip` is in the range `net/bits` (both of one family).
-fn in_range(ip: std::net::IpAddr, net: &str, bits: &str) -> bool {
-    use std::net::IpAddr;
-    let Ok(bits) = bits.parse::<u32>() else {
-        return false;
-    };
-    let (ip, net, width) = match (ip, net.parse::<IpAddr>()) {
-        (IpAddr::V4(ip), Ok(IpAddr::V4(net))) => {
-            (u128::from(u32::from(ip)), u128::from(u32::from(net)), 32)
-        }
-        (IpAddr::V6(ip), Ok(IpAddr::V6(net))) => (u128::from(ip), u128::from(net), 128),
-        _ => return false,
-    };
-    if bits > width {
-        return false;
-    }
-    let shift = width - bits;
-    ip.checked_shr(shift).unwrap_or(0) == net.checked_shr(shift).unwrap_or(0)
-}
-
-/// ureq's proxy parser, plus a check it skips: a port that is not a valid `u16`.
-fn parse_proxy(url: &str) -> Result<ureq::Proxy, String> {
-    let proxy = ureq::Proxy::new(url).map_err(|e| e.to_string())?;
-    let authority = proxy.uri().authority().ok_or("no host")?.as_str();
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
-    let port = match host_port.rsplit_once(']') {
-        Some((_, rest)) => rest.strip_prefix(':'),
-        None => host_port.rsplit_once(':').map(|(_, p)| p),
-    };
-    if port.is_some_and(|p| p.parse::<u16>().is_err()) {
-        return Err("the port is not a number from 0 to 65535".into());
-    }
-    if proxy.host().is_empty() {
-        return Err("no host".into());
-    }
-    Ok(proxy)
-}
-
 fn valid_workspace(ws: &str) -> bool {
     let b = ws.as_bytes();
     !b.is_empty()
@@ -891,7 +883,7 @@ fn root_url(url: &str, allow_insecure_http: bool) -> Result<String, Error> {
     Ok(root.to_owned())
 }
 
-fn is_loopback(host: &str) -> bool {
+pub(crate) fn is_loopback(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     if host.eq_ignore_ascii_case("localhost") {
         return true;
@@ -944,183 +936,6 @@ mod tests {
             );
         }
         assert!(root_url("http://10.0.0.1:8080", true).is_ok());
-    }
-
-    fn env(vars: &[(&str, &str)]) -> ProxyEnv {
-        ProxyEnv::read(|k| {
-            vars.iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| (*v).to_owned())
-        })
-    }
-
-    /// The proxy the environment gives requests to `root`, by name.
-    fn env_proxy(vars: &[(&str, &str)], root: &str) -> Option<String> {
-        choose_proxy(&ProxySetting::FromEnv, &env(vars), root)
-            .unwrap()
-            .map(|p| proxy_name(&p))
-    }
-
-    #[test]
-    fn the_proxy_variable_follows_the_scheme_lower_case_first() {
-        let all = [
-            ("https_proxy", "http://lower-https:1"),
-            ("HTTPS_PROXY", "http://upper-https:2"),
-            ("http_proxy", "http://lower-http:3"),
-            ("HTTP_PROXY", "http://upper-http:4"),
-            ("all_proxy", "http://lower-all:5"),
-            ("ALL_PROXY", "http://upper-all:6"),
-        ];
-        let https = "https://dashscope.aliyuncs.com";
-        let http = "http://10.0.0.1:8080";
-        assert_eq!(
-            env_proxy(&all, https).as_deref(),
-            Some("http://lower-https:1")
-        );
-        assert_eq!(
-            env_proxy(&all, http).as_deref(),
-            Some("http://lower-http:3")
-        );
-        assert_eq!(
-            env_proxy(&all[1..], https).as_deref(),
-            Some("http://upper-https:2")
-        );
-        assert_eq!(
-            env_proxy(&all[3..], http).as_deref(),
-            Some("http://upper-http:4")
-        );
-        // An https target never takes HTTP_PROXY, nor an http one HTTPS_PROXY.
-        assert_eq!(env_proxy(&all[2..4], https), None);
-        assert_eq!(env_proxy(&all[..2], http), None);
-        assert_eq!(
-            env_proxy(&all[4..], https).as_deref(),
-            Some("http://lower-all:5")
-        );
-        assert_eq!(
-            env_proxy(&all[5..], http).as_deref(),
-            Some("http://upper-all:6")
-        );
-        // Empty counts as unset.
-        assert_eq!(
-            env_proxy(&[("https_proxy", " "), ("ALL_PROXY", "http://p:7")], https).as_deref(),
-            Some("http://p:7")
-        );
-        assert_eq!(env_proxy(&[], https), None);
-    }
-
-    #[test]
-    fn loopback_hosts_never_take_the_environment_proxy() {
-        let vars = [
-            ("ALL_PROXY", "http://proxy.example:3128"),
-            ("HTTP_PROXY", "http://proxy.example:3128"),
-        ];
-        for root in [
-            "http://127.0.0.1:9",
-            "http://127.1.2.3:9",
-            "http://[::1]:9",
-            "http://localhost:9",
-            "http://LOCALHOST",
-        ] {
-            assert_eq!(env_proxy(&vars, root), None, "{root}");
-        }
-        assert_eq!(
-            env_proxy(&vars, "http://128.0.0.1:9").as_deref(),
-            Some("http://proxy.example:3128")
-        );
-        // A proxy the caller sets is used even for loopback.
-        let explicit = ProxySetting::Url("http://127.0.0.1:1".into());
-        let proxy = choose_proxy(&explicit, &env(&[]), "http://127.0.0.1:9").unwrap();
-        assert_eq!(
-            proxy.map(|p| proxy_name(&p)).as_deref(),
-            Some("http://127.0.0.1:1")
-        );
-        assert!(
-            choose_proxy(&ProxySetting::None, &env(&vars), "https://h.example")
-                .unwrap()
-                .is_none()
-        );
-    }
-
-    #[test]
-    fn no_proxy_lists() {
-        let host = "dashscope.aliyuncs.com";
-        for list in [
-            "*",
-            "aliyuncs.com",
-            ".aliyuncs.com",
-            "*.aliyuncs.com",
-            "dashscope.aliyuncs.com",
-            "DashScope.AliyunCS.com",
-            "aliyuncs.com.",
-            "other.example, aliyuncs.com",
-            " other.example ,aliyuncs.com:443",
-            "dashscope.aliyuncs.com:8080",
-        ] {
-            assert!(no_proxy_matches(list, host), "{list:?}");
-        }
-        for list in [
-            "",
-            ",",
-            ".",
-            "*.",
-            "scope.aliyuncs.com",
-            "yuncs.com",
-            "other.example",
-            "dashscope.aliyuncs.com.cn",
-            "10.0.0.1",
-        ] {
-            assert!(!no_proxy_matches(list, host), "{list:?}");
-        }
-        // IP addresses match exactly or by range, never by suffix.
-        assert!(no_proxy_matches("10.0.0.1", "10.0.0.1"));
-        assert!(no_proxy_matches("10.0.0.1:8080", "10.0.0.1"));
-        assert!(no_proxy_matches("10.0.0.0/8", "10.1.2.3"));
-        assert!(no_proxy_matches("0.0.0.0/0", "10.1.2.3"));
-        assert!(!no_proxy_matches("10.0.0.0/8", "11.1.2.3"));
-        assert!(!no_proxy_matches("0.0.1", "10.0.0.1"));
-        assert!(!no_proxy_matches("10.0.0.0/33", "10.0.0.1"));
-        assert!(no_proxy_matches("fd00::1", "[fd00::1]"));
-        assert!(no_proxy_matches("[fd00::1]:443", "[fd00::1]"));
-        assert!(no_proxy_matches("fd00::/8", "[fd12::1]"));
-        assert!(!no_proxy_matches("fd00::/8", "10.0.0.1"));
-
-        let vars = [
-            ("HTTPS_PROXY", "http://proxy.example:3128"),
-            ("NO_PROXY", ".aliyuncs.com"),
-        ];
-        assert_eq!(env_proxy(&vars, "https://dashscope.aliyuncs.com"), None);
-        assert!(env_proxy(&vars, "https://h.example").is_some());
-        // no_proxy wins over NO_PROXY, as the proxy variables' lower case does.
-        let both = [
-            ("HTTPS_PROXY", "http://proxy.example:3128"),
-            ("no_proxy", "h.example"),
-            ("NO_PROXY", ".aliyuncs.com"),
-        ];
-        assert!(env_proxy(&both, "https://dashscope.aliyuncs.com").is_some());
-        assert_eq!(env_proxy(&both, "https://h.example"), None);
-    }
-
-    #[test]
-    fn bad_environment_proxies_are_config_errors_only_when_used() {
-        let vars = [("HTTPS_PROXY", "http://user:pw@proxy.example:99999")];
-        let err =
-            choose_proxy(&ProxySetting::FromEnv, &env(&vars), "https://h.example").unwrap_err();
-        assert_eq!(err.config_kind(), Some(ConfigKind::Proxy), "{err:?}");
-        let message = err.to_string();
-        assert!(message.contains("HTTPS_PROXY"), "{message}");
-        assert!(!message.contains("pw"), "{message}");
-        // Not used: a loopback target, or NO_PROXY.
-        assert!(choose_proxy(&ProxySetting::FromEnv, &env(&vars), "http://127.0.0.1:9").is_ok());
-        let skipped = [vars[0], ("NO_PROXY", "*")];
-        assert!(choose_proxy(&ProxySetting::FromEnv, &env(&skipped), "https://h.example").is_ok());
-    }
-
-    #[test]
-    fn proxy_names_carry_no_credentials() {
-        let proxy = parse_proxy("http://user:secret@proxy.example:3128").unwrap();
-        assert_eq!(proxy_name(&proxy), "http://proxy.example:3128");
-        let proxy = parse_proxy("socks5://user:secret@[::1]:1080").unwrap();
-        assert_eq!(proxy_name(&proxy), "socks5://[::1]:1080");
     }
 
     #[test]

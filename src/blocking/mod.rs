@@ -23,6 +23,7 @@
 
 mod client;
 mod config;
+mod proxy;
 mod response;
 mod retry;
 mod stream;

@@ -199,6 +199,8 @@ pub enum ConfigKind {
     /// A default header or user agent that is not valid HTTP, or that the client writes
     /// itself.
     Header,
+    /// A connection setting out of its range (a buffer size).
+    Connection,
     /// Two settings that cannot go together (a custom agent with settings the client
     /// would have to make on its own agent).
     Conflict,

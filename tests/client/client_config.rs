@@ -205,10 +205,20 @@ fn the_default_user_agent_names_the_crate_even_with_a_custom_agent() {
     let server = ReplayServer::start(Reply::sse(SSE_BODY)).unwrap();
     // `blocking::ureq` is the client's own ureq: its Agent is the one `agent` takes.
     use dashscope_glm::blocking::ureq;
-    let agent = ureq::Agent::new_with_defaults();
+    // No proxy for a loopback server: set on the agent, which keeps its own (the
+    // builder's `no_proxy()` next to an agent is refused).
+    let agent = ureq::Agent::config_builder()
+        .proxy(None)
+        .build()
+        .new_agent();
     for client in [
         builder(&server).build().unwrap(),
-        builder(&server).agent(agent).build().unwrap(),
+        Client::builder()
+            .api_key(KEY)
+            .base_url(server.base_url())
+            .agent(agent)
+            .build()
+            .unwrap(),
     ] {
         stream_text(&client, &hello()).unwrap();
     }

@@ -27,6 +27,7 @@ mod client;
 mod client_config;
 mod client_tail;
 mod connection_reuse;
+mod connection_settings;
 mod error_origin;
 mod logging;
 mod recording;
