@@ -21,12 +21,14 @@
 //!
 //! [`TimeoutKind`]: crate::TimeoutKind
 
+mod cancel;
 mod client;
 mod config;
 mod response;
 mod retry;
 mod stream;
 
+pub use cancel::CancelToken;
 pub use client::Client;
 pub use config::{ClientBuilder, Region};
 pub use retry::RetryPolicy;
