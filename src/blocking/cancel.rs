@@ -18,8 +18,8 @@
 //! ([`CancelToken::begin_io`]), so a cancel never touches a connection that has gone
 //! back to the pool for another call.
 //!
-//! The transport registers the sockets and runs the helper threads; this file holds
-//! the token and its waits.
+//! The transport that registers sockets and runs the helper threads is
+//! [`transport`](super::transport); this file holds the token and its waits.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -191,7 +191,6 @@ impl CancelToken {
     /// [closed](IoWindow::close) or dropped, so that a [`cancel`](CancelToken::cancel)
     /// meanwhile shuts it down. `None` when the token is cancelled already: the caller
     /// must fail without doing the I/O.
-    #[allow(dead_code, reason = "used by the transport, next")]
     pub(crate) fn begin_io(&self, socket: &Arc<TcpStream>) -> Option<IoWindow<'_>> {
         let mut state = lock(&self.shared.state);
         // Checked under the lock `cancel` sets the flag under: either this sees the
@@ -217,7 +216,6 @@ impl CancelToken {
     /// the host lookup. `what` names the thread (`dashscope-glm connect`), for a
     /// debugger or `top -H`. If no thread can be started, the job runs here, as if the
     /// call had no token (it cannot be cancelled then, but it still works).
-    #[allow(dead_code, reason = "used by the transport, next")]
     pub(crate) fn run_detached<T, F>(
         &self,
         what: &str,
@@ -294,7 +292,6 @@ impl CancelToken {
 
 /// How [`CancelToken::run_detached`] ended.
 #[derive(Debug)]
-#[allow(dead_code, reason = "used by the transport, next")]
 pub(crate) enum Detached<T> {
     /// The job finished first (or ran on the calling thread); its result.
     Done(T),
@@ -317,7 +314,6 @@ pub(crate) struct IoWindow<'t> {
     id: Option<u64>,
 }
 
-#[allow(dead_code, reason = "used by the transport, next")]
 impl IoWindow<'_> {
     /// Unregisters the socket after its I/O and says whether that I/O was cancelled:
     /// the token was cancelled by now, whether or not the cancel came while the socket

@@ -10,6 +10,7 @@ use ureq::http::{self, HeaderMap, HeaderName, HeaderValue};
 
 use crate::blocking::client::Client;
 use crate::blocking::retry::RetryPolicy;
+use crate::blocking::transport;
 use crate::chat::{ChatRequest, Protocol};
 use crate::error::Error;
 
@@ -544,14 +545,16 @@ impl ClientBuilder {
             None => {
                 let proxy = choose_proxy(&self.proxy, env, &root)?;
                 let name = proxy.as_ref().map(proxy_name);
-                let agent = ureq::Agent::config_builder()
-                    .proxy(proxy)
-                    .http_status_as_error(false)
-                    .max_redirects(0)
-                    .max_redirects_will_error(false)
-                    .user_agent(DEFAULT_USER_AGENT)
-                    .build()
-                    .new_agent();
+                // On the client's own transport, which honours a CancelToken.
+                let agent = transport::new_agent(
+                    ureq::Agent::config_builder()
+                        .proxy(proxy)
+                        .http_status_as_error(false)
+                        .max_redirects(0)
+                        .max_redirects_will_error(false)
+                        .user_agent(DEFAULT_USER_AGENT)
+                        .build(),
+                );
                 (agent, name)
             }
         };

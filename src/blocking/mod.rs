@@ -27,6 +27,7 @@ mod config;
 mod response;
 mod retry;
 mod stream;
+mod transport;
 
 pub use cancel::CancelToken;
 pub use client::Client;
