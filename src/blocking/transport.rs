@@ -33,6 +33,25 @@
 //! a CONNECT refused, a pooled connection found dead before the request) provably
 //! never reached the server and is safe to retry; one after it may have been billed.
 //! Also whether the connection was new or pooled, and when the request was written.
+//!
+//! **How soon a cancel lands**, from `cancel()` to the call returning, on loopback
+//! (`cargo test --release --lib cancel_latency -- --ignored --nocapture`, 30 runs per
+//! phase, two cores shared with other builds at load 3 to 5, so the tails are the
+//! scheduler's):
+//!
+//! ```text
+//!  phase      blocked in                           median     max
+//!  connect    the wait for the connect thread      70-90 us   0.5-6 ms
+//!  TLS        the handshake's read                 185-195 us 1.7-2 ms
+//!  write      a 32 MiB body the server won't read  130-140 us 0.2-2 ms
+//!  head       the read for the response head       195-230 us 0.6-5.5 ms
+//!  body       a read of a stalled chunked body     185-245 us 0.26-0.34 ms
+//!  backoff    wait_timeout                         90-100 us  0.3-0.6 ms
+//! ```
+//!
+//! The TLS row is a handshake cut while waiting for the server's hello (a loopback
+//! server that never answers); reads and writes inside an established TLS session need
+//! a certificate to test, and go through the same registered TCP reads and writes.
 
 use std::cell::Cell;
 use std::fmt;

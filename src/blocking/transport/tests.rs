@@ -4,7 +4,9 @@
 //! call sent is metered (and a CONNECT proxy's own bytes are not).
 //!
 //! Outcomes only: a test cancels once the server (or the call's own record) shows the
-//! call has reached the phase, and asserts what the call returned, never how fast.
+//! call has reached the phase, and asserts what the call returned, never how fast. The
+//! one test that times the cancels is `--ignored` and only prints
+//! (`cargo test --release --lib cancel_latency -- --ignored --nocapture`).
 
 use std::io::{BufRead, BufReader, ErrorKind};
 use std::net::{Shutdown, TcpListener};
@@ -553,4 +555,180 @@ fn the_cancel_error_is_recognised_through_ureqs_wrappers() {
     assert!(!is_cancel(&io::Error::from(ErrorKind::Other)));
     assert!(!is_cancel_ureq(&ureq::Error::ConnectionFailed));
     assert_eq!(cancel_error().kind(), ErrorKind::Other);
+}
+
+/// The time from `cancel()` to the call returning, in each phase, several times each;
+/// prints the figures (`cargo test --release --lib cancel_latency -- --ignored
+/// --nocapture`). Each cancel comes 50 ms after the server (or the call's record) saw
+/// the call reach the phase, so that the call is blocked in it.
+#[test]
+#[ignore = "a measurement: prints figures, asserts only outcomes"]
+fn cancel_latency() {
+    const RUNS: usize = 30;
+    const SETTLE: Duration = Duration::from_millis(50);
+
+    /// Runs `call` on this thread, cancelling from another once `reached` returns and
+    /// SETTLE has passed; the time from the cancel to the return.
+    fn time_one(
+        reached: impl FnOnce(&CallContext) + Send + 'static,
+        call: impl FnOnce(&CallContext) -> bool,
+    ) -> Duration {
+        let (context, token) = guarded();
+        let seen = context.clone();
+        let canceller = thread::spawn(move || {
+            reached(&seen);
+            thread::sleep(SETTLE);
+            let at = Instant::now();
+            token.cancel();
+            at
+        });
+        let cancelled = call(&context);
+        let returned = Instant::now();
+        let at = canceller.join().unwrap();
+        assert!(cancelled, "the call did not end with the cancel error");
+        returned.saturating_duration_since(at)
+    }
+
+    /// `reached` for a server that reports each connection or request on `signal`.
+    fn next_from(signal: &Arc<Mutex<Receiver<()>>>) -> impl FnOnce(&CallContext) + Send + 'static {
+        let signal = Arc::clone(signal);
+        move |_| {
+            let _ = signal.lock().unwrap().recv();
+        }
+    }
+
+    fn report(phase: &str, mut times: Vec<Duration>) {
+        times.sort();
+        let us = |d: &Duration| d.as_secs_f64() * 1e6;
+        println!(
+            "{phase:<8} n={:<3} min {:>7.1} us  median {:>7.1} us  p90 {:>7.1} us  max {:>7.1} us",
+            times.len(),
+            us(&times[0]),
+            us(&times[times.len() / 2]),
+            us(&times[times.len() * 9 / 10]),
+            us(times.last().unwrap()),
+        );
+    }
+
+    let agent = agent();
+
+    #[cfg(target_os = "linux")]
+    {
+        let (listener, _fillers) = full_listener();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let times = (0..RUNS)
+            .map(|_| {
+                // Once the connector has started, on a connect that cannot complete.
+                time_one(
+                    |call| {
+                        while call.connecting_at().is_none() {
+                            thread::sleep(Duration::from_millis(1));
+                        }
+                    },
+                    |call| call.run(|| is_cancel_ureq(&agent.get(&url).call().unwrap_err())),
+                )
+            })
+            .collect();
+        report("connect", times);
+    }
+
+    // Accepts and never answers the ClientHello.
+    let (accepted, on_accept) = mpsc::channel();
+    let accepted = Mutex::new(accepted);
+    let tls = Server::start(move |mut stream| {
+        let _ = accepted.lock().unwrap().send(());
+        hold_until_closed(&mut stream);
+    });
+    let url = format!("https://{}/", tls.addr);
+    let on_accept = Arc::new(Mutex::new(on_accept));
+    let times = (0..RUNS)
+        .map(|_| {
+            time_one(next_from(&on_accept), |call| {
+                call.run(|| is_cancel_ureq(&agent.get(&url).call().unwrap_err()))
+            })
+        })
+        .collect();
+    report("tls", times);
+
+    // Reads the request head and then nothing for a second (the body blocks the
+    // client's write), then drains what the cancelled client left.
+    let (headed, head_read) = mpsc::channel();
+    let headed = Mutex::new(headed);
+    let sink = Server::start(move |stream| {
+        let mut reader = BufReader::new(stream);
+        let mut line = String::new();
+        while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+            line.clear();
+        }
+        let _ = headed.lock().unwrap().send(());
+        thread::sleep(Duration::from_secs(1));
+        hold_until_closed(&mut reader);
+    });
+    let body = vec![b'x'; 32 << 20];
+    let head_read = Arc::new(Mutex::new(head_read));
+    let times = (0..RUNS)
+        .map(|_| {
+            time_one(next_from(&head_read), |call| {
+                let sent = call.run(|| agent.post(sink.url("/")).send(&body[..]));
+                is_cancel_ureq(&sent.unwrap_err())
+            })
+        })
+        .collect();
+    report("write", times);
+
+    let (seen, requests) = mpsc::channel();
+    let server = Server::routes(seen);
+    let (relay, heard) = mpsc::channel();
+    thread::spawn(move || {
+        while requests.recv().is_ok() {
+            if relay.send(()).is_err() {
+                return;
+            }
+        }
+    });
+    let heard = Arc::new(Mutex::new(heard));
+    let times = (0..RUNS)
+        .map(|_| {
+            time_one(next_from(&heard), |call| {
+                let sent = call.run(|| agent.get(server.url("/silent")).call());
+                is_cancel_ureq(&sent.unwrap_err())
+            })
+        })
+        .collect();
+    report("head", times);
+
+    let times = (0..RUNS)
+        .map(|_| {
+            let (go, reached) = mpsc::channel();
+            time_one(
+                move |_| {
+                    let _ = reached.recv();
+                },
+                |call| {
+                    let response = call.run(|| agent.get(server.url("/stall")).call()).unwrap();
+                    let _ = heard.lock().unwrap().recv();
+                    let mut body = call.reader(response.into_body().into_reader());
+                    let mut buf = [0u8; 64];
+                    assert_eq!(body.read(&mut buf).unwrap(), 5);
+                    go.send(()).unwrap();
+                    is_cancel(&body.read(&mut buf).unwrap_err())
+                },
+            )
+        })
+        .collect();
+    report("body", times);
+
+    let times = (0..RUNS)
+        .map(|_| {
+            time_one(
+                |_| {},
+                |call| {
+                    call.token()
+                        .unwrap()
+                        .wait_timeout(Duration::from_secs(3600))
+                },
+            )
+        })
+        .collect();
+    report("backoff", times);
 }
