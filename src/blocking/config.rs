@@ -11,6 +11,7 @@ use ureq::http::{self, HeaderMap, HeaderName, HeaderValue};
 use crate::blocking::client::Client;
 use crate::blocking::proxy::{ProxyEnv, ProxySetting, choose_proxy, proxy_name};
 use crate::blocking::retry::RetryPolicy;
+use crate::blocking::transport;
 use crate::chat::{ChatRequest, Protocol};
 use crate::error::{ConfigKind, Error};
 
@@ -651,24 +652,28 @@ impl ClientBuilder {
                 let c = &self.connections;
                 let input = c.buffer("input_buffer_size", c.input_buffer)?;
                 let output = c.buffer("output_buffer_size", c.output_buffer)?;
-                let agent = ureq::Agent::config_builder()
-                    .proxy(proxy)
-                    .max_idle_connections_per_host(c.idle_per_host.unwrap_or(DEFAULT_IDLE_PER_HOST))
-                    .max_idle_connections(c.idle_total.unwrap_or(DEFAULT_IDLE_TOTAL))
-                    .max_idle_age(c.idle_age.unwrap_or(DEFAULT_IDLE_AGE))
-                    .input_buffer_size(input)
-                    .output_buffer_size(output)
-                    // ureq can only parse a head that fits in the input buffer; a
-                    // longer one would end its read loop as a disconnect, an I/O error
-                    // (retried as a connect failure). Below the buffer's size, ureq
-                    // stops with `LargeResponseHeader` once the buffer is full.
-                    .max_response_header_size(input - 1)
-                    .http_status_as_error(false)
-                    .max_redirects(0)
-                    .max_redirects_will_error(false)
-                    .user_agent(DEFAULT_USER_AGENT)
-                    .build()
-                    .new_agent();
+                // On the client's own transport, which honours a CancelToken.
+                let agent = transport::new_agent(
+                    ureq::Agent::config_builder()
+                        .proxy(proxy)
+                        .max_idle_connections_per_host(
+                            c.idle_per_host.unwrap_or(DEFAULT_IDLE_PER_HOST),
+                        )
+                        .max_idle_connections(c.idle_total.unwrap_or(DEFAULT_IDLE_TOTAL))
+                        .max_idle_age(c.idle_age.unwrap_or(DEFAULT_IDLE_AGE))
+                        .input_buffer_size(input)
+                        .output_buffer_size(output)
+                        // ureq can only parse a head that fits in the input buffer; a
+                        // longer one would end its read loop as a disconnect, an I/O
+                        // error (retried as a connect failure). Below the buffer's size,
+                        // ureq stops with `LargeResponseHeader` once the buffer is full.
+                        .max_response_header_size(input - 1)
+                        .http_status_as_error(false)
+                        .max_redirects(0)
+                        .max_redirects_will_error(false)
+                        .user_agent(DEFAULT_USER_AGENT)
+                        .build(),
+                );
                 (agent, name)
             }
         };

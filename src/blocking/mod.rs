@@ -21,13 +21,16 @@
 //!
 //! [`TimeoutKind`]: crate::TimeoutKind
 
+mod cancel;
 mod client;
 mod config;
 mod proxy;
 mod response;
 mod retry;
 mod stream;
+mod transport;
 
+pub use cancel::CancelToken;
 pub use client::Client;
 pub use config::{ClientBuilder, Region};
 pub use retry::RetryPolicy;
