@@ -447,7 +447,7 @@ impl ClientBuilder {
     /// The size of each connection's input buffer in ureq, from 1 KiB to 16 MiB, which
     /// must hold a whole response head (status line and headers). Defaults to 16 KiB.
     ///
-    /// A longer head fails the request with [`Error::Transport`] (`response header is
+    /// A longer head fails the request with a transport error ([`ErrorKind::Transport`](crate::ErrorKind::Transport)) (`response header is
     /// too big`), not retried; so does one of more than 128 headers, ureq's limit
     /// whatever the size. The body streams through the buffer, whatever its length.
     #[must_use]
