@@ -411,4 +411,55 @@ mod tests {
         assert_eq!(of_status(Some(302)), Other);
         assert_eq!(of_status(None), Other);
     }
+
+    /// The README's table is this table: every row, in order, with its category and the
+    /// page that documents it.
+    #[test]
+    fn the_readme_lists_every_code() {
+        const README: &str = include_str!("../../README.md");
+        let rows = README
+            .split("<!-- error-codes: checked against src/error/category.rs by its tests -->")
+            .nth(1)
+            .and_then(|rest| rest.split("<!-- /error-codes -->").next())
+            .expect("the README has the error-code table");
+        // Z.ai's newer codes are documented on BigModel's page only.
+        let big_model = |code: &str| {
+            code == "1005"
+                || code == "1261"
+                || code
+                    .parse::<u32>()
+                    .is_ok_and(|n| (1310..=1321).contains(&n))
+        };
+        let expected: Vec<String> = CODES
+            .iter()
+            .map(|r| {
+                let source = if r.code.parse::<u32>().is_err() {
+                    "[Model Studio][ms-codes]"
+                } else if big_model(r.code) {
+                    "[BigModel][bm-codes]"
+                } else {
+                    "[Z.ai][zai-codes]"
+                };
+                let narrowed = if r.by_message {
+                    ", or by the message"
+                } else {
+                    ""
+                };
+                format!("| `{}` | `{}`{narrowed} | {source} |", r.code, r.category)
+            })
+            .collect();
+        let found: Vec<&str> = rows.lines().filter(|l| l.starts_with("| `")).collect();
+        assert_eq!(
+            found,
+            expected,
+            "the README's table, as it should read:\n{}",
+            expected.join("\n")
+        );
+        for (hint, _) in HINTS {
+            assert!(
+                README.to_ascii_lowercase().contains(&format!("`{hint}`")),
+                "the README names the message hint {hint:?}"
+            );
+        }
+    }
 }
