@@ -1,6 +1,6 @@
 //! `PartialJson` throughput on realistic tool arguments fed in 16-byte fragments, reading
 //! `value()` after every fragment. Two shapes: the side-by-side kit's stage 4 (an
-//! escape-heavy edit list of code strings, `../shared/perf/peers/src/gen.rs`) against one
+//! escape-heavy edit list of code strings, as the side-by-side kit generates it) against one
 //! `serde_json::Value` parse of the final text, in time and in allocations per fragment
 //! (one extra counted run); and a mixed shape of this bench's own against re-parsing
 //! the closed prefix with serde_json after every fragment (what most clients do).

@@ -1,7 +1,7 @@
 //! The crate under test (dashscope-glm), through its public API, for the side-by-side
-//! benchmark in the shared perf kit: `../shared/perf/run.sh --crate . --candidate
-//! benches/peers/candidate.rs`. A copy of the kit's `peers/src/candidate.rs` adapted to
-//! the 0.1 API (`json::PartialJson`); not built by this crate's cargo.
+//! benchmark kit (a separate project; `benches/README.md` says how to run it). A copy of
+//! the kit's own candidate file adapted to the 0.1 API (`json::PartialJson`); not built
+//! by this crate's cargo.
 //!
 //! Each function does what a user of the crate's public API would do, nothing tuned for
 //! the harness: stage 2 is `sse::Decoder`, stage 3 `chat::StreamDecoder` (decoder +
