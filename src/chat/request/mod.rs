@@ -34,5 +34,5 @@ mod validate;
 
 pub use builder::ChatRequest;
 pub use format::{JsonSchema, ResponseFormat, Stop};
-pub use message::{Message, Role};
+pub use message::{KeepReasoning, Message, Role};
 pub use tool::{Tool, ToolChoice};
