@@ -191,8 +191,8 @@ impl Message {
 ///
 /// GLM thinks between tool calls ("interleaved thinking"), and Z.ai's thinking-mode
 /// guide asks that this thinking be "explicitly preserved and returned together with
-/// the tool results"; Model Studio and Z.ai read it from the assistant message's
-/// `reasoning_content`. So a turn that made tool calls keeps its reasoning by default.
+/// the tool results"; its Chinese edition names the field, the assistant message's
+/// `reasoning_content`, which both protocols' bodies write. So a turn that made tool calls keeps its reasoning by default.
 /// The thinking of a turn that answered is not needed by the next question, unless the
 /// model is asked to keep all of its thinking ("preserved thinking"), hence
 /// [`Always`](KeepReasoning::Always). An empty reasoning (thinking off) is never sent.
