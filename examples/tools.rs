@@ -11,8 +11,9 @@
 //! (`[tool_call] id=..., name=..., args=<fragment>`), followed by the arguments parsed so
 //! far (`[arguments so far] {"city":"Bei"}`), then the finish reason and the usage.
 //! The tool then runs here (a fixed, fake forecast), and turn 2 sends the conversation
-//! back — the question, the assistant's tool call, the tool's result — and streams the
-//! reasoning and the answer, then the finish reason and the usage.
+//! back — the question, the assistant's turn (its reasoning and tool call), the tool's
+//! result — and streams the reasoning and the answer, then the finish reason and the
+//! usage. For a loop of several tool turns, see the `agent` example.
 //!
 //! The API key comes from `DASHSCOPE_API_KEY` (region, workspace and base URL from
 //! `DASHSCOPE_REGION`, `DASHSCOPE_WORKSPACE`, `DASHSCOPE_BASE_URL`). With `--base-url`
@@ -58,7 +59,7 @@ fn converse(client: &Client, model: &str, out: &mut impl Write) -> Result<(), Er
         return Ok(());
     }
     // The conversation goes back whole: the question, the assistant's turn with its tool
-    // calls, then one tool message per call.
+    // calls and the reasoning that led to them, then one tool message per call.
     let mut follow_up = request.message(Message::from(&first));
     for call in &first.message.tool_calls {
         let result = run_tool(call);

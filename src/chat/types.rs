@@ -576,6 +576,42 @@ impl Completion {
             Some(FinishReason::Stop | FinishReason::ToolCalls)
         )
     }
+
+    /// Whether the model is waiting for tool results: it made tool calls and its turn
+    /// is whole ([`is_complete`](Completion::is_complete)). This is the test an agent
+    /// loop runs after each turn: `true`, run the calls and send the results back
+    /// ([`ChatRequest::push_turn`](crate::chat::ChatRequest::push_turn)); `false`, the
+    /// turn is the answer, or (when it is not complete) cut or withheld.
+    ///
+    /// The calls decide, not only the finish reason: calls that end with `stop` (as some
+    /// OpenAI-compatible servers send them) are waiting too, while `tool_calls` with no
+    /// call has nothing to answer, and calls cut by `length` may hold truncated
+    /// arguments, so neither is.
+    ///
+    /// # Example
+    ///
+    /// This example tells a turn that calls a tool from the answer that follows it.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Completion, FinishReason, ToolCall};
+    ///
+    /// let mut calls = Completion::default();
+    /// calls.message.tool_calls.push(ToolCall::new(0, "call_1", "get_weather", r#"{"city":"Beijing"}"#));
+    /// calls.finish_reason = Some(FinishReason::ToolCalls);
+    /// assert!(calls.wants_tool_results());
+    ///
+    /// calls.finish_reason = Some(FinishReason::Length); // the arguments may be cut
+    /// assert!(!calls.wants_tool_results());
+    ///
+    /// let mut answer = Completion::default();
+    /// answer.message.content = "Sunny, 23 °C.".into();
+    /// answer.finish_reason = Some(FinishReason::Stop);
+    /// assert!(!answer.wants_tool_results());
+    /// ```
+    #[must_use]
+    pub fn wants_tool_results(&self) -> bool {
+        !self.message.tool_calls.is_empty() && self.is_complete()
+    }
 }
 
 /// Written as its wire spelling ([`FinishReason::as_str`]); read back with

@@ -416,7 +416,8 @@ fn multi_turn_with_tool_calls_and_results() {
     acc.push_data(r#"{"output":{"choices":[{"message":{"role":"assistant","content":"","reasoning_content":"Need weather.","tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Beijing\"}"}}]},"finish_reason":"tool_calls"}]},"request_id":"r1"}"#).unwrap();
     let completion = acc.finish().unwrap();
     let base = ChatRequest::new("glm-5").user("Weather?");
-    let without = base
+    // A turn that made tool calls goes back with the reasoning that led to them.
+    let with = base
         .clone()
         .message(Message::from(&completion))
         .tool_result("call_1", "21C");
@@ -424,22 +425,21 @@ fn multi_turn_with_tool_calls_and_results() {
     let mut native_call = call.clone();
     native_call["index"] = json!(0);
     assert_eq!(
-        body(&without, Protocol::OpenAiCompatible, true)["messages"],
+        body(&with, Protocol::OpenAiCompatible, true)["messages"],
         json!([
             {"role": "user", "content": "Weather?"},
-            {"role": "assistant", "content": "", "tool_calls": [call]},
+            {"role": "assistant", "content": "", "reasoning_content": "Need weather.", "tool_calls": [call]},
             {"role": "tool", "content": "21C", "tool_call_id": "call_1"},
         ])
     );
     assert_eq!(
-        body(&without, Protocol::DashScope, true)["input"]["messages"][1],
-        json!({"role": "assistant", "content": "", "tool_calls": [native_call]})
+        body(&with, Protocol::DashScope, true)["input"]["messages"][1],
+        json!({"role": "assistant", "content": "", "reasoning_content": "Need weather.", "tool_calls": [native_call]})
     );
-    let with = base
-        .message(Message::from(&completion).with_reasoning(&completion.message.reasoning_content));
+    let without = base.message(Message::from(&completion).without_reasoning());
     assert_eq!(
-        body(&with, Protocol::OpenAiCompatible, true)["messages"][1]["reasoning_content"],
-        "Need weather."
+        body(&without, Protocol::OpenAiCompatible, true)["messages"][1],
+        json!({"role": "assistant", "content": "", "tool_calls": [call]})
     );
 }
 

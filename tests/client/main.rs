@@ -1,6 +1,6 @@
 //! The blocking client and the test server over loopback: requests, errors, retries,
 //! timeouts and tails against `testing::ReplayServer`; the server itself; recording;
-//! the `chat` and `tools` examples run as a user runs them; and the regressions found
+//! the `chat`, `tools` and `agent` examples run as a user runs them; and the regressions found
 //! there.
 #![cfg(all(feature = "blocking", feature = "testing"))]
 #![allow(
@@ -22,6 +22,7 @@ mod outcome;
 #[path = "../../examples/common/render.rs"]
 mod render;
 
+mod agent_example;
 mod chat_example;
 mod client;
 mod client_config;

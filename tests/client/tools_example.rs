@@ -137,7 +137,8 @@ fn no_key_replays_both_turns_in_each_protocol() {
 }
 
 /// Against our own server: the same output, and exactly the two requests of the
-/// exchange — the second carrying the assistant's tool call and the tool's result.
+/// exchange — the second carrying the assistant's reasoning and tool call, and the
+/// tool's result.
 #[test]
 fn the_second_request_carries_the_tool_call_and_its_result() {
     let tool = json!({"type": "function", "function": {
@@ -151,7 +152,9 @@ fn the_second_request_carries_the_tool_call_and_its_result() {
     }});
     let call_id = "call_9f8e7d6c5b4a39281706f5e4";
     let user = json!({"role": "user", "content": "What is the weather like in Beijing"});
-    // The native protocol echoes the call's index, as its responses carry it.
+    // The assistant's turn goes back with the thinking that led to its call; the native
+    // protocol echoes the call's index, as its responses carry it.
+    let reasoning = "The user wants the current weather in Beijing. I have a get_weather tool that takes a city, so I should call it with Beijing.";
     let assistant = |native: bool| {
         let mut call = json!({
             "id": call_id,
@@ -161,7 +164,7 @@ fn the_second_request_carries_the_tool_call_and_its_result() {
         if native {
             call["index"] = json!(0);
         }
-        json!({"role": "assistant", "content": "", "tool_calls": [call]})
+        json!({"role": "assistant", "content": "", "reasoning_content": reasoning, "tool_calls": [call]})
     };
     let tool_message = json!({
         "role": "tool",

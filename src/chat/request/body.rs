@@ -218,7 +218,7 @@ impl ChatRequest {
             w.string(m.role.as_str());
             w.raw(",\"content\":");
             w.string(&m.content);
-            if let Some(reasoning) = &m.reasoning_content {
+            if let Some(reasoning) = m.reasoning_to_send() {
                 w.raw(",\"reasoning_content\":");
                 w.string(reasoning);
             }

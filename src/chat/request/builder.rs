@@ -217,6 +217,37 @@ impl ChatRequest {
         self
     }
 
+    /// Offers several tools at once, after any offered before (sent where
+    /// [`tool`](ChatRequest::tool) sends them, in this order).
+    ///
+    /// # Example
+    ///
+    /// This example offers two tools in one call.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Protocol, Tool};
+    /// use serde_json::json;
+    ///
+    /// let object = json!({"type": "object", "properties": {}});
+    /// let request = ChatRequest::new("glm-5")
+    ///     .user("What time is it in Beijing, and how is the weather?")
+    ///     .tools([
+    ///         Tool::function("now", "The current time.", object.clone()),
+    ///         Tool::function("get_weather", "The current weather.", object),
+    ///     ]);
+    /// let mut body = Vec::new();
+    /// request.write_body(Protocol::OpenAiCompatible, true, &mut body)?;
+    /// let json: serde_json::Value = serde_json::from_slice(&body)?;
+    /// assert_eq!(json["tools"][0]["function"]["name"], "now");
+    /// assert_eq!(json["tools"][1]["function"]["name"], "get_weather");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn tools(mut self, tools: impl IntoIterator<Item = Tool>) -> Self {
+        self.tools.extend(tools);
+        self
+    }
+
     setter!(
         /// Sets whether and which tool the model must call. Defaults to the server's,
         /// [`ToolChoice::Auto`] (not sent).

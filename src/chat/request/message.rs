@@ -47,8 +47,9 @@ impl Role {
 /// One message of the conversation.
 ///
 /// Each field is written under its own name (`role`, `content`, `reasoning_content`,
-/// `tool_calls`, `tool_call_id`, `partial`), the optional ones only when set; on the
-/// native protocol each tool call also carries its `index`.
+/// `tool_calls`, `tool_call_id`, `partial`), the optional ones only when set, and
+/// `reasoning_content` on assistant turns only, the same on both protocols; on the native
+/// protocol each tool call also carries its `index`.
 ///
 /// With serde, a message is written in the OpenAI chat message shape, exactly as the
 /// OpenAI-compatible request body writes it: `{"role", "content", "reasoning_content"?,
@@ -92,7 +93,7 @@ pub struct Message {
     pub role: Role,
     /// The text, sent verbatim (for a tool result: the tool's output).
     pub content: String,
-    /// An assistant turn's thinking, replayed only when set.
+    /// An assistant turn's thinking, sent back when set (and ignored on other roles).
     pub reasoning_content: Option<String>,
     /// An assistant turn's tool calls.
     pub tool_calls: Vec<ToolCall>,
@@ -137,11 +138,35 @@ impl Message {
         message
     }
 
-    /// Sets the reasoning to replay with an assistant turn. Defaults to none (not sent;
-    /// [`Message::from`] a [`Completion`] leaves it out too).
+    /// Sets the reasoning to replay with an assistant turn (sent on assistant turns
+    /// only). Defaults to none (not sent). A turn made from a [`Completion`] has its
+    /// reasoning already when it made tool calls (see [`KeepReasoning`]).
     #[must_use]
     pub fn with_reasoning(mut self, reasoning: impl Into<String>) -> Self {
         self.reasoning_content = Some(reasoning.into());
+        self
+    }
+
+    /// Drops the reasoning, so that the turn goes back without it.
+    ///
+    /// # Example
+    ///
+    /// This example sends a tool-calling turn back without its thinking.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Completion, FinishReason, Message, ToolCall};
+    ///
+    /// let mut completion = Completion::default();
+    /// completion.message.reasoning_content = "Look it up.".into();
+    /// completion.message.tool_calls.push(ToolCall::new(0, "call_1", "now", "{}"));
+    /// completion.finish_reason = Some(FinishReason::ToolCalls);
+    ///
+    /// assert_eq!(Message::from(&completion).reasoning_content.as_deref(), Some("Look it up."));
+    /// assert_eq!(Message::from(&completion).without_reasoning().reasoning_content, None);
+    /// ```
+    #[must_use]
+    pub fn without_reasoning(mut self) -> Self {
+        self.reasoning_content = None;
         self
     }
 
@@ -161,14 +186,116 @@ impl Message {
     }
 }
 
-/// The assistant turn a [`Completion`] holds, to send back in the next request: its
-/// content and tool calls, without its reasoning. This is the one way from a completion
-/// to the next turn; to replay the reasoning too (when the model wants it echoed), add
-/// [`with_reasoning`](Message::with_reasoning).
+/// Which of a [`Completion`]'s reasoning its assistant turn keeps, to send back in the
+/// next request ([`Message::from_completion`]).
+///
+/// GLM thinks between tool calls ("interleaved thinking"), and Z.ai's thinking-mode
+/// guide asks that this thinking be "explicitly preserved and returned together with
+/// the tool results"; its Chinese edition names the field, the assistant message's
+/// `reasoning_content`, which both protocols' bodies write. So a turn that made tool calls keeps its reasoning by default.
+/// The thinking of a turn that answered is not needed by the next question, unless the
+/// model is asked to keep all of its thinking ("preserved thinking"), hence
+/// [`Always`](KeepReasoning::Always). An empty reasoning (thinking off) is never sent.
 ///
 /// # Example
 ///
-/// This example answers a tool call, then keeps the reasoning of another turn.
+/// This example keeps the thinking of a plain answer, then drops it from a tool call.
+///
+/// ```
+/// use dashscope_glm::chat::{Completion, FinishReason, KeepReasoning, Message, ToolCall};
+///
+/// let mut answer = Completion::default();
+/// answer.message.reasoning_content = "A greeting.".into();
+/// answer.message.content = "Hello!".into();
+/// answer.finish_reason = Some(FinishReason::Stop);
+/// assert_eq!(Message::from(&answer).reasoning_content, None);
+/// let kept = Message::from_completion(answer, KeepReasoning::Always);
+/// assert_eq!(kept.reasoning_content.as_deref(), Some("A greeting."));
+///
+/// let mut call = Completion::default();
+/// call.message.reasoning_content = "Look it up.".into();
+/// call.message.tool_calls.push(ToolCall::new(0, "call_1", "now", "{}"));
+/// let dropped = Message::from_completion(call, KeepReasoning::Never);
+/// assert_eq!(dropped.reasoning_content, None);
+/// assert_eq!(dropped.tool_calls[0].id, "call_1");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum KeepReasoning {
+    /// Keep it when the turn made tool calls (what [`Message::from`] a [`Completion`]
+    /// does).
+    #[default]
+    WithToolCalls,
+    /// Keep it on every turn.
+    Always,
+    /// Never keep it.
+    Never,
+}
+
+impl KeepReasoning {
+    /// Whether a turn with `reasoning` and `calls` keeps its reasoning.
+    fn keeps(self, reasoning: &str, calls: &[ToolCall]) -> bool {
+        !reasoning.is_empty()
+            && match self {
+                Self::WithToolCalls => !calls.is_empty(),
+                Self::Always => true,
+                Self::Never => false,
+            }
+    }
+}
+
+impl Message {
+    /// The assistant turn `completion` holds, to send back in the next request: its
+    /// content, its tool calls and, as `keep` says, its reasoning. The strings move; none
+    /// is copied.
+    ///
+    /// [`Message::from`] a completion (by value or by reference) is this with
+    /// [`KeepReasoning::WithToolCalls`]; by reference, [`without_reasoning`](Message::without_reasoning)
+    /// and [`with_reasoning`](Message::with_reasoning) change that choice.
+    ///
+    /// # Example
+    ///
+    /// This example keeps every turn's thinking in a conversation.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Completion, KeepReasoning, Message};
+    ///
+    /// let mut answer = Completion::default();
+    /// answer.message.reasoning_content = "Greet back.".into();
+    /// answer.message.content = "Hi!".into();
+    ///
+    /// let mut request = ChatRequest::new("glm-5").user("Hi");
+    /// request.push(Message::from_completion(answer, KeepReasoning::Always));
+    /// request.push(Message::user("What can you do?"));
+    /// assert_eq!(request.messages()[1].reasoning_content.as_deref(), Some("Greet back."));
+    /// ```
+    pub fn from_completion(completion: Completion, keep: KeepReasoning) -> Self {
+        let m = completion.message;
+        let keeps = keep.keeps(&m.reasoning_content, &m.tool_calls);
+        let mut turn = Self::assistant(m.content).with_tool_calls(m.tool_calls);
+        if keeps {
+            turn.reasoning_content = Some(m.reasoning_content);
+        }
+        turn
+    }
+
+    /// The reasoning the request body writes: an assistant turn's, never another role's.
+    pub(crate) fn reasoning_to_send(&self) -> Option<&str> {
+        match self.role {
+            Role::Assistant => self.reasoning_content.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// The assistant turn a [`Completion`] holds, to send back in the next request: its
+/// content, its tool calls and, when it made tool calls, its reasoning
+/// ([`KeepReasoning::WithToolCalls`]). By value, the strings move.
+///
+/// # Example
+///
+/// This example answers a tool call (the turn keeps the thinking that led to the call),
+/// then sends a plain answer back without its thinking.
 ///
 /// ```
 /// use dashscope_glm::chat::{Accumulator, ChatRequest, Message, Protocol};
@@ -178,19 +305,33 @@ impl Message {
 /// let completion = acc.finish()?;
 ///
 /// let mut request = ChatRequest::new("glm-5").user("Weather in Beijing?");
-/// request.push(Message::from(&completion));
+/// request.push(Message::from(completion));
 /// request.push(Message::tool("call_1", r#"{"temp": 21}"#));
 /// assert_eq!(request.messages()[1].tool_calls[0].name, "get_weather");
-/// assert_eq!(request.messages()[1].reasoning_content, None);
+/// assert_eq!(request.messages()[1].reasoning_content.as_deref(), Some("Look it up."));
 ///
-/// let with = Message::from(&completion).with_reasoning(&completion.message.reasoning_content);
-/// assert_eq!(with.reasoning_content.as_deref(), Some("Look it up."));
+/// let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+/// acc.push_data(r#"{"choices":[{"index":0,"delta":{"reasoning_content":"Report it.","content":"21 °C."},"finish_reason":"stop"}]}"#)?;
+/// let answer = acc.finish()?;
+/// assert_eq!(Message::from(&answer).content, "21 °C.");
+/// assert_eq!(Message::from(&answer).reasoning_content, None);
 /// # Ok::<(), dashscope_glm::Error>(())
 /// ```
+impl From<Completion> for Message {
+    fn from(completion: Completion) -> Self {
+        Self::from_completion(completion, KeepReasoning::default())
+    }
+}
+
+/// As `From<Completion>`, copying the strings it keeps (the reasoning only when kept).
 impl From<&Completion> for Message {
     fn from(completion: &Completion) -> Self {
         let m = &completion.message;
-        Self::assistant(m.content.clone()).with_tool_calls(m.tool_calls.clone())
+        let mut turn = Self::assistant(m.content.clone()).with_tool_calls(m.tool_calls.clone());
+        if KeepReasoning::default().keeps(&m.reasoning_content, &m.tool_calls) {
+            turn.reasoning_content = Some(m.reasoning_content.clone());
+        }
+        turn
     }
 }
 
@@ -205,7 +346,7 @@ impl Serialize for Message {
         let mut map = s.serialize_map(None)?;
         map.serialize_entry("role", &self.role)?;
         map.serialize_entry("content", &self.content)?;
-        if let Some(reasoning) = &self.reasoning_content {
+        if let Some(reasoning) = self.reasoning_to_send() {
             map.serialize_entry("reasoning_content", reasoning)?;
         }
         if !self.tool_calls.is_empty() {

@@ -21,7 +21,8 @@
 //!
 //! One concern per file: `message.rs` (who said what), `tool.rs` (tools and the tool
 //! choice), `format.rs` (the answer's shape and stop sequences), `builder.rs` (the
-//! request's fields and setters), `validate.rs` (the checks before sending, including
+//! request's fields and setters), `turn.rs` (an agent's turn and its tool results),
+//! `validate.rs` (the checks before sending, including
 //! [`Model::check`](crate::chat::Model::check), which reads the fields) and `body.rs`
 //! (the JSON writer).
 
@@ -30,9 +31,10 @@ mod builder;
 mod format;
 mod message;
 mod tool;
+mod turn;
 mod validate;
 
 pub use builder::ChatRequest;
 pub use format::{JsonSchema, ResponseFormat, Stop};
-pub use message::{Message, Role};
+pub use message::{KeepReasoning, Message, Role};
 pub use tool::{Tool, ToolChoice};
