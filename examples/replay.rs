@@ -223,7 +223,7 @@ mod tests {
             }
             seen += 1;
         }
-        assert_eq!(seen, 6);
+        assert_eq!(seen, 12, "the chat, tools and agent recordings");
     }
 
     #[test]
