@@ -38,6 +38,10 @@ pub enum Rule {
     /// A forced `tool_choice` (a named function) with thinking on; thinking models take
     /// only `auto` and `none`.
     ForcedToolChoiceWithThinking,
+    /// A sampling value that is not a finite number in its documented range
+    /// (`temperature`, `top_p`, `presence_penalty`, `repetition_penalty`); the message
+    /// names the field and the range. Checked for every request, whatever its model.
+    SamplingOutOfRange,
     /// An extra field with the name of a field the builder sets itself.
     ExtraCollidesWithField,
     /// A request header whose name or value is not valid HTTP, or that the client
@@ -56,6 +60,7 @@ impl Rule {
             Self::WebSearch => "web_search",
             Self::PartialMode => "partial_mode",
             Self::ForcedToolChoiceWithThinking => "forced_tool_choice_with_thinking",
+            Self::SamplingOutOfRange => "sampling_out_of_range",
             Self::ExtraCollidesWithField => "extra_collides_with_field",
             Self::InvalidHeader => "invalid_header",
         }

@@ -17,6 +17,7 @@ mod outcome;
 #[path = "../../examples/common/render.rs"]
 mod render;
 
+mod catalog;
 mod errors;
 mod event_reader;
 mod json_shape;

@@ -12,13 +12,16 @@ impl ChatRequest {
     /// (`X-DashScope-SSE: enable`), and `stream` adds only
     /// `parameters.incremental_output` to its body.
     ///
-    /// Only the extra-field rule is checked here; the model rules are
+    /// Only the rules of the body itself are checked here (an extra field colliding
+    /// with a typed one, a sampling value out of range, which would be sent as something
+    /// else or refused); the model rules and the headers are
     /// [`validate`](ChatRequest::validate)'s.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::Validation`](crate::ErrorKind::Validation) with
-    /// [`Rule::ExtraCollidesWithField`](crate::chat::Rule::ExtraCollidesWithField).
+    /// [`Rule::ExtraCollidesWithField`](crate::chat::Rule::ExtraCollidesWithField) or
+    /// [`Rule::SamplingOutOfRange`](crate::chat::Rule::SamplingOutOfRange).
     ///
     /// # Example
     ///
@@ -43,7 +46,7 @@ impl ChatRequest {
         stream: bool,
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
-        self.check_extra()?;
+        self.check_sanity()?;
         out.clear();
         let mut w = JsonWriter { out };
         match protocol {
@@ -279,7 +282,8 @@ impl JsonWriter<'_> {
     }
 
     fn value(&mut self, v: &Value) {
-        // As above; a non-finite float inside a Value is already `null`.
+        // As above. A non-finite float inside a Value would be `null`: the sampling
+        // check refuses those before a body is written.
         let _ = serde_json::to_writer(&mut *self.out, v);
     }
 }

@@ -238,28 +238,32 @@ impl ChatRequest {
         response_format: ResponseFormat
     );
     setter!(
-        /// Sets the sampling temperature, [0, 2). Defaults to the model's own, 1.0 for
-        /// GLM (not sent).
+        /// Sets the sampling temperature, in [0.0, 2.0) (else
+        /// [`Rule::SamplingOutOfRange`](crate::chat::Rule::SamplingOutOfRange)).
+        /// Defaults to the model's own (not sent).
         temperature: f64
     );
     setter!(
-        /// Sets nucleus sampling, (0, 1]. Defaults to the model's own, 0.95 for GLM (not
-        /// sent).
+        /// Sets nucleus sampling, in (0.0, 1.0] (else
+        /// [`Rule::SamplingOutOfRange`](crate::chat::Rule::SamplingOutOfRange)).
+        /// Defaults to the model's own (not sent).
         top_p: f64
     );
     setter!(
-        /// Sets the candidates considered per token. Defaults to the model's own, 20 for
-        /// GLM (not sent).
+        /// Sets the candidates considered per token (any value is sent). Defaults to the
+        /// model's own (not sent).
         top_k: u32
     );
     setter!(
-        /// Sets the penalty for repeated tokens, > 0. Defaults to the model's own, 1.0
-        /// for GLM (not sent).
+        /// Sets the penalty for repeated tokens, above 0.0 (else
+        /// [`Rule::SamplingOutOfRange`](crate::chat::Rule::SamplingOutOfRange)).
+        /// Defaults to the model's own (not sent).
         repetition_penalty: f64
     );
     setter!(
-        /// Sets the penalty for tokens already present, [-2, 2]. Defaults to the
-        /// server's (not sent).
+        /// Sets the penalty for tokens already present, in [-2.0, 2.0] (else
+        /// [`Rule::SamplingOutOfRange`](crate::chat::Rule::SamplingOutOfRange)).
+        /// Defaults to the server's (not sent).
         presence_penalty: f64
     );
     setter!(

@@ -35,8 +35,9 @@ const TYPED_KEYS: &[&str] = &[
 ];
 
 impl ChatRequest {
-    /// Checks the request before anything is sent: extra fields must not collide with
-    /// typed ones, and a model in the catalog must accept the request (see
+    /// Checks the request before anything is sent: sampling values must be finite and in
+    /// range ([`Rule::SamplingOutOfRange`], for every model), extra fields must not
+    /// collide with typed ones, and a model in the catalog must accept the request (see
     /// [`Model::check`]). Unknown models pass the model rules unchecked.
     ///
     /// The headers set with [`header`](ChatRequest::header) are checked too.
@@ -61,7 +62,7 @@ impl ChatRequest {
     /// assert!(unknown.validate().is_ok());
     /// ```
     pub fn validate(&self) -> Result<(), Error> {
-        self.check_extra()?;
+        self.check_sanity()?;
         for (name, value) in self.headers() {
             Self::check_header(name, value)
                 .map_err(|why| Error::validation(Rule::InvalidHeader, why))?;
@@ -72,7 +73,15 @@ impl ChatRequest {
         }
     }
 
-    pub(super) fn check_extra(&self) -> Result<(), Error> {
+    /// The rules of the body itself, which [`write_body`](ChatRequest::write_body)
+    /// checks too: no extra field colliding with a typed one, and sampling values a
+    /// server takes.
+    pub(super) fn check_sanity(&self) -> Result<(), Error> {
+        self.check_extra()?;
+        self.check_sampling()
+    }
+
+    fn check_extra(&self) -> Result<(), Error> {
         match self
             .extra
             .iter()
@@ -86,6 +95,62 @@ impl ChatRequest {
             )),
             None => Ok(()),
         }
+    }
+
+    /// Every float setter against its documented range. A non-finite value would be
+    /// written as `null`, a different request, so it is refused with the rest.
+    /// `top_k` is not here: its type already excludes what is invalid (negatives), and
+    /// no upper bound is documented for GLM.
+    fn check_sampling(&self) -> Result<(), Error> {
+        // Model Studio's error page: "Temperature should be in [0.0, 2.0)" and "Range of
+        // top_p should be (0.0, 1.0]" (https://www.alibabacloud.com/help/en/model-studio/error-code).
+        let temperature = |v: f64| (0.0..2.0).contains(&v);
+        in_range(
+            "temperature",
+            self.temperature,
+            temperature,
+            "in [0.0, 2.0)",
+        )?;
+        in_range(
+            "top_p",
+            self.top_p,
+            |v| v > 0.0 && v <= 1.0,
+            "in (0.0, 1.0]",
+        )?;
+        // OpenAI's range; Model Studio's pages give none for GLM.
+        let presence = |v: f64| (-2.0..=2.0).contains(&v);
+        in_range(
+            "presence_penalty",
+            self.presence_penalty,
+            presence,
+            "in [-2.0, 2.0]",
+        )?;
+        // It scales the scores of repeated tokens: 1.0 is no penalty, and it must stay
+        // above 0.
+        let repetition = |v: f64| v > 0.0 && v.is_finite();
+        in_range(
+            "repetition_penalty",
+            self.repetition_penalty,
+            repetition,
+            "above 0.0",
+        )
+    }
+}
+
+/// Refuses `value` unless `ok` holds for it (NaN fails every comparison, so only the
+/// infinities need saying).
+fn in_range(
+    field: &str,
+    value: Option<f64>,
+    ok: fn(f64) -> bool,
+    range: &str,
+) -> Result<(), Error> {
+    match value {
+        Some(v) if !ok(v) => Err(Error::validation(
+            Rule::SamplingOutOfRange,
+            format!("{field} {v} is out of range: the server takes a finite number {range}"),
+        )),
+        _ => Ok(()),
     }
 }
 
