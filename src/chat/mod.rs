@@ -21,7 +21,9 @@ pub(crate) mod wire;
 pub use merge::{Accumulator, Limits, OwnedStreamEvent, StreamEvent};
 pub use model::{Capabilities, Model, ModelDefaults, ModelLimits, Rule};
 pub use reader::EventReader;
-pub use request::{ChatRequest, JsonSchema, Message, ResponseFormat, Role, Stop, Tool, ToolChoice};
+pub use request::{
+    ChatRequest, JsonSchema, Message, ReasoningEffort, ResponseFormat, Role, Stop, Tool, ToolChoice,
+};
 pub use stream::StreamDecoder;
 pub use timings::Timings;
 pub use types::{AssistantMessage, Completion, FinishReason, Protocol, ToolCall, Usage};

@@ -1,7 +1,7 @@
 //! The rules a request is checked against before it is sent: the sanity rules that
-//! hold for every request.
+//! hold for every request; and reasoning_effort in both protocols' bodies.
 
-use dashscope_glm::chat::{ChatRequest, Protocol, Rule};
+use dashscope_glm::chat::{ChatRequest, Protocol, ReasoningEffort, Rule};
 use serde_json::Value;
 
 fn body(request: &ChatRequest, protocol: Protocol) -> Value {
@@ -16,6 +16,16 @@ fn rule_of(r: &ChatRequest) -> Option<Rule> {
         Err(err) => Some(err.rule().unwrap_or_else(|| panic!("no rule in {err}"))),
     }
 }
+
+const LADDER: [ReasoningEffort; 7] = [
+    ReasoningEffort::None,
+    ReasoningEffort::Minimal,
+    ReasoningEffort::Low,
+    ReasoningEffort::Medium,
+    ReasoningEffort::High,
+    ReasoningEffort::XHigh,
+    ReasoningEffort::Max,
+];
 
 /// NaN, the infinities and values just outside the documented range are refused for
 /// every float setter, on a catalog model and an unknown one; the range's ends that are
@@ -86,4 +96,82 @@ fn bad_sampling_values_never_leave_the_machine() {
         assert_eq!(rule_of(&r), None, "{k}");
         assert_eq!(body(&r, Protocol::OpenAiCompatible)["top_k"], k);
     }
+}
+
+/// reasoning_effort goes at the top level on the OpenAI-compatible protocol and under
+/// `parameters` on the native one, each named level and any other string verbatim.
+#[test]
+fn reasoning_effort_in_both_protocols_bodies() {
+    let custom = ReasoningEffort::custom("ultra-deep");
+    for effort in LADDER.iter().chain([&custom]) {
+        let r = ChatRequest::new("glm-5.3")
+            .user("hi")
+            .reasoning_effort(effort.clone());
+        let openai = body(&r, Protocol::OpenAiCompatible);
+        assert_eq!(openai["reasoning_effort"], effort.as_str());
+        assert!(openai.get("parameters").is_none());
+        let native = body(&r, Protocol::DashScope);
+        assert_eq!(native["parameters"]["reasoning_effort"], effort.as_str());
+        assert!(native.get("reasoning_effort").is_none());
+    }
+    let named = [
+        (ReasoningEffort::None, "none"),
+        (ReasoningEffort::Minimal, "minimal"),
+        (ReasoningEffort::Low, "low"),
+        (ReasoningEffort::Medium, "medium"),
+        (ReasoningEffort::High, "high"),
+        (ReasoningEffort::XHigh, "xhigh"),
+        (ReasoningEffort::Max, "max"),
+    ];
+    for (level, text) in named {
+        let r = ChatRequest::new("glm-5.3")
+            .user("hi")
+            .reasoning_effort(text);
+        assert_eq!(
+            body(&r, Protocol::OpenAiCompatible)["reasoning_effort"],
+            text
+        );
+        assert_eq!(ReasoningEffort::from(text), level);
+        assert_eq!(level.to_string(), text);
+    }
+    // Unset is not sent; a string is sent verbatim, quotes and case included.
+    let plain = ChatRequest::new("glm-5.3").user("hi");
+    assert!(
+        body(&plain, Protocol::OpenAiCompatible)
+            .get("reasoning_effort")
+            .is_none()
+    );
+    assert!(
+        body(&plain, Protocol::DashScope)["parameters"]
+            .get("reasoning_effort")
+            .is_none()
+    );
+    let odd = plain.reasoning_effort(String::from("Hi \"there\""));
+    assert_eq!(
+        body(&odd, Protocol::OpenAiCompatible)["reasoning_effort"],
+        "Hi \"there\""
+    );
+    // The typed field owns the key.
+    let clash = ChatRequest::new("glm-5.3")
+        .user("hi")
+        .extra("reasoning_effort", "max");
+    assert_eq!(rule_of(&clash), Some(Rule::ExtraCollidesWithField));
+}
+
+#[test]
+fn reasoning_effort_values() {
+    // A named level's string is that level, however it was built.
+    assert_eq!(ReasoningEffort::Other("max".into()), ReasoningEffort::Max);
+    assert_eq!(ReasoningEffort::custom("high"), ReasoningEffort::High);
+    assert!(matches!(
+        ReasoningEffort::custom("xhigh"),
+        ReasoningEffort::XHigh
+    ));
+    assert!(matches!(ReasoningEffort::custom("Max"), ReasoningEffort::Other(ref s) if s == "Max"));
+    assert_ne!(ReasoningEffort::custom("Max"), ReasoningEffort::Max);
+    let set: std::collections::HashSet<ReasoningEffort> =
+        [ReasoningEffort::Other("low".into()), ReasoningEffort::Low]
+            .into_iter()
+            .collect();
+    assert_eq!(set.len(), 1, "equal values hash alike");
 }

@@ -3,8 +3,8 @@
 
 use dashscope_glm::ErrorKind;
 use dashscope_glm::chat::{
-    Accumulator, ChatRequest, JsonSchema, Message, Model, Protocol, ResponseFormat, Role, Rule,
-    Tool, ToolChoice,
+    Accumulator, ChatRequest, JsonSchema, Message, Model, Protocol, ReasoningEffort,
+    ResponseFormat, Role, Rule, Tool, ToolChoice,
 };
 use serde_json::{Value, json};
 
@@ -196,6 +196,7 @@ fn every_parameter_openai_top_level_native_in_parameters() {
         .user("Weather in Beijing?")
         .thinking(true)
         .thinking_budget(1024)
+        .reasoning_effort(ReasoningEffort::High)
         .tool(weather_tool())
         .tool_choice(ToolChoice::Auto)
         .parallel_tool_calls(true)
@@ -212,6 +213,7 @@ fn every_parameter_openai_top_level_native_in_parameters() {
     let params = json!({
         "enable_thinking": true,
         "thinking_budget": 1024,
+        "reasoning_effort": "high",
         "temperature": 0.5,
         "top_p": 0.9,
         "top_k": 10,

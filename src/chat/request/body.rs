@@ -94,6 +94,10 @@ impl ChatRequest {
             w.key("thinking_budget");
             w.value(&Value::from(n));
         }
+        if let Some(effort) = &self.reasoning_effort {
+            w.key("reasoning_effort");
+            w.string(effort.as_str());
+        }
         for (key, value) in [("temperature", self.temperature), ("top_p", self.top_p)] {
             if let Some(v) = value {
                 w.key(key);

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use crate::chat::model::Model;
-use crate::chat::{Message, Protocol, ResponseFormat, Stop, Tool, ToolChoice};
+use crate::chat::{Message, Protocol, ReasoningEffort, ResponseFormat, Stop, Tool, ToolChoice};
 
 /// One chat request: the model, the messages and the generation parameters.
 ///
@@ -21,6 +21,7 @@ use crate::chat::{Message, Protocol, ResponseFormat, Stop, Tool, ToolChoice};
 /// | [`message`](ChatRequest::message) and the setters that append one ([`push`](ChatRequest::push), [`system`](ChatRequest::system), [`user`](ChatRequest::user), [`assistant`](ChatRequest::assistant), [`tool_result`](ChatRequest::tool_result)) | `messages` | `input.messages` |
 /// | [`thinking`](ChatRequest::thinking) | `enable_thinking` | `parameters.enable_thinking` |
 /// | [`thinking_budget`](ChatRequest::thinking_budget) | `thinking_budget` | `parameters.thinking_budget` |
+/// | [`reasoning_effort`](ChatRequest::reasoning_effort) | `reasoning_effort` | `parameters.reasoning_effort` |
 /// | [`temperature`](ChatRequest::temperature) | `temperature` | `parameters.temperature` |
 /// | [`top_p`](ChatRequest::top_p) | `top_p` | `parameters.top_p` |
 /// | [`top_k`](ChatRequest::top_k) | `top_k` | `parameters.top_k` |
@@ -87,6 +88,7 @@ pub struct ChatRequest {
     pub(super) incremental_output: bool,
     pub(super) protocol: Option<Protocol>,
     pub(super) headers: Headers,
+    pub(super) reasoning_effort: Option<ReasoningEffort>,
 }
 
 /// A request's headers; `Debug` hides the values of credential headers
@@ -157,6 +159,7 @@ impl ChatRequest {
             incremental_output: true,
             protocol: None,
             headers: Headers::default(),
+            reasoning_effort: None,
         }
     }
 
@@ -208,6 +211,32 @@ impl ChatRequest {
         /// model's own (not sent).
         thinking_budget: u32
     );
+
+    /// Sets how long the model thinks (`reasoning_effort`): a [`ReasoningEffort`] level,
+    /// or any string (`"max"`, `"ultra"`). Defaults to the model's own (not sent).
+    ///
+    /// # Example
+    ///
+    /// This example shows the field in both protocols' bodies.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Protocol, ReasoningEffort};
+    ///
+    /// let request = ChatRequest::new("glm-5.3").user("hi").reasoning_effort(ReasoningEffort::High);
+    /// let mut body = Vec::new();
+    /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
+    /// let json: serde_json::Value = serde_json::from_slice(&body)?;
+    /// assert_eq!(json["reasoning_effort"], "high");
+    /// request.write_body(Protocol::DashScope, false, &mut body)?;
+    /// let json: serde_json::Value = serde_json::from_slice(&body)?;
+    /// assert_eq!(json["parameters"]["reasoning_effort"], "high");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn reasoning_effort(mut self, effort: impl Into<ReasoningEffort>) -> Self {
+        self.reasoning_effort = Some(effort.into());
+        self
+    }
 
     /// Offers a tool to the model; tools are sent in the order offered. Defaults to no
     /// tools (not sent).

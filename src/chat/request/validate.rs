@@ -19,6 +19,7 @@ const TYPED_KEYS: &[&str] = &[
     "incremental_output",
     "enable_thinking",
     "thinking_budget",
+    "reasoning_effort",
     "tools",
     "tool_choice",
     "parallel_tool_calls",
