@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use crate::chat::catalog::{self, Catalog};
 use crate::chat::{ChatRequest, Protocol, ResponseFormat, Stop, ToolChoice};
 use crate::error::Error;
 
@@ -12,9 +13,10 @@ impl ChatRequest {
     /// (`X-DashScope-SSE: enable`), and `stream` adds only
     /// `parameters.incremental_output` to its body.
     ///
-    /// Only the rules of the body itself are checked here (an extra field colliding
-    /// with a typed one, a sampling value out of range, which would be sent as something
-    /// else or refused); the model rules and the headers are
+    /// Thinking left unset is sent as the built-in catalog's default for the model (see
+    /// [`ChatRequest`]). Only the rules of the body itself are checked here (an extra
+    /// field colliding with a typed one, a sampling value out of range, which would be
+    /// sent as something else or refused); the model rules and the headers are
     /// [`validate`](ChatRequest::validate)'s.
     ///
     /// # Errors
@@ -46,6 +48,41 @@ impl ChatRequest {
         stream: bool,
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
+        self.write_body_with(catalog::builtin_ref(), protocol, stream, out)
+    }
+
+    /// [`write_body`](ChatRequest::write_body) with the thinking default taken from
+    /// `catalog`, the one the request is validated against
+    /// ([`validate_with`](ChatRequest::validate_with)), so that the rules checked and
+    /// the body sent agree on whether the model thinks.
+    ///
+    /// # Errors
+    ///
+    /// As [`write_body`](ChatRequest::write_body).
+    ///
+    /// # Example
+    ///
+    /// This example registers a model that thinks by default, and shows the body saying so.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Catalog, ChatRequest, Model, Protocol};
+    ///
+    /// let catalog = Catalog::builtin().with(Model::new("my-glm").with_default_thinking(true));
+    /// let request = ChatRequest::new("my-glm").user("hi");
+    /// let mut body = Vec::new();
+    /// request.write_body_with(&catalog, Protocol::OpenAiCompatible, false, &mut body)?;
+    /// assert!(body.ends_with(br#","enable_thinking":true}"#));
+    /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
+    /// assert!(!body.windows(15).any(|w| w == b"enable_thinking"));
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
+    pub fn write_body_with(
+        &self,
+        catalog: &Catalog,
+        protocol: Protocol,
+        stream: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
         self.check_sanity()?;
         out.clear();
         let mut w = JsonWriter { out };
@@ -65,7 +102,7 @@ impl ChatRequest {
                         "false"
                     });
                 }
-                self.write_parameters(&mut w);
+                self.write_parameters(catalog, &mut w);
                 w.raw("}}");
             }
             // The OpenAI-compatible shape is the default for protocols added later.
@@ -77,7 +114,7 @@ impl ChatRequest {
                 if stream {
                     w.raw(",\"stream\":true,\"stream_options\":{\"include_usage\":true}");
                 }
-                self.write_parameters(&mut w);
+                self.write_parameters(catalog, &mut w);
                 w.raw("}");
             }
         }
@@ -85,8 +122,8 @@ impl ChatRequest {
     }
 
     /// Every parameter after the protocol's fixed ones, each preceded by a comma.
-    fn write_parameters(&self, w: &mut JsonWriter<'_>) {
-        if let Some(thinking) = self.effective_thinking() {
+    fn write_parameters(&self, catalog: &Catalog, w: &mut JsonWriter<'_>) {
+        if let Some(thinking) = self.thinking_in(catalog) {
             w.key("enable_thinking");
             w.value(&Value::Bool(thinking));
         }

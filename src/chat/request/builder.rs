@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::chat::model::Model;
+use crate::chat::catalog::{self, Catalog};
 use crate::chat::{Message, Protocol, ReasoningEffort, ResponseFormat, Stop, Tool, ToolChoice};
 
 /// One chat request: the model, the messages and the generation parameters.
@@ -10,7 +10,8 @@ use crate::chat::{Message, Protocol, ReasoningEffort, ResponseFormat, Stop, Tool
 /// Build it with the chained methods, then hand it to the client (which checks it with
 /// [`validate`](ChatRequest::validate) before sending a byte), or serialize it yourself
 /// with [`write_body`](ChatRequest::write_body). A setter left unset is not sent, so the
-/// server's default applies; the one exception is thinking, below.
+/// server's default applies; the one exception is thinking, below. What each model takes
+/// (limits, levels, features) is the catalog's: see [`Catalog::builtin`].
 ///
 /// Where each setter lands in the body, on each protocol ("native" is DashScope's own
 /// protocol; `parameters.x` is the key `x` inside the `parameters` object):
@@ -41,9 +42,11 @@ use crate::chat::{Message, Protocol, ReasoningEffort, ResponseFormat, Stop, Tool
 /// | [`write_body`](ChatRequest::write_body)`(.., stream: true, ..)` | `stream`, `stream_options.include_usage` | not sent (a header asks for the stream) |
 /// | (always) | | `parameters.result_format: "message"` |
 ///
-/// When the request does not say whether to think and the model is in the catalog
-/// ([`Model::lookup`]), the catalog's default is sent explicitly (`enable_thinking:
-/// true` for GLM), because the documentation disagrees on glm-4.7's server default.
+/// When the request does not say whether to think and the model's catalog entry gives a
+/// default ([`ModelDefaults::thinking`](crate::chat::ModelDefaults::thinking): on for
+/// glm-5, glm-4.7 and glm-4.6), that default is sent explicitly, because Model Studio
+/// does not document it and Z.ai's pages differ by model; the catalog's rules then
+/// hold for what the server does. Where the entry gives none, nothing is sent.
 ///
 /// # Example
 ///
@@ -202,18 +205,21 @@ impl ChatRequest {
     }
 
     setter!(
-        /// Sets thinking on or off. Defaults to the catalog model's default (sent: on for
-        /// GLM); for a model outside the catalog, to the server's (not sent).
+        /// Sets thinking on or off. Defaults to the catalog entry's default, sent (on for
+        /// glm-5, glm-4.7 and glm-4.6); else to the server's (not sent).
         thinking: bool
     );
     setter!(
-        /// Sets the most reasoning tokens (GLM: at most 32,768). Defaults to the
-        /// model's own (not sent).
+        /// Sets the most reasoning tokens, at most the model's
+        /// [`max_reasoning`](crate::chat::ModelLimits::max_reasoning) (32,768 for
+        /// glm-5; ZHIPU/GLM-5 takes none). Defaults to the model's own (not sent).
         thinking_budget: u32
     );
 
     /// Sets how long the model thinks (`reasoning_effort`): a [`ReasoningEffort`] level,
-    /// or any string (`"max"`, `"ultra"`). Defaults to the model's own (not sent).
+    /// or any string (`"max"`, `"ultra"`). Defaults to the model's own (not sent). The
+    /// catalog says which models take it and which levels a model lists
+    /// ([`Capabilities::reasoning_effort`](crate::chat::Capabilities::reasoning_effort)).
     ///
     /// # Example
     ///
@@ -262,8 +268,9 @@ impl ChatRequest {
         tool_stream: bool
     );
     setter!(
-        /// Sets the shape of the answer (GLM gives structured output only with thinking
-        /// off). Defaults to [`ResponseFormat::Text`] (not sent).
+        /// Sets the shape of the answer (glm-5, glm-4.7 and glm-4.6 give structured
+        /// output only with thinking off). Defaults to [`ResponseFormat::Text`] (not
+        /// sent).
         response_format: ResponseFormat
     );
     setter!(
@@ -296,8 +303,9 @@ impl ChatRequest {
         presence_penalty: f64
     );
     setter!(
-        /// Sets the most answer tokens (GLM: at most 16,384). Defaults to the model's
-        /// own (not sent).
+        /// Sets the most answer tokens, at most the model's
+        /// [`max_response`](crate::chat::ModelLimits::max_response) (16,384 for glm-5,
+        /// 131,072 for glm-5.3). Defaults to the model's own (not sent).
         max_tokens: u32
     );
     setter!(
@@ -494,10 +502,15 @@ impl ChatRequest {
         &self.extra
     }
 
-    /// Whether thinking is on: as set, else the catalog model's default, else `None`
-    /// (a model outside the catalog; the server decides).
+    /// Whether thinking is on, as the body sends it: as set, else the built-in catalog
+    /// entry's default, else `None` (not sent; the server decides).
     pub fn effective_thinking(&self) -> Option<bool> {
+        self.thinking_in(catalog::builtin_ref())
+    }
+
+    /// [`effective_thinking`](ChatRequest::effective_thinking) against `catalog`.
+    pub(super) fn thinking_in(&self, catalog: &Catalog) -> Option<bool> {
         self.thinking
-            .or_else(|| Model::lookup(&self.model).map(|m| m.defaults.thinking))
+            .or_else(|| catalog.get(&self.model).and_then(|m| m.defaults.thinking))
     }
 }

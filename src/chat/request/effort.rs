@@ -15,18 +15,27 @@ use std::hash::{Hash, Hasher};
 /// [`Max`](ReasoningEffort::Max). [`custom`](ReasoningEffort::custom) and `From<&str>`
 /// pick the named level when the string is one.
 ///
+/// Which models take `reasoning_effort`, and which levels a model lists, is the
+/// catalog's: see [`Capabilities::reasoning_effort`](crate::chat::Capabilities::reasoning_effort).
+///
 /// # Example
 ///
-/// This example asks for less thinking, by level and by string.
+/// This example asks ZHIPU/GLM-5.3 for less thinking, and shows a level the catalog
+/// does not list for it refused.
 ///
 /// ```
-/// use dashscope_glm::chat::{ChatRequest, ReasoningEffort};
+/// use dashscope_glm::chat::{ChatRequest, ReasoningEffort, Rule};
 ///
 /// let quick = ChatRequest::new("ZHIPU/GLM-5.3").user("hi").reasoning_effort(ReasoningEffort::Low);
 /// assert!(quick.validate().is_ok());
+///
+/// let minimal = ChatRequest::new("ZHIPU/GLM-5.3").user("hi").reasoning_effort("minimal");
+/// assert_eq!(
+///     minimal.validate().unwrap_err().rule(),
+///     Some(Rule::ReasoningEffortLevelUnsupported)
+/// );
 /// assert_eq!(ReasoningEffort::custom("ultra").as_str(), "ultra");
 /// assert_eq!(ReasoningEffort::custom("max"), ReasoningEffort::Max);
-/// assert_eq!(ReasoningEffort::from("low"), ReasoningEffort::Low);
 /// ```
 #[derive(Debug, Clone, Eq)]
 #[non_exhaustive]
