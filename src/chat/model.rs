@@ -12,7 +12,9 @@ use crate::chat::ReasoningEffort;
 
 /// A rule a request broke, named by [`Error::rule`](crate::Error::rule).
 ///
-/// Two kinds: the model rules, which a catalog entry sets, and the sanity rules ([`SamplingOutOfRange`](Rule::SamplingOutOfRange),
+/// Two kinds: the model rules, which a catalog entry sets and which
+/// [`ChatRequest::unchecked`](crate::chat::ChatRequest::unchecked) turns off, and the
+/// sanity rules ([`SamplingOutOfRange`](Rule::SamplingOutOfRange),
 /// [`ExtraCollidesWithField`](Rule::ExtraCollidesWithField),
 /// [`InvalidHeader`](Rule::InvalidHeader)), checked for every request.
 ///

@@ -1,6 +1,6 @@
 //! The model catalog: every rule of every built-in entry at and past its limit, the
-//! catalog a user extends and corrects, reasoning_effort in both protocols' bodies,
-//! and the sanity rules that hold for every request.
+//! catalog a user extends and corrects, unchecked requests, reasoning_effort in both
+//! protocols' bodies, and the sanity rules that hold for every request.
 
 use dashscope_glm::ErrorKind;
 use dashscope_glm::chat::{
@@ -552,10 +552,61 @@ fn catalog_is_cheap_to_share_between_threads() {
     );
 }
 
+/// Unchecked: the catalog is off for one request, its rules and its defaults, while the
+/// sanity rules still hold.
+#[test]
+fn unchecked_skips_model_rules_but_not_sanity_rules() {
+    let r = || ChatRequest::new("glm-5").user("hello");
+    let breaking = [
+        r().max_tokens(u32::MAX),
+        r().thinking_budget(u32::MAX),
+        r().response_format(ResponseFormat::JsonObject),
+        r().extra("enable_search", true),
+        r().message(Message::assistant("Once").with_partial(true)),
+        r().tool(weather_tool())
+            .tool_choice(ToolChoice::function("get_weather")),
+        ChatRequest::new("ZHIPU/GLM-5").user("x").thinking_budget(1),
+        ChatRequest::new("ZHIPU/GLM-5.3")
+            .user("x")
+            .reasoning_effort("minimal"),
+    ];
+    for request in breaking {
+        assert!(rule_of(&request).is_some(), "{request:?}");
+        assert!(!request.is_unchecked());
+        let unchecked = request.unchecked();
+        assert!(unchecked.is_unchecked());
+        assert_eq!(rule_of(&unchecked), None, "{unchecked:?}");
+        assert_eq!(rule_with(&Catalog::builtin(), &unchecked), None);
+    }
+
+    // The sanity rules stay.
+    let sane = || r().max_tokens(u32::MAX).unchecked();
+    assert_eq!(
+        rule_of(&sane().temperature(f64::NAN)),
+        Some(Rule::SamplingOutOfRange)
+    );
+    assert_eq!(rule_of(&sane().top_p(0.0)), Some(Rule::SamplingOutOfRange));
+    assert_eq!(
+        rule_of(&sane().extra("reasoning_effort", "max")),
+        Some(Rule::ExtraCollidesWithField)
+    );
+    assert_eq!(
+        rule_of(&sane().header("Content-Type", "text/plain")),
+        Some(Rule::InvalidHeader)
+    );
+
+    // No catalog default is sent; what the request sets is.
+    let b = body(&r().unchecked(), Protocol::OpenAiCompatible);
+    assert!(b.get("enable_thinking").is_none(), "{b}");
+    assert_eq!(r().unchecked().effective_thinking(), None);
+    let b = body(&r().thinking(true).unchecked(), Protocol::DashScope);
+    assert_eq!(b["parameters"]["enable_thinking"], true);
+}
+
 /// NaN, the infinities and values just outside the documented range are refused for
-/// every float setter, on a catalog model and an unknown one; the range's ends that are
-/// inside pass. write_body refuses them too, so that no `null` is ever written in
-/// their place.
+/// every float setter, on a catalog model, an unknown one and an unchecked request; the
+/// range's ends that are inside pass. write_body refuses them too, so that no `null`
+/// is ever written in their place.
 #[test]
 fn bad_sampling_values_never_leave_the_machine() {
     type Setter = fn(ChatRequest, f64) -> ChatRequest;
@@ -587,21 +638,26 @@ fn bad_sampling_values_never_leave_the_machine() {
     ];
     let non_finite = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY];
     for model in ["glm-5", "my-model"] {
-        let base = || ChatRequest::new(model).user("hi");
-        for (field, set, inside, outside) in cases {
-            for &v in inside {
-                assert_eq!(rule_of(&set(base(), v)), None, "{field} {v}");
-            }
-            for &v in outside.iter().chain(&non_finite) {
-                let request = set(base(), v);
-                let err = request.validate().unwrap_err();
-                assert_eq!(err.rule(), Some(Rule::SamplingOutOfRange), "{field} {v}");
-                let message = err.to_string();
-                assert!(message.contains(field), "{message}");
-                let mut out = b"untouched".to_vec();
-                let written = request.write_body(Protocol::OpenAiCompatible, true, &mut out);
-                assert_eq!(written.unwrap_err().rule(), Some(Rule::SamplingOutOfRange));
-                assert_eq!(out, b"untouched", "nothing written");
+        for unchecked in [false, true] {
+            let base = || {
+                let r = ChatRequest::new(model).user("hi");
+                if unchecked { r.unchecked() } else { r }
+            };
+            for (field, set, inside, outside) in cases {
+                for &v in inside {
+                    assert_eq!(rule_of(&set(base(), v)), None, "{field} {v}");
+                }
+                for &v in outside.iter().chain(&non_finite) {
+                    let request = set(base(), v);
+                    let err = request.validate().unwrap_err();
+                    assert_eq!(err.rule(), Some(Rule::SamplingOutOfRange), "{field} {v}");
+                    let message = err.to_string();
+                    assert!(message.contains(field), "{message}");
+                    let mut out = b"untouched".to_vec();
+                    let written = request.write_body(Protocol::OpenAiCompatible, true, &mut out);
+                    assert_eq!(written.unwrap_err().rule(), Some(Rule::SamplingOutOfRange));
+                    assert_eq!(out, b"untouched", "nothing written");
+                }
             }
         }
     }

@@ -39,6 +39,7 @@ use crate::chat::{Message, Protocol, ReasoningEffort, ResponseFormat, Stop, Tool
 /// | [`extra`](ChatRequest::extra)`(key, ..)` | `key` | `parameters.key` |
 /// | [`incremental_output`](ChatRequest::incremental_output) | not sent | `parameters.incremental_output` (streaming only) |
 /// | [`protocol`](ChatRequest::protocol) | not sent (picks the endpoint) | not sent (picks the endpoint) |
+/// | [`unchecked`](ChatRequest::unchecked) | not sent (turns the catalog off) | not sent (turns the catalog off) |
 /// | [`write_body`](ChatRequest::write_body)`(.., stream: true, ..)` | `stream`, `stream_options.include_usage` | not sent (a header asks for the stream) |
 /// | (always) | | `parameters.result_format: "message"` |
 ///
@@ -46,7 +47,8 @@ use crate::chat::{Message, Protocol, ReasoningEffort, ResponseFormat, Stop, Tool
 /// default ([`ModelDefaults::thinking`](crate::chat::ModelDefaults::thinking): on for
 /// glm-5, glm-4.7 and glm-4.6), that default is sent explicitly, because Model Studio
 /// does not document it and Z.ai's pages differ by model; the catalog's rules then
-/// hold for what the server does. Where the entry gives none, nothing is sent.
+/// hold for what the server does. Where the entry gives none, and for an
+/// [`unchecked`](ChatRequest::unchecked) request, nothing is sent.
 ///
 /// # Example
 ///
@@ -92,6 +94,7 @@ pub struct ChatRequest {
     pub(super) protocol: Option<Protocol>,
     pub(super) headers: Headers,
     pub(super) reasoning_effort: Option<ReasoningEffort>,
+    pub(super) unchecked: bool,
 }
 
 /// A request's headers; `Debug` hides the values of credential headers
@@ -163,6 +166,7 @@ impl ChatRequest {
             protocol: None,
             headers: Headers::default(),
             reasoning_effort: None,
+            unchecked: false,
         }
     }
 
@@ -242,6 +246,43 @@ impl ChatRequest {
     pub fn reasoning_effort(mut self, effort: impl Into<ReasoningEffort>) -> Self {
         self.reasoning_effort = Some(effort.into());
         self
+    }
+
+    /// Turns the catalog off for this request, for when its entry is wrong: no model
+    /// rule is checked and no catalog default is sent (thinking is sent only if set).
+    /// The sanity rules stay: sampling values in range, no extra field colliding with a
+    /// typed one, valid headers. Defaults to checked.
+    ///
+    /// The choice travels with the request because the client validates each request
+    /// itself before sending it; to correct an entry for every request instead, put
+    /// the corrected [`Model`](crate::chat::Model) in a [`Catalog`].
+    ///
+    /// # Example
+    ///
+    /// This example sends a longer answer than glm-5's entry allows, and shows that a
+    /// bad temperature is still refused.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Rule};
+    ///
+    /// let long = ChatRequest::new("glm-5").user("hi").max_tokens(32_768);
+    /// assert_eq!(long.validate().unwrap_err().rule(), Some(Rule::MaxTokensAboveLimit));
+    /// let long = long.unchecked();
+    /// assert!(long.is_unchecked() && long.validate().is_ok());
+    ///
+    /// let hot = long.temperature(f64::NAN);
+    /// assert_eq!(hot.validate().unwrap_err().rule(), Some(Rule::SamplingOutOfRange));
+    /// ```
+    #[must_use]
+    pub fn unchecked(mut self) -> Self {
+        self.unchecked = true;
+        self
+    }
+
+    /// Whether the catalog is off for this request (see
+    /// [`unchecked`](ChatRequest::unchecked)).
+    pub fn is_unchecked(&self) -> bool {
+        self.unchecked
     }
 
     /// Offers a tool to the model; tools are sent in the order offered. Defaults to no
@@ -503,14 +544,18 @@ impl ChatRequest {
     }
 
     /// Whether thinking is on, as the body sends it: as set, else the built-in catalog
-    /// entry's default, else `None` (not sent; the server decides).
+    /// entry's default, else `None` (not sent; the server decides). An
+    /// [`unchecked`](ChatRequest::unchecked) request sends only what is set.
     pub fn effective_thinking(&self) -> Option<bool> {
         self.thinking_in(catalog::builtin_ref())
     }
 
     /// [`effective_thinking`](ChatRequest::effective_thinking) against `catalog`.
     pub(super) fn thinking_in(&self, catalog: &Catalog) -> Option<bool> {
-        self.thinking
-            .or_else(|| catalog.get(&self.model).and_then(|m| m.defaults.thinking))
+        match (self.thinking, self.unchecked) {
+            (Some(thinking), _) => Some(thinking),
+            (None, true) => None,
+            (None, false) => catalog.get(&self.model).and_then(|m| m.defaults.thinking),
+        }
     }
 }

@@ -66,8 +66,9 @@ impl ChatRequest {
     /// rules, for every request: sampling values finite and in range
     /// ([`Rule::SamplingOutOfRange`]), no extra field colliding with a typed one
     /// ([`Rule::ExtraCollidesWithField`]), headers valid and not the client's own
-    /// ([`Rule::InvalidHeader`]). Then the model rules of the catalog's entry for its
-    /// model ([`Model::check`]); a model the catalog does not have passes them
+    /// ([`Rule::InvalidHeader`]). Then, unless the request is
+    /// [`unchecked`](ChatRequest::unchecked), the model rules of the catalog's entry for
+    /// its model ([`Model::check`]); a model the catalog does not have passes them
     /// unchecked.
     ///
     /// # Errors
@@ -95,6 +96,9 @@ impl ChatRequest {
         for (name, value) in self.headers() {
             Self::check_header(name, value)
                 .map_err(|why| Error::validation(Rule::InvalidHeader, why))?;
+        }
+        if self.unchecked {
+            return Ok(());
         }
         match catalog.get(&self.model) {
             Some(model) => model.check(self),
@@ -242,7 +246,9 @@ impl ChatRequest {
 // `Model::check` lives here rather than in `model.rs`: it reads the request's fields,
 // and the catalog stays data that knows nothing of requests.
 impl Model {
-    /// Checks `request` against this model's rules, first broken rule first: partial mode, web search, tools, `max_tokens`,
+    /// Checks `request` against this model's rules (whether or not the request is
+    /// [`unchecked`](ChatRequest::unchecked), which only [`ChatRequest::validate_with`]
+    /// reads), first broken rule first: partial mode, web search, tools, `max_tokens`,
     /// `thinking_budget` (taken at all, then its size), `reasoning_effort` (taken at all,
     /// then its level), structured output (offered at all, then with thinking),
     /// `json_object` without "json", forced tool choice with thinking.
