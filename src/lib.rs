@@ -1,5 +1,6 @@
-//! A blocking, allocation-conscious client for the GLM models (glm-5, glm-4.7, glm-4.6)
-//! on Alibaba Cloud Model Studio (DashScope).
+//! A blocking, allocation-conscious client for the GLM models (glm-5.3, glm-5.2, glm-5,
+//! ZHIPU/GLM-5.3, ZHIPU/GLM-5, glm-4.7, glm-4.6: see `chat::Catalog`) on Alibaba Cloud
+//! Model Studio (DashScope).
 //!
 //! A call streams: `client.stream(&request)` sends the request and gives a
 //! `ChatStream`, whose `next_event()` reads the socket only when called and lends each

@@ -2,13 +2,16 @@
 //! delta merger, and the owned result types.
 //!
 //! [`ChatRequest`] builds and serializes a request for either protocol; [`Model`]
-//! knows the GLM models' limits and refuses what they would reject. [`Accumulator`]
+//! knows the GLM models' limits and refuses what they would reject, and a [`Catalog`]
+//! holds the models a request is checked against (the built-in ones, and any a user
+//! adds or corrects). [`Accumulator`]
 //! takes one response's SSE events (from [`crate::sse::Decoder`] or any other SSE
 //! parser) and lends protocol-neutral [`StreamEvent`]s; at the end it gives a
 //! [`Completion`]. [`StreamDecoder`] joins the SSE decoder and the accumulator, bytes
 //! in; [`EventReader`] reads those bytes from any [`std::io::Read`] the caller's
 //! transport gives. Nothing here opens a socket or reads a clock or a thread.
 
+mod catalog;
 mod merge;
 mod model;
 pub(crate) mod reader;
@@ -18,11 +21,13 @@ mod timings;
 mod types;
 pub(crate) mod wire;
 
+pub use catalog::Catalog;
 pub use merge::{Accumulator, Limits, OwnedStreamEvent, StreamEvent};
 pub use model::{Capabilities, Model, ModelDefaults, ModelLimits, Rule};
 pub use reader::EventReader;
 pub use request::{
-    ChatRequest, JsonSchema, KeepReasoning, Message, ResponseFormat, Role, Stop, Tool, ToolChoice,
+    ChatRequest, JsonSchema, KeepReasoning, Message, ReasoningEffort, ResponseFormat, Role, Stop,
+    Tool, ToolChoice,
 };
 pub use stream::StreamDecoder;
 pub use timings::Timings;

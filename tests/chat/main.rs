@@ -1,6 +1,6 @@
 //! The `chat` layer: the merger's decisions and properties, the recorded transcripts,
-//! `PartialJson`, requests and the model catalog, the limits on what a response can
-//! make the merger hold, and the regressions found there.
+//! `PartialJson`, requests, the model catalog and its rules, the limits on what a
+//! response can make the merger hold, and the regressions found there.
 #![cfg(feature = "chat")]
 #![allow(
     clippy::unwrap_used,
@@ -18,6 +18,7 @@ mod outcome;
 mod render;
 
 mod agent_turns;
+mod catalog;
 mod errors;
 mod event_reader;
 mod json_shape;

@@ -1,10 +1,10 @@
-//! Request bodies for both protocols, exactly, and the model catalog's rules.
+//! Request bodies for both protocols, exactly; the catalog's rules are in `catalog.rs`.
 #![cfg(feature = "chat")]
 
 use dashscope_glm::ErrorKind;
 use dashscope_glm::chat::{
-    Accumulator, ChatRequest, JsonSchema, Message, Model, Protocol, ResponseFormat, Role, Rule,
-    Tool, ToolChoice,
+    Accumulator, ChatRequest, JsonSchema, Message, Protocol, ReasoningEffort, ResponseFormat, Role,
+    Rule, Tool, ToolChoice,
 };
 use serde_json::{Value, json};
 
@@ -196,6 +196,7 @@ fn every_parameter_openai_top_level_native_in_parameters() {
         .user("Weather in Beijing?")
         .thinking(true)
         .thinking_budget(1024)
+        .reasoning_effort(ReasoningEffort::High)
         .tool(weather_tool())
         .tool_choice(ToolChoice::Auto)
         .parallel_tool_calls(true)
@@ -212,6 +213,7 @@ fn every_parameter_openai_top_level_native_in_parameters() {
     let params = json!({
         "enable_thinking": true,
         "thinking_budget": 1024,
+        "reasoning_effort": "high",
         "temperature": 0.5,
         "top_p": 0.9,
         "top_k": 10,
@@ -295,7 +297,10 @@ fn structured_output_shapes() {
         .user("x")
         .response_format(ResponseFormat::Text);
     assert!(!ResponseFormat::Text.is_structured());
-    assert_eq!(rule_of(&text), None, "text is not refused with thinking on");
+    assert!(
+        text.validate().is_ok(),
+        "text is not refused with thinking on"
+    );
     assert_eq!(
         body(&text, Protocol::OpenAiCompatible, false)["response_format"],
         json!({"type": "text"})
@@ -505,185 +510,6 @@ fn write_body_reuses_the_buffer() {
         .unwrap();
     assert!(out.starts_with(b"{\"model\""));
     assert_eq!(out.as_ptr(), ptr, "no reallocation");
-}
-
-fn rule_of(r: &ChatRequest) -> Option<Rule> {
-    match r.validate() {
-        Ok(()) => None,
-        Err(err) => Some(err.rule().unwrap_or_else(|| panic!("unexpected {err}"))),
-    }
-}
-
-/// Each catalog model's rules, checked by behaviour and driven by the catalog's own
-/// data: a request just inside a limit passes and one just past it is refused with that
-/// rule; a feature the model lacks is refused, and the same request without it passes.
-#[test]
-fn each_catalog_rule_refuses_just_past_its_limit() {
-    assert!(!Model::all().is_empty());
-    for model in Model::all() {
-        let name = model.name;
-        let base = || ChatRequest::new(name).user("hello");
-        // The rule a model that lacks a feature refuses it with; `None` if offered.
-        let lacks = |offered: bool, rule: Rule| (!offered).then_some(rule);
-        assert_eq!(rule_of(&base()), None, "{name}");
-        assert_eq!(model.check(&base()), Ok(()), "{name}");
-
-        // Sizes: at the limit passes, one above is refused, and the message says why.
-        let limits = model.limits;
-        assert_eq!(rule_of(&base().max_tokens(limits.max_response)), None);
-        let over = base().max_tokens(limits.max_response + 1);
-        assert_eq!(rule_of(&over), Some(Rule::MaxTokensAboveLimit), "{name}");
-        assert_eq!(
-            model.check(&over).unwrap_err().rule(),
-            Some(Rule::MaxTokensAboveLimit)
-        );
-        let message = over.validate().unwrap_err().to_string();
-        assert!(message.contains(name), "{message}");
-        assert!(
-            message.contains(&limits.max_response.to_string()),
-            "{message}"
-        );
-        assert_eq!(rule_of(&base().thinking_budget(limits.max_reasoning)), None);
-        assert_eq!(
-            rule_of(&base().thinking_budget(limits.max_reasoning + 1)),
-            Some(Rule::ThinkingBudgetAboveLimit),
-            "{name}"
-        );
-
-        // Thinking left unset is the catalog default, in the body and in the rules.
-        let thinking = model.defaults.thinking;
-        assert_eq!(base().effective_thinking(), Some(thinking));
-        assert_eq!(
-            body(&base(), Protocol::OpenAiCompatible, false)["enable_thinking"],
-            thinking
-        );
-
-        // Structured output: refused with thinking on unless the model offers it.
-        let json = base()
-            .user("answer in JSON")
-            .response_format(ResponseFormat::JsonObject);
-        let with_thinking = lacks(
-            model.capabilities.structured_output_with_thinking,
-            Rule::StructuredOutputWithThinking,
-        );
-        assert_eq!(
-            rule_of(&json.clone().thinking(true)),
-            with_thinking,
-            "{name}"
-        );
-        let by_default = if thinking { with_thinking } else { None };
-        assert_eq!(rule_of(&json), by_default, "{name}");
-        assert_eq!(rule_of(&json.clone().thinking(false)), None, "{name}");
-
-        // json_object needs the word "json" somewhere in the messages.
-        let no_word = base()
-            .thinking(false)
-            .response_format(ResponseFormat::JsonObject);
-        assert_eq!(
-            rule_of(&no_word),
-            Some(Rule::JsonObjectWithoutJsonWord),
-            "{name}"
-        );
-        assert_eq!(rule_of(&no_word.user("reply with JSON")), None, "{name}");
-
-        // Web search and partial mode: refused exactly when the model lacks them.
-        let search = lacks(model.capabilities.web_search, Rule::WebSearch);
-        assert_eq!(rule_of(&base().extra("enable_search", true)), search);
-        assert_eq!(rule_of(&base().extra("enable_search", false)), None);
-        let partial = lacks(model.capabilities.partial_mode, Rule::PartialMode);
-        let prefix = |partial| Message::assistant("Once upon").with_partial(partial);
-        assert_eq!(rule_of(&base().message(prefix(true))), partial, "{name}");
-        assert_eq!(rule_of(&base().message(prefix(false))), None, "{name}");
-
-        // A forced tool with thinking on is refused; with thinking off it passes.
-        let forced = base()
-            .tool(weather_tool())
-            .tool_choice(ToolChoice::function("get_weather"));
-        assert_eq!(
-            rule_of(&forced.clone().thinking(true)),
-            Some(Rule::ForcedToolChoiceWithThinking),
-            "{name}"
-        );
-        assert_eq!(rule_of(&forced.thinking(false)), None, "{name}");
-    }
-}
-
-#[test]
-fn each_model_rule() {
-    let base = || ChatRequest::new("glm-5").user("hello");
-    assert_eq!(rule_of(&base()), None);
-    // Structured output with thinking on: by default and when asked.
-    let json = base()
-        .user("answer in JSON")
-        .response_format(ResponseFormat::JsonObject);
-    assert_eq!(rule_of(&json), Some(Rule::StructuredOutputWithThinking));
-    assert_eq!(
-        rule_of(&json.clone().thinking(true)),
-        Some(Rule::StructuredOutputWithThinking)
-    );
-    assert_eq!(rule_of(&json.clone().thinking(false)), None);
-    let schema =
-        base().response_format(ResponseFormat::JsonSchema(JsonSchema::new("a", json!({}))));
-    assert_eq!(rule_of(&schema), Some(Rule::StructuredOutputWithThinking));
-    // json_object without the word json, in any case.
-    let no_word = base()
-        .thinking(false)
-        .response_format(ResponseFormat::JsonObject);
-    assert_eq!(rule_of(&no_word), Some(Rule::JsonObjectWithoutJsonWord));
-    assert_eq!(rule_of(&no_word.clone().system("Output JsOn only")), None);
-    // Limits: at the limit passes, above fails.
-    assert_eq!(rule_of(&base().max_tokens(16_384)), None);
-    assert_eq!(
-        rule_of(&base().max_tokens(16_385)),
-        Some(Rule::MaxTokensAboveLimit)
-    );
-    assert_eq!(rule_of(&base().thinking_budget(32_768)), None);
-    assert_eq!(
-        rule_of(&base().thinking_budget(32_769)),
-        Some(Rule::ThinkingBudgetAboveLimit)
-    );
-    // Web search.
-    assert_eq!(
-        rule_of(&base().extra("enable_search", true)),
-        Some(Rule::WebSearch)
-    );
-    assert_eq!(
-        rule_of(&base().extra("search_options", json!({"forced_search": true}))),
-        Some(Rule::WebSearch)
-    );
-    assert_eq!(rule_of(&base().extra("enable_search", false)), None);
-    // Partial mode, by builder or by extra.
-    let partial = base().message(Message::assistant("Once upon").with_partial(true));
-    assert_eq!(rule_of(&partial), Some(Rule::PartialMode));
-    assert_eq!(
-        rule_of(&base().extra("partial", true)),
-        Some(Rule::PartialMode)
-    );
-    // Forced tool choice with thinking on (default or explicit); auto and none pass.
-    let forced = base()
-        .tool(weather_tool())
-        .tool_choice(ToolChoice::function("get_weather"));
-    assert_eq!(rule_of(&forced), Some(Rule::ForcedToolChoiceWithThinking));
-    assert_eq!(rule_of(&forced.clone().thinking(false)), None);
-    assert_eq!(
-        rule_of(&base().tool(weather_tool()).tool_choice(ToolChoice::None)),
-        None
-    );
-}
-
-#[test]
-fn rules_apply_to_every_catalog_model_and_not_to_unknown_ones() {
-    for name in ["glm-5", "glm-4.7", "glm-4.6"] {
-        let r = ChatRequest::new(name).user("x").max_tokens(20_000);
-        assert_eq!(rule_of(&r), Some(Rule::MaxTokensAboveLimit), "{name}");
-    }
-    let unknown = ChatRequest::new("glm-9-experimental")
-        .user("no word here")
-        .max_tokens(1_000_000)
-        .response_format(ResponseFormat::JsonObject)
-        .extra("enable_search", true)
-        .tool_choice(ToolChoice::function("f"));
-    assert_eq!(rule_of(&unknown), None);
 }
 
 #[test]

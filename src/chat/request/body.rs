@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use crate::chat::catalog::{self, Catalog};
 use crate::chat::{ChatRequest, Protocol, ResponseFormat, Stop, ToolChoice};
 use crate::error::Error;
 
@@ -12,13 +13,17 @@ impl ChatRequest {
     /// (`X-DashScope-SSE: enable`), and `stream` adds only
     /// `parameters.incremental_output` to its body.
     ///
-    /// Only the extra-field rule is checked here; the model rules are
+    /// Thinking left unset is sent as the built-in catalog's default for the model (see
+    /// [`ChatRequest`]). Only the rules of the body itself are checked here (an extra
+    /// field colliding with a typed one, a sampling value out of range, which would be
+    /// sent as something else or refused); the model rules and the headers are
     /// [`validate`](ChatRequest::validate)'s.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::Validation`](crate::ErrorKind::Validation) with
-    /// [`Rule::ExtraCollidesWithField`](crate::chat::Rule::ExtraCollidesWithField).
+    /// [`Rule::ExtraCollidesWithField`](crate::chat::Rule::ExtraCollidesWithField) or
+    /// [`Rule::SamplingOutOfRange`](crate::chat::Rule::SamplingOutOfRange).
     ///
     /// # Example
     ///
@@ -43,7 +48,42 @@ impl ChatRequest {
         stream: bool,
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
-        self.check_extra()?;
+        self.write_body_with(catalog::builtin_ref(), protocol, stream, out)
+    }
+
+    /// [`write_body`](ChatRequest::write_body) with the thinking default taken from
+    /// `catalog`, the one the request is validated against
+    /// ([`validate_with`](ChatRequest::validate_with)), so that the rules checked and
+    /// the body sent agree on whether the model thinks.
+    ///
+    /// # Errors
+    ///
+    /// As [`write_body`](ChatRequest::write_body).
+    ///
+    /// # Example
+    ///
+    /// This example registers a model that thinks by default, and shows the body saying so.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Catalog, ChatRequest, Model, Protocol};
+    ///
+    /// let catalog = Catalog::builtin().with(Model::new("my-glm").with_default_thinking(true));
+    /// let request = ChatRequest::new("my-glm").user("hi");
+    /// let mut body = Vec::new();
+    /// request.write_body_with(&catalog, Protocol::OpenAiCompatible, false, &mut body)?;
+    /// assert!(body.ends_with(br#","enable_thinking":true}"#));
+    /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
+    /// assert!(!body.windows(15).any(|w| w == b"enable_thinking"));
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
+    pub fn write_body_with(
+        &self,
+        catalog: &Catalog,
+        protocol: Protocol,
+        stream: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        self.check_sanity()?;
         out.clear();
         let mut w = JsonWriter { out };
         match protocol {
@@ -62,7 +102,7 @@ impl ChatRequest {
                         "false"
                     });
                 }
-                self.write_parameters(&mut w);
+                self.write_parameters(catalog, &mut w);
                 w.raw("}}");
             }
             // The OpenAI-compatible shape is the default for protocols added later.
@@ -74,7 +114,7 @@ impl ChatRequest {
                 if stream {
                     w.raw(",\"stream\":true,\"stream_options\":{\"include_usage\":true}");
                 }
-                self.write_parameters(&mut w);
+                self.write_parameters(catalog, &mut w);
                 w.raw("}");
             }
         }
@@ -82,14 +122,18 @@ impl ChatRequest {
     }
 
     /// Every parameter after the protocol's fixed ones, each preceded by a comma.
-    fn write_parameters(&self, w: &mut JsonWriter<'_>) {
-        if let Some(thinking) = self.effective_thinking() {
+    fn write_parameters(&self, catalog: &Catalog, w: &mut JsonWriter<'_>) {
+        if let Some(thinking) = self.thinking_in(catalog) {
             w.key("enable_thinking");
             w.value(&Value::Bool(thinking));
         }
         if let Some(n) = self.thinking_budget {
             w.key("thinking_budget");
             w.value(&Value::from(n));
+        }
+        if let Some(effort) = &self.reasoning_effort {
+            w.key("reasoning_effort");
+            w.string(effort.as_str());
         }
         for (key, value) in [("temperature", self.temperature), ("top_p", self.top_p)] {
             if let Some(v) = value {
@@ -279,7 +323,8 @@ impl JsonWriter<'_> {
     }
 
     fn value(&mut self, v: &Value) {
-        // As above; a non-finite float inside a Value is already `null`.
+        // As above. A non-finite float inside a Value would be `null`: the sampling
+        // check refuses those before a body is written.
         let _ = serde_json::to_writer(&mut *self.out, v);
     }
 }

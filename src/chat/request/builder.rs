@@ -2,15 +2,16 @@
 
 use serde_json::Value;
 
-use crate::chat::model::Model;
-use crate::chat::{Message, Protocol, ResponseFormat, Stop, Tool, ToolChoice};
+use crate::chat::catalog::{self, Catalog};
+use crate::chat::{Message, Protocol, ReasoningEffort, ResponseFormat, Stop, Tool, ToolChoice};
 
 /// One chat request: the model, the messages and the generation parameters.
 ///
 /// Build it with the chained methods, then hand it to the client (which checks it with
 /// [`validate`](ChatRequest::validate) before sending a byte), or serialize it yourself
 /// with [`write_body`](ChatRequest::write_body). A setter left unset is not sent, so the
-/// server's default applies; the one exception is thinking, below.
+/// server's default applies; the one exception is thinking, below. What each model takes
+/// (limits, levels, features) is the catalog's: see [`Catalog::builtin`].
 ///
 /// Where each setter lands in the body, on each protocol ("native" is DashScope's own
 /// protocol; `parameters.x` is the key `x` inside the `parameters` object):
@@ -21,6 +22,7 @@ use crate::chat::{Message, Protocol, ResponseFormat, Stop, Tool, ToolChoice};
 /// | [`message`](ChatRequest::message) and the setters that append one ([`push`](ChatRequest::push), [`system`](ChatRequest::system), [`user`](ChatRequest::user), [`assistant`](ChatRequest::assistant), [`tool_result`](ChatRequest::tool_result)) | `messages` | `input.messages` |
 /// | [`thinking`](ChatRequest::thinking) | `enable_thinking` | `parameters.enable_thinking` |
 /// | [`thinking_budget`](ChatRequest::thinking_budget) | `thinking_budget` | `parameters.thinking_budget` |
+/// | [`reasoning_effort`](ChatRequest::reasoning_effort) | `reasoning_effort` | `parameters.reasoning_effort` |
 /// | [`temperature`](ChatRequest::temperature) | `temperature` | `parameters.temperature` |
 /// | [`top_p`](ChatRequest::top_p) | `top_p` | `parameters.top_p` |
 /// | [`top_k`](ChatRequest::top_k) | `top_k` | `parameters.top_k` |
@@ -37,12 +39,16 @@ use crate::chat::{Message, Protocol, ResponseFormat, Stop, Tool, ToolChoice};
 /// | [`extra`](ChatRequest::extra)`(key, ..)` | `key` | `parameters.key` |
 /// | [`incremental_output`](ChatRequest::incremental_output) | not sent | `parameters.incremental_output` (streaming only) |
 /// | [`protocol`](ChatRequest::protocol) | not sent (picks the endpoint) | not sent (picks the endpoint) |
+/// | [`unchecked`](ChatRequest::unchecked) | not sent (turns the catalog off) | not sent (turns the catalog off) |
 /// | [`write_body`](ChatRequest::write_body)`(.., stream: true, ..)` | `stream`, `stream_options.include_usage` | not sent (a header asks for the stream) |
 /// | (always) | | `parameters.result_format: "message"` |
 ///
-/// When the request does not say whether to think and the model is in the catalog
-/// ([`Model::lookup`]), the catalog's default is sent explicitly (`enable_thinking:
-/// true` for GLM), because the documentation disagrees on glm-4.7's server default.
+/// When the request does not say whether to think and the model's catalog entry gives a
+/// default ([`ModelDefaults::thinking`](crate::chat::ModelDefaults::thinking): on for
+/// glm-5, glm-4.7 and glm-4.6), that default is sent explicitly, because Model Studio
+/// does not document it and Z.ai's pages differ by model; the catalog's rules then
+/// hold for what the server does. Where the entry gives none, and for an
+/// [`unchecked`](ChatRequest::unchecked) request, nothing is sent.
 ///
 /// # Example
 ///
@@ -87,6 +93,8 @@ pub struct ChatRequest {
     pub(super) incremental_output: bool,
     pub(super) protocol: Option<Protocol>,
     pub(super) headers: Headers,
+    pub(super) reasoning_effort: Option<ReasoningEffort>,
+    pub(super) unchecked: bool,
 }
 
 /// A request's headers; `Debug` hides the values of credential headers
@@ -157,6 +165,8 @@ impl ChatRequest {
             incremental_output: true,
             protocol: None,
             headers: Headers::default(),
+            reasoning_effort: None,
+            unchecked: false,
         }
     }
 
@@ -199,15 +209,81 @@ impl ChatRequest {
     }
 
     setter!(
-        /// Sets thinking on or off. Defaults to the catalog model's default (sent: on for
-        /// GLM); for a model outside the catalog, to the server's (not sent).
+        /// Sets thinking on or off. Defaults to the catalog entry's default, sent (on for
+        /// glm-5, glm-4.7 and glm-4.6); else to the server's (not sent).
         thinking: bool
     );
     setter!(
-        /// Sets the most reasoning tokens (GLM: at most 32,768). Defaults to the
-        /// model's own (not sent).
+        /// Sets the most reasoning tokens, at most the model's
+        /// [`max_reasoning`](crate::chat::ModelLimits::max_reasoning) (32,768 for
+        /// glm-5; ZHIPU/GLM-5 takes none). Defaults to the model's own (not sent).
         thinking_budget: u32
     );
+
+    /// Sets how long the model thinks (`reasoning_effort`): a [`ReasoningEffort`] level,
+    /// or any string (`"max"`, `"ultra"`). Defaults to the model's own (not sent). The
+    /// catalog says which models take it and which levels a model lists
+    /// ([`Capabilities::reasoning_effort`](crate::chat::Capabilities::reasoning_effort)).
+    ///
+    /// # Example
+    ///
+    /// This example shows the field in both protocols' bodies.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Protocol, ReasoningEffort};
+    ///
+    /// let request = ChatRequest::new("glm-5.3").user("hi").reasoning_effort(ReasoningEffort::High);
+    /// let mut body = Vec::new();
+    /// request.write_body(Protocol::OpenAiCompatible, false, &mut body)?;
+    /// let json: serde_json::Value = serde_json::from_slice(&body)?;
+    /// assert_eq!(json["reasoning_effort"], "high");
+    /// request.write_body(Protocol::DashScope, false, &mut body)?;
+    /// let json: serde_json::Value = serde_json::from_slice(&body)?;
+    /// assert_eq!(json["parameters"]["reasoning_effort"], "high");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn reasoning_effort(mut self, effort: impl Into<ReasoningEffort>) -> Self {
+        self.reasoning_effort = Some(effort.into());
+        self
+    }
+
+    /// Turns the catalog off for this request, for when its entry is wrong: no model
+    /// rule is checked and no catalog default is sent (thinking is sent only if set).
+    /// The sanity rules stay: sampling values in range, no extra field colliding with a
+    /// typed one, valid headers. Defaults to checked.
+    ///
+    /// The choice travels with the request because the client validates each request
+    /// itself before sending it; to correct an entry for every request instead, put
+    /// the corrected [`Model`](crate::chat::Model) in a [`Catalog`].
+    ///
+    /// # Example
+    ///
+    /// This example sends a longer answer than glm-5's entry allows, and shows that a
+    /// bad temperature is still refused.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Rule};
+    ///
+    /// let long = ChatRequest::new("glm-5").user("hi").max_tokens(32_768);
+    /// assert_eq!(long.validate().unwrap_err().rule(), Some(Rule::MaxTokensAboveLimit));
+    /// let long = long.unchecked();
+    /// assert!(long.is_unchecked() && long.validate().is_ok());
+    ///
+    /// let hot = long.temperature(f64::NAN);
+    /// assert_eq!(hot.validate().unwrap_err().rule(), Some(Rule::SamplingOutOfRange));
+    /// ```
+    #[must_use]
+    pub fn unchecked(mut self) -> Self {
+        self.unchecked = true;
+        self
+    }
+
+    /// Whether the catalog is off for this request (see
+    /// [`unchecked`](ChatRequest::unchecked)).
+    pub fn is_unchecked(&self) -> bool {
+        self.unchecked
+    }
 
     /// Offers a tool to the model; tools are sent in the order offered. Defaults to no
     /// tools (not sent).
@@ -264,38 +340,44 @@ impl ChatRequest {
         tool_stream: bool
     );
     setter!(
-        /// Sets the shape of the answer (GLM gives structured output only with thinking
-        /// off). Defaults to [`ResponseFormat::Text`] (not sent).
+        /// Sets the shape of the answer (glm-5, glm-4.7 and glm-4.6 give structured
+        /// output only with thinking off). Defaults to [`ResponseFormat::Text`] (not
+        /// sent).
         response_format: ResponseFormat
     );
     setter!(
-        /// Sets the sampling temperature, [0, 2). Defaults to the model's own, 1.0 for
-        /// GLM (not sent).
+        /// Sets the sampling temperature, in [0.0, 2.0) (else
+        /// [`Rule::SamplingOutOfRange`](crate::chat::Rule::SamplingOutOfRange)).
+        /// Defaults to the model's own (not sent).
         temperature: f64
     );
     setter!(
-        /// Sets nucleus sampling, (0, 1]. Defaults to the model's own, 0.95 for GLM (not
-        /// sent).
+        /// Sets nucleus sampling, in (0.0, 1.0] (else
+        /// [`Rule::SamplingOutOfRange`](crate::chat::Rule::SamplingOutOfRange)).
+        /// Defaults to the model's own (not sent).
         top_p: f64
     );
     setter!(
-        /// Sets the candidates considered per token. Defaults to the model's own, 20 for
-        /// GLM (not sent).
+        /// Sets the candidates considered per token (any value is sent). Defaults to the
+        /// model's own (not sent).
         top_k: u32
     );
     setter!(
-        /// Sets the penalty for repeated tokens, > 0. Defaults to the model's own, 1.0
-        /// for GLM (not sent).
+        /// Sets the penalty for repeated tokens, above 0.0 (else
+        /// [`Rule::SamplingOutOfRange`](crate::chat::Rule::SamplingOutOfRange)).
+        /// Defaults to the model's own (not sent).
         repetition_penalty: f64
     );
     setter!(
-        /// Sets the penalty for tokens already present, [-2, 2]. Defaults to the
-        /// server's (not sent).
+        /// Sets the penalty for tokens already present, in [-2.0, 2.0] (else
+        /// [`Rule::SamplingOutOfRange`](crate::chat::Rule::SamplingOutOfRange)).
+        /// Defaults to the server's (not sent).
         presence_penalty: f64
     );
     setter!(
-        /// Sets the most answer tokens (GLM: at most 16,384). Defaults to the model's
-        /// own (not sent).
+        /// Sets the most answer tokens, at most the model's
+        /// [`max_response`](crate::chat::ModelLimits::max_response) (16,384 for glm-5,
+        /// 131,072 for glm-5.3). Defaults to the model's own (not sent).
         max_tokens: u32
     );
     setter!(
@@ -492,10 +574,19 @@ impl ChatRequest {
         &self.extra
     }
 
-    /// Whether thinking is on: as set, else the catalog model's default, else `None`
-    /// (a model outside the catalog; the server decides).
+    /// Whether thinking is on, as the body sends it: as set, else the built-in catalog
+    /// entry's default, else `None` (not sent; the server decides). An
+    /// [`unchecked`](ChatRequest::unchecked) request sends only what is set.
     pub fn effective_thinking(&self) -> Option<bool> {
-        self.thinking
-            .or_else(|| Model::lookup(&self.model).map(|m| m.defaults.thinking))
+        self.thinking_in(catalog::builtin_ref())
+    }
+
+    /// [`effective_thinking`](ChatRequest::effective_thinking) against `catalog`.
+    pub(super) fn thinking_in(&self, catalog: &Catalog) -> Option<bool> {
+        match (self.thinking, self.unchecked) {
+            (Some(thinking), _) => Some(thinking),
+            (None, true) => None,
+            (None, false) => catalog.get(&self.model).and_then(|m| m.defaults.thinking),
+        }
     }
 }

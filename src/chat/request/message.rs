@@ -100,7 +100,8 @@ pub struct Message {
     /// For a tool result: the id of the call it answers.
     pub tool_call_id: Option<String>,
     /// Partial mode: the last assistant message is a prefix the model should continue
-    /// (`"partial": true`). GLM models do not support it.
+    /// (`"partial": true`). Of the GLM models, only ZHIPU/GLM-5 is documented to offer
+    /// it (see [`Capabilities::partial_mode`](crate::chat::Capabilities::partial_mode)).
     pub partial: bool,
 }
 

@@ -20,14 +20,15 @@
 //! rewritten: a literal backslash-n stays two characters.
 //!
 //! One concern per file: `message.rs` (who said what), `tool.rs` (tools and the tool
-//! choice), `format.rs` (the answer's shape and stop sequences), `builder.rs` (the
-//! request's fields and setters), `turn.rs` (an agent's turn and its tool results),
-//! `validate.rs` (the checks before sending, including
-//! [`Model::check`](crate::chat::Model::check), which reads the fields) and `body.rs`
-//! (the JSON writer).
+//! choice), `format.rs` (the answer's shape and stop sequences), `effort.rs` (the
+//! reasoning effort), `builder.rs` (the request's fields and setters), `turn.rs` (an
+//! agent's turn and its tool results), `validate.rs` (the checks before sending,
+//! including [`Model::check`](crate::chat::Model::check), which reads the fields) and
+//! `body.rs` (the JSON writer).
 
 mod body;
 mod builder;
+mod effort;
 mod format;
 mod message;
 mod tool;
@@ -35,6 +36,7 @@ mod turn;
 mod validate;
 
 pub use builder::ChatRequest;
+pub use effort::ReasoningEffort;
 pub use format::{JsonSchema, ResponseFormat, Stop};
 pub use message::{KeepReasoning, Message, Role};
 pub use tool::{Tool, ToolChoice};

@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use crate::chat::catalog::{self, Catalog};
 use crate::chat::model::{Model, Rule};
 use crate::chat::{ChatRequest, ResponseFormat};
 use crate::error::Error;
@@ -19,6 +20,7 @@ const TYPED_KEYS: &[&str] = &[
     "incremental_output",
     "enable_thinking",
     "thinking_budget",
+    "reasoning_effort",
     "tools",
     "tool_choice",
     "parallel_tool_calls",
@@ -35,17 +37,13 @@ const TYPED_KEYS: &[&str] = &[
 ];
 
 impl ChatRequest {
-    /// Checks the request before anything is sent: extra fields must not collide with
-    /// typed ones, and a model in the catalog must accept the request (see
-    /// [`Model::check`]). Unknown models pass the model rules unchecked.
-    ///
-    /// The headers set with [`header`](ChatRequest::header) are checked too.
+    /// Checks the request before anything is sent, against the built-in catalog
+    /// ([`Catalog::builtin`]): [`validate_with`](ChatRequest::validate_with) says what is
+    /// checked.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Validation`](crate::ErrorKind::Validation) naming the [`Rule`] broken
-    /// ([`Rule::InvalidHeader`] for a header that is not valid HTTP or that the client sets
-    /// itself).
+    /// [`ErrorKind::Validation`](crate::ErrorKind::Validation) naming the [`Rule`] broken.
     ///
     /// # Example
     ///
@@ -61,18 +59,62 @@ impl ChatRequest {
     /// assert!(unknown.validate().is_ok());
     /// ```
     pub fn validate(&self) -> Result<(), Error> {
-        self.check_extra()?;
+        self.validate_with(catalog::builtin_ref())
+    }
+
+    /// Checks the request before anything is sent, against `catalog`. First the sanity
+    /// rules, for every request: sampling values finite and in range
+    /// ([`Rule::SamplingOutOfRange`]), no extra field colliding with a typed one
+    /// ([`Rule::ExtraCollidesWithField`]), headers valid and not the client's own
+    /// ([`Rule::InvalidHeader`]). Then, unless the request is
+    /// [`unchecked`](ChatRequest::unchecked), the model rules of the catalog's entry for
+    /// its model ([`Model::check`]); a model the catalog does not have passes them
+    /// unchecked.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Validation`](crate::ErrorKind::Validation) naming the [`Rule`] broken.
+    ///
+    /// # Example
+    ///
+    /// This example checks a model the crate does not know against an entry registered
+    /// for it.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Catalog, ChatRequest, Model, Rule};
+    ///
+    /// let catalog = Catalog::builtin().with(Model::new("glm-next").with_thinking_budget(false));
+    /// let request = ChatRequest::new("glm-next").user("hi").thinking_budget(1_024);
+    /// assert!(request.validate().is_ok());
+    /// assert_eq!(
+    ///     request.validate_with(&catalog).unwrap_err().rule(),
+    ///     Some(Rule::ThinkingBudgetUnsupported)
+    /// );
+    /// ```
+    pub fn validate_with(&self, catalog: &Catalog) -> Result<(), Error> {
+        self.check_sanity()?;
         for (name, value) in self.headers() {
             Self::check_header(name, value)
                 .map_err(|why| Error::validation(Rule::InvalidHeader, why))?;
         }
-        match Model::lookup(&self.model) {
+        if self.unchecked {
+            return Ok(());
+        }
+        match catalog.get(&self.model) {
             Some(model) => model.check(self),
             None => Ok(()),
         }
     }
 
-    pub(super) fn check_extra(&self) -> Result<(), Error> {
+    /// The rules of the body itself, which [`write_body`](ChatRequest::write_body)
+    /// checks too: no extra field colliding with a typed one, and sampling values a
+    /// server takes.
+    pub(super) fn check_sanity(&self) -> Result<(), Error> {
+        self.check_extra()?;
+        self.check_sampling()
+    }
+
+    fn check_extra(&self) -> Result<(), Error> {
         match self
             .extra
             .iter()
@@ -86,6 +128,62 @@ impl ChatRequest {
             )),
             None => Ok(()),
         }
+    }
+
+    /// Every float setter against its documented range. A non-finite value would be
+    /// written as `null`, a different request, so it is refused with the rest.
+    /// `top_k` is not here: its type already excludes what is invalid (negatives), and
+    /// no upper bound is documented for GLM.
+    fn check_sampling(&self) -> Result<(), Error> {
+        // Model Studio's error page: "Temperature should be in [0.0, 2.0)" and "Range of
+        // top_p should be (0.0, 1.0]" (https://www.alibabacloud.com/help/en/model-studio/error-code).
+        let temperature = |v: f64| (0.0..2.0).contains(&v);
+        in_range(
+            "temperature",
+            self.temperature,
+            temperature,
+            "in [0.0, 2.0)",
+        )?;
+        in_range(
+            "top_p",
+            self.top_p,
+            |v| v > 0.0 && v <= 1.0,
+            "in (0.0, 1.0]",
+        )?;
+        // OpenAI's range; Model Studio's pages give none for GLM.
+        let presence = |v: f64| (-2.0..=2.0).contains(&v);
+        in_range(
+            "presence_penalty",
+            self.presence_penalty,
+            presence,
+            "in [-2.0, 2.0]",
+        )?;
+        // It scales the scores of repeated tokens: 1.0 is no penalty, and it must stay
+        // above 0.
+        let repetition = |v: f64| v > 0.0 && v.is_finite();
+        in_range(
+            "repetition_penalty",
+            self.repetition_penalty,
+            repetition,
+            "above 0.0",
+        )
+    }
+}
+
+/// Refuses `value` unless `ok` holds for it (NaN fails every comparison, so only the
+/// infinities need saying).
+fn in_range(
+    field: &str,
+    value: Option<f64>,
+    ok: fn(f64) -> bool,
+    range: &str,
+) -> Result<(), Error> {
+    match value {
+        Some(v) if !ok(v) => Err(Error::validation(
+            Rule::SamplingOutOfRange,
+            format!("{field} {v} is out of range: the server takes a finite number {range}"),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -148,10 +246,18 @@ impl ChatRequest {
 // `Model::check` lives here rather than in `model.rs`: it reads the request's fields,
 // and the catalog stays data that knows nothing of requests.
 impl Model {
-    /// Checks `request` against this model's rules, first broken rule first: partial
-    /// mode, web search, max_tokens, thinking_budget, structured output with thinking,
-    /// json_object without "json", forced tool choice with thinking. Thinking counts as
-    /// on when the request does not say and the model's default is on.
+    /// Checks `request` against this model's rules (whether or not the request is
+    /// [`unchecked`](ChatRequest::unchecked), which only [`ChatRequest::validate_with`]
+    /// reads), first broken rule first: partial mode, web search, tools, `max_tokens`,
+    /// `thinking_budget` (taken at all, then its size), `reasoning_effort` (taken at all,
+    /// then its level), structured output (offered at all, then with thinking),
+    /// `json_object` without "json", forced tool choice with thinking.
+    ///
+    /// A capability refuses only where the entry says `Some(false)`, and a limit bounds
+    /// only where it is `Some`. Thinking is as the request sets it, else the entry's
+    /// default; where neither says, the rules that depend on thinking let the request
+    /// through. The `json_object` rule is Model Studio's for every model, so it holds for
+    /// any entry.
     ///
     /// # Errors
     ///
@@ -168,7 +274,7 @@ impl Model {
     /// let json = ChatRequest::new("glm-5")
     ///     .user("Answer in JSON")
     ///     .response_format(ResponseFormat::JsonObject);
-    /// // Thinking is on by default, and GLM gives JSON only without it.
+    /// // Thinking is on by default, and glm-5 gives JSON only without it.
     /// assert_eq!(
     ///     glm5.check(&json).unwrap_err().rule(),
     ///     Some(Rule::StructuredOutputWithThinking)
@@ -177,8 +283,10 @@ impl Model {
     /// ```
     pub fn check(&self, request: &ChatRequest) -> Result<(), Error> {
         let fail = |rule: Rule, message: String| Err(Error::validation(rule, message));
-        let name = self.name;
-        if !self.capabilities.partial_mode {
+        let name = self.name.as_str();
+        let caps = &self.capabilities;
+        let lacks = |capability: Option<bool>| capability == Some(false);
+        if lacks(caps.partial_mode) {
             let partial_message = request.messages.iter().any(|m| m.partial);
             let partial_extra = request
                 .extra
@@ -191,7 +299,7 @@ impl Model {
                 );
             }
         }
-        if !self.capabilities.web_search {
+        if lacks(caps.web_search) {
             let search = request.extra.iter().any(|(k, v)| {
                 (k == "enable_search" && is_truthy(v)) || (k == "search_options" && !v.is_null())
             });
@@ -202,34 +310,66 @@ impl Model {
                 );
             }
         }
-        if let Some(n) = request.max_tokens {
-            if n > self.limits.max_response {
+        if lacks(caps.tools) && !request.tools.is_empty() {
+            return fail(
+                Rule::ToolsUnsupported,
+                format!("{name} does not support function calling (tools)"),
+            );
+        }
+        if let (Some(n), Some(max)) = (request.max_tokens, self.limits.max_response) {
+            if n > max {
                 return fail(
                     Rule::MaxTokensAboveLimit,
-                    format!(
-                        "max_tokens {n} is above {name}'s maximum response of {} tokens",
-                        self.limits.max_response
-                    ),
+                    format!("max_tokens {n} is above {name}'s maximum response of {max} tokens"),
                 );
             }
         }
         if let Some(n) = request.thinking_budget {
-            if n > self.limits.max_reasoning {
+            if lacks(caps.thinking_budget) {
+                return fail(
+                    Rule::ThinkingBudgetUnsupported,
+                    format!("{name} does not take thinking_budget; leave it unset"),
+                );
+            }
+            if let Some(max) = self.limits.max_reasoning.filter(|max| n > *max) {
                 return fail(
                     Rule::ThinkingBudgetAboveLimit,
                     format!(
-                        "thinking_budget {n} is above {name}'s maximum reasoning length of {} tokens",
-                        self.limits.max_reasoning
+                        "thinking_budget {n} is above {name}'s maximum reasoning length of {max} tokens"
                     ),
                 );
             }
         }
-        let thinking = request
-            .effective_thinking()
-            .unwrap_or(self.defaults.thinking);
+        if let Some(effort) = &request.reasoning_effort {
+            if lacks(caps.reasoning_effort) {
+                return fail(
+                    Rule::ReasoningEffortUnsupported,
+                    format!("{name} does not take reasoning_effort; leave it unset"),
+                );
+            }
+            let levels = &caps.reasoning_effort_levels;
+            if !levels.is_empty() && !levels.contains(effort) {
+                let listed: Vec<&str> = levels.iter().map(|l| l.as_str()).collect();
+                return fail(
+                    Rule::ReasoningEffortLevelUnsupported,
+                    format!(
+                        "reasoning_effort {:?} is not a level {name} lists ({})",
+                        effort.as_str(),
+                        listed.join(", ")
+                    ),
+                );
+            }
+        }
+        let thinking = request.thinking.or(self.defaults.thinking);
         let format = request.response_format.as_ref();
         if let Some(format) = format.filter(|f| f.is_structured()) {
-            if thinking && !self.capabilities.structured_output_with_thinking {
+            if lacks(caps.structured_output) {
+                return fail(
+                    Rule::StructuredOutputUnsupported,
+                    format!("{name} does not give structured output (json_object, json_schema)"),
+                );
+            }
+            if thinking == Some(true) && lacks(caps.structured_output_with_thinking) {
                 return fail(
                     Rule::StructuredOutputWithThinking,
                     format!(
@@ -254,7 +394,8 @@ impl Model {
                 );
             }
         }
-        if thinking && request.tool_choice.as_ref().is_some_and(|c| c.is_forced()) {
+        let forced = request.tool_choice.as_ref().is_some_and(|c| c.is_forced());
+        if forced && thinking == Some(true) && lacks(caps.forced_tool_choice_with_thinking) {
             return fail(
                 Rule::ForcedToolChoiceWithThinking,
                 format!(
