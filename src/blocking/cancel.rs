@@ -156,7 +156,6 @@ impl CancelToken {
     /// long `Retry-After` ends the call at once instead of after the wait.
     ///
     /// A duration too long for the clock (`Duration::MAX`) waits for the cancel alone.
-    #[cfg_attr(not(test), expect(dead_code, reason = "wired into the client next"))]
     pub(crate) fn wait_timeout(&self, duration: Duration) -> bool {
         let deadline = Instant::now().checked_add(duration);
         let mut state = lock(&self.shared.state);

@@ -199,6 +199,11 @@ impl Error {
         Self::from_detail(Detail::Cancelled).with_partial_arc(partial.map(Arc::new))
     }
 
+    /// [`Error::cancelled`] sharing a partial completion already made.
+    pub(crate) fn cancelled_with(partial: Option<Arc<Completion>>) -> Self {
+        Self::from_detail(Detail::Cancelled).with_partial_arc(partial)
+    }
+
     pub(crate) fn interrupted(partial: Arc<Completion>) -> Self {
         Self::from_detail(Detail::Interrupted).with_partial_arc(Some(partial))
     }
