@@ -22,6 +22,7 @@ mod outcome;
 #[path = "../../examples/common/render.rs"]
 mod render;
 
+mod cancel;
 mod chat_example;
 mod client;
 mod client_config;
