@@ -33,6 +33,7 @@ mod error_origin;
 mod logging;
 mod recording;
 mod replay_server;
+mod retry_delivery;
 mod replay_server_threads;
 mod stream_transport;
 mod tools_example;
