@@ -33,9 +33,10 @@ mod error_origin;
 mod logging;
 mod recording;
 mod replay_server;
-mod retry_delivery;
 mod replay_server_threads;
+mod retry_delivery;
 mod stream_transport;
+mod timings;
 mod tools_example;
 
 #[path = "../regression/finished_stream_with_stalled_tail_timed_out.rs"]
