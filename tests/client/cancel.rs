@@ -9,7 +9,19 @@
 //! (or after a pause, where nothing shows it), and asserts what the call returned and
 //! what the server saw, never how fast. The figures of how fast are printed by the
 //! ignored `cancel_latency_per_phase`
-//! (`cargo test --release --test client cancel_latency -- --ignored --nocapture`).
+//! (`cargo test --release --test client cancel_latency -- --ignored --nocapture`); two
+//! runs on loopback, 20 cancels per phase, two cores at load 1.5 to 2, from `cancel()`
+//! to the call returning:
+//!
+//! ```text
+//!  phase     where the call is blocked                   median      max
+//!  connect   connecting to a full accept queue           129-146 us  193-642 us
+//!  write     writing a 16 MiB request nobody reads        98-175 us  283-346 us
+//!  head      waiting for a head held back                147-151 us  268-295 us
+//!  backoff   waiting out a 503's one-hour retry-after    105-117 us  143-312 us
+//!  body      reading a body that stalled                 126-222 us  190-358 us
+//!  drain     reading the tail after [DONE]               146-198 us  224-541 us
+//! ```
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
