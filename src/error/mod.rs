@@ -482,7 +482,11 @@ impl Error {
     /// `blocking::RetryPolicy` allows when it returns an error
     /// ([`attempts`](Error::attempts) says how many requests it sent): `true` here then
     /// means the error is of a passing kind — a later retry, after
-    /// [`retry_after`](Error::retry_after) or a backoff of your own, may succeed.
+    /// [`retry_after`](Error::retry_after) or a backoff of your own, may succeed. A
+    /// transport error is of a passing kind even when the connection broke after the
+    /// request was written, which the client does not retry by default
+    /// (`RetryPolicy::retry_unanswered`): the server may have received and billed that
+    /// request, so sending it again may bill it twice.
     ///
     /// # Example
     ///
