@@ -33,6 +33,13 @@ use std::time::{Duration, Instant};
 /// Stops blocking calls from another thread: a UI's stop button, a shutdown, a deadline
 /// of the program's own.
 ///
+/// Give it to [`Client::stream_cancellable`](crate::blocking::Client::stream_cancellable)
+/// or [`Client::complete_cancellable`](crate::blocking::Client::complete_cancellable)
+/// before the call starts; a stream that is running has one already
+/// ([`ChatStream::cancel_token`](crate::blocking::ChatStream::cancel_token)). A call
+/// cancelled returns [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled), carrying what
+/// was merged so far.
+///
 /// Clones share one token. A call guarded by a token returns soon after
 /// [`cancel`](CancelToken::cancel) in whatever phase it is: resolving the host,
 /// connecting, the TLS handshake, writing the request, waiting for the response head,

@@ -910,3 +910,20 @@ fn cancel_latency_per_phase() {
         .collect();
     report("drain", times);
 }
+
+/// A stream can be read on another thread than the one that started it, and its token
+/// shared with any number of threads.
+#[test]
+fn a_stream_and_its_token_can_go_to_other_threads() {
+    fn send<T: Send>() {}
+    fn send_sync<T: Send + Sync>() {}
+    send::<ChatStream>();
+    send_sync::<CancelToken>();
+    send_sync::<Client>();
+    let server = ReplayServer::start(Reply::sse(format!("{HEL}{LO_STOP}"))).unwrap();
+    let stream = client(&server.base_url()).stream(&hello()).unwrap();
+    let token = stream.cancel_token().clone();
+    let completion = thread::spawn(move || read_all(stream)).join().unwrap();
+    assert_eq!(completion.unwrap().message.content, "Hello");
+    token.cancel(); // after the end: nothing to stop
+}
