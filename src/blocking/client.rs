@@ -277,7 +277,6 @@ impl Client {
     ) -> Result<ChatStream, Error> {
         let call_start = Instant::now();
         let started = self.send(request, true, token, call_start)?;
-
         let accumulator = Accumulator::new(started.protocol)
             .cumulative(started.protocol == Protocol::DashScope && !request.is_incremental());
         let mut decoder = StreamDecoder::from_parts(sse::Decoder::new(), accumulator);
