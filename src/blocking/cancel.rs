@@ -33,6 +33,13 @@ use std::time::{Duration, Instant};
 /// Stops blocking calls from another thread: a UI's stop button, a shutdown, a deadline
 /// of the program's own.
 ///
+/// Give it to [`Client::stream_cancellable`](crate::blocking::Client::stream_cancellable)
+/// or [`Client::complete_cancellable`](crate::blocking::Client::complete_cancellable)
+/// before the call starts; a stream that is running has one already
+/// ([`ChatStream::cancel_token`](crate::blocking::ChatStream::cancel_token)). A call
+/// cancelled returns [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled), carrying what
+/// was merged so far.
+///
 /// Clones share one token. A call guarded by a token returns soon after
 /// [`cancel`](CancelToken::cancel) in whatever phase it is: resolving the host,
 /// connecting, the TLS handshake, writing the request, waiting for the response head,
@@ -156,7 +163,6 @@ impl CancelToken {
     /// long `Retry-After` ends the call at once instead of after the wait.
     ///
     /// A duration too long for the clock (`Duration::MAX`) waits for the cancel alone.
-    #[cfg_attr(not(test), expect(dead_code, reason = "wired into the client next"))]
     pub(crate) fn wait_timeout(&self, duration: Duration) -> bool {
         let deadline = Instant::now().checked_add(duration);
         let mut state = lock(&self.shared.state);

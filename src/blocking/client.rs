@@ -6,13 +6,15 @@ use std::time::{Duration, Instant};
 
 use ureq::http::{HeaderMap, HeaderValue, header};
 
+use crate::blocking::cancel::CancelToken;
 use crate::blocking::config::{ClientBuilder, Config, checked_header};
 use crate::blocking::response::{
-    Rejected, Started, completion_from_body, read_limited, started_or_rejected, timeout_kind,
-    transport,
+    Rejected, Started, completion_from_body, read_limited, since, started_or_rejected,
+    timeout_kind, transport,
 };
-use crate::blocking::retry::Jitter;
+use crate::blocking::retry::{Delivery, Jitter};
 use crate::blocking::stream::ChatStream;
+use crate::blocking::transport::{CallContext, is_cancel_ureq};
 use crate::chat::{Accumulator, ChatRequest, Completion, Protocol, Rule, StreamDecoder};
 use crate::error::{ConfigKind, Error, ErrorKind, TimeoutKind};
 use crate::sse;
@@ -198,7 +200,83 @@ impl Client {
     ///
     /// [`ReplayServer`]: crate::testing::ReplayServer
     pub fn stream(&self, request: &ChatRequest) -> Result<ChatStream, Error> {
-        let started = self.send(request, true)?;
+        self.stream_with(request, None)
+    }
+
+    /// [`stream`](Client::stream), stoppable through `token` from the moment it is
+    /// called: [`CancelToken::cancel`] from another thread ends the call in whatever
+    /// phase it is (resolving, connecting, the TLS handshake, writing the request,
+    /// waiting for the response head, sleeping before a retry), and later the stream's
+    /// reads ([`ChatStream::cancel_token`] is this token).
+    ///
+    /// A cancelled call returns [`ErrorKind::Cancelled`] soon after the cancel (well
+    /// under a millisecond on loopback, in any phase); once the stream has started,
+    /// [`next_event`](ChatStream::next_event) returns it with everything merged so far
+    /// ([`Error::partial`]), and then returns it again. Nothing is retried after a
+    /// cancel; the cancelled connection is closed, never pooled. The client and its
+    /// other calls (on this thread or others) are not affected, and a call that has
+    /// already finished is not affected either. One token may guard many calls.
+    ///
+    /// With an agent of your own ([`ClientBuilder::agent`]) the client does not see its
+    /// connections: a cancel is then seen only before each attempt, between attempts
+    /// and before each read of the body, not inside a connect or a blocked read.
+    ///
+    /// # Errors
+    ///
+    /// As [`stream`](Client::stream), and [`ErrorKind::Cancelled`] (with
+    /// [`attempts`](Error::attempts) saying how many requests were sent; 0 when the
+    /// token was cancelled before the call).
+    ///
+    /// # Example
+    ///
+    /// This example stops a call from another thread while it waits for an answer
+    /// that is slow to come (a local [`ReplayServer`] holding the response head back).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// use dashscope_glm::blocking::{CancelToken, Client};
+    /// use dashscope_glm::chat::ChatRequest;
+    /// use dashscope_glm::testing::{ReplayServer, Reply};
+    /// use dashscope_glm::ErrorKind;
+    ///
+    /// let body = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\n";
+    /// let server = ReplayServer::start(Reply::sse(body).head_delay(Duration::from_secs(60)))?;
+    /// let client = Client::builder().api_key("sk-test").base_url(server.base_url()).no_proxy().build()?;
+    ///
+    /// let token = CancelToken::new();
+    /// let stop = token.clone();
+    /// let stop_button = std::thread::spawn(move || {
+    ///     // Once the server has the request, press stop.
+    ///     while server.request_count() == 0 {
+    ///         std::thread::sleep(Duration::from_millis(1));
+    ///     }
+    ///     stop.cancel();
+    /// });
+    /// let request = ChatRequest::new("glm-5").user("Hello");
+    /// let err = client.stream_cancellable(&request, &token).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Cancelled);
+    /// assert_eq!(err.attempts(), 1);
+    /// stop_button.join().unwrap();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// [`ReplayServer`]: crate::testing::ReplayServer
+    pub fn stream_cancellable(
+        &self,
+        request: &ChatRequest,
+        token: &CancelToken,
+    ) -> Result<ChatStream, Error> {
+        self.stream_with(request, Some(token))
+    }
+
+    fn stream_with(
+        &self,
+        request: &ChatRequest,
+        token: Option<&CancelToken>,
+    ) -> Result<ChatStream, Error> {
+        let call_start = Instant::now();
+        let started = self.send(request, true, token, call_start)?;
         let accumulator = Accumulator::new(started.protocol)
             .cumulative(started.protocol == Protocol::DashScope && !request.is_incremental());
         let mut decoder = StreamDecoder::from_parts(sse::Decoder::new(), accumulator);
@@ -206,11 +284,16 @@ impl Client {
             decoder.set_request_id(id);
         }
         let config = &self.inner.config;
+        // A stream started without a token gets one of its own for its reads, so that
+        // `cancel_token` always works; its request went out without one (nobody could
+        // have cancelled it), so no helper thread was needed to connect.
+        let token = token.cloned().unwrap_or_default();
         Ok(ChatStream::new(
             started,
             decoder,
             config.read_buffer,
             config.max_body_bytes,
+            token,
         ))
     }
 
@@ -251,20 +334,104 @@ impl Client {
     ///
     /// [`ReplayServer`]: crate::testing::ReplayServer
     pub fn complete(&self, request: &ChatRequest) -> Result<Completion, Error> {
-        let started = self.send(request, false)?;
-        let attempts = started.attempts;
-        read_limited(
-            started.body,
-            self.inner.config.max_body_bytes,
-            started.request_id.as_deref(),
-        )
-        .and_then(|body| {
-            completion_from_body(started.protocol, &body, started.request_id.as_deref())
-        })
-        .map_err(|e| e.with_attempts(attempts))
+        self.complete_with(request, None)
     }
 
-    fn send(&self, request: &ChatRequest, stream: bool) -> Result<Started, Error> {
+    /// [`complete`](Client::complete), stoppable through `token` in every phase, the
+    /// reading of the body included: see
+    /// [`stream_cancellable`](Client::stream_cancellable) for what a cancel does. A
+    /// non-streaming answer is merged only once its body is whole, so a cancelled one
+    /// has no partial completion.
+    ///
+    /// # Errors
+    ///
+    /// As [`complete`](Client::complete), and [`ErrorKind::Cancelled`].
+    ///
+    /// # Example
+    ///
+    /// This example gives a call a deadline of the program's own: a timer thread
+    /// cancels it if the answer has not come by then.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// use dashscope_glm::blocking::{CancelToken, Client};
+    /// use dashscope_glm::chat::ChatRequest;
+    /// use dashscope_glm::testing::{ReplayServer, Reply};
+    /// use dashscope_glm::ErrorKind;
+    ///
+    /// let answer = r#"{"choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}]}"#;
+    /// let slow = Reply::json(200, answer).head_delay(Duration::from_secs(60));
+    /// let server = ReplayServer::start(slow)?;
+    /// let client = Client::builder().api_key("sk-test").base_url(server.base_url()).no_proxy().build()?;
+    ///
+    /// let token = CancelToken::new();
+    /// let timer = token.clone();
+    /// std::thread::spawn(move || {
+    ///     std::thread::sleep(Duration::from_millis(50));
+    ///     timer.cancel();
+    /// });
+    /// let request = ChatRequest::new("glm-5").user("Hello");
+    /// let err = client.complete_cancellable(&request, &token).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Cancelled);
+    /// assert!(err.partial().is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn complete_cancellable(
+        &self,
+        request: &ChatRequest,
+        token: &CancelToken,
+    ) -> Result<Completion, Error> {
+        self.complete_with(request, Some(token))
+    }
+
+    fn complete_with(
+        &self,
+        request: &ChatRequest,
+        token: Option<&CancelToken>,
+    ) -> Result<Completion, Error> {
+        let call_start = Instant::now();
+        let started = self.send(request, false, token, call_start)?;
+        let attempts = started.attempts;
+        let mut timings = started.timings();
+        let call = &started.call;
+        let request_id = started.request_id.as_deref();
+        let result = read_limited(
+            call.reader(started.body.into_reader()),
+            self.inner.config.max_body_bytes,
+            request_id,
+        )
+        .and_then(|body| completion_from_body(started.protocol, &body, request_id));
+        let mut completion = match result {
+            Ok(completion) => completion,
+            // A cancel can surface as whatever the cut body gave: the cancel is what
+            // happened.
+            Err(_) if call.is_cancelled() => {
+                return Err(Error::cancelled(None)
+                    .with_request_id(request_id)
+                    .with_attempts(attempts));
+            }
+            Err(e) => return Err(e.with_attempts(attempts)),
+        };
+        // The merger hands the whole answer out at once, when the body is merged.
+        let merged = since(call_start, Instant::now());
+        let message = &completion.message;
+        timings.first_byte = call.first_body_byte_at().map(|at| since(call_start, at));
+        timings.first_reasoning = (!message.reasoning_content.is_empty()).then_some(merged);
+        timings.first_content = (!message.content.is_empty()).then_some(merged);
+        timings.first_tool_call = (!message.tool_calls.is_empty()).then_some(merged);
+        timings.end = Some(merged);
+        completion.timings = Some(timings);
+        Ok(completion)
+    }
+
+    fn send(
+        &self,
+        request: &ChatRequest,
+        stream: bool,
+        token: Option<&CancelToken>,
+        call_start: Instant,
+    ) -> Result<Started, Error> {
         request.validate()?;
         let inner = &*self.inner;
         let protocol = request.protocol_override().unwrap_or(inner.config.protocol);
@@ -279,7 +446,18 @@ impl Client {
         let mut body = std::mem::take(&mut *inner.body.lock().unwrap_or_else(|p| p.into_inner()));
         let result = request
             .write_body(protocol, stream, &mut body)
-            .and_then(|()| self.send_with_retries(&url, &headers, protocol, stream, &body));
+            .and_then(|()| {
+                let call = Call {
+                    url: &url,
+                    headers: &headers,
+                    protocol,
+                    stream,
+                    body: &body,
+                    token,
+                    start: call_start,
+                };
+                self.send_with_retries(&call)
+            });
         let mut slot = inner.body.lock().unwrap_or_else(|p| p.into_inner());
         if body.capacity() > slot.capacity() {
             *slot = body;
@@ -325,38 +503,32 @@ impl Client {
         Ok(map)
     }
 
-    fn send_with_retries(
-        &self,
-        url: &str,
-        headers: &HeaderMap,
-        protocol: Protocol,
-        stream: bool,
-        body: &[u8],
-    ) -> Result<Started, Error> {
+    fn send_with_retries(&self, call: &Call<'_>) -> Result<Started, Error> {
         let inner = &*self.inner;
         let config = &inner.config;
-        let start = Instant::now();
         // `build` turned a timeout too long for the clock into none; an overflow here
         // is no deadline all the same.
-        let deadline = config.total_timeout.and_then(|t| start.checked_add(t));
+        let deadline = config.total_timeout.and_then(|t| call.start.checked_add(t));
         let mut retry = 0u32;
         // Every error returned says how many requests were sent and the server's
         // last hint.
         let mut hint = None;
         let done = |error: Error, sent: u32, hint| error.with_attempts(sent).with_retry_after(hint);
         loop {
+            // Before each attempt: a call cancelled already sends nothing more.
+            if call.token.is_some_and(CancelToken::is_cancelled) {
+                return Err(done(Error::cancelled(None), retry, hint));
+            }
             let remaining = match deadline {
                 Some(d) => match d.checked_duration_since(Instant::now()) {
                     Some(r) if !r.is_zero() => Some(r),
                     _ => {
-                        return Err(Error::timeout(TimeoutKind::Total, None)
-                            .with_attempts(retry)
-                            .with_retry_after(hint));
+                        return Err(done(Error::timeout(TimeoutKind::Total, None), retry, hint));
                     }
                 },
                 None => None,
             };
-            let rejected = match self.attempt(url, headers, protocol, stream, body, remaining) {
+            let rejected = match self.attempt(call, remaining) {
                 Ok(started) => {
                     return Ok(Started {
                         attempts: retry + 1,
@@ -388,29 +560,33 @@ impl Client {
                 config.retry.max_retries,
                 cause(&rejected.error)
             );
-            match &config.sleeper {
-                Some(sleep) => sleep(delay),
-                None => std::thread::sleep(delay),
+            let stopped = match (&config.sleeper, call.token) {
+                // A sleeper cannot be woken: the cancel is seen when it returns.
+                (Some(sleep), token) => {
+                    sleep(delay);
+                    token.is_some_and(CancelToken::is_cancelled)
+                }
+                (None, Some(token)) => token.wait_timeout(delay),
+                (None, None) => {
+                    std::thread::sleep(delay);
+                    false
+                }
+            };
+            if stopped {
+                return Err(done(Error::cancelled(None), retry + 1, hint));
             }
             retry += 1;
         }
     }
 
     /// One attempt: the answer, or why there is none (a send error, or an error status)
-    /// with the server's retry hint and whether a retry is allowed.
-    fn attempt(
-        &self,
-        url: &str,
-        headers: &HeaderMap,
-        protocol: Protocol,
-        stream: bool,
-        body: &[u8],
-        remaining: Option<Duration>,
-    ) -> Result<Started, Rejected> {
+    /// with the server's retry hint and whether a retry is allowed. A cancelled attempt
+    /// is a [`Rejected`] holding the cancel, never retryable.
+    fn attempt(&self, call: &Call<'_>, remaining: Option<Duration>) -> Result<Started, Rejected> {
         let config = &self.inner.config;
         let mut req = config
             .agent
-            .post(url)
+            .post(call.url)
             .config()
             .http_status_as_error(false)
             .max_redirects(0)
@@ -422,28 +598,61 @@ impl Client {
             .timeout_global(remaining)
             .build();
         if let Some(map) = req.headers_mut() {
-            map.extend(headers.iter().map(|(k, v)| (k.clone(), v.clone())));
+            map.extend(call.headers.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
-        match req.send(body) {
-            Ok(response) => started_or_rejected(response, protocol, stream),
-            Err(e) => Err(Rejected {
-                retryable: is_connect_failure(&e),
-                error: send_error(e, config.proxy.as_deref()),
-                retry_after: None,
+        // A context per attempt: what the transport records is about one request on
+        // one connection.
+        let context = CallContext::new(call.token.cloned());
+        let sent = context.run(|| req.send(call.body));
+        let cancelled = || Rejected {
+            error: Error::cancelled(None),
+            retry_after: None,
+            retryable: false,
+        };
+        // The cancel first: a cancelled send can fail in any way (a socket shut down
+        // reads as a closed connection), and it is never retried.
+        if context.is_cancelled() || sent.as_ref().is_err_and(is_cancel_ureq) {
+            return Err(cancelled());
+        }
+        let answer = match sent {
+            // An error body is read inside the attempt's scope, so a cancel reaches it.
+            Ok(response) => context.run(|| {
+                started_or_rejected(response, call.protocol, call.stream, &context, call.start)
             }),
+            Err(e) => {
+                let delivery = if !config.own_transport {
+                    Delivery::Unknown
+                } else if context.nothing_sent() {
+                    Delivery::NotSent
+                } else {
+                    Delivery::MaybeSent
+                };
+                return Err(Rejected {
+                    retryable: config.retry.retries_send_failure(&e, delivery),
+                    error: send_error(e, config.proxy.as_deref()),
+                    retry_after: None,
+                });
+            }
+        };
+        // Cancelled while an error body was read, or as the head came in: stop here
+        // rather than hand back a stream the caller asked to stop.
+        if context.is_cancelled() {
+            return Err(cancelled());
         }
+        answer
     }
 }
 
-/// Whether a send error means the request never reached a server that answered: worth
-/// a retry.
-fn is_connect_failure(e: &ureq::Error) -> bool {
-    matches!(
-        e,
-        ureq::Error::Io(_)
-            | ureq::Error::ConnectionFailed
-            | ureq::Error::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve)
-    )
+/// One call as its attempts see it: what to send, the token, the call's start.
+struct Call<'a> {
+    url: &'a str,
+    headers: &'a HeaderMap,
+    protocol: Protocol,
+    stream: bool,
+    body: &'a [u8],
+    token: Option<&'a CancelToken>,
+    /// Before validation: the start of the timings and of the total deadline.
+    start: Instant,
 }
 
 /// What a failed attempt's error was, for the retry log: its kind and status, never a
@@ -501,7 +710,5 @@ mod tests {
         assert_eq!(e.timeout_kind(), Some(TimeoutKind::Connect));
         assert!(e.partial().is_none());
         assert!(e.is_retryable());
-        assert!(is_connect_failure(&ureq::Error::Timeout(T::Connect)));
-        assert!(!is_connect_failure(&ureq::Error::Timeout(T::PerRead)));
     }
 }

@@ -336,6 +336,17 @@ impl ClientBuilder {
     /// config instead: `ureq::config::ConfigBuilder` has setters of the same names
     /// (`proxy(None)` for no proxy).
     ///
+    /// The agent runs on ureq's own transport, not the client's, so the client does
+    /// not see its connections. A [`CancelToken`](crate::blocking::CancelToken) is then
+    /// seen only before each attempt, between attempts and before each read of the
+    /// body: not inside a connect, a TLS handshake or a blocked read, which run to
+    /// their own timeouts. And a connection failure cannot be told apart as before or
+    /// after the request was written, so only failures before any connection (the host
+    /// lookup, a refused or timed-out connect) are retried, unless
+    /// [`RetryPolicy::retry_unanswered`](crate::blocking::RetryPolicy::retry_unanswered)
+    /// is on; and [`Timings::request_written`](crate::chat::Timings::request_written)
+    /// is `None`.
+    ///
     /// # Example
     ///
     /// This example builds the agent with the ureq the client re-exports
@@ -628,7 +639,7 @@ impl ClientBuilder {
             )
         })?;
         authorization.set_sensitive(true);
-        let (agent, proxy) = match self.agent {
+        let (agent, proxy, own_transport) = match self.agent {
             Some(agent) => {
                 let ignored = agent_would_ignore(&self.proxy, &self.connections);
                 if !ignored.is_empty() {
@@ -644,7 +655,7 @@ impl ClientBuilder {
                         ),
                     ));
                 }
-                (agent, None)
+                (agent, None, false)
             }
             None => {
                 let proxy = choose_proxy(&self.proxy, env, &root)?;
@@ -674,11 +685,12 @@ impl ClientBuilder {
                         .user_agent(DEFAULT_USER_AGENT)
                         .build(),
                 );
-                (agent, name)
+                (agent, name, true)
             }
         };
         Ok(Client::new(Config {
             agent,
+            own_transport,
             api_key: self.api_key,
             authorization,
             headers,
@@ -827,6 +839,10 @@ pub(crate) fn checked_header(name: &str, value: &str) -> Result<(HeaderName, Hea
 /// What [`ClientBuilder::build`] checked, for the client to run with.
 pub(crate) struct Config {
     pub(crate) agent: ureq::Agent,
+    /// Whether `agent` runs on the client's own transport
+    /// ([`super::transport`]): a cancel reaches every phase, and what a
+    /// failed attempt wrote is known. `false` for an agent of the user's own.
+    pub(crate) own_transport: bool,
     pub(crate) api_key: ApiKey,
     /// `Bearer <key>`, marked sensitive.
     pub(crate) authorization: HeaderValue,

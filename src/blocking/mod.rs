@@ -2,15 +2,19 @@
 //! stream that reads the socket only when asked.
 //!
 //! ```text
-//!  Client::stream(&ChatRequest)
+//!  Client::stream(&ChatRequest)    (stream_cancellable(&request, &CancelToken): the
+//!                                  same, stoppable from another thread in any phase)
 //!    validate (model rules)        -> ErrorKind::Validation, nothing sent
-//!    POST, retried before any body byte (connect failures, 408/409/429/5xx)
+//!    POST, retried before any body byte (failures before the request was written,
+//!                                  408/409/429/5xx)
 //!    non-2xx                       -> ErrorKind::Api (JSON or SSE body) | Http (other)
 //!  ChatStream::record_to(writer)   (optional, before the first event) tee the raw body,
 //!                                  handed back by finish_recording()
 //!  ChatStream::set_track_arguments(true)  (optional) parse tool arguments as they stream
 //!  ChatStream::next_event()        read into a 16 KiB buffer -> StreamDecoder -> events
-//!  ChatStream::finish()            -> Completion
+//!  ChatStream::cancel_token()      stop it from another thread -> ErrorKind::Cancelled
+//!  ChatStream::timings()           head, first byte, first token, end (so far)
+//!  ChatStream::finish()            -> Completion (with its Timings)
 //! ```
 //!
 //! Timeouts: connect, idle (no byte for a while; default 180 s, a slow steady stream is

@@ -6,13 +6,14 @@
 //! was expected) read answers through here; neither needs the other for it.
 
 use std::io::Read;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use ureq::http::{HeaderMap, Response};
 
 use crate::blocking::retry::retry_after;
+use crate::blocking::transport::{CallContext, is_cancel};
 use crate::chat::wire::{self, WireChunk};
-use crate::chat::{Accumulator, Completion, Protocol};
+use crate::chat::{Accumulator, Completion, Protocol, Timings};
 use crate::error::{
     ApiError, Category, Error, HttpError, LimitKind, MalformedChunk, TimeoutKind, snippet,
 };
@@ -34,6 +35,33 @@ pub(crate) struct Started {
     pub(crate) reusable: bool,
     /// Requests sent for the call, this one included.
     pub(crate) attempts: u32,
+    /// The attempt that got this answer: its token, and what the transport recorded.
+    pub(crate) call: CallContext,
+    /// When the call started: before validation and the first attempt.
+    pub(crate) call_start: Instant,
+    /// When the response head was in (`send` returned).
+    pub(crate) head_at: Instant,
+}
+
+impl Started {
+    /// What is measured by the time the head is in: the request written (when the
+    /// client's own transport saw it), the head, the requests sent.
+    pub(crate) fn timings(&self) -> Timings {
+        Timings {
+            request_written: self
+                .call
+                .request_written_at()
+                .map(|at| since(self.call_start, at)),
+            response_head: Some(since(self.call_start, self.head_at)),
+            requests: self.attempts,
+            ..Timings::default()
+        }
+    }
+}
+
+/// The time from `start` to `at` (zero if `at` is earlier, which the clock never gives).
+pub(crate) fn since(start: Instant, at: Instant) -> Duration {
+    at.saturating_duration_since(start)
 }
 
 /// An attempt the server answered with an error status.
@@ -52,7 +80,10 @@ pub(crate) fn started_or_rejected(
     response: Response<ureq::Body>,
     protocol: Protocol,
     stream: bool,
+    call: &CallContext,
+    call_start: Instant,
 ) -> Result<Started, Rejected> {
+    let head_at = Instant::now();
     let (parts, body) = response.into_parts();
     let status = parts.status.as_u16();
     let request_id = header(&parts.headers, "x-request-id").map(str::to_owned);
@@ -73,9 +104,12 @@ pub(crate) fn started_or_rejected(
             json_body: json_body || !stream,
             reusable: reusable(&parts),
             attempts: 0,
+            call: call.clone(),
+            call_start,
+            head_at,
         });
     }
-    let text = read_error_body(body);
+    let text = read_error_body(call.reader(body.into_reader()));
     let error = error_from_response(status, &parts.headers, &text, request_id);
     // What a person must settle is never retried, whatever the server's header says.
     let settled_by_person = matches!(
@@ -151,25 +185,22 @@ pub(crate) fn transport(
 }
 
 /// Reads an error body, at most [`ERROR_BODY_LIMIT`] bytes; a failure keeps what was
-/// read.
-fn read_error_body(body: ureq::Body) -> String {
+/// read (the caller checks for a cancel).
+fn read_error_body(body: impl Read) -> String {
     let mut bytes = Vec::new();
-    let _ = body
-        .into_reader()
-        .take(ERROR_BODY_LIMIT)
-        .read_to_end(&mut bytes);
+    let _ = body.take(ERROR_BODY_LIMIT).read_to_end(&mut bytes);
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// Reads a whole 2xx body up to `limit` bytes.
 pub(crate) fn read_limited(
-    body: ureq::Body,
+    body: impl Read,
     limit: usize,
     request_id: Option<&str>,
 ) -> Result<String, Error> {
     let mut bytes = Vec::new();
     let limit64 = u64::try_from(limit).unwrap_or(u64::MAX);
-    let mut reader = body.into_reader().take(limit64.saturating_add(1));
+    let mut reader = body.take(limit64.saturating_add(1));
     if let Err(e) = reader.read_to_end(&mut bytes) {
         return Err(read_error(e, request_id, None));
     }
@@ -188,14 +219,18 @@ pub(crate) fn read_limited(
     })
 }
 
-/// Maps an error reading a body: timeouts to
-/// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) (with `partial`), the rest to
+/// Maps an error reading a body: a cancel to
+/// [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled) and timeouts to
+/// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) (each with `partial`), the rest to
 /// [`ErrorKind::Transport`](crate::ErrorKind::Transport).
 pub(crate) fn read_error(
     e: std::io::Error,
     request_id: Option<&str>,
     partial: Option<&Completion>,
 ) -> Error {
+    if is_cancel(&e) {
+        return Error::cancelled(partial.cloned()).with_request_id(request_id);
+    }
     match ureq::Error::from(e) {
         ureq::Error::Timeout(t) => {
             Error::timeout(timeout_kind(t), partial.cloned()).with_request_id(request_id)

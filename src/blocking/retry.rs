@@ -5,12 +5,30 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// When and how often to send a failed request again.
 ///
-/// A call is retried only before any byte of a successful body was read: on connection
-/// failures, connect timeouts, and on statuses 408, 409, 429, 500, 502, 503 and 504 (or
-/// any status with `x-should-retry: true`; `x-should-retry: false` forbids it). Errors a
-/// person must settle ([`Category`](crate::Category) `Auth`, `Permission` or `Quota`:
-/// arrears, a used-up free tier, a workspace that has not subscribed) are never retried,
-/// and nothing is retried once a stream has started.
+/// A call is retried only before any byte of a successful body was read, and only when
+/// sending it again cannot make the server do (and bill) the work twice:
+///
+/// - failures that provably never reached the server: the host lookup, a refused or
+///   timed-out connect, the TLS handshake, a proxy's `CONNECT`, a pooled connection
+///   found closed before the request was written (the client's own transport counts
+///   the request bytes it hands to a connection, so it knows);
+/// - statuses 408, 409, 429, 500, 502, 503 and 504 (or any status with
+///   `x-should-retry: true`; `x-should-retry: false` forbids it): the server answered,
+///   and said a retry is safe.
+///
+/// A connection that fails once the request was written, in full or in part (reset or
+/// closed before the response head), is not retried: the server may have received the
+/// request and be generating (and billing) the answer. Opt in with
+/// [`retry_unanswered`](RetryPolicy::retry_unanswered) when a duplicate costs less than
+/// a failure. A timeout after the request was written (the idle timeout while waiting
+/// for the head, the total deadline) is never retried. With an agent of your own
+/// ([`ClientBuilder::agent`](crate::blocking::ClientBuilder::agent)) the client cannot
+/// see what was written, so only failures before a connection existed (the host
+/// lookup, a refused or timed-out connect) count as not sent.
+///
+/// Errors a person must settle ([`Category`](crate::Category) `Auth`, `Permission` or
+/// `Quota`: arrears, a used-up free tier, a workspace that has not subscribed) are never
+/// retried, nothing is retried once a stream has started, and nothing after a cancel.
 ///
 /// The delay before retry `n` (0-based) is the server's hint when it sent one
 /// (`retry-after-ms`, else `retry-after` in seconds or as an HTTP date), capped at
@@ -32,6 +50,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// // A hint wins, capped at a minute.
 /// assert_eq!(policy.delay(0, Some(Duration::from_secs(3)), 0.9), Duration::from_secs(3));
 /// assert_eq!(policy.delay(0, Some(Duration::from_secs(600)), 0.0), Duration::from_secs(60));
+/// // A request the server may have received is not sent again unless asked for.
+/// assert!(!policy.retry_unanswered);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -44,6 +64,10 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// The longest server-requested delay honoured (default 60 s).
     pub max_retry_after: Duration,
+    /// Whether to retry a request whose connection failed after the request was
+    /// written, before any answer (default `false`): see
+    /// [`retry_unanswered`](RetryPolicy::retry_unanswered).
+    pub retry_unanswered: bool,
 }
 
 impl Default for RetryPolicy {
@@ -53,8 +77,22 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(8),
             max_retry_after: Duration::from_secs(60),
+            retry_unanswered: false,
         }
     }
+}
+
+/// What the client knows of whether a failed attempt's request reached the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    /// No byte of the request was handed to a connection: the client's own transport
+    /// counted none.
+    NotSent,
+    /// Some of it was, or all: the server may have it.
+    MaybeSent,
+    /// Not known: an agent of the user's own, whose connections the client does not
+    /// see.
+    Unknown,
 }
 
 impl RetryPolicy {
@@ -95,6 +133,48 @@ impl RetryPolicy {
         self
     }
 
+    /// Whether to send a request again when its connection failed after the request
+    /// was written, in full or in part, and before the response head arrived (reset,
+    /// closed, broken off). Defaults to `false`: the server may have received the
+    /// request and be generating the answer, which it bills whether or not the answer
+    /// arrives, so a retry can bill the call twice. Turn it on when a failure costs
+    /// more than a possible duplicate (short prompts, a flaky network).
+    ///
+    /// Failures before the request was written are retried either way, timeouts after
+    /// it never (the server is likely still working on the request).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use dashscope_glm::blocking::RetryPolicy;
+    ///
+    /// let policy = RetryPolicy::default().retry_unanswered(true);
+    /// assert!(policy.retry_unanswered);
+    /// ```
+    #[must_use]
+    pub fn retry_unanswered(mut self, retry: bool) -> Self {
+        self.retry_unanswered = retry;
+        self
+    }
+
+    /// Whether a failure to send (no answer at all) is worth another request, given
+    /// what is known of its delivery: see the type's docs.
+    pub(crate) fn retries_send_failure(&self, e: &ureq::Error, delivery: Delivery) -> bool {
+        use ureq::Timeout;
+        match e {
+            // Before there was a connection to write to.
+            ureq::Error::HostNotFound
+            | ureq::Error::ConnectionFailed
+            | ureq::Error::Timeout(Timeout::Resolve | Timeout::Connect) => true,
+            ureq::Error::Io(io) => match delivery {
+                Delivery::NotSent => true,
+                Delivery::MaybeSent => self.retry_unanswered,
+                Delivery::Unknown => never_connected(io) || self.retry_unanswered,
+            },
+            _ => false,
+        }
+    }
+
     /// The delay before retry `retry` (0 for the first retry), given the server's hint
     /// (`retry-after-ms`, else `retry-after` in seconds or as an HTTP date) and a jitter value in `[0, 1)` (clamped): a hint is taken
     /// as is, capped; a backoff loses `jitter / 4` of itself.
@@ -119,6 +199,20 @@ impl RetryPolicy {
         Duration::try_from_secs_f64(backoff.as_secs_f64() * (1.0 - jitter / 4.0))
             .map_or(backoff, |d| d.min(backoff))
     }
+}
+
+/// Whether an I/O error is one a connect gives before any connection exists (refused,
+/// unreachable), whatever transport made it.
+fn never_connected(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        e.kind(),
+        ErrorKind::ConnectionRefused
+            | ErrorKind::HostUnreachable
+            | ErrorKind::NetworkUnreachable
+            | ErrorKind::NetworkDown
+            | ErrorKind::AddrNotAvailable
+    )
 }
 
 /// The server's retry hint: `retry-after-ms` (milliseconds, fractions allowed) when
@@ -393,6 +487,51 @@ mod tests {
             "06 Nov 1994",
         ] {
             assert_eq!(at(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn send_failures_are_retried_only_when_nothing_reached_the_server() {
+        use std::io::{Error as IoError, ErrorKind};
+        use ureq::Timeout;
+        let io = |kind| ureq::Error::Io(IoError::from(kind));
+        let strict = RetryPolicy::default();
+        let lenient = RetryPolicy::default().retry_unanswered(true);
+        for policy in [strict, lenient] {
+            for delivery in [Delivery::NotSent, Delivery::MaybeSent, Delivery::Unknown] {
+                // Before any connection: always.
+                for e in [
+                    ureq::Error::HostNotFound,
+                    ureq::Error::ConnectionFailed,
+                    ureq::Error::Timeout(Timeout::Connect),
+                    ureq::Error::Timeout(Timeout::Resolve),
+                ] {
+                    assert!(policy.retries_send_failure(&e, delivery), "{e:?}");
+                }
+                // Timeouts after writing, and answers that are not HTTP: never.
+                for e in [
+                    ureq::Error::Timeout(Timeout::PerRead),
+                    ureq::Error::Timeout(Timeout::Global),
+                    ureq::Error::Timeout(Timeout::RecvResponse),
+                    ureq::Error::BodyStalled,
+                    ureq::Error::LargeResponseHeader(1, 1),
+                ] {
+                    assert!(!policy.retries_send_failure(&e, delivery), "{e:?}");
+                }
+            }
+            let reset = io(ErrorKind::ConnectionReset);
+            assert!(policy.retries_send_failure(&reset, Delivery::NotSent));
+            assert_eq!(
+                policy.retries_send_failure(&reset, Delivery::MaybeSent),
+                policy.retry_unanswered
+            );
+            assert_eq!(
+                policy.retries_send_failure(&reset, Delivery::Unknown),
+                policy.retry_unanswered
+            );
+            // Refused: no connection, even where the client cannot see the writes.
+            let refused = io(ErrorKind::ConnectionRefused);
+            assert!(policy.retries_send_failure(&refused, Delivery::Unknown));
         }
     }
 

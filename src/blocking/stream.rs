@@ -6,13 +6,17 @@
 
 use std::fmt;
 use std::io::{self, Read, Write};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use crate::blocking::cancel::CancelToken;
 use crate::blocking::response::{
-    Started, completion_from_body, merge_whole_json, read_error, timeout_kind,
+    Started, completion_from_body, merge_whole_json, read_error, since, timeout_kind,
 };
-use crate::chat::reader::{Hooks, StreamEnd};
-use crate::chat::{Completion, EventReader, OwnedStreamEvent, StreamDecoder, StreamEvent};
-use crate::error::{Error, ErrorKind, LimitKind, TimeoutKind};
+use crate::blocking::transport::{CallContext, CallReader, is_cancel};
+use crate::chat::reader::{Hooks, ReadFailure, StreamEnd};
+use crate::chat::{Completion, EventReader, OwnedStreamEvent, StreamDecoder, StreamEvent, Timings};
+use crate::error::{Error, ErrorKind, LimitKind};
 
 /// The most body bytes read after `data: [DONE]` to reach the end of the body, so that
 /// ureq can return the connection to its pool: a server sends nothing but the chunked
@@ -39,10 +43,17 @@ const DRAIN_TAIL_BYTES: usize = 64 * 1024;
 /// reason or `[DONE]`), with an error the server sent ([`ErrorKind::Stream`]), or cut
 /// short — the body ended or broke off before the server said it was finished
 /// ([`ErrorKind::Interrupted`], carrying everything received), or a timeout
-/// ([`ErrorKind::Timeout`], likewise). After any error the stream is fused: the same error
+/// ([`ErrorKind::Timeout`], likewise) — or the caller stops it: a
+/// [`cancel`](CancelToken::cancel) of its [`cancel_token`](ChatStream::cancel_token),
+/// from any thread, ends a blocked read at once ([`ErrorKind::Cancelled`], carrying
+/// everything merged). After any error the stream is fused: the same error
 /// comes back (sharing its [partial completion](Error::partial), not copying it) and
 /// the socket is not read again; the iterator yields the error once and then `None`.
 /// Nothing is retried once the response has started.
+///
+/// [`timings`](ChatStream::timings) says when each step happened (the response head,
+/// the first body byte, the first reasoning and answer text, the end), as the stream
+/// goes; [`finish`](ChatStream::finish) puts them in [`Completion::timings`].
 ///
 /// Before the first event you can ask for more: [`record_to`](ChatStream::record_to)
 /// tees the raw body to a writer (a replay fixture, a bug report), which makes a
@@ -53,9 +64,10 @@ const DRAIN_TAIL_BYTES: usize = 64 * 1024;
 /// [`Client::stream`](crate::blocking::Client::stream) returns once the headers are in
 /// and reads no body byte itself.
 ///
-/// At the end of the stream, the finish reason, usage, body bytes read and events
-/// delivered are logged at debug level through the [`log`](https://docs.rs/log) facade
-/// (target `dashscope_glm::blocking::stream`); message text is never logged.
+/// At the end of the stream, the finish reason, usage, body bytes read, events
+/// delivered, time to the first token, total time and requests sent are logged at debug
+/// level through the [`log`](https://docs.rs/log) facade (target
+/// `dashscope_glm::blocking::stream`); message text is never logged.
 ///
 /// # Example
 ///
@@ -81,23 +93,70 @@ const DRAIN_TAIL_BYTES: usize = 64 * 1024;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct ChatStream<W = io::Sink> {
-    reader: EventReader<ureq::BodyReader<'static>>,
+    /// Every read inside the call's scope, so that the client's transport sees the
+    /// token; refused once the token is cancelled.
+    reader: EventReader<CallReader<ureq::BodyReader<'static>>>,
     json_body: bool,
     max_body_bytes: usize,
     request_id: Option<String>,
     /// Requests sent for the call: every error says it.
     attempts: u32,
     iter_fused: bool,
+    /// The call's token: the caller's, or one of the stream's own.
+    token: CancelToken,
     hooks: Transport<W>,
 }
 
-/// What the stream does as the body goes by: tee it to the writer, log its end.
+/// What the stream does as the body goes by: tee it to the writer, time it, log its
+/// end.
 struct Transport<W> {
     writer: W,
     /// The first write or flush error; teeing stopped there.
     error: Option<io::Error>,
     /// Whether the writer was flushed at the end of the body.
     flushed: bool,
+    clock: Clock,
+}
+
+/// The stream's [`Timings`], and what they are measured from.
+struct Clock {
+    timings: Timings,
+    /// The call's start: before validation and the first request.
+    start: Instant,
+    /// The last attempt, whose first body byte the transport records.
+    call: CallContext,
+}
+
+impl Clock {
+    fn since_start(&self) -> Duration {
+        since(self.start, Instant::now())
+    }
+
+    /// Notes the first text of each kind, as the merger hands it out.
+    fn saw(&mut self, event: &StreamEvent<'_>) {
+        let slot = match event {
+            StreamEvent::Reasoning(_) => &mut self.timings.first_reasoning,
+            StreamEvent::Content(_) => &mut self.timings.first_content,
+            StreamEvent::ToolCallStart { .. } | StreamEvent::ToolCallArguments { .. } => {
+                &mut self.timings.first_tool_call
+            }
+            StreamEvent::Usage(_) | StreamEvent::Finish(_) => return,
+        };
+        if slot.is_none() {
+            *slot = Some(since(self.start, Instant::now()));
+        }
+    }
+}
+
+impl<W> Transport<W> {
+    fn with_writer<V>(self, writer: V) -> Transport<V> {
+        Transport {
+            writer,
+            error: None,
+            flushed: false,
+            clock: self.clock,
+        }
+    }
 }
 
 impl<W: Write> Transport<W> {
@@ -123,7 +182,18 @@ impl<W: Write> Transport<W> {
 
 impl<W: Write> Hooks for Transport<W> {
     fn bytes(&mut self, bytes: &[u8]) {
-        if self.error.is_none() && !bytes.is_empty() {
+        if bytes.is_empty() {
+            return;
+        }
+        let clock = &mut self.clock;
+        if clock.timings.first_byte.is_none() {
+            // As the transport saw it (a JSON body comes here whole, once read).
+            clock.timings.first_byte = clock
+                .call
+                .first_body_byte_at()
+                .map(|at| since(clock.start, at));
+        }
+        if self.error.is_none() {
             if let Err(e) = self.writer.write_all(bytes) {
                 self.error = Some(e);
             }
@@ -135,13 +205,17 @@ impl<W: Write> Hooks for Transport<W> {
     }
 
     fn stream_end(&mut self, end: &StreamEnd<'_>) {
-        log_stream_end(end);
+        if self.clock.timings.end.is_none() {
+            self.clock.timings.end = Some(self.clock.since_start());
+        }
+        log_stream_end(end, &self.clock.timings);
     }
 }
 
 /// Logs the end of a stream at debug level: never message text (an error's display
-/// may quote the body, so only its kind is logged).
-fn log_stream_end(end: &StreamEnd<'_>) {
+/// may quote the body, so only its kind is logged). Durations are milliseconds from the
+/// call's start, `-` where there is none (no text or tool call came).
+fn log_stream_end(end: &StreamEnd<'_>, timings: &Timings) {
     let c = end.completion;
     let outcome = match end.error.map(Error::kind) {
         None => "finished",
@@ -154,13 +228,22 @@ fn log_stream_end(end: &StreamEnd<'_>) {
         Some(ErrorKind::Cancelled) => "cancelled",
         Some(_) => "failed",
     };
+    let ms = |d: Option<Duration>| {
+        d.map_or_else(
+            || "-".to_owned(),
+            |d| format!("{:.1}", d.as_secs_f64() * 1e3),
+        )
+    };
     log::debug!(
-        "stream {outcome}: finish_reason={:?} usage={:?} bytes={} events={} request_id={:?}",
+        "stream {outcome}: finish_reason={:?} usage={:?} bytes={} events={} request_id={:?} first_token_ms={} total_ms={} requests={}",
         c.finish_reason.as_ref().map(|r| r.as_str()),
         c.usage,
         end.bytes_read,
         end.events,
         c.request_id,
+        ms(timings.first_token()),
+        ms(timings.end),
+        timings.requests,
     );
 }
 
@@ -192,11 +275,18 @@ impl<W> fmt::Debug for ChatStream<W> {
     }
 }
 
-/// Which of ureq's read errors are timeouts, and of which kind.
-fn ureq_timeout(e: &io::Error) -> Option<TimeoutKind> {
-    match e.get_ref()?.downcast_ref::<ureq::Error>()? {
-        ureq::Error::Timeout(t) => Some(timeout_kind(*t)),
-        _ => None,
+/// What a read error of the body means: the cancel first (a read the cancel cut can
+/// fail in any way), then ureq's timeouts; anything else broke the body off.
+fn classify(e: &io::Error) -> ReadFailure {
+    if is_cancel(e) {
+        return ReadFailure::Cancelled;
+    }
+    match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<ureq::Error>())
+    {
+        Some(ureq::Error::Timeout(t)) => ReadFailure::Timeout(timeout_kind(*t)),
+        _ => ReadFailure::Broken,
     }
 }
 
@@ -206,23 +296,35 @@ impl ChatStream {
         decoder: StreamDecoder,
         read_buffer: usize,
         max_body_bytes: usize,
+        token: CancelToken,
     ) -> Self {
+        let timings = started.timings();
+        // The caller's token guarded the request already; a stream started without one
+        // is guarded by its own from here.
+        let call = started.call.with_token(token.clone());
+        let body = call.reader(started.body.into_reader());
         Self {
             // Past `[DONE]` the body is read to its end (a bounded tail) only when
             // the connection can then go back to ureq's pool.
-            reader: EventReader::from_decoder(started.body.into_reader(), decoder)
+            reader: EventReader::from_decoder(body, decoder)
                 .read_buffer(read_buffer)
-                .timeouts(ureq_timeout)
+                .classify_errors(classify)
                 .drain_tail(started.reusable.then_some(DRAIN_TAIL_BYTES)),
             json_body: started.json_body,
             max_body_bytes,
             request_id: started.request_id,
             attempts: started.attempts,
             iter_fused: false,
+            token,
             hooks: Transport {
                 writer: io::sink(),
                 error: None,
                 flushed: false,
+                clock: Clock {
+                    timings,
+                    start: started.call_start,
+                    call,
+                },
             },
         }
     }
@@ -280,11 +382,8 @@ impl ChatStream {
             request_id: self.request_id,
             attempts: self.attempts,
             iter_fused: self.iter_fused,
-            hooks: Transport {
-                writer,
-                error: None,
-                flushed: false,
-            },
+            token: self.token,
+            hooks: self.hooks.with_writer(writer),
         }
     }
 }
@@ -523,6 +622,14 @@ impl<W: Write> ChatStream<W> {
     /// ```
     pub fn next_event(&mut self) -> Result<Option<StreamEvent<'_>>, Error> {
         let attempts = self.attempts;
+        // Cancelled and not over: stop here, also when events are decoded and waiting,
+        // so that nothing more is handed out after a stop button.
+        if self.token.is_cancelled() && !self.reader.is_over() {
+            let partial = Arc::new(self.reader.completion().clone());
+            let e =
+                Error::cancelled_with(Some(partial)).with_request_id(self.request_id.as_deref());
+            return Err(self.reader.fail(e, &mut self.hooks).with_attempts(attempts));
+        }
         if self.json_body {
             if let Some(body) = self.reader.take_reader() {
                 if let Err(e) = self.read_json_body(body) {
@@ -530,14 +637,105 @@ impl<W: Write> ChatStream<W> {
                 }
             }
         }
-        self.reader
-            .next_event_with(&mut self.hooks)
-            .map_err(|e| e.with_attempts(attempts))
+        let hooks = &mut self.hooks;
+        match self.reader.next_event_with(hooks) {
+            Ok(Some(event)) => {
+                hooks.clock.saw(&event);
+                Ok(Some(event))
+            }
+            Ok(None) => Ok(None),
+            Err(e) => Err(e.with_attempts(attempts)),
+        }
+    }
+
+    /// The token that cancels this stream: the one given to
+    /// [`Client::stream_cancellable`](crate::blocking::Client::stream_cancellable), or
+    /// the stream's own for one started with
+    /// [`Client::stream`](crate::blocking::Client::stream). Clone it and hand it to
+    /// another thread (a stop button); [`cancel`](CancelToken::cancel) makes the
+    /// blocked or next [`next_event`](ChatStream::next_event) return
+    /// [`ErrorKind::Cancelled`] with everything merged so far, and closes the
+    /// connection. A stream that has ended is not affected.
+    ///
+    /// # Example
+    ///
+    /// This example stops a stream that has stalled after its first event, from
+    /// another thread, and keeps what came.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// use dashscope_glm::blocking::Client;
+    /// use dashscope_glm::chat::{ChatRequest, StreamEvent};
+    /// use dashscope_glm::testing::{ReplayServer, Reply};
+    /// use dashscope_glm::ErrorKind;
+    ///
+    /// let event = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}\n\n";
+    /// let server = ReplayServer::start(Reply::sse(event).stall_until_client_closes(event.len(), Duration::from_secs(60)))?;
+    /// let client = Client::builder().api_key("sk-test").base_url(server.base_url()).no_proxy().build()?;
+    ///
+    /// let mut stream = client.stream(&ChatRequest::new("glm-5").user("Say hello"))?;
+    /// assert_eq!(stream.next_event()?, Some(StreamEvent::Content("Hel")));
+    /// let stop = stream.cancel_token().clone();
+    /// std::thread::spawn(move || {
+    ///     std::thread::sleep(Duration::from_millis(20));
+    ///     stop.cancel();
+    /// });
+    /// // Blocked on the stalled body until the cancel.
+    /// let err = stream.next_event().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Cancelled);
+    /// assert_eq!(err.partial().unwrap().message.content, "Hel");
+    /// assert_eq!(stream.next_event().unwrap_err(), err);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn cancel_token(&self) -> &CancelToken {
+        &self.token
+    }
+
+    /// When each step of the call happened so far, from its start (before the request
+    /// was validated and sent): the request written, the response head, the first body
+    /// byte, the first reasoning text, answer text and tool call as this stream handed
+    /// them out, and the end once [`next_event`](ChatStream::next_event) returned
+    /// `Ok(None)` or an error; and the requests sent. A step that has not happened is
+    /// `None`; so is `request_written` with an agent of your own, whose writes the
+    /// client does not see. [`finish`](ChatStream::finish) puts the same figures in
+    /// [`Completion::timings`].
+    ///
+    /// # Example
+    ///
+    /// This example prints the time to the first token and the whole call.
+    ///
+    /// ```
+    /// use dashscope_glm::blocking::Client;
+    /// use dashscope_glm::chat::ChatRequest;
+    /// use dashscope_glm::testing::{ReplayServer, Reply, Split};
+    ///
+    /// let body = concat!(
+    ///     "data: {\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"Greet.\"}}]}\n\n",
+    ///     "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hello\"},\"finish_reason\":\"stop\"}]}\n\n",
+    /// );
+    /// let server = ReplayServer::start(Reply::sse(body).split(Split::PerEvent))?;
+    /// let client = Client::builder().api_key("sk-test").base_url(server.base_url()).no_proxy().build()?;
+    ///
+    /// let mut stream = client.stream(&ChatRequest::new("glm-5").user("Say hello"))?;
+    /// assert!(stream.timings().response_head.is_some());
+    /// assert_eq!(stream.timings().first_token(), None);
+    /// while stream.next_event()?.is_some() {}
+    /// let timings = *stream.timings();
+    /// println!("first token after {:?}, done after {:?}", timings.first_token(), timings.end);
+    /// assert!(timings.first_reasoning <= timings.first_content);
+    /// assert!(timings.first_content <= timings.end);
+    /// assert_eq!(timings.first_tool_call, None);
+    /// assert_eq!(stream.finish()?.timings, Some(timings));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn timings(&self) -> &Timings {
+        &self.hooks.clock.timings
     }
 
     /// A JSON body where a stream was expected (a gateway answering without SSE): read
     /// it whole and merge it as one chunk.
-    fn read_json_body(&mut self, body: ureq::BodyReader<'static>) -> Result<(), Error> {
+    fn read_json_body(&mut self, body: CallReader<ureq::BodyReader<'static>>) -> Result<(), Error> {
         let limit = u64::try_from(self.max_body_bytes).unwrap_or(u64::MAX);
         let mut bytes = Vec::new();
         let read = body.take(limit.saturating_add(1)).read_to_end(&mut bytes);
@@ -545,7 +743,10 @@ impl<W: Write> ChatStream<W> {
         self.hooks.bytes(&bytes);
         self.hooks.body_end();
         if let Err(e) = read {
-            return Err(read_error(e, self.request_id.as_deref(), None));
+            // A cancelled stream carries what was merged (nothing, here), as it does
+            // from the SSE side.
+            let partial = is_cancel(&e).then(|| self.reader.completion());
+            return Err(read_error(e, self.request_id.as_deref(), partial));
         }
         if bytes.len() > self.max_body_bytes {
             return Err(
@@ -583,9 +784,12 @@ impl<W: Write> ChatStream<W> {
     fn finish_in_place(&mut self) -> Result<Completion, Error> {
         while self.next_event()?.is_some() {}
         let attempts = self.attempts;
-        self.reader
+        let mut completion = self
+            .reader
             .finish_in_place(&mut self.hooks)
-            .map_err(|e| e.with_attempts(attempts))
+            .map_err(|e| e.with_attempts(attempts))?;
+        completion.timings = Some(self.hooks.clock.timings);
+        Ok(completion)
     }
 }
 

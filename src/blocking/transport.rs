@@ -129,7 +129,6 @@ pub(crate) fn is_cancel(e: &io::Error) -> bool {
 }
 
 /// Whether `e` is the cancel error as ureq returns it from `send` or a body read.
-#[cfg_attr(not(test), expect(dead_code, reason = "wired into the client next"))]
 pub(crate) fn is_cancel_ureq(e: &ureq::Error) -> bool {
     matches!(e, ureq::Error::Io(io) if is_cancel(io))
 }
@@ -147,12 +146,15 @@ pub(crate) fn is_cancel_ureq(e: &ureq::Error) -> bool {
 #[derive(Clone, Debug)]
 pub(crate) struct CallContext {
     record: Arc<CallRecord>,
+    /// Beside the record, not in it: [`with_token`](CallContext::with_token) guards a
+    /// later phase of the same attempt (the body of a stream started without a token)
+    /// while the record stays shared.
+    token: Option<CancelToken>,
 }
 
 /// What a [`CallContext`] shares between its clones and the transport.
 #[derive(Debug)]
 struct CallRecord {
-    token: Option<CancelToken>,
     started: Instant,
     /// Plaintext request bytes offered to the connection (counted before each write,
     /// so a write that fails part-way counts: its bytes may have left).
@@ -169,6 +171,8 @@ struct CallRecord {
     request_written: OnceLock<Instant>,
     /// The first byte read after the request was written.
     first_byte: OnceLock<Instant>,
+    /// The first body byte handed out by a [`CallReader`].
+    first_body_byte: OnceLock<Instant>,
 }
 
 /// Where the connection of a call came from.
@@ -180,14 +184,12 @@ pub(crate) enum ConnectionOrigin {
     Pooled,
 }
 
-#[cfg_attr(not(test), expect(dead_code, reason = "wired into the client next"))]
 impl CallContext {
     /// A context for one attempt, guarded by `token` if there is one. Without a token
     /// the transport records as usual but never waits on a helper thread.
     pub(crate) fn new(token: Option<CancelToken>) -> Self {
         Self {
             record: Arc::new(CallRecord {
-                token,
                 started: Instant::now(),
                 request_bytes: AtomicU64::new(0),
                 connection: OnceLock::new(),
@@ -195,13 +197,26 @@ impl CallContext {
                 connected: OnceLock::new(),
                 request_written: OnceLock::new(),
                 first_byte: OnceLock::new(),
+                first_body_byte: OnceLock::new(),
             }),
+            token,
+        }
+    }
+
+    /// The same attempt (its records shared) guarded by `token` from now on: for the
+    /// body of a stream whose request was sent without a token, so that
+    /// `ChatStream::cancel_token` can stop its reads. The request went out without a
+    /// helper thread for the connect, which nobody could have cancelled.
+    pub(crate) fn with_token(&self, token: CancelToken) -> Self {
+        Self {
+            record: Arc::clone(&self.record),
+            token: Some(token),
         }
     }
 
     /// The token guarding this call.
     pub(crate) fn token(&self) -> Option<&CancelToken> {
-        self.record.token.as_ref()
+        self.token.as_ref()
     }
 
     /// Whether the call's token is cancelled (never, without one).
@@ -210,6 +225,13 @@ impl CallContext {
     }
 
     /// When the context was made: the start of the attempt.
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "recorded for the transport's tests; no timing reads it yet"
+        )
+    )]
     pub(crate) fn started(&self) -> Instant {
         self.record.started
     }
@@ -251,17 +273,38 @@ impl CallContext {
 
     /// Whether the attempt's connection was opened for it or taken from the pool;
     /// `None` before there was one (or when connecting failed).
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "recorded for the transport's tests; no timing reads it yet"
+        )
+    )]
     pub(crate) fn connection(&self) -> Option<ConnectionOrigin> {
         self.record.connection.get().copied()
     }
 
     /// When opening a new connection started (after the host lookup and the pool):
     /// `None` for a pooled one.
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "recorded for the transport's tests; no timing reads it yet"
+        )
+    )]
     pub(crate) fn connecting_at(&self) -> Option<Instant> {
         self.record.connecting.get().copied()
     }
 
     /// When the new connection was ready (TCP, proxy and TLS): `None` for a pooled one.
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "recorded for the transport's tests; no timing reads it yet"
+        )
+    )]
     pub(crate) fn connected_at(&self) -> Option<Instant> {
         self.record.connected.get().copied()
     }
@@ -272,8 +315,22 @@ impl CallContext {
     }
 
     /// When the first response byte arrived (after the request was written).
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "recorded for the transport's tests; no timing reads it yet"
+        )
+    )]
     pub(crate) fn first_byte_at(&self) -> Option<Instant> {
         self.record.first_byte.get().copied()
+    }
+
+    /// When a [`CallReader`] of this call first handed out body bytes: the first byte
+    /// of the response body, as the client read it. Also with an agent of the user's
+    /// own, whose connections this module does not see.
+    pub(crate) fn first_body_byte_at(&self) -> Option<Instant> {
+        self.record.first_body_byte.get().copied()
     }
 
     fn note_new_connection(&self) {
@@ -375,7 +432,11 @@ impl<R: Read> Read for CallReader<R> {
             return Err(cancel_error());
         }
         let _scope = self.call.enter();
-        self.inner.read(buf)
+        let n = self.inner.read(buf)?;
+        if n > 0 {
+            self.call.record.first_body_byte.get_or_init(Instant::now);
+        }
+        Ok(n)
     }
 }
 

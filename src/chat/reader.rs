@@ -23,8 +23,26 @@ enum Phase {
     Failed(Error),
 }
 
+/// What a failed read means, as a transport tells it
+/// ([`EventReader::classify_errors`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReadFailure {
+    /// A timeout of this kind: the stream fails with it unless the server had finished.
+    Timeout(TimeoutKind),
+    /// The caller cancelled the call: the stream fails with
+    /// [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled), whatever was received.
+    #[allow(
+        dead_code,
+        reason = "made by the blocking client's transport (unused in a chat-only build)"
+    )]
+    Cancelled,
+    /// The body broke off: an end of body (an interruption unless the server had
+    /// finished), the error kept as the cause.
+    Broken,
+}
+
 /// What a transport wants to know as the body goes by: the bytes read, the end of the
-/// body, the end of the stream. [`ChatStream`](crate::blocking::ChatStream) records and
+/// body, the end of the stream. `blocking::ChatStream` (feature `blocking`) records and
 /// logs through it; [`EventReader::next_event`] passes [`NoHooks`].
 pub(crate) trait Hooks {
     /// Bytes just read from the body, before decoding.
@@ -128,8 +146,9 @@ pub struct EventReader<R> {
     phase: Phase,
     bytes_read: u64,
     events: u64,
-    /// Which read errors are timeouts (and of which kind); the rest break the body off.
-    timeout_of: fn(&io::Error) -> Option<TimeoutKind>,
+    /// What each read error means: a timeout (of which kind), a cancel, or a body that
+    /// broke off.
+    classify: fn(&io::Error) -> ReadFailure,
     /// After `[DONE]`, read (and discard) at most this many more body bytes to reach the
     /// end of the body; `None`: stop reading at `[DONE]`.
     drain_tail: Option<usize>,
@@ -150,13 +169,15 @@ impl<R> fmt::Debug for EventReader<R> {
     }
 }
 
-/// The default reading of read errors: a socket's read timeout is an idle timeout.
-fn io_timeout(e: &io::Error) -> Option<TimeoutKind> {
-    matches!(
-        e.kind(),
-        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
-    )
-    .then_some(TimeoutKind::Idle)
+/// The default reading of read errors: a socket's read timeout is an idle timeout; the
+/// rest break the body off.
+fn io_failure(e: &io::Error) -> ReadFailure {
+    match e.kind() {
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
+            ReadFailure::Timeout(TimeoutKind::Idle)
+        }
+        _ => ReadFailure::Broken,
+    }
 }
 
 impl<R: Read> EventReader<R> {
@@ -195,7 +216,7 @@ impl<R: Read> EventReader<R> {
             phase: Phase::Reading,
             bytes_read: 0,
             events: 0,
-            timeout_of: io_timeout,
+            classify: io_failure,
             drain_tail: None,
             broken_by: None,
         }
@@ -228,14 +249,14 @@ impl<R: Read> EventReader<R> {
         self
     }
 
-    /// Tells which read errors are timeouts, for a transport whose reader says so in
-    /// its own way (ureq's idle and total timeouts).
+    /// Tells what each read error means, for a transport whose reader says so in its
+    /// own way (ureq's idle and total timeouts, the client's cancel).
     #[allow(
         dead_code,
         reason = "for the blocking client's transport (unused in a chat-only build)"
     )]
-    pub(crate) fn timeouts(mut self, timeout_of: fn(&io::Error) -> Option<TimeoutKind>) -> Self {
-        self.timeout_of = timeout_of;
+    pub(crate) fn classify_errors(mut self, classify: fn(&io::Error) -> ReadFailure) -> Self {
+        self.classify = classify;
         self
     }
 
@@ -349,17 +370,25 @@ impl<R: Read> EventReader<R> {
                 Ok(())
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
-            Err(e) => match (self.timeout_of)(&e) {
+            Err(e) => match (self.classify)(&e) {
+                // Before the rest: a cancelled read can look like any of them (a socket
+                // shut down by the cancel reads as its end). The caller asked to stop,
+                // even if the server had finished: Cancelled with what was merged.
+                ReadFailure::Cancelled => Err(Error::cancelled_with(Some(Arc::new(
+                    self.completion().clone(),
+                )))),
                 // A body that breaks off is an end of body: merge what came, then
                 // Interrupted unless the server had finished.
-                None => {
+                ReadFailure::Broken => {
                     self.broken_by = Some(Arc::new(e));
                     self.end_body(hooks)
                 }
                 // Once the server said it finished, a tail that stalls does not lose
                 // the answer: the stream ends there.
-                Some(_) if self.decoder.accumulator().is_complete() => self.end_body(hooks),
-                Some(kind) => Err(Error::timeout_with(
+                ReadFailure::Timeout(_) if self.decoder.accumulator().is_complete() => {
+                    self.end_body(hooks)
+                }
+                ReadFailure::Timeout(kind) => Err(Error::timeout_with(
                     kind,
                     Some(Arc::new(self.completion().clone())),
                 )),
@@ -369,7 +398,9 @@ impl<R: Read> EventReader<R> {
 
     /// Reads what is left of the body after `[DONE]` (see
     /// [`drain_tail`](EventReader::drain_tail)), without decoding it. Errors end the
-    /// drain: the answer is complete, so a tail that breaks off or stalls changes nothing.
+    /// drain: the answer is complete, so a tail that breaks off or stalls changes nothing,
+    /// and a cancel there stops the drain (the reader is then dropped unread, which
+    /// closes the connection) but not the answer.
     fn drain(&mut self, hooks: &mut dyn Hooks) {
         let (Some(max), Some(reader)) = (self.drain_tail, self.reader.as_mut()) else {
             return;
@@ -427,6 +458,16 @@ impl<R: Read> EventReader<R> {
             bytes_read: self.bytes_read,
             events: self.events,
         }
+    }
+
+    /// Whether the stream is over: finished and drained, or failed. A cancel then changes
+    /// nothing.
+    #[allow(
+        dead_code,
+        reason = "for the blocking client's transport (unused in a chat-only build)"
+    )]
+    pub(crate) fn is_over(&self) -> bool {
+        matches!(self.phase, Phase::Done | Phase::Failed(_))
     }
 
     /// Takes the body out, unread, for a transport that reads it another way (a whole

@@ -14,7 +14,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// (no reasoning in the answer, a stream that failed before its first byte) is `None`.
 ///
 /// "First" texts are taken where the merger hands them out, not when their bytes reached
-/// the socket: what a user saw. As JSON each duration is a number of milliseconds
+/// the socket: what a user saw. A non-streaming answer is merged whole, so there the
+/// first reasoning, answer text and tool call (those present) all take the moment the
+/// body was merged, which is also the end. As JSON each duration is a number of milliseconds
 /// (fractions allowed), named with an `_ms` suffix.
 ///
 /// # Example

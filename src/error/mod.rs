@@ -199,6 +199,11 @@ impl Error {
         Self::from_detail(Detail::Cancelled).with_partial_arc(partial.map(Arc::new))
     }
 
+    /// [`Error::cancelled`] sharing a partial completion already made.
+    pub(crate) fn cancelled_with(partial: Option<Arc<Completion>>) -> Self {
+        Self::from_detail(Detail::Cancelled).with_partial_arc(partial)
+    }
+
     pub(crate) fn interrupted(partial: Arc<Completion>) -> Self {
         Self::from_detail(Detail::Interrupted).with_partial_arc(Some(partial))
     }
@@ -477,7 +482,11 @@ impl Error {
     /// `blocking::RetryPolicy` allows when it returns an error
     /// ([`attempts`](Error::attempts) says how many requests it sent): `true` here then
     /// means the error is of a passing kind — a later retry, after
-    /// [`retry_after`](Error::retry_after) or a backoff of your own, may succeed.
+    /// [`retry_after`](Error::retry_after) or a backoff of your own, may succeed. A
+    /// transport error is of a passing kind even when the connection broke after the
+    /// request was written, which the client does not retry by default
+    /// (`RetryPolicy::retry_unanswered`): the server may have received and billed that
+    /// request, so sending it again may bill it twice.
     ///
     /// # Example
     ///

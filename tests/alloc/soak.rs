@@ -6,6 +6,11 @@
 //! delivered bytes alone decide (splits, drips, cuts, truncated JSON, an oversize event,
 //! non-2xx answers, a retry), with an idle timeout no fault comes near: its outcomes do
 //! not depend on how the threads are scheduled, so a loaded CI machine cannot fail it.
+//! On top of its fault, about one request in six is cancelled from another thread at a
+//! random moment (seeded, from its start to a few milliseconds in): its outcome is then
+//! the fault's, or `Cancelled` with a partial completion that is one of the states the
+//! delivered bytes pass through (or none, when the answer had not started); either way
+//! a match, so the cancels add no dependence on scheduling either.
 //! The full soak adds the stalls shorter and longer than a 150 ms idle timeout, whose
 //! outcomes do depend on timing; it is ignored by default; run it with
 //!
@@ -26,7 +31,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use dashscope_glm::blocking::Client;
+use dashscope_glm::blocking::{CancelToken, Client};
 use dashscope_glm::chat::{Accumulator, ChatRequest, Completion, Protocol, StreamDecoder};
 use dashscope_glm::testing::{ReplayServer, Reply, Split};
 use dashscope_glm::{Error, ErrorKind, TimeoutKind};
@@ -46,6 +51,11 @@ const BATCH: usize = 250;
 const THREADS: usize = 8;
 /// How long the leak check waits for the heap to come back (see `check`).
 const SETTLE: Duration = Duration::from_secs(30);
+/// One request in this many is cancelled at a random moment.
+const CANCEL_ONE_IN: usize = 6;
+/// The latest moment a cancel is drawn at, after the request starts: most requests
+/// take about this long over loopback, so cancels land before, during and after them.
+const CANCEL_WITHIN_MICROS: usize = 4000;
 
 /// A tiny deterministic generator.
 struct Rng(u64);
@@ -332,6 +342,12 @@ impl Outcome {
                             "other"
                         }),
                     ),
+                    (ErrorKind::Cancelled, ..) => {
+                        return Self {
+                            kind: "cancelled".into(),
+                            detail: json!({"partial": partial}),
+                        };
+                    }
                     _ => ("other", json!(e.to_string())),
                 };
                 let detail = if kind == "timeout" {
@@ -355,9 +371,37 @@ struct Plan {
     protocol: Protocol,
     cumulative: bool,
     label: String,
+    /// When the request is cancelled, after it starts; `None`: never.
+    cancel: Option<Duration>,
+    /// The body bytes the server delivers, for the oracle of a cancel (kept only for
+    /// requests that are cancelled); empty for an answer that never starts a stream.
+    delivered: Vec<u8>,
+    /// The request id of the response header.
+    id: String,
 }
 
-fn plan(t: &Transcript, fault: Fault, n: usize) -> Plan {
+impl Plan {
+    /// Whether `got` is a right outcome: the one expected, or for a request that is
+    /// cancelled, `Cancelled` with no partial completion (the answer had not started)
+    /// or a partial that is one of the states the delivered bytes pass through.
+    fn accepts(&self, got: &Outcome) -> bool {
+        if *got == self.expected {
+            return true;
+        }
+        if self.cancel.is_none() || got.kind != "cancelled" {
+            return false;
+        }
+        match &got.detail["partial"] {
+            Value::Null => true,
+            partial => {
+                outcome::merged_states(self.protocol, self.cumulative, &self.id, &self.delivered)
+                    .contains(partial)
+            }
+        }
+    }
+}
+
+fn plan(t: &Transcript, fault: Fault, n: usize, cancel: Option<Duration>) -> Plan {
     let id = format!("req-{n}");
     let sse = |body: Vec<u8>| {
         Reply::sse(body)
@@ -365,7 +409,25 @@ fn plan(t: &Transcript, fault: Fault, n: usize) -> Plan {
             .header("content-type", "text/event-stream;charset=UTF-8")
     };
     let body = t.bytes.as_slice();
-    let label = format!("{} {fault:?}", t.name);
+    let label = match cancel {
+        Some(at) => format!("{} {fault:?}, cancelled after {at:?}", t.name),
+        None => format!("{} {fault:?}", t.name),
+    };
+    // What the body delivers, for a cancel's oracle: up to a stall or a cut, the
+    // garbled or oversize body, nothing for a status.
+    let delivered: &[u8] = match &fault {
+        Fault::LongStall { after }
+        | Fault::ShortStallThenClose { after }
+        | Fault::Cut { after } => &body[..(*after).min(body.len())],
+        Fault::Status(_) => &[],
+        _ => body,
+    };
+    let delivered = match (&fault, cancel) {
+        (_, None) => Vec::new(),
+        (Fault::Garbage { event }, Some(_)) => with_garbage(body, *event),
+        (Fault::Oversize, Some(_)) => with_oversize(body),
+        (_, Some(_)) => delivered.to_vec(),
+    };
     let (replies, expected) = match fault {
         Fault::Clean(split) => (
             vec![sse(body.to_vec()).split(split)],
@@ -439,6 +501,9 @@ fn plan(t: &Transcript, fault: Fault, n: usize) -> Plan {
         protocol: t.protocol,
         cumulative: t.cumulative,
         label,
+        cancel,
+        delivered,
+        id,
     }
 }
 
@@ -462,10 +527,23 @@ fn run_one(base: &str, plan: &Plan, idle: Duration) -> Outcome {
     let request = ChatRequest::new("glm-5")
         .user("soak")
         .incremental_output(!plan.cumulative);
-    let result = client.stream(&request).and_then(|mut stream| {
-        while stream.next_event()?.is_some() {}
-        stream.finish()
+    let token = CancelToken::new();
+    let canceller = plan.cancel.map(|at| {
+        let token = token.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(at);
+            token.cancel();
+        })
     });
+    let result = client
+        .stream_cancellable(&request, &token)
+        .and_then(|mut stream| {
+            while stream.next_event()?.is_some() {}
+            stream.finish()
+        });
+    if let Some(canceller) = canceller {
+        canceller.join().expect("canceller");
+    }
     Outcome::of(&result)
 }
 
@@ -483,6 +561,8 @@ fn status_kib(field: &str) -> u64 {
 
 struct Report {
     requests: usize,
+    /// Requests with a cancel drawn (which may have landed after the end).
+    cancels: usize,
     outcomes: BTreeMap<String, usize>,
     mismatches: Vec<String>,
     rss_after_batch: Vec<u64>,
@@ -496,6 +576,7 @@ fn soak(requests: usize, seed: u64, faults: Faults) -> Report {
     let mut rng = Rng(seed | 1);
     let mut report = Report {
         requests: 0,
+        cancels: 0,
         outcomes: BTreeMap::new(),
         mismatches: Vec::new(),
         rss_after_batch: Vec::with_capacity(requests / BATCH + 1),
@@ -518,7 +599,9 @@ fn soak(requests: usize, seed: u64, faults: Faults) -> Report {
                         break fault;
                     }
                 };
-                plan(t, fault, n + k)
+                let cancel = (rng.below(CANCEL_ONE_IN) == 0)
+                    .then(|| Duration::from_micros(rng.below(CANCEL_WITHIN_MICROS + 1) as u64));
+                plan(t, fault, n + k, cancel)
             })
             .collect();
         let mut builder = ReplayServer::builder();
@@ -560,7 +643,10 @@ fn soak(requests: usize, seed: u64, faults: Faults) -> Report {
         for (k, got, took) in results.lock().unwrap().drain(..) {
             let p = &plans[k];
             *report.outcomes.entry(got.kind.clone()).or_default() += 1;
-            if got != p.expected {
+            if p.cancel.is_some() {
+                report.cancels += 1;
+            }
+            if !p.accepts(&got) {
                 report.mismatches.push(format!(
                     "request {}: {}\n  expected {:?}\n  got      {:?}",
                     n + k,
@@ -584,7 +670,10 @@ fn soak(requests: usize, seed: u64, faults: Faults) -> Report {
 
 fn print(report: &Report) {
     let pct = |p: usize| report.times[(report.times.len() - 1) * p / 100];
-    println!("requests run: {}", report.requests);
+    println!(
+        "requests run: {} ({} with a cancel drawn)",
+        report.requests, report.cancels
+    );
     println!("outcomes by kind: {:?}", report.outcomes);
     println!("mismatches: {}", report.mismatches.len());
     println!(
@@ -614,11 +703,19 @@ fn check(report: &Report, faults: Faults) {
         "{} mismatches",
         report.mismatches.len()
     );
-    // Every kind of outcome the faults can give was exercised (only a stall times out;
-    // in an untimed soak a timeout is a mismatch, caught above).
+    // Every kind of outcome the faults and cancels can give was exercised (only a
+    // stall times out; in an untimed soak a timeout is a mismatch, caught above).
     let kinds: &[&str] = match faults {
-        Faults::Untimed => &["ok", "api", "http", "interrupted", "malformed"],
-        Faults::All => &["ok", "api", "http", "interrupted", "malformed", "timeout"],
+        Faults::Untimed => &["ok", "api", "http", "interrupted", "malformed", "cancelled"],
+        Faults::All => &[
+            "ok",
+            "api",
+            "http",
+            "interrupted",
+            "malformed",
+            "timeout",
+            "cancelled",
+        ],
     };
     for &kind in kinds {
         assert!(

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::Output;
 
 use crate::data::{body_json, expected, transcript};
-use dashscope_glm::chat::{Protocol, StreamDecoder};
+use dashscope_glm::chat::{Protocol, StreamDecoder, Timings};
 use dashscope_glm::testing::{ReplayServer, Reply, Split};
 use serde_json::{Value, json};
 
@@ -205,8 +205,29 @@ fn no_key_replays_the_recording_of_each_protocol() {
     ] {
         let out = chat(&["--json", "--protocol", flag], &[]);
         assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let mut printed = stdout_json(&out);
+        // The client's timings are printed too: measured, so checked for their shape and
+        // order here, and left out of the comparison with the sans-IO layers (which
+        // measure nothing).
+        let timings: Timings =
+            serde_json::from_value(printed["timings"].take()).expect("timings in the output");
+        printed.as_object_mut().unwrap().remove("timings");
+        assert_eq!(timings.requests, 1, "{flag}");
+        assert!(
+            timings.response_head <= timings.first_byte,
+            "{flag}: {timings:?}"
+        );
+        assert!(
+            timings.first_byte <= timings.first_reasoning,
+            "{flag}: {timings:?}"
+        );
+        assert!(
+            timings.first_reasoning <= timings.first_content,
+            "{flag}: {timings:?}"
+        );
+        assert!(timings.first_content <= timings.end, "{flag}: {timings:?}");
         assert_eq!(
-            stdout_json(&out),
+            printed,
             expected_from_recording(recording, protocol),
             "{flag}"
         );

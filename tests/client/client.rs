@@ -504,19 +504,41 @@ fn closed_mid_stream_is_interrupted_never_retried() {
     }
 }
 
-/// A connection dropped before any response is retried.
+/// A connection dropped after the server read the whole request, before any response:
+/// the server may be generating (and billing) the answer, so it is not sent again by
+/// default; `RetryPolicy::retry_unanswered` opts in.
 #[test]
-fn hang_up_before_the_response_is_retried() {
+fn hang_up_after_the_request_is_retried_only_when_asked() {
     let server = serve([
         Reply::new(200).hang_up(),
         sse(transcript("openai_thinking.sse"), 0),
     ]);
     let delays = Arc::default();
     let c = builder(&server, &delays).build().unwrap();
+    let err = stream_all(&c, &hello()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transport, "{err:?}");
+    assert_eq!(err.attempts(), 1);
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "the I/O cause is kept"
+    );
+    assert_eq!(server.request_count(), 1, "sent once");
+    assert!(delays.lock().unwrap().is_empty());
+
+    let server = serve([
+        Reply::new(200).hang_up(),
+        sse(transcript("openai_thinking.sse"), 0),
+    ]);
+    let delays = Arc::default();
+    let c = builder(&server, &delays)
+        .retry_policy(RetryPolicy::default().retry_unanswered(true))
+        .build()
+        .unwrap();
     let completion = stream_all(&c, &hello()).unwrap();
     assert_eq!(completion.message.content, "I am GLM, a language model.");
     assert_eq!(server.request_count(), 2);
     assert_eq!(delays.lock().unwrap().len(), 1);
+    assert_eq!(completion.timings.unwrap().requests, 2);
 }
 
 #[test]

@@ -157,3 +157,99 @@ fn each_retry_logs_its_delay_and_cause() {
     );
     assert_eq!(server.request_count(), 3);
 }
+
+/// The stream-end record says the time to the first token and the total time (in
+/// milliseconds from the call's start) and the requests sent: parsed here, and checked
+/// against the stream's own timings, not against a whole line.
+#[test]
+fn the_stream_end_record_has_the_time_to_first_token_and_the_total() {
+    install();
+    let body = concat!(
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"Think\"}}]}\n\n",
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Penguins\"},\"finish_reason\":\"stop\"}]}\n\n",
+        "data: [DONE]\n\n",
+    );
+    let server = ReplayServer::builder()
+        .route_sequence(
+            COMPAT_PATH,
+            [
+                Reply::json(503, r#"{"code":"ServiceUnavailable","message":"busy"}"#),
+                Reply::sse(body),
+            ],
+        )
+        .start()
+        .unwrap();
+    let client = Client::builder()
+        .api_key(KEY)
+        .base_url(server.base_url())
+        .no_proxy()
+        .sleeper(|_| {})
+        .build()
+        .unwrap();
+    let mut stream = client
+        .stream(&ChatRequest::new("glm-5").user(USER_TEXT))
+        .unwrap();
+    while stream.next_event().unwrap().is_some() {}
+    let timings = *stream.timings();
+    stream.finish().unwrap();
+
+    let records = records();
+    assert_nothing_secret(&records);
+    let ends: Vec<&String> = records
+        .iter()
+        .filter(|(level, text)| *level == Level::Debug && text.starts_with("stream finished:"))
+        .map(|(_, text)| text)
+        .collect();
+    assert_eq!(ends.len(), 1, "{records:?}");
+    let field = |name: &str| -> &str {
+        ends[0]
+            .split(' ')
+            .find_map(|word| word.strip_prefix(name)?.strip_prefix('='))
+            .unwrap_or_else(|| panic!("no {name} in {}", ends[0]))
+    };
+    let ms = |name: &str| -> f64 {
+        field(name)
+            .parse()
+            .unwrap_or_else(|e| panic!("{name}: {e} in {}", ends[0]))
+    };
+    let (first_token, total) = (ms("first_token_ms"), ms("total_ms"));
+    assert_eq!(field("requests"), "2");
+    assert!(first_token <= total, "{}", ends[0]);
+    // The figures are the stream's own timings, to the 0.1 ms they are written with.
+    let close = |logged: f64, d: Option<Duration>| {
+        (logged - d.unwrap().as_secs_f64() * 1e3).abs() <= 0.05 + 1e-9
+    };
+    assert!(
+        close(first_token, timings.first_token()),
+        "{} {timings:?}",
+        ends[0]
+    );
+    assert!(close(total, timings.end), "{} {timings:?}", ends[0]);
+}
+
+/// A stream with no text at all has no time to first token: `-`.
+#[test]
+fn the_stream_end_record_has_no_first_token_when_no_text_came() {
+    install();
+    let body = "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
+    let server = ReplayServer::start(Reply::sse(body)).unwrap();
+    let client = Client::builder()
+        .api_key(KEY)
+        .base_url(server.base_url())
+        .no_proxy()
+        .build()
+        .unwrap();
+    client
+        .stream(&ChatRequest::new("glm-5").user(USER_TEXT))
+        .unwrap()
+        .finish()
+        .unwrap();
+    let records = records();
+    let end = records
+        .iter()
+        .find(|(_, text)| text.starts_with("stream finished:"))
+        .map(|(_, text)| text)
+        .unwrap();
+    assert!(end.contains(" first_token_ms=- "), "{end}");
+    assert!(end.contains(" requests=1"), "{end}");
+}

@@ -23,6 +23,7 @@ mod outcome;
 mod render;
 
 mod agent_example;
+mod cancel;
 mod chat_example;
 mod client;
 mod client_config;
@@ -34,7 +35,9 @@ mod logging;
 mod recording;
 mod replay_server;
 mod replay_server_threads;
+mod retry_delivery;
 mod stream_transport;
+mod timings;
 mod tools_example;
 
 #[path = "../regression/finished_stream_with_stalled_tail_timed_out.rs"]

@@ -52,3 +52,54 @@ pub(crate) fn of_printed(printed: &Value) -> Value {
         .unwrap_or_else(|e| panic!("the printed completion does not read back ({e}): {printed}"));
     view(&completion)
 }
+
+/// Every state the merged completion passes through while a stream of `bytes` is read
+/// (`request_id` being the response header's), as [`view`]s, from the empty one to the
+/// state after the end of the body: a stream stopped at any point (a cancel) carries one
+/// of these as its partial completion, and nothing else. States after a decoding error
+/// are left out (the stream fails there).
+///
+/// The bytes are fed a line at a time, since only a line's end can complete an event
+/// and change the completion; after each line every event is taken.
+pub(crate) fn merged_states(
+    protocol: dashscope_glm::chat::Protocol,
+    cumulative: bool,
+    request_id: &str,
+    bytes: &[u8],
+) -> Vec<Value> {
+    use dashscope_glm::chat::{Accumulator, StreamDecoder};
+    let mut stream = StreamDecoder::from_parts(
+        dashscope_glm::sse::Decoder::new(),
+        Accumulator::new(protocol).cumulative(cumulative),
+    );
+    stream.set_request_id(request_id);
+    let mut states = vec![view(stream.accumulator().completion())];
+    fn push(states: &mut Vec<Value>, stream: &StreamDecoder) {
+        let state = view(stream.accumulator().completion());
+        if states.last() != Some(&state) {
+            states.push(state);
+        }
+    }
+    // Drains the ready events; false after an error.
+    fn drain(stream: &mut StreamDecoder) -> bool {
+        loop {
+            match stream.next_event() {
+                Ok(Some(_)) => {}
+                Ok(None) => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+    for line in bytes.split_inclusive(|&b| b == b'\n' || b == b'\r') {
+        stream.feed(line);
+        let ok = drain(&mut stream);
+        push(&mut states, &stream);
+        if !ok {
+            return states;
+        }
+    }
+    if stream.end().is_ok() && drain(&mut stream) {
+        push(&mut states, &stream);
+    }
+    states
+}
