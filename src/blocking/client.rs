@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use ureq::http::{HeaderMap, HeaderValue, header};
 
 use crate::blocking::cancel::CancelToken;
-use crate::blocking::config::{ClientBuilder, Config, checked_header};
+use crate::blocking::config::{ClientBuilder, Config, Route, checked_header};
 use crate::blocking::response::{
     Rejected, Started, completion_from_body, read_limited, since, started_or_rejected,
     timeout_kind, transport,
@@ -64,7 +64,7 @@ impl fmt::Debug for Client {
         let c = &self.inner.config;
         f.debug_struct("Client")
             .field("api_key", &c.api_key)
-            .field("root", &c.root)
+            .field("endpoints", &Endpoints(&c.routes))
             .field("protocol", &c.protocol)
             .field("connect_timeout", &c.connect_timeout)
             .field("idle_timeout", &c.idle_timeout)
@@ -123,7 +123,8 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Config`], e.g. when `DASHSCOPE_API_KEY` is not set.
+    /// [`ErrorKind::Config`], e.g. when `DASHSCOPE_API_KEY` is not set (which only a
+    /// client of a `DASHSCOPE_ENDPOINT` alone may go without).
     ///
     /// # Example
     ///
@@ -136,7 +137,7 @@ impl Client {
     /// use dashscope_glm::ErrorKind;
     ///
     /// match Client::from_env() {
-    ///     Ok(client) => println!("calling {}", client.endpoint(Protocol::OpenAiCompatible)),
+    ///     Ok(client) => println!("calling {:?}", client.endpoint(Protocol::OpenAiCompatible)),
     ///     Err(err) if err.kind() == ErrorKind::Config => eprintln!("not configured: {err}"),
     ///     Err(other) => return Err(other),
     /// }
@@ -148,13 +149,45 @@ impl Client {
             .build()
     }
 
-    /// The URL requests of `protocol` go to.
-    pub fn endpoint(&self, protocol: Protocol) -> String {
-        format!(
-            "{}{}",
-            self.inner.config.root,
-            ChatRequest::endpoint_path(protocol)
-        )
+    /// The URL requests of `protocol` go to: the endpoint given for it
+    /// ([`ClientBuilder::endpoint`]), else Model Studio's path under the base URL,
+    /// workspace or region; `None` when it has none (endpoints were given for the other
+    /// protocol only, and no Model Studio host was set), and a request of that protocol
+    /// is then refused before anything is sent.
+    ///
+    /// # Example
+    ///
+    /// This example shows an endpoint for one protocol next to a region for the other.
+    ///
+    /// ```
+    /// use dashscope_glm::blocking::{Client, Region};
+    /// use dashscope_glm::chat::Protocol;
+    ///
+    /// let client = Client::builder()
+    ///     .api_key("sk-test")
+    ///     .endpoint(Protocol::OpenAiCompatible, "https://api.z.ai/api/paas/v4/chat/completions")
+    ///     .region(Region::Singapore)
+    ///     .build()?;
+    /// assert_eq!(
+    ///     client.endpoint(Protocol::OpenAiCompatible),
+    ///     Some("https://api.z.ai/api/paas/v4/chat/completions")
+    /// );
+    /// assert_eq!(
+    ///     client.endpoint(Protocol::DashScope),
+    ///     Some("https://dashscope-intl.aliyuncs.com/api/v1/services/aigc/text-generation/generation")
+    /// );
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
+    pub fn endpoint(&self, protocol: Protocol) -> Option<&str> {
+        self.route(protocol).map(|r| r.url.as_str())
+    }
+
+    fn route(&self, protocol: Protocol) -> Option<&Route> {
+        self.inner
+            .config
+            .routes
+            .iter()
+            .find(|r| r.protocol == protocol)
     }
 
     /// Sends `request` as a stream and returns once the response headers are in.
@@ -432,14 +465,21 @@ impl Client {
         token: Option<&CancelToken>,
         call_start: Instant,
     ) -> Result<Started, Error> {
-        request.validate()?;
         let inner = &*self.inner;
+        request.validate()?;
         let protocol = request.protocol_override().unwrap_or(inner.config.protocol);
-        let url = self.endpoint(protocol);
+        let route = self.route(protocol).ok_or_else(|| {
+            Error::config(
+                ConfigKind::Url,
+                format!(
+                    "no URL for the protocol {protocol:?} this request asks for: the client has an endpoint for another protocol only, and no base URL, workspace or region (ClientBuilder::endpoint)"
+                ),
+            )
+        })?;
         let headers = self.headers(request, protocol, stream)?;
         log::debug!(
             "POST {} (model {}, protocol {protocol}, {})",
-            ChatRequest::endpoint_path(protocol),
+            route.path,
             request.model(),
             if stream { "streaming" } else { "not streaming" },
         );
@@ -448,7 +488,7 @@ impl Client {
             .write_body(protocol, stream, &mut body)
             .and_then(|()| {
                 let call = Call {
-                    url: &url,
+                    url: &route.url,
                     headers: &headers,
                     protocol,
                     stream,
@@ -467,7 +507,8 @@ impl Client {
 
     /// The headers of a request, later ones replacing earlier ones of the same name:
     /// `Accept`, the user agent and default headers, the request's own, and last the
-    /// ones the client owns (`Authorization`, `Content-Type`, `X-DashScope-SSE`).
+    /// ones the client owns (`Authorization` when it has a key, `Content-Type`,
+    /// `X-DashScope-SSE`).
     fn headers(
         &self,
         request: &ChatRequest,
@@ -492,7 +533,9 @@ impl Client {
                 .map_err(|why| Error::validation(Rule::InvalidHeader, why))?;
             map.insert(name, value);
         }
-        map.insert(header::AUTHORIZATION, config.authorization.clone());
+        if let Some(authorization) = &config.authorization {
+            map.insert(header::AUTHORIZATION, authorization.clone());
+        }
         map.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
@@ -640,6 +683,17 @@ impl Client {
             return Err(cancelled());
         }
         answer
+    }
+}
+
+/// The routes as `Debug` shows them: each protocol's URL.
+struct Endpoints<'r>(&'r [Route]);
+
+impl fmt::Debug for Endpoints<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|r| (r.protocol, &r.url)))
+            .finish()
     }
 }
 

@@ -1,5 +1,5 @@
-//! [`ClientBuilder`] and what it checks: the region or base URL, the API key, the proxy,
-//! timeouts and limits. [`ClientBuilder::build`] hands the checked settings to
+//! [`ClientBuilder`] and what it checks: the region, base URL or endpoints, the API key,
+//! the proxy, timeouts and limits. [`ClientBuilder::build`] hands the checked settings to
 //! [`Client`].
 
 use std::fmt;
@@ -117,7 +117,9 @@ impl fmt::Debug for ApiKey {
 
 pub(crate) type Sleeper = Arc<dyn Fn(Duration) + Send + Sync>;
 
-/// Configures a [`Client`]. Every setting has a default except the API key.
+/// Configures a [`Client`]. Every setting has a default except the API key, which only
+/// a client whose every URL was given with [`endpoint`](ClientBuilder::endpoint) may go
+/// without.
 ///
 /// # Example
 ///
@@ -137,7 +139,7 @@ pub(crate) type Sleeper = Arc<dyn Fn(Duration) + Send + Sync>;
 ///     .build()?;
 /// assert_eq!(
 ///     client.endpoint(Protocol::DashScope),
-///     "http://127.0.0.1:8080/api/v1/services/aigc/text-generation/generation"
+///     Some("http://127.0.0.1:8080/api/v1/services/aigc/text-generation/generation")
 /// );
 /// assert!(!format!("{client:?}").contains("sk-test"));
 /// # Ok::<(), dashscope_glm::Error>(())
@@ -145,9 +147,13 @@ pub(crate) type Sleeper = Arc<dyn Fn(Duration) + Send + Sync>;
 #[derive(Clone)]
 pub struct ClientBuilder {
     api_key: ApiKey,
-    region: Region,
+    /// `None` until set: see [`ClientBuilder::endpoint`] for why that differs from the
+    /// default region.
+    region: Option<Region>,
     workspace: Option<String>,
     base_url: Option<String>,
+    /// The endpoints given, one per protocol, as given.
+    endpoints: Vec<(Protocol, String)>,
     protocol: Protocol,
     connect_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
@@ -172,6 +178,7 @@ impl fmt::Debug for ClientBuilder {
             .field("region", &self.region)
             .field("workspace", &self.workspace)
             .field("base_url", &self.base_url)
+            .field("endpoints", &self.endpoints)
             .field("protocol", &self.protocol)
             .field("connect_timeout", &self.connect_timeout)
             .field("idle_timeout", &self.idle_timeout)
@@ -205,9 +212,10 @@ impl Default for ClientBuilder {
     fn default() -> Self {
         Self {
             api_key: ApiKey::default(),
-            region: Region::default(),
+            region: None,
             workspace: None,
             base_url: None,
+            endpoints: Vec::new(),
             protocol: Protocol::default(),
             connect_timeout: Some(Duration::from_secs(10)),
             idle_timeout: Some(Duration::from_secs(180)),
@@ -227,7 +235,10 @@ impl Default for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// The API key, sent as `Authorization: Bearer ...`. Required: there is no default.
+    /// The API key, sent as `Authorization: Bearer ...` to every URL the client has.
+    /// Defaults to none, which only a client whose every URL is an
+    /// [`endpoint`](ClientBuilder::endpoint) may have: it then sends no `Authorization`
+    /// header. Model Studio's hosts (region, workspace, base URL) always need one.
     #[must_use]
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = ApiKey(key.into());
@@ -235,10 +246,11 @@ impl ClientBuilder {
     }
 
     /// The region whose host is called; ignored when a base URL is set. Defaults to
-    /// [`Region::Beijing`].
+    /// [`Region::Beijing`] (unless endpoints are given: see
+    /// [`endpoint`](ClientBuilder::endpoint)).
     #[must_use]
     pub fn region(mut self, region: Region) -> Self {
-        self.region = region;
+        self.region = Some(region);
         self
     }
 
@@ -260,6 +272,83 @@ impl ClientBuilder {
     #[must_use]
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
+        self
+    }
+
+    /// The full URL requests of `protocol` go to, used as given (no path added or
+    /// removed), for a server other than Model Studio: vLLM or SGLang
+    /// (`http://host:8000/v1/chat/completions`), Z.ai
+    /// (`https://api.z.ai/api/paas/v4/chat/completions`), a gateway of your own. Setting
+    /// it again for the same protocol keeps the last URL. Defaults to none: each
+    /// protocol goes to Model Studio's path under the base URL, workspace or region.
+    ///
+    /// - **Only that protocol.** A protocol without an endpoint still goes to the
+    ///   [`base_url`](ClientBuilder::base_url), [`workspace`](ClientBuilder::workspace) or
+    ///   [`region`](ClientBuilder::region), if one of them was set (by its setter or
+    ///   [`apply_env`](ClientBuilder::apply_env)). If none was, it has no URL:
+    ///   [`Client::endpoint`] says `None`, [`build`](ClientBuilder::build) refuses a
+    ///   client whose own [`protocol`](ClientBuilder::protocol) has none, and a request
+    ///   that asks for it ([`ChatRequest::protocol`]) is refused before anything is sent
+    ///   ([`ConfigKind::Url`]). So no request goes to Model Studio, with a key meant
+    ///   for another server, unless the builder named a Model Studio host.
+    /// - **The key is optional.** A client whose every URL is an endpoint builds
+    ///   without one and then sends no `Authorization` header (a vLLM or SGLang server
+    ///   started without `--api-key`). Model Studio's hosts always need one, so a client
+    ///   that can reach one still refuses to build without it: the mistake shows at
+    ///   `build`, not as a `401` later.
+    /// - **Checked as a base URL is:** `https://`, or `http://` only to a loopback host
+    ///   unless [`allow_insecure_http`](ClientBuilder::allow_insecure_http) (with or
+    ///   without a key: the messages travel too); no fragment and no credentials in the
+    ///   URL (give the key with [`api_key`](ClientBuilder::api_key)). It must have a path:
+    ///   `http://host:8000` alone is more likely a base URL than an endpoint. A query is
+    ///   kept.
+    /// - **The proxy** from the environment is chosen for each URL the client has;
+    ///   `build` refuses URLs that would need different ones (a loopback server and a
+    ///   proxied host): use one client per server, or [`proxy`](ClientBuilder::proxy) or
+    ///   [`no_proxy`](ClientBuilder::no_proxy).
+    ///
+    /// The request body is Model Studio's for the protocol, model rules included;
+    /// [`ChatRequest::extra`] adds a field only the other server knows.
+    ///
+    /// # Example
+    ///
+    /// This example streams from a local vLLM-style server (here a [`ReplayServer`]) at
+    /// `/v1/chat/completions`, with no API key and so no `Authorization` header.
+    ///
+    /// ```
+    /// use dashscope_glm::blocking::Client;
+    /// use dashscope_glm::chat::{ChatRequest, Protocol};
+    /// use dashscope_glm::testing::{ReplayServer, Reply};
+    ///
+    /// let stream = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+    /// let server = ReplayServer::builder()
+    ///     .route("/v1/chat/completions", Reply::sse(stream))
+    ///     .start()?;
+    /// let url = server.url("/v1/chat/completions");
+    /// let client = Client::builder()
+    ///     .endpoint(Protocol::OpenAiCompatible, &url)
+    ///     .no_proxy()
+    ///     .build()?;
+    /// assert_eq!(client.endpoint(Protocol::OpenAiCompatible), Some(url.as_str()));
+    /// assert_eq!(client.endpoint(Protocol::DashScope), None);
+    ///
+    /// let completion = client.stream(&ChatRequest::new("zai-org/GLM-4.6").user("Hello"))?.finish()?;
+    /// assert_eq!(completion.message.content, "Hi");
+    /// assert_eq!(server.requests()[0].header("Authorization"), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// [`ChatRequest::protocol`]: crate::chat::ChatRequest::protocol
+    /// [`ChatRequest::extra`]: crate::chat::ChatRequest::extra
+    /// [`ConfigKind::Url`]: crate::ConfigKind::Url
+    /// [`ReplayServer`]: crate::testing::ReplayServer
+    #[must_use]
+    pub fn endpoint(mut self, protocol: Protocol, url: impl Into<String>) -> Self {
+        let url = url.into();
+        match self.endpoints.iter_mut().find(|(p, _)| *p == protocol) {
+            Some(slot) => slot.1 = url,
+            None => self.endpoints.push((protocol, url)),
+        }
         self
     }
 
@@ -541,8 +630,11 @@ impl ClientBuilder {
 
     /// Applies the `DASHSCOPE_*` variables, read through `lookup` (give it
     /// `|k| std::env::var(k).ok()` for the process environment): `DASHSCOPE_API_KEY`,
-    /// `DASHSCOPE_REGION`, `DASHSCOPE_WORKSPACE`, `DASHSCOPE_BASE_URL`. Empty values
-    /// count as unset; variables that are unset leave the builder as it was.
+    /// `DASHSCOPE_REGION`, `DASHSCOPE_WORKSPACE`, `DASHSCOPE_BASE_URL`, and
+    /// `DASHSCOPE_ENDPOINT`, the full URL of an OpenAI-compatible server (as
+    /// [`endpoint`](ClientBuilder::endpoint)`(Protocol::OpenAiCompatible, ..)`: the
+    /// protocol the servers other than Model Studio speak). Empty values count as unset;
+    /// variables that are unset leave the builder as it was.
     ///
     /// # Errors
     ///
@@ -559,7 +651,7 @@ impl ClientBuilder {
     ///     _ => None,
     /// };
     /// let client = Client::builder().apply_env(env)?.build()?;
-    /// assert!(client.endpoint(Default::default()).starts_with("https://dashscope-intl.aliyuncs.com/"));
+    /// assert!(client.endpoint(Default::default()).unwrap().starts_with("https://dashscope-intl.aliyuncs.com/"));
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
     pub fn apply_env(mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
@@ -568,15 +660,18 @@ impl ClientBuilder {
             self.api_key = ApiKey(key.trim().to_owned());
         }
         if let Some(region) = get("DASHSCOPE_REGION") {
-            self.region = region
-                .parse()
-                .map_err(|e| Error::config(ConfigKind::Region, format!("DASHSCOPE_REGION: {e}")))?;
+            self.region = Some(region.parse().map_err(|e| {
+                Error::config(ConfigKind::Region, format!("DASHSCOPE_REGION: {e}"))
+            })?);
         }
         if let Some(ws) = get("DASHSCOPE_WORKSPACE") {
             self.workspace = Some(ws.trim().to_owned());
         }
         if let Some(url) = get("DASHSCOPE_BASE_URL") {
             self.base_url = Some(url.trim().to_owned());
+        }
+        if let Some(url) = get("DASHSCOPE_ENDPOINT") {
+            self = self.endpoint(Protocol::OpenAiCompatible, url.trim());
         }
         Ok(self)
     }
@@ -586,11 +681,15 @@ impl ClientBuilder {
     /// # Errors
     ///
     /// [`ErrorKind::Config`](crate::ErrorKind::Config), with
-    /// [`config_kind`](Error::config_kind) naming the setting: no API key (or one that
-    /// cannot go in a header), a base URL that is not `http(s)://host[:port][/path]`,
-    /// plain `http://` to a host that is not loopback without
-    /// [`allow_insecure_http`](ClientBuilder::allow_insecure_http), a workspace id that is
-    /// not a DNS label, an invalid proxy (given or from the environment), a default header
+    /// [`config_kind`](Error::config_kind) naming the setting: no API key for a client
+    /// that can reach a Model Studio host (or a key that cannot go in a header), a base
+    /// URL that is not `http(s)://host[:port][/path]` or an endpoint that is not
+    /// `http(s)://host[:port]/path[?query]`, plain `http://` to a host that is not
+    /// loopback without [`allow_insecure_http`](ClientBuilder::allow_insecure_http), no
+    /// URL for the client's [`protocol`](ClientBuilder::protocol) (endpoints given for
+    /// the other protocol only), a workspace id that is
+    /// not a DNS label, an invalid proxy (given or from the environment) or URLs that
+    /// need different proxies from the environment, a default header
     /// or user agent that is not valid HTTP or that the client writes itself, a buffer
     /// size out of range, a custom [`agent`](ClientBuilder::agent) together with settings
     /// it would ignore (the proxy, pool and buffer settings; the message names them).
@@ -601,11 +700,28 @@ impl ClientBuilder {
 
     /// [`build`](ClientBuilder::build) with the proxy variables read already.
     fn build_with_env(self, env: &ProxyEnv) -> Result<Client, Error> {
+        let routes = self.routes()?;
+        if !routes.iter().any(|r| r.protocol == self.protocol) {
+            let given: Vec<String> = self
+                .endpoints
+                .iter()
+                .map(|(p, _)| format!("{p:?}"))
+                .collect();
+            return Err(Error::config(
+                ConfigKind::Url,
+                format!(
+                    "no URL for the client's protocol {:?}: endpoint(..) was given for {} only, and no base URL, workspace or region; give an endpoint for it, or set protocol(..) to one that has one",
+                    self.protocol,
+                    given.join(", ")
+                ),
+            ));
+        }
         let key = &self.api_key.0;
-        if key.is_empty() {
+        let needs_key = routes.iter().any(|r| !r.custom);
+        if key.is_empty() && needs_key {
             return Err(Error::config(
                 ConfigKind::ApiKey,
-                "no API key: set DASHSCOPE_API_KEY or call ClientBuilder::api_key",
+                "no API key: set DASHSCOPE_API_KEY or call ClientBuilder::api_key (Model Studio's hosts need one; only a server given with ClientBuilder::endpoint may go without)",
             ));
         }
         if !key.bytes().all(|b| b.is_ascii_graphic()) {
@@ -614,31 +730,19 @@ impl ClientBuilder {
                 "the API key contains characters that cannot go in an HTTP header (spaces, control or non-ASCII characters)",
             ));
         }
-        let root = match &self.base_url {
-            Some(url) => root_url(url, self.allow_insecure_http)?,
-            None => match &self.workspace {
-                Some(ws) => {
-                    if !valid_workspace(ws) {
-                        return Err(Error::config(
-                            ConfigKind::Workspace,
-                            format!(
-                                "workspace id {ws:?} is not valid (letters, digits, '_' and '-', at most 64, starting with a letter or digit)"
-                            ),
-                        ));
-                    }
-                    format!("https://{ws}.{}.maas.aliyuncs.com", self.region.id())
-                }
-                None => self.region.host().to_owned(),
-            },
-        };
         let headers = header_map(&self.user_agent, &self.default_headers)?;
-        let mut authorization = HeaderValue::try_from(format!("Bearer {key}")).map_err(|_| {
-            Error::config(
-                ConfigKind::ApiKey,
-                "the API key cannot go in an HTTP header",
-            )
-        })?;
-        authorization.set_sensitive(true);
+        let authorization = if key.is_empty() {
+            None
+        } else {
+            let mut value = HeaderValue::try_from(format!("Bearer {key}")).map_err(|_| {
+                Error::config(
+                    ConfigKind::ApiKey,
+                    "the API key cannot go in an HTTP header",
+                )
+            })?;
+            value.set_sensitive(true);
+            Some(value)
+        };
         let (agent, proxy, own_transport) = match self.agent {
             Some(agent) => {
                 let ignored = agent_would_ignore(&self.proxy, &self.connections);
@@ -658,7 +762,7 @@ impl ClientBuilder {
                 (agent, None, false)
             }
             None => {
-                let proxy = choose_proxy(&self.proxy, env, &root)?;
+                let proxy = one_proxy(&self.proxy, env, &routes)?;
                 let name = proxy.as_ref().map(proxy_name);
                 let c = &self.connections;
                 let input = c.buffer("input_buffer_size", c.input_buffer)?;
@@ -695,7 +799,7 @@ impl ClientBuilder {
             authorization,
             headers,
             proxy,
-            root,
+            routes,
             protocol: self.protocol,
             connect_timeout: clock_limit(self.connect_timeout),
             idle_timeout: clock_limit(self.idle_timeout),
@@ -706,6 +810,105 @@ impl ClientBuilder {
             sleeper: self.sleeper,
         }))
     }
+}
+
+impl ClientBuilder {
+    /// Where each protocol's requests go: its endpoint if one was given, else Model
+    /// Studio's path under the root (base URL, workspace or region), unless endpoints
+    /// were given and no root was set (see [`ClientBuilder::endpoint`]). A protocol
+    /// missing from the list has no URL.
+    fn routes(&self) -> Result<Vec<Route>, Error> {
+        let allow = self.allow_insecure_http;
+        let mut endpoints = Vec::with_capacity(self.endpoints.len());
+        for (protocol, url) in &self.endpoints {
+            endpoints.push(endpoint_route(*protocol, url, allow)?);
+        }
+        let root = match (&self.base_url, &self.workspace, self.region) {
+            (Some(url), _, _) => Some(root_url(url, allow)?),
+            (None, Some(ws), region) => {
+                if !valid_workspace(ws) {
+                    return Err(Error::config(
+                        ConfigKind::Workspace,
+                        format!(
+                            "workspace id {ws:?} is not valid (letters, digits, '_' and '-', at most 64, starting with a letter or digit)"
+                        ),
+                    ));
+                }
+                Some(format!(
+                    "https://{ws}.{}.maas.aliyuncs.com",
+                    region.unwrap_or_default().id()
+                ))
+            }
+            (None, None, Some(region)) => Some(region.host().to_owned()),
+            (None, None, None) if endpoints.is_empty() => Some(Region::default().host().to_owned()),
+            (None, None, None) => None,
+        };
+        // Every protocol the client speaks; a protocol added to `Protocol` joins here.
+        let mut routes = Vec::with_capacity(2);
+        for protocol in [Protocol::OpenAiCompatible, Protocol::DashScope] {
+            if let Some(at) = endpoints.iter().position(|r| r.protocol == protocol) {
+                routes.push(endpoints.swap_remove(at));
+            } else if let Some(root) = &root {
+                let path = ChatRequest::endpoint_path(protocol);
+                routes.push(Route {
+                    protocol,
+                    url: format!("{root}{path}"),
+                    path: path.to_owned(),
+                    custom: false,
+                });
+            }
+        }
+        Ok(routes)
+    }
+}
+
+/// Where requests of one protocol go, as [`ClientBuilder::build`] resolved it.
+#[derive(Debug, Clone)]
+pub(crate) struct Route {
+    pub(crate) protocol: Protocol,
+    /// The whole URL requests are posted to.
+    pub(crate) url: String,
+    /// The URL's path, without the query, for the request log: for a Model Studio
+    /// root, the endpoint path alone (as [`ChatRequest::endpoint_path`]).
+    pub(crate) path: String,
+    /// Given with [`ClientBuilder::endpoint`] (no key needed), rather than a Model
+    /// Studio path under a root.
+    pub(crate) custom: bool,
+}
+
+/// The proxy for every URL of the client: from the environment, each URL's choice,
+/// which must agree, since one agent serves them all.
+fn one_proxy(
+    setting: &ProxySetting,
+    env: &ProxyEnv,
+    routes: &[Route],
+) -> Result<Option<ureq::Proxy>, Error> {
+    let mut chosen: Option<(Option<ureq::Proxy>, &str)> = None;
+    for route in routes {
+        let proxy = choose_proxy(setting, env, &route.url)?;
+        match &chosen {
+            None => chosen = Some((proxy, &route.url)),
+            Some((first, url)) if *first != proxy => {
+                let name = |p: &Option<ureq::Proxy>| {
+                    p.as_ref().map_or_else(
+                        || "no proxy".to_owned(),
+                        |p| format!("the proxy {}", proxy_name(p)),
+                    )
+                };
+                return Err(Error::config(
+                    ConfigKind::Conflict,
+                    format!(
+                        "the environment gives {url} {} and {} {}, but a client has one proxy: use one client per server, or set proxy(..) or no_proxy()",
+                        name(first),
+                        route.url,
+                        name(&proxy),
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(chosen.and_then(|(proxy, _)| proxy))
 }
 
 /// The pool and buffer settings a builder was given (`None`: the default). They
@@ -844,14 +1047,14 @@ pub(crate) struct Config {
     /// failed attempt wrote is known. `false` for an agent of the user's own.
     pub(crate) own_transport: bool,
     pub(crate) api_key: ApiKey,
-    /// `Bearer <key>`, marked sensitive.
-    pub(crate) authorization: HeaderValue,
+    /// `Bearer <key>`, marked sensitive; `None` without a key (every URL an endpoint).
+    pub(crate) authorization: Option<HeaderValue>,
     /// The `User-Agent` and the default headers.
     pub(crate) headers: HeaderMap,
     /// The proxy the client's own agent goes through, as `scheme://host:port`.
     pub(crate) proxy: Option<String>,
-    /// The gateway root, without a trailing slash; the endpoint paths are appended.
-    pub(crate) root: String,
+    /// Where each protocol's requests go; a protocol missing here has no URL.
+    pub(crate) routes: Vec<Route>,
     pub(crate) protocol: Protocol,
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) idle_timeout: Option<Duration>,
@@ -871,30 +1074,69 @@ fn valid_workspace(ws: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
 }
 
-/// The gateway root of a base URL: validated, without trailing slashes and without a
-/// trailing protocol prefix (`/compatible-mode/v1`, `/api/v1`).
-fn root_url(url: &str, allow_insecure_http: bool) -> Result<String, Error> {
-    let bad = |why: &str| Error::config(ConfigKind::Url, format!("base URL {url:?} {why}"));
+/// A URL the client is given, trimmed and checked: it parses, `https://` (or `http://`
+/// to a loopback host, or anywhere with `allow_insecure_http`), a host, no credentials,
+/// no fragment. `what` names it in the error (`base URL`, `endpoint URL`).
+fn checked_url<'u>(
+    what: &str,
+    url: &'u str,
+    allow_insecure_http: bool,
+) -> Result<(&'u str, http::Uri), Error> {
+    let shown = shown_url(url);
+    let bad = |why: &str| Error::config(ConfigKind::Url, format!("{what} {shown:?} {why}"));
     let url = url.trim();
     let uri: http::Uri = url
         .parse()
         .map_err(|e| bad(&format!("does not parse ({e})")))?;
     let scheme = uri.scheme_str().ok_or_else(|| bad("has no scheme"))?;
     let host = uri.host().ok_or_else(|| bad("has no host"))?;
-    if uri.query().is_some() || url.contains('#') {
-        return Err(bad("must not have a query or fragment"));
+    if url.contains('#') {
+        return Err(bad("must not have a fragment"));
+    }
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        return Err(bad(
+            "must not carry credentials (user:password@): give the key with api_key",
+        ));
     }
     match scheme {
         "https" => {}
         "http" if allow_insecure_http || is_loopback(host) => {}
         "http" => {
             return Err(bad(
-                "is plain http to a host that is not loopback: the API key would travel unencrypted (use https, or opt in with allow_insecure_http)",
+                "is plain http to a host that is not loopback: the API key and the messages would travel unencrypted (use https, or opt in with allow_insecure_http)",
             ));
         }
         _ => return Err(bad("must start with https:// or http://")),
     }
-    let mut root = url.trim_end_matches('/');
+    Ok((url, uri))
+}
+
+/// A URL as an error shows it: credentials before the host (`user:password@`) replaced
+/// by `<credentials>@`, since a URL that carries them is refused with a message that
+/// quotes it.
+fn shown_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at_checked(end).unwrap_or((rest, ""));
+    match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://<credentials>@{host}{tail}"),
+        None => url.to_owned(),
+    }
+}
+
+/// The gateway root of a base URL: validated, without trailing slashes and without a
+/// trailing protocol prefix (`/compatible-mode/v1`, `/api/v1`).
+fn root_url(url: &str, allow_insecure_http: bool) -> Result<String, Error> {
+    let (trimmed, uri) = checked_url("base URL", url, allow_insecure_http)?;
+    if uri.query().is_some() {
+        return Err(Error::config(
+            ConfigKind::Url,
+            format!("base URL {:?} must not have a query", shown_url(url)),
+        ));
+    }
+    let mut root = trimmed.trim_end_matches('/');
     for suffix in ["/compatible-mode/v1", "/api/v1"] {
         if let Some(stripped) = root.strip_suffix(suffix) {
             root = stripped.trim_end_matches('/');
@@ -902,6 +1144,32 @@ fn root_url(url: &str, allow_insecure_http: bool) -> Result<String, Error> {
         }
     }
     Ok(root.to_owned())
+}
+
+/// An endpoint given for `protocol`: checked, and used as given (trimmed of surrounding
+/// spaces only). It must have a path: a bare `scheme://host[:port]` is refused.
+fn endpoint_route(
+    protocol: Protocol,
+    url: &str,
+    allow_insecure_http: bool,
+) -> Result<Route, Error> {
+    let what = format!("endpoint URL for {protocol:?}");
+    let (trimmed, uri) = checked_url(&what, url, allow_insecure_http)?;
+    let path = uri.path();
+    if path.is_empty() || path == "/" {
+        return Err(Error::config(
+            ConfigKind::Url,
+            format!(
+                "{what} {trimmed:?} has no path: give the full URL requests go to (such as http://host:8000/v1/chat/completions), or a gateway root with base_url"
+            ),
+        ));
+    }
+    Ok(Route {
+        protocol,
+        url: trimmed.to_owned(),
+        path: path.to_owned(),
+        custom: true,
+    })
 }
 
 pub(crate) fn is_loopback(host: &str) -> bool {
@@ -960,6 +1228,197 @@ mod tests {
     }
 
     #[test]
+    fn endpoints_are_used_as_given() {
+        let ok = |u| endpoint_route(Protocol::OpenAiCompatible, u, false).unwrap();
+        let vllm = ok(" http://127.0.0.1:8000/v1/chat/completions ");
+        assert_eq!(vllm.url, "http://127.0.0.1:8000/v1/chat/completions");
+        assert_eq!(vllm.path, "/v1/chat/completions");
+        assert!(vllm.custom);
+        // No slash added or removed, no Model Studio prefix stripped.
+        assert_eq!(
+            ok("https://gw.example/compatible-mode/v1/").url,
+            "https://gw.example/compatible-mode/v1/"
+        );
+        let query = ok("https://gw.example/openai/chat/completions?api-version=2024-10-21");
+        assert_eq!(
+            query.url,
+            "https://gw.example/openai/chat/completions?api-version=2024-10-21"
+        );
+        assert_eq!(query.path, "/openai/chat/completions");
+        assert_eq!(
+            ok("http://[::1]:8000/v1/chat/completions").path,
+            "/v1/chat/completions"
+        );
+    }
+
+    #[test]
+    fn bad_endpoints_are_config_errors() {
+        for url in [
+            "",
+            "127.0.0.1:8000/v1/chat/completions",
+            "http://127.0.0.1:8000",
+            "http://127.0.0.1:8000/",
+            "https://api.z.ai/api/paas/v4/chat/completions#x",
+            "http://10.0.0.5:8000/v1/chat/completions",
+            "ftp://h.example/v1/chat/completions",
+        ] {
+            assert!(
+                endpoint_route(Protocol::OpenAiCompatible, url, false)
+                    .is_err_and(|e| e.config_kind() == Some(ConfigKind::Url)),
+                "{url:?}"
+            );
+        }
+        assert!(
+            endpoint_route(
+                Protocol::OpenAiCompatible,
+                "http://10.0.0.5:8000/v1/chat/completions",
+                true
+            )
+            .is_ok()
+        );
+        // Credentials in a URL are refused, and not echoed.
+        for (url, shown) in [
+            (
+                "https://bob:hunter2@h.example/v1/chat/completions",
+                "https://<credentials>@h.example/v1/chat/completions",
+            ),
+            (
+                "https://hunter2@h.example",
+                "https://<credentials>@h.example",
+            ),
+        ] {
+            let err = endpoint_route(Protocol::OpenAiCompatible, url, false).unwrap_err();
+            assert_eq!(err.config_kind(), Some(ConfigKind::Url));
+            assert!(!err.to_string().contains("hunter2"), "{err}");
+            assert!(err.to_string().contains(shown), "{err}");
+            let err = root_url(url, false).unwrap_err();
+            assert!(!err.to_string().contains("hunter2"), "{err}");
+        }
+    }
+
+    /// Which protocols have a URL, and whether a key is needed, for each combination of
+    /// an endpoint with the Model Studio settings.
+    #[test]
+    fn an_endpoint_replaces_the_root_for_its_protocol_only() {
+        const VLLM: &str = "http://127.0.0.1:8000/v1/chat/completions";
+        const NATIVE: &str = "/api/v1/services/aigc/text-generation/generation";
+        let urls = |b: ClientBuilder| {
+            let routes = b.routes().unwrap();
+            let url = |p| {
+                routes
+                    .iter()
+                    .find(|r| r.protocol == p)
+                    .map(|r| r.url.clone())
+            };
+            (url(Protocol::OpenAiCompatible), url(Protocol::DashScope))
+        };
+        let vllm = || ClientBuilder::default().endpoint(Protocol::OpenAiCompatible, VLLM);
+        assert_eq!(urls(vllm()), (Some(VLLM.to_owned()), None));
+        assert_eq!(
+            urls(vllm().region(Region::Singapore)).1.unwrap(),
+            format!("https://dashscope-intl.aliyuncs.com{NATIVE}")
+        );
+        assert_eq!(
+            urls(vllm().workspace("ws-1")).1.unwrap(),
+            format!("https://ws-1.cn-beijing.maas.aliyuncs.com{NATIVE}")
+        );
+        assert_eq!(
+            urls(vllm().base_url("https://gw.example/api/v1"))
+                .1
+                .unwrap(),
+            format!("https://gw.example{NATIVE}")
+        );
+        // The last endpoint given for a protocol wins.
+        assert_eq!(
+            urls(vllm().endpoint(
+                Protocol::OpenAiCompatible,
+                "https://h.example/v4/chat/completions"
+            ))
+            .0
+            .unwrap(),
+            "https://h.example/v4/chat/completions"
+        );
+        // Without endpoints, the default region as before.
+        assert_eq!(
+            urls(ClientBuilder::default()).0.unwrap(),
+            "https://dashscope.aliyuncs.com/compatible-mode/v1/chat/completions"
+        );
+
+        let env = ProxyEnv::default();
+        let built = |b: ClientBuilder| b.no_proxy().build_with_env(&env);
+        // A key is needed exactly when a Model Studio host is reachable.
+        assert!(built(vllm()).is_ok());
+        assert!(
+            built(
+                vllm()
+                    .endpoint(Protocol::DashScope, "https://h.example/native")
+                    .base_url("https://gw.example")
+            )
+            .is_ok()
+        );
+        for needs_key in [
+            ClientBuilder::default(),
+            vllm().region(Region::Beijing),
+            vllm().workspace("ws-1"),
+            vllm().base_url("http://127.0.0.1:9"),
+        ] {
+            assert_eq!(
+                built(needs_key).unwrap_err().config_kind(),
+                Some(ConfigKind::ApiKey)
+            );
+        }
+        assert!(built(vllm().region(Region::Beijing).api_key("sk-test")).is_ok());
+        // The client's own protocol must have a URL.
+        let native_only =
+            || ClientBuilder::default().endpoint(Protocol::DashScope, "https://h.example/native");
+        let err = built(native_only()).unwrap_err();
+        assert_eq!(err.config_kind(), Some(ConfigKind::Url));
+        assert!(err.to_string().contains("OpenAiCompatible"), "{err}");
+        assert!(built(native_only().protocol(Protocol::DashScope)).is_ok());
+    }
+
+    #[test]
+    fn urls_that_need_different_proxies_are_refused() {
+        let env = ProxyEnv::read(|k| {
+            (k == "HTTPS_PROXY").then(|| "http://proxy.example:3128".to_owned())
+        });
+        let vllm = || {
+            ClientBuilder::default().api_key("sk-test").endpoint(
+                Protocol::OpenAiCompatible,
+                "http://127.0.0.1:8000/v1/chat/completions",
+            )
+        };
+        // Loopback (no proxy) next to a proxied Model Studio host.
+        let err = vllm().region(Region::Us).build_with_env(&env).unwrap_err();
+        assert_eq!(err.config_kind(), Some(ConfigKind::Conflict));
+        assert!(err.to_string().contains("proxy.example:3128"), "{err}");
+        // Alone, or with one proxy for both, or none given: fine.
+        assert!(vllm().build_with_env(&env).is_ok());
+        assert!(
+            vllm()
+                .region(Region::Us)
+                .no_proxy()
+                .build_with_env(&env)
+                .is_ok()
+        );
+        assert!(
+            vllm()
+                .region(Region::Us)
+                .proxy("http://p.example:1")
+                .build_with_env(&env)
+                .is_ok()
+        );
+        let zai = ClientBuilder::default()
+            .api_key("sk-test")
+            .endpoint(
+                Protocol::OpenAiCompatible,
+                "https://api.z.ai/api/paas/v4/chat/completions",
+            )
+            .region(Region::Us);
+        assert!(zai.build_with_env(&env).is_ok());
+    }
+
+    #[test]
     fn timeouts_too_long_for_the_clock_are_none() {
         let d = Duration::from_secs(5);
         assert_eq!(clock_limit(Some(d)), Some(d));
@@ -1005,7 +1464,7 @@ mod tests {
         let b = ClientBuilder::default()
             .apply_env(|k| (k == "DASHSCOPE_REGION").then(|| "virginia".to_owned()))
             .unwrap();
-        assert_eq!(b.region, Region::Us);
+        assert_eq!(b.region, Some(Region::Us));
     }
 
     #[test]

@@ -1153,7 +1153,7 @@ fn regions_workspaces_and_env() {
     let c = |b: ClientBuilder| b.api_key(KEY).no_proxy().build().unwrap();
     assert_eq!(
         c(Client::builder()).endpoint(Protocol::OpenAiCompatible),
-        "https://dashscope.aliyuncs.com/compatible-mode/v1/chat/completions"
+        Some("https://dashscope.aliyuncs.com/compatible-mode/v1/chat/completions")
     );
     for (region, host) in [
         (Region::Beijing, "https://dashscope.aliyuncs.com"),
@@ -1166,7 +1166,7 @@ fn regions_workspaces_and_env() {
     ] {
         assert_eq!(
             c(Client::builder().region(region)).endpoint(Protocol::DashScope),
-            format!("{host}/api/v1/services/aigc/text-generation/generation")
+            Some(format!("{host}/api/v1/services/aigc/text-generation/generation").as_str())
         );
     }
     assert_eq!(
@@ -1174,7 +1174,7 @@ fn regions_workspaces_and_env() {
             .region(Region::Singapore)
             .workspace("ws-123"))
         .endpoint(Protocol::OpenAiCompatible),
-        "https://ws-123.ap-southeast-1.maas.aliyuncs.com/compatible-mode/v1/chat/completions"
+        Some("https://ws-123.ap-southeast-1.maas.aliyuncs.com/compatible-mode/v1/chat/completions")
     );
     let env = |vars: &'static [(&'static str, &'static str)]| {
         move |k: &str| {
@@ -1195,7 +1195,7 @@ fn regions_workspaces_and_env() {
         .unwrap();
     assert_eq!(
         from_env.endpoint(Protocol::OpenAiCompatible),
-        "https://llm-abc.cn-hongkong.maas.aliyuncs.com/compatible-mode/v1/chat/completions"
+        Some("https://llm-abc.cn-hongkong.maas.aliyuncs.com/compatible-mode/v1/chat/completions")
     );
     let base = Client::builder()
         .apply_env(env(&[
@@ -1209,7 +1209,7 @@ fn regions_workspaces_and_env() {
         .unwrap();
     assert_eq!(
         base.endpoint(Protocol::DashScope),
-        "http://127.0.0.1:1/api/v1/services/aigc/text-generation/generation"
+        Some("http://127.0.0.1:1/api/v1/services/aigc/text-generation/generation")
     );
     assert_eq!(
         Client::builder()

@@ -30,6 +30,7 @@ pub(crate) fn run(name: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
         "DASHSCOPE_REGION",
         "DASHSCOPE_WORKSPACE",
         "DASHSCOPE_BASE_URL",
+        "DASHSCOPE_ENDPOINT",
         "ALL_PROXY",
         "all_proxy",
         "HTTPS_PROXY",
