@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use ureq::http::{HeaderMap, HeaderValue, header};
 
 use crate::blocking::cancel::CancelToken;
-use crate::blocking::config::{ClientBuilder, Config, Route, checked_header};
+use crate::blocking::config::{CatalogNames, ClientBuilder, Config, Route, checked_header};
 use crate::blocking::response::{
     Rejected, Started, completion_from_body, read_limited, since, started_or_rejected,
     timeout_kind, transport,
@@ -15,7 +15,7 @@ use crate::blocking::response::{
 use crate::blocking::retry::{Delivery, Jitter};
 use crate::blocking::stream::ChatStream;
 use crate::blocking::transport::{CallContext, is_cancel_ureq};
-use crate::chat::{Accumulator, ChatRequest, Completion, Protocol, Rule, StreamDecoder};
+use crate::chat::{Accumulator, Catalog, ChatRequest, Completion, Protocol, Rule, StreamDecoder};
 use crate::error::{ConfigKind, Error, ErrorKind, TimeoutKind};
 use crate::sse;
 
@@ -66,6 +66,7 @@ impl fmt::Debug for Client {
             .field("api_key", &c.api_key)
             .field("endpoints", &Endpoints(&c.routes))
             .field("protocol", &c.protocol)
+            .field("catalog", &CatalogNames(&c.catalog))
             .field("connect_timeout", &c.connect_timeout)
             .field("idle_timeout", &c.idle_timeout)
             .field("total_timeout", &c.total_timeout)
@@ -182,6 +183,12 @@ impl Client {
         self.route(protocol).map(|r| r.url.as_str())
     }
 
+    /// The models requests are checked against ([`ClientBuilder::model`],
+    /// [`ClientBuilder::catalog`]; [`Catalog::builtin`] unless either was set).
+    pub fn catalog(&self) -> &Catalog {
+        &self.inner.config.catalog
+    }
+
     fn route(&self, protocol: Protocol) -> Option<&Route> {
         self.inner
             .config
@@ -191,8 +198,9 @@ impl Client {
     }
 
     /// Sends `request` as a stream and returns once the response headers are in.
-    /// The request is validated first ([`ChatRequest::validate`]); nothing is sent when
-    /// it fails. Failures before the body are retried by the policy.
+    /// The request is validated first, against the client's [`catalog`](Client::catalog)
+    /// ([`ChatRequest::validate_with`]); nothing is sent when it fails. Failures before
+    /// the body are retried by the policy.
     ///
     /// # Errors
     ///
@@ -466,7 +474,7 @@ impl Client {
         call_start: Instant,
     ) -> Result<Started, Error> {
         let inner = &*self.inner;
-        request.validate()?;
+        request.validate_with(&inner.config.catalog)?;
         let protocol = request.protocol_override().unwrap_or(inner.config.protocol);
         let route = self.route(protocol).ok_or_else(|| {
             Error::config(
@@ -485,7 +493,7 @@ impl Client {
         );
         let mut body = std::mem::take(&mut *inner.body.lock().unwrap_or_else(|p| p.into_inner()));
         let result = request
-            .write_body(protocol, stream, &mut body)
+            .write_body_with(&inner.config.catalog, protocol, stream, &mut body)
             .and_then(|()| {
                 let call = Call {
                     url: &route.url,

@@ -12,7 +12,7 @@ use crate::blocking::client::Client;
 use crate::blocking::proxy::{ProxyEnv, ProxySetting, choose_proxy, proxy_name};
 use crate::blocking::retry::RetryPolicy;
 use crate::blocking::transport;
-use crate::chat::{ChatRequest, Protocol};
+use crate::chat::{Catalog, ChatRequest, Model, Protocol};
 use crate::error::{ConfigKind, Error};
 
 /// A Model Studio region: which shared host (or workspace host) to call.
@@ -155,6 +155,7 @@ pub struct ClientBuilder {
     /// The endpoints given, one per protocol, as given.
     endpoints: Vec<(Protocol, String)>,
     protocol: Protocol,
+    catalog: Catalog,
     connect_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
     total_timeout: Option<Duration>,
@@ -180,6 +181,7 @@ impl fmt::Debug for ClientBuilder {
             .field("base_url", &self.base_url)
             .field("endpoints", &self.endpoints)
             .field("protocol", &self.protocol)
+            .field("catalog", &CatalogNames(&self.catalog))
             .field("connect_timeout", &self.connect_timeout)
             .field("idle_timeout", &self.idle_timeout)
             .field("total_timeout", &self.total_timeout)
@@ -190,6 +192,17 @@ impl fmt::Debug for ClientBuilder {
             .field("user_agent", &self.user_agent)
             .field("default_headers", &RedactedHeaders(&self.default_headers))
             .finish_non_exhaustive()
+    }
+}
+
+/// A catalog as `Debug` shows it: the names of its entries.
+pub(crate) struct CatalogNames<'c>(pub(crate) &'c Catalog);
+
+impl fmt::Debug for CatalogNames<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|m| m.name.as_str()))
+            .finish()
     }
 }
 
@@ -217,6 +230,7 @@ impl Default for ClientBuilder {
             base_url: None,
             endpoints: Vec::new(),
             protocol: Protocol::default(),
+            catalog: Catalog::builtin(),
             connect_timeout: Some(Duration::from_secs(10)),
             idle_timeout: Some(Duration::from_secs(180)),
             total_timeout: None,
@@ -307,7 +321,8 @@ impl ClientBuilder {
     ///   proxied host): use one client per server, or [`proxy`](ClientBuilder::proxy) or
     ///   [`no_proxy`](ClientBuilder::no_proxy).
     ///
-    /// The request body is Model Studio's for the protocol, model rules included;
+    /// The request body is Model Studio's for the protocol, model rules included (see
+    /// [`model`](ClientBuilder::model) to register the server's model names);
     /// [`ChatRequest::extra`] adds a field only the other server knows.
     ///
     /// # Example
@@ -359,6 +374,59 @@ impl ClientBuilder {
     #[must_use]
     pub fn protocol(mut self, protocol: Protocol) -> Self {
         self.protocol = protocol;
+        self
+    }
+
+    /// Registers `model` in the client's catalog: a model the crate does not know (a
+    /// fine-tune, a newer GLM, a name another server gives), or a correction to a
+    /// built-in entry, which an entry of the same name replaces. Defaults to none
+    /// registered: the catalog is [`Catalog::builtin`].
+    ///
+    /// Every request is checked against the client's catalog before it is sent
+    /// ([`ChatRequest::validate_with`]), and its body written with the catalog's defaults
+    /// ([`ChatRequest::write_body_with`]); an
+    /// [`unchecked`](crate::chat::ChatRequest::unchecked) request skips the model rules.
+    ///
+    /// # Example
+    ///
+    /// This example registers a fine-tune with a shorter answer limit: a request over it
+    /// is refused before anything is sent.
+    ///
+    /// ```
+    /// use dashscope_glm::blocking::Client;
+    /// use dashscope_glm::chat::{ChatRequest, Model, Rule};
+    ///
+    /// let client = Client::builder()
+    ///     .api_key("sk-test")
+    ///     .model(Model::new("my-glm-ft").with_max_response(4_096))
+    ///     .build()?;
+    /// let request = ChatRequest::new("my-glm-ft").user("hi").max_tokens(8_192);
+    /// let err = client.complete(&request).unwrap_err();
+    /// assert_eq!(err.rule(), Some(Rule::MaxTokensAboveLimit));
+    /// assert_eq!(err.attempts(), 0);
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
+    ///
+    /// [`ChatRequest::validate_with`]: crate::chat::ChatRequest::validate_with
+    /// [`ChatRequest::write_body_with`]: crate::chat::ChatRequest::write_body_with
+    #[must_use]
+    pub fn model(mut self, model: Model) -> Self {
+        self.catalog.insert(model);
+        self
+    }
+
+    /// The whole catalog requests are checked against, replacing the one built so far
+    /// (models registered before with [`model`](ClientBuilder::model) included; later
+    /// ones go into this one). Defaults to [`Catalog::builtin`].
+    ///
+    /// For a catalog shared with code that validates on its own
+    /// ([`ChatRequest::validate_with`]), or [`Catalog::empty`] to check no model rule
+    /// on any request.
+    ///
+    /// [`ChatRequest::validate_with`]: crate::chat::ChatRequest::validate_with
+    #[must_use]
+    pub fn catalog(mut self, catalog: Catalog) -> Self {
+        self.catalog = catalog;
         self
     }
 
@@ -801,6 +869,7 @@ impl ClientBuilder {
             proxy,
             routes,
             protocol: self.protocol,
+            catalog: self.catalog,
             connect_timeout: clock_limit(self.connect_timeout),
             idle_timeout: clock_limit(self.idle_timeout),
             total_timeout: clock_limit(self.total_timeout),
@@ -1056,6 +1125,8 @@ pub(crate) struct Config {
     /// Where each protocol's requests go; a protocol missing here has no URL.
     pub(crate) routes: Vec<Route>,
     pub(crate) protocol: Protocol,
+    /// What requests are checked against and their bodies' defaults taken from.
+    pub(crate) catalog: Catalog,
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) total_timeout: Option<Duration>,

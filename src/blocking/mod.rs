@@ -4,7 +4,7 @@
 //! ```text
 //!  Client::stream(&ChatRequest)    (stream_cancellable(&request, &CancelToken): the
 //!                                  same, stoppable from another thread in any phase)
-//!    validate (model rules)        -> ErrorKind::Validation, nothing sent
+//!    validate (catalog rules)      -> ErrorKind::Validation, nothing sent
 //!    POST, retried before any body byte (failures before the request was written,
 //!                                  408/409/429/5xx)
 //!    non-2xx                       -> ErrorKind::Api (JSON or SSE body) | Http (other)

@@ -26,6 +26,7 @@ mod agent_example;
 mod cancel;
 mod chat_example;
 mod client;
+mod client_catalog;
 mod client_config;
 mod client_tail;
 mod connection_reuse;
