@@ -27,8 +27,9 @@ struct Inner {
     body: Mutex<Vec<u8>>,
 }
 
-/// A blocking client for Model Studio's chat endpoints. Cheap to clone (shared); safe
-/// to use from several threads.
+/// A blocking client for Model Studio's chat endpoints, or another OpenAI-compatible
+/// GLM server's ([`ClientBuilder::endpoint`]). Cheap to clone (shared); safe to use
+/// from several threads.
 ///
 /// The API key is never printed: not by `Debug`, not in any error.
 ///

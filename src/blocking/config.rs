@@ -276,7 +276,8 @@ impl ClientBuilder {
         self
     }
 
-    /// The gateway root, overriding region and workspace. Defaults to none.
+    /// The gateway root, overriding region and workspace (and overridden, for one
+    /// protocol, by an [`endpoint`](ClientBuilder::endpoint)). Defaults to none.
     ///
     /// The client appends `/compatible-mode/v1/chat/completions` or
     /// `/api/v1/services/aigc/text-generation/generation` with exactly one `/`, whatever
@@ -539,7 +540,7 @@ impl ClientBuilder {
     }
 
     /// Whether the API key may go over plain `http://` to a host that is not loopback.
-    /// Defaults to `false`: `build` refuses such a base URL.
+    /// Defaults to `false`: `build` refuses such a base URL or endpoint.
     #[must_use]
     pub fn allow_insecure_http(mut self, allow: bool) -> Self {
         self.allow_insecure_http = allow;

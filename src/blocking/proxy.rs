@@ -1,7 +1,7 @@
 //! The proxy a client's own agent goes through: the one the caller gives, none, or the
 //! environment's (`HTTPS_PROXY`, `NO_PROXY` and the rest, as curl reads them), chosen
 //! once by [`ClientBuilder::build`](crate::blocking::ClientBuilder::build) for the
-//! gateway root.
+//! client's URLs (one agent serves them all, so they must agree).
 //!
 //! What is ureq's and what is done here. ureq 3.5 reads the environment itself
 //! (`Proxy::try_from_env`, the default of every `Agent` config) and matches `NO_PROXY`
@@ -99,7 +99,7 @@ impl ProxyEnv {
     }
 }
 
-/// The proxy for requests to `root` (the gateway root URL): the caller's, none, or the
+/// The proxy for requests to `root` (a URL the client calls): the caller's, none, or the
 /// environment's unless the host is loopback or `NO_PROXY` names it. A variable that
 /// would be used but does not parse is a configuration error (ureq alone would skip it
 /// silently); its value is not echoed, as proxy URLs can carry credentials.

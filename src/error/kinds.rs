@@ -186,7 +186,9 @@ pub enum ConfigKind {
     /// No API key, or one that cannot go in a header.
     ApiKey,
     /// A base URL or endpoint that is not usable (does not parse, plain `http://` to a
-    /// host that is not loopback, a query or fragment).
+    /// host that is not loopback, credentials in it, a fragment, a query in a base URL,
+    /// an endpoint without a path), or no URL for the protocol a client or request
+    /// asks for.
     Url,
     /// A workspace id that is not a DNS label.
     Workspace,
