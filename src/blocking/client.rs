@@ -206,6 +206,8 @@ impl Client {
     /// # Errors
     ///
     /// [`ErrorKind::Validation`] (a rule of the model, or a request header refused),
+    /// [`ErrorKind::Config`] (a [`protocol`](ChatRequest::protocol) the client has no
+    /// URL for: see [`endpoint`](Client::endpoint)),
     /// [`ErrorKind::Api`] (an error status with a JSON or SSE body),
     /// [`ErrorKind::Http`] (an error status with another body),
     /// [`ErrorKind::Transport`], [`ErrorKind::Timeout`].
