@@ -446,7 +446,12 @@ fn complete_cancellable_stops_a_body_that_stalls() {
     assert_cancelled(&err);
     assert_eq!(err.attempts(), 1);
     assert!(err.partial().is_none(), "a whole answer or none");
-    assert_eq!(err.request_id(), Some("req-cancel-2"));
+    // The server wrote the head and 10 body bytes, but the client may not have parsed
+    // the head yet when the cancel lands (then there is no request id to keep).
+    assert!(
+        matches!(err.request_id(), None | Some("req-cancel-2")),
+        "{err:?}"
+    );
     assert!(eventually(|| server.open_connection_count() == 0));
 }
 
