@@ -142,7 +142,7 @@ fn via_client(client: &Client, request: &ChatRequest, _: &[u8]) -> u64 {
 }
 
 fn pipeline_only(_: &Client, request: &ChatRequest, input: &[u8]) -> u64 {
-    let protocol = request.protocol_override().unwrap_or_default();
+    let protocol = request.protocol().unwrap_or_default();
     let mut stream = StreamDecoder::new(protocol);
     let mut sum = 0;
     for read in input.chunks(16 * 1024) {
@@ -200,7 +200,7 @@ fn short_streams(name: &str, protocol: Protocol, body: Vec<u8>) {
     let (url, accepted) = serve_counting(body);
     let request = ChatRequest::new("bench-model")
         .user("hi")
-        .protocol(protocol);
+        .with_protocol(protocol);
     let mut per_request = Vec::with_capacity(RUNS);
     let mut connections = Vec::with_capacity(RUNS);
     for _ in 0..RUNS {
@@ -282,10 +282,10 @@ fn throughput() {
     // so that the pipeline-only rows pick the same decoder.
     let native_req = ChatRequest::new("bench-model")
         .user("hi")
-        .protocol(Protocol::DashScope);
+        .with_protocol(Protocol::DashScope);
     let compat_req = ChatRequest::new("bench-model")
         .user("hi")
-        .protocol(Protocol::OpenAiCompatible);
+        .with_protocol(Protocol::OpenAiCompatible);
     println!(
         "| {:<30} | {:>5} | {:>6} | {:>8} | {:>7} | {:>9} |",
         "scenario", "MB", "MB/s", "ns/event", "allocs", "allocs/ev"
@@ -370,7 +370,7 @@ fn pool_table() {
     let (url, accepted) = serve_counting(glm_stream::compat_stream(10));
     let request = ChatRequest::new("bench-model")
         .user("hi")
-        .protocol(Protocol::OpenAiCompatible);
+        .with_protocol(Protocol::OpenAiCompatible);
     let mut connections = Vec::with_capacity(RUNS);
     let mut times = Vec::with_capacity(RUNS);
     for _ in 0..RUNS {
@@ -532,7 +532,7 @@ fn held_streams(row: &MemoryRow, url: &str) {
         .expect("client");
     let request = ChatRequest::new("bench-model")
         .user("hi")
-        .protocol(Protocol::OpenAiCompatible);
+        .with_protocol(Protocol::OpenAiCompatible);
     // Warm-up: whatever the client allocates once (and keeps) is not per stream.
     for _ in 0..2 {
         let mut stream = client.stream(&request).expect("stream");

@@ -89,7 +89,7 @@ fn main() -> ExitCode {
         }
     };
     let accumulator = Accumulator::new(args.protocol).cumulative(args.cumulative);
-    let mut stream = StreamDecoder::from_parts(dashscope_glm::sse::Decoder::new(), accumulator);
+    let mut stream = StreamDecoder::from_accumulator(accumulator);
     let mut out = std::io::stdout().lock();
     let mut printer = Printer::default();
     let result = replay(&mut stream, &body, args.chunk, |event| {
@@ -212,7 +212,7 @@ mod tests {
             assert!(expected.get("error").is_none(), "{name}: {expected}");
             for chunk in [1, 7, usize::MAX] {
                 let acc = Accumulator::new(protocol);
-                let mut stream = StreamDecoder::from_parts(dashscope_glm::sse::Decoder::new(), acc);
+                let mut stream = StreamDecoder::from_accumulator(acc);
                 let result =
                     replay(&mut stream, &body, chunk, |_| {}).and_then(|()| stream.finish());
                 assert_eq!(

@@ -76,8 +76,7 @@ fn converse(client: &Client, model: &str, out: &mut impl Write) -> Result<(), Er
 
 /// Streams one turn, printing as it goes, and returns its completion.
 fn turn(client: &Client, request: &ChatRequest, out: &mut impl Write) -> Result<Completion, Error> {
-    let mut stream = client.stream(request)?;
-    stream.set_track_arguments(true);
+    let mut stream = client.stream(request)?.track_arguments(true);
     let mut printer = Printer::default();
     let result = drain(&mut stream, &mut printer, out).and_then(|()| stream.finish());
     printer.end(out, &result);

@@ -9,7 +9,7 @@
 //! `tests/fuzz_seeds.rs` for every committed seed on stable.
 
 use dashscope_glm::Error;
-use dashscope_glm::chat::{Accumulator, Completion, Limits, Protocol, StreamEvent};
+use dashscope_glm::chat::{Accumulator, AccumulatorLimits, Completion, Protocol, StreamEvent};
 use dashscope_glm::sse::{Decoder, Item};
 
 /// Pushes an event of type `event_type` whose data is `data` (its lines joined by `\n`),
@@ -41,10 +41,10 @@ pub(crate) fn check(input: &[u8]) {
     } else {
         Protocol::DashScope
     };
-    let limits = Limits::default().max_tool_calls(4).max_message_bytes(4096);
-    let mut acc = Accumulator::new(protocol)
-        .cumulative(flags & 2 != 0)
-        .limits(limits);
+    let limits = AccumulatorLimits::default()
+        .max_tool_calls(4)
+        .max_message_bytes(4096);
+    let mut acc = Accumulator::with_limits(protocol, limits).cumulative(flags & 2 != 0);
     let mut seen = Seen::default();
     let mut failed = None;
     // Events are separated by 0xFF; the first byte of each says what it is.

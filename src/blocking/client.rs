@@ -17,7 +17,6 @@ use crate::blocking::stream::ChatStream;
 use crate::blocking::transport::{CallContext, is_cancel_ureq};
 use crate::chat::{Accumulator, Catalog, ChatRequest, Completion, Protocol, Rule, StreamDecoder};
 use crate::error::{ConfigKind, Error, ErrorKind, TimeoutKind};
-use crate::sse;
 
 struct Inner {
     config: Config,
@@ -206,7 +205,7 @@ impl Client {
     /// # Errors
     ///
     /// [`ErrorKind::Validation`] (a rule of the model, or a request header refused),
-    /// [`ErrorKind::Config`] (a [`protocol`](ChatRequest::protocol) the client has no
+    /// [`ErrorKind::Config`] (a [`protocol`](ChatRequest::with_protocol) the client has no
     /// URL for: see [`endpoint`](Client::endpoint)),
     /// [`ErrorKind::Api`] (an error status with a JSON or SSE body),
     /// [`ErrorKind::Http`] (an error status with another body),
@@ -322,11 +321,9 @@ impl Client {
         let call_start = Instant::now();
         let started = self.send(request, true, token, call_start)?;
         let accumulator = Accumulator::new(started.protocol)
-            .cumulative(started.protocol == Protocol::DashScope && !request.is_incremental());
-        let mut decoder = StreamDecoder::from_parts(sse::Decoder::new(), accumulator);
-        if let Some(id) = &started.request_id {
-            decoder.set_request_id(id);
-        }
+            .cumulative(started.protocol == Protocol::DashScope && !request.is_incremental_output())
+            .request_id(started.request_id.as_deref().unwrap_or(""));
+        let decoder = StreamDecoder::from_accumulator(accumulator);
         let config = &self.inner.config;
         // A stream started without a token gets one of its own for its reads, so that
         // `cancel_token` always works; its request went out without one (nobody could
@@ -478,7 +475,7 @@ impl Client {
     ) -> Result<Started, Error> {
         let inner = &*self.inner;
         request.validate_with(&inner.config.catalog)?;
-        let protocol = request.protocol_override().unwrap_or(inner.config.protocol);
+        let protocol = request.protocol().unwrap_or(inner.config.protocol);
         let route = self.route(protocol).ok_or_else(|| {
             Error::config(
                 ConfigKind::Url,

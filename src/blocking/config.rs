@@ -303,7 +303,7 @@ impl ClientBuilder {
     ///   [`apply_env`](ClientBuilder::apply_env)). If none was, it has no URL:
     ///   [`Client::endpoint`] says `None`, [`build`](ClientBuilder::build) refuses a
     ///   client whose own [`protocol`](ClientBuilder::protocol) has none, and a request
-    ///   that asks for it ([`ChatRequest::protocol`]) is refused before anything is sent
+    ///   that asks for it ([`ChatRequest::with_protocol`]) is refused before anything is sent
     ///   ([`ConfigKind::Url`]). So no request goes to Model Studio, with a key meant
     ///   for another server, unless the builder named a Model Studio host.
     /// - **The key is optional.** A client whose every URL is an endpoint builds
@@ -354,7 +354,7 @@ impl ClientBuilder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
-    /// [`ChatRequest::protocol`]: crate::chat::ChatRequest::protocol
+    /// [`ChatRequest::with_protocol`]: crate::chat::ChatRequest::with_protocol
     /// [`ChatRequest::extra`]: crate::chat::ChatRequest::extra
     /// [`ConfigKind::Url`]: crate::ConfigKind::Url
     /// [`ReplayServer`]: crate::testing::ReplayServer
@@ -368,10 +368,10 @@ impl ClientBuilder {
         self
     }
 
-    /// The protocol of requests that do not set one ([`ChatRequest::protocol`]).
+    /// The protocol of requests that do not set one ([`ChatRequest::with_protocol`]).
     /// Defaults to [`Protocol::OpenAiCompatible`].
     ///
-    /// [`ChatRequest::protocol`]: crate::chat::ChatRequest::protocol
+    /// [`ChatRequest::with_protocol`]: crate::chat::ChatRequest::with_protocol
     #[must_use]
     pub fn protocol(mut self, protocol: Protocol) -> Self {
         self.protocol = protocol;

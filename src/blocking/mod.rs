@@ -10,7 +10,7 @@
 //!    non-2xx                       -> ErrorKind::Api (JSON or SSE body) | Http (other)
 //!  ChatStream::record_to(writer)   (optional, before the first event) tee the raw body,
 //!                                  handed back by finish_recording()
-//!  ChatStream::set_track_arguments(true)  (optional) parse tool arguments as they stream
+//!  ChatStream::track_arguments(true)      (optional) parse tool arguments as they stream
 //!  ChatStream::next_event()        read into a 16 KiB buffer -> StreamDecoder -> events
 //!  ChatStream::cancel_token()      stop it from another thread -> ErrorKind::Cancelled
 //!  ChatStream::timings()           head, first byte, first token, end (so far)
@@ -25,6 +25,7 @@
 //!
 //! [`TimeoutKind`]: crate::TimeoutKind
 
+mod body;
 mod cancel;
 mod client;
 mod config;

@@ -328,10 +328,7 @@ pub(crate) fn completion_from_body(
     body: &str,
     request_id: Option<&str>,
 ) -> Result<Completion, Error> {
-    let mut accumulator = Accumulator::new(protocol);
-    if let Some(id) = request_id {
-        accumulator.set_request_id(id);
-    }
+    let mut accumulator = Accumulator::new(protocol).request_id(request_id.unwrap_or(""));
     merge_whole_json(&mut accumulator, body)?;
     accumulator.finish()
 }

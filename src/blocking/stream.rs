@@ -1,21 +1,21 @@
 //! [`ChatStream`]: one streaming response, read from the socket only when asked.
 //!
-//! The reading, decoding and end handling live in [`EventReader`]; this is that reader
-//! over ureq's body reader, plus what is HTTP's: the request id header, ureq's
-//! timeouts, a JSON body where a stream was asked for, recording and logging.
+//! The reading, decoding and end handling live in [`BodyReader`], over ureq's body
+//! reader; this adds the request id header, a JSON body where a stream was asked for,
+//! the cancel token, recording, timings and logging.
 
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::blocking::body::{BodyReader, Hooks, ReadFailure, StreamEnd};
 use crate::blocking::cancel::CancelToken;
 use crate::blocking::response::{
     Started, completion_from_body, merge_whole_json, read_error, since, timeout_kind,
 };
 use crate::blocking::transport::{CallContext, CallReader, is_cancel};
-use crate::chat::reader::{Hooks, ReadFailure, StreamEnd};
-use crate::chat::{Completion, EventReader, OwnedStreamEvent, StreamDecoder, StreamEvent, Timings};
+use crate::chat::{Completion, OwnedStreamEvent, StreamDecoder, StreamEvent, Timings};
 use crate::error::{Error, ErrorKind, LimitKind};
 
 /// The most body bytes read after `data: [DONE]` to reach the end of the body, so that
@@ -28,10 +28,11 @@ const DRAIN_TAIL_BYTES: usize = 64 * 1024;
 /// (borrowed, no allocation) or iterate [`OwnedStreamEvent`]s; end with
 /// [`finish`](ChatStream::finish) for the [`Completion`].
 ///
-/// It is a [`chat::EventReader`](crate::chat::EventReader) over ureq's body reader: the
-/// socket is read only inside `next_event` (and `finish`), into one reused buffer
-/// (16 KiB by default): a slow consumer holds at most that buffer plus the decoder's
-/// state, and the server is slowed by TCP flow control.
+/// It reads ureq's body reader as a [`chat::EventReader`](crate::chat::EventReader)
+/// reads any `Read`, through [`StreamDecoder`]'s two phases: the socket is read only
+/// inside `next_event` (and `finish`), into one reused buffer (16 KiB by default): a
+/// slow consumer holds at most that buffer plus the decoder's state, and the server is
+/// slowed by TCP flow control.
 ///
 /// Once the answer is complete the connection goes back to the client's pool for the
 /// next request: a native body is read to its end, and after `data: [DONE]` what is
@@ -58,9 +59,11 @@ const DRAIN_TAIL_BYTES: usize = 64 * 1024;
 /// Before the first event you can ask for more: [`record_to`](ChatStream::record_to)
 /// tees the raw body to a writer (a replay fixture, a bug report), which makes a
 /// `ChatStream<W>` that hands the writer back at the end, and
-/// [`set_track_arguments`](ChatStream::set_track_arguments) parses tool-call arguments as they
-/// stream ([`tool_arguments`](ChatStream::tool_arguments)). Both see the whole body when
-/// set before the first [`next_event`](ChatStream::next_event), because
+/// [`track_arguments`](ChatStream::track_arguments) parses tool-call arguments as they
+/// stream ([`tool_arguments`](ChatStream::tool_arguments)). Both take the stream and
+/// give it back (they set up how the body is read, as the chat layer's settings are
+/// given when a decoder is made, so neither has a `set_` form), and both see the whole
+/// body when given before the first [`next_event`](ChatStream::next_event), because
 /// [`Client::stream`](crate::blocking::Client::stream) returns once the headers are in
 /// and reads no body byte itself.
 ///
@@ -95,7 +98,7 @@ const DRAIN_TAIL_BYTES: usize = 64 * 1024;
 pub struct ChatStream<W = io::Sink> {
     /// Every read inside the call's scope, so that the client's transport sees the
     /// token; refused once the token is cancelled.
-    reader: EventReader<CallReader<ureq::BodyReader<'static>>>,
+    reader: BodyReader<CallReader<ureq::BodyReader<'static>>>,
     json_body: bool,
     max_body_bytes: usize,
     request_id: Option<String>,
@@ -306,10 +309,13 @@ impl ChatStream {
         Self {
             // Past `[DONE]` the body is read to its end (a bounded tail) only when
             // the connection can then go back to ureq's pool.
-            reader: EventReader::from_decoder(body, decoder)
-                .read_buffer(read_buffer)
-                .classify_errors(classify)
-                .drain_tail(started.reusable.then_some(DRAIN_TAIL_BYTES)),
+            reader: BodyReader::new(
+                body,
+                decoder,
+                read_buffer,
+                classify,
+                started.reusable.then_some(DRAIN_TAIL_BYTES),
+            ),
             json_body: started.json_body,
             max_body_bytes,
             request_id: started.request_id,
@@ -476,7 +482,7 @@ impl<W: Write> ChatStream<W> {
 
     /// Parses each tool call's arguments as they stream (off by default), for
     /// [`tool_arguments`](ChatStream::tool_arguments): a form that fills in, a file
-    /// being written. Set it before the first [`next_event`](ChatStream::next_event);
+    /// being written. Give it before the first [`next_event`](ChatStream::next_event);
     /// tool calls that opened before it are not tracked. See
     /// [`Accumulator::track_arguments`](crate::chat::Accumulator::track_arguments) for
     /// the cost and for arguments that stop being valid JSON.
@@ -484,15 +490,17 @@ impl<W: Write> ChatStream<W> {
     /// # Example
     ///
     /// See [`tool_arguments`](ChatStream::tool_arguments).
-    pub fn set_track_arguments(&mut self, track: bool) {
+    #[must_use]
+    pub fn track_arguments(mut self, track: bool) -> Self {
         self.reader
             .decoder_mut()
             .accumulator_mut()
             .set_track_arguments(track);
+        self
     }
 
     /// The arguments of the tool call at `index` parsed so far (the best value, rooted
-    /// at the document root), when [`set_track_arguments`](ChatStream::set_track_arguments) is
+    /// at the document root), when [`track_arguments`](ChatStream::track_arguments) is
     /// on: `{"city":"Bei"}` while `{"city": "Beijing"}` streams in. In-progress strings
     /// show their decoded prefix; in-progress numbers, literals and keys are not shown.
     ///
@@ -514,8 +522,9 @@ impl<W: Write> ChatStream<W> {
     /// let server = ReplayServer::start(Reply::sse(body).split(Split::PerEvent))?;
     /// let client = Client::builder().api_key("sk-test").base_url(server.base_url()).no_proxy().build()?;
     ///
-    /// let mut stream = client.stream(&ChatRequest::new("glm-5").user("Weather in Beijing?"))?;
-    /// stream.set_track_arguments(true);
+    /// let mut stream = client
+    ///     .stream(&ChatRequest::new("glm-5").user("Weather in Beijing?"))?
+    ///     .track_arguments(true);
     /// let mut seen = Vec::new();
     /// while let Some(event) = stream.next_event()? {
     ///     if let StreamEvent::ToolCallArguments { index, .. } = event {
@@ -638,7 +647,7 @@ impl<W: Write> ChatStream<W> {
             }
         }
         let hooks = &mut self.hooks;
-        match self.reader.next_event_with(hooks) {
+        match self.reader.next_event(hooks) {
             Ok(Some(event)) => {
                 hooks.clock.saw(&event);
                 Ok(Some(event))
@@ -786,7 +795,7 @@ impl<W: Write> ChatStream<W> {
         let attempts = self.attempts;
         let mut completion = self
             .reader
-            .finish_in_place(&mut self.hooks)
+            .finish(&mut self.hooks)
             .map_err(|e| e.with_attempts(attempts))?;
         completion.timings = Some(self.hooks.clock.timings);
         Ok(completion)

@@ -150,32 +150,33 @@ impl From<StreamEvent<'_>> for OwnedStreamEvent {
     }
 }
 
-/// Limits on what one response may grow to.
+/// Limits on what one response may grow to, for an [`Accumulator`] (given to
+/// [`Accumulator::with_limits`], read back with [`Accumulator::limits`]).
 ///
-/// The defaults (128 tool calls, 64 MiB of text) are [`Limits::new`] and
-/// [`Limits::default`]; each setter is named after the field it sets.
+/// The defaults (128 tool calls, 64 MiB of text) are [`AccumulatorLimits::new`] and
+/// [`AccumulatorLimits::default`]; each setter is named after the field it sets.
 ///
 /// # Example
 ///
 /// This example shows the default byte budget beside a tighter tool-call limit.
 ///
 /// ```
-/// use dashscope_glm::chat::Limits;
+/// use dashscope_glm::chat::AccumulatorLimits;
 ///
-/// let limits = Limits::new().max_tool_calls(8);
+/// let limits = AccumulatorLimits::new().max_tool_calls(8);
 /// assert_eq!(limits.max_message_bytes, 64 << 20);
-/// assert_eq!(Limits::default(), Limits::new());
+/// assert_eq!(AccumulatorLimits::default(), AccumulatorLimits::new());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Limits {
+pub struct AccumulatorLimits {
     /// Tool calls in one response (default 128).
     pub max_tool_calls: usize,
     /// Bytes of reasoning, content and tool arguments together (default 64 MiB).
     pub max_message_bytes: usize,
 }
 
-impl Limits {
+impl AccumulatorLimits {
     /// The default limits: 128 tool calls, 64 MiB of text.
     #[must_use]
     pub const fn new() -> Self {
@@ -201,7 +202,7 @@ impl Limits {
     }
 }
 
-impl Default for Limits {
+impl Default for AccumulatorLimits {
     fn default() -> Self {
         Self::new()
     }
@@ -280,7 +281,7 @@ struct CallState {
 /// - a call is final only at the end ([`finish`](Accumulator::finish)), never because its
 ///   arguments happen to parse; a call the server never gave an id gets
 ///   `call_synthetic_<index>` there, marked [`ToolCall::id_synthetic`];
-/// - at most [`Limits::max_tool_calls`] calls.
+/// - at most [`AccumulatorLimits::max_tool_calls`] calls.
 ///
 /// # End of stream
 ///
@@ -329,7 +330,7 @@ struct CallState {
 pub struct Accumulator {
     protocol: Protocol,
     cumulative: bool,
-    limits: Limits,
+    limits: AccumulatorLimits,
     chunk: WireChunk,
     state: State,
 }
@@ -353,7 +354,8 @@ struct State {
 }
 
 impl Accumulator {
-    /// A new accumulator for one response of `protocol`, with default [`Limits`].
+    /// A new accumulator for one response of `protocol`, with default
+    /// [`AccumulatorLimits`].
     ///
     /// # Example
     ///
@@ -367,21 +369,47 @@ impl Accumulator {
     /// assert!(!acc.has_event() && !acc.is_complete());
     /// assert_eq!(acc.completion(), &Completion::default());
     /// ```
+    #[must_use]
     pub fn new(protocol: Protocol) -> Self {
+        Self::with_limits(protocol, AccumulatorLimits::default())
+    }
+
+    /// A new accumulator for one response of `protocol`, bounded by `limits` (see
+    /// [`limits`](Accumulator::limits)), as `sse::Decoder::with_limits` and
+    /// `json::PartialJson::with_limits` are made.
+    ///
+    /// # Example
+    ///
+    /// This example shows a response that grows past a 4-byte budget.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, AccumulatorLimits, Protocol};
+    /// use dashscope_glm::LimitKind;
+    ///
+    /// let limits = AccumulatorLimits::new().max_message_bytes(4);
+    /// let mut acc = Accumulator::with_limits(Protocol::OpenAiCompatible, limits);
+    /// assert_eq!(acc.limits(), limits);
+    /// let err = acc
+    ///     .push_data(r#"{"choices":[{"index":0,"delta":{"content":"Hello"}}]}"#)
+    ///     .unwrap_err();
+    /// assert_eq!(err.limit().unwrap().kind, LimitKind::MessageBytes);
+    /// ```
+    #[must_use]
+    pub fn with_limits(protocol: Protocol, limits: AccumulatorLimits) -> Self {
         Self {
             protocol,
             cumulative: false,
-            limits: Limits::default(),
+            limits,
             chunk: WireChunk::default(),
             state: State::default(),
         }
     }
 
-    /// Sets the limits on what the response may grow to. Defaults to [`Limits::default`].
+    /// The limits on what the response may grow to, as given to
+    /// [`with_limits`](Accumulator::with_limits) (else the defaults).
     #[must_use]
-    pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
-        self
+    pub fn limits(&self) -> AccumulatorLimits {
+        self.limits
     }
 
     /// Treats every chunk's texts as the whole text so far (native
@@ -872,29 +900,40 @@ impl Accumulator {
         self.state.ignored_choices
     }
 
-    /// Records a request id learnt elsewhere (the `x-request-id` response header), unless
-    /// the body gave one already.
+    /// Records a request id learnt outside the body (the `x-request-id` response
+    /// header), given before the body: it is the completion's id, and an id the body
+    /// gives later is not taken. An empty id changes nothing.
+    ///
+    /// Like every setting of an accumulator it is given when the accumulator is made
+    /// (the response head, which carries the header, comes before the body), so there is
+    /// no `set_` form.
     ///
     /// # Example
     ///
-    /// This example shows the header's id used when the body has none, and ignored when
-    /// the body had one first.
+    /// This example shows the header's id kept over the body's, and the body's id taken
+    /// when no header gave one.
     ///
     /// ```
     /// use dashscope_glm::chat::{Accumulator, Protocol};
     ///
-    /// let mut compatible = Accumulator::new(Protocol::OpenAiCompatible);
-    /// compatible.push_data(r#"{"id":"chatcmpl-1","choices":[{"index":0,"delta":{"content":"a"}}]}"#)?;
-    /// compatible.set_request_id("hdr-1");
-    /// assert_eq!(compatible.completion().request_id.as_deref(), Some("hdr-1"));
+    /// let chunk = r#"{"output":{"choices":[{"message":{"role":"assistant","content":"a"},"finish_reason":"null"}]},"request_id":"body-1"}"#;
+    /// let mut with_header = Accumulator::new(Protocol::DashScope).request_id("hdr-1");
+    /// with_header.push_data(chunk)?;
+    /// assert_eq!(with_header.completion().request_id.as_deref(), Some("hdr-1"));
     ///
-    /// let mut native = Accumulator::new(Protocol::DashScope);
-    /// native.push_data(r#"{"output":{"choices":[{"message":{"role":"assistant","content":"a"},"finish_reason":"null"}]},"request_id":"body-1"}"#)?;
-    /// native.set_request_id("hdr-1");
-    /// assert_eq!(native.completion().request_id.as_deref(), Some("body-1"));
+    /// let mut without = Accumulator::new(Protocol::DashScope).request_id("");
+    /// without.push_data(chunk)?;
+    /// assert_eq!(without.completion().request_id.as_deref(), Some("body-1"));
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
-    pub fn set_request_id(&mut self, id: &str) {
+    #[must_use]
+    pub fn request_id(mut self, id: &str) -> Self {
+        self.set_request_id(id);
+        self
+    }
+
+    /// [`request_id`](Accumulator::request_id) in place: the id unless one is set.
+    pub(crate) fn set_request_id(&mut self, id: &str) {
         if self.state.completion.request_id.is_none() && !id.is_empty() {
             self.state.completion.request_id = Some(id.to_owned());
         }
@@ -950,7 +989,7 @@ fn synthesize_ids(completion: &mut Completion) {
 /// What applying one chunk needs besides the state.
 struct Ctx<'a> {
     cumulative: bool,
-    limits: &'a Limits,
+    limits: &'a AccumulatorLimits,
     data: &'a str,
     offset: u64,
 }
@@ -1111,7 +1150,12 @@ impl State {
 
     /// Finds the call a fragment belongs to, opening a new one if needed (see the tool-call
     /// identity policy on [`Accumulator`]).
-    fn route(&mut self, index: Option<u64>, id: &str, limits: &Limits) -> Result<usize, Error> {
+    fn route(
+        &mut self,
+        index: Option<u64>,
+        id: &str,
+        limits: &AccumulatorLimits,
+    ) -> Result<usize, Error> {
         let calls = &self.completion.message.tool_calls;
         let differs = |slot: usize| {
             !id.is_empty()
@@ -1139,7 +1183,11 @@ impl State {
         }
     }
 
-    fn open(&mut self, wire_index: Option<u64>, limits: &Limits) -> Result<usize, Error> {
+    fn open(
+        &mut self,
+        wire_index: Option<u64>,
+        limits: &AccumulatorLimits,
+    ) -> Result<usize, Error> {
         let calls = &mut self.completion.message.tool_calls;
         let slot = calls.len();
         if slot >= limits.max_tool_calls {

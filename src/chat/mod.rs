@@ -22,7 +22,7 @@ mod types;
 pub(crate) mod wire;
 
 pub use catalog::Catalog;
-pub use merge::{Accumulator, Limits, OwnedStreamEvent, StreamEvent};
+pub use merge::{Accumulator, AccumulatorLimits, OwnedStreamEvent, StreamEvent};
 pub use model::{Capabilities, Model, ModelDefaults, ModelLimits, Rule};
 pub use reader::EventReader;
 pub use request::{

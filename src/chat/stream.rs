@@ -7,11 +7,27 @@ use crate::sse;
 /// Bytes of one response body in, [`StreamEvent`]s out, a [`Completion`] at the end.
 /// Sans-IO: the caller reads the socket (or a file) and feeds what it got.
 ///
-/// Call [`feed`](StreamDecoder::feed) with each read, drain
-/// [`next_event`](StreamDecoder::next_event) until it returns `Ok(None)`, and at the end
-/// of the body call [`end`](StreamDecoder::end), drain again, then
-/// [`finish`](StreamDecoder::finish). Byte boundaries never matter: any split of the
-/// same bytes gives the same events and the same completion.
+/// Two phases, repeated, as ureq-proto's and quinn-proto's state machines are driven:
+///
+/// 1. input: [`feed`](StreamDecoder::feed) the bytes a read gave, or, at the end of the
+///    body, [`end`](StreamDecoder::end);
+/// 2. output: [`ready`](StreamDecoder::ready) decodes what was fed until an event is
+///    owed and says whether one is; [`take_event`](StreamDecoder::take_event) lends it.
+///    Repeat until `ready` says `false`: then more input is needed, or, after `end`, the
+///    body is used up.
+///
+/// At the end [`finish`](StreamDecoder::finish) gives the completion (or
+/// [`Interrupted`](crate::ErrorKind::Interrupted) with what came, for a stream the
+/// server never finished). [`next_event`](StreamDecoder::next_event) is both output calls
+/// in one, for loops that hold no borrow across reads. Byte boundaries never matter: any
+/// split of the same bytes gives the same events and the same completion.
+///
+/// The two calls exist for code that reads in the same function that returns the event,
+/// which is what an async `next_event` is: returning a borrow taken inside the read loop
+/// is rejected by the borrow checker (E0499) when the loop must go on to read, but
+/// `ready` returns a `bool`, which holds no borrow, and `take_event` is called only on
+/// the path that returns. The OpenAI-compatible stream's `data: [DONE]` needs nothing
+/// after it: stop reading once [`Accumulator::received_done`] says so.
 ///
 /// At the end of the body, an event left without its final blank line is still merged when
 /// its last line was complete, or when that line is complete JSON (DashScope's native
@@ -20,7 +36,99 @@ use crate::sse;
 ///
 /// # Example
 ///
-/// This example shows a body fed in 7-byte pieces.
+/// This example is the shape of an async client's `next_event`, over any body that
+/// reads asynchronously (here a trait of its own; a `tokio::io::AsyncRead` or a stream
+/// of `bytes::Bytes` chunks fits the same place). It is driven by a one-line executor,
+/// since the body is always ready.
+///
+/// ```
+/// use dashscope_glm::chat::{Protocol, StreamDecoder, StreamEvent};
+/// use dashscope_glm::Error;
+///
+/// /// A body that reads asynchronously: `Ok(0)` at its end.
+/// trait AsyncBody {
+///     async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize>;
+/// }
+///
+/// struct Events<B> {
+///     body: B,
+///     decoder: StreamDecoder,
+///     buf: Vec<u8>,
+///     ended: bool,
+/// }
+///
+/// impl<B: AsyncBody> Events<B> {
+///     /// The next event, lent; `Ok(None)` once the body is used up.
+///     async fn next_event(&mut self) -> Result<Option<StreamEvent<'_>>, Error> {
+///         loop {
+///             if self.decoder.ready()? {
+///                 return Ok(self.decoder.take_event());
+///             }
+///             if self.ended {
+///                 return Ok(None);
+///             }
+///             // `[DONE]` ends the answer: nothing after it is read.
+///             let n = if self.decoder.accumulator().received_done() {
+///                 0
+///             } else {
+///                 let read = self.body.read(&mut self.buf).await;
+///                 read.map_err(|e| Error::transport("reading the body", e))?
+///             };
+///             if n == 0 {
+///                 self.ended = true;
+///                 self.decoder.end()?;
+///             } else {
+///                 self.decoder.feed(&self.buf[..n]);
+///             }
+///         }
+///     }
+/// }
+///
+/// // A recorded body, delivered 7 bytes at a time.
+/// struct Recorded(&'static [u8]);
+/// impl AsyncBody for Recorded {
+///     async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+///         let n = self.0.len().min(buf.len()).min(7);
+///         buf[..n].copy_from_slice(&self.0[..n]);
+///         self.0 = &self.0[n..];
+///         Ok(n)
+///     }
+/// }
+///
+/// let body = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+/// let mut events = Events {
+///     body: Recorded(body),
+///     decoder: StreamDecoder::new(Protocol::OpenAiCompatible),
+///     buf: vec![0; 16 * 1024],
+///     ended: false,
+/// };
+/// let text = block_on(async {
+///     let mut text = String::new();
+///     while let Some(event) = events.next_event().await? {
+///         if let StreamEvent::Content(delta) = event {
+///             text.push_str(delta);
+///         }
+///     }
+///     Ok::<_, Error>(text)
+/// })?;
+/// assert_eq!(text, "Hi");
+/// assert_eq!(events.decoder.finish()?.message.content, "Hi");
+///
+/// /// Polls a future whose every poll completes (the body above never waits).
+/// fn block_on<F: std::future::Future>(future: F) -> F::Output {
+///     let mut future = std::pin::pin!(future);
+///     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+///     loop {
+///         if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+///             return out;
+///         }
+///     }
+/// }
+/// # Ok::<(), dashscope_glm::Error>(())
+/// ```
+///
+/// The same body in a blocking loop, fed in 7-byte pieces, with
+/// [`next_event`](StreamDecoder::next_event):
 ///
 /// ```
 /// use dashscope_glm::chat::{Protocol, StreamDecoder, StreamEvent};
@@ -82,11 +190,47 @@ impl StreamDecoder {
     /// assert_eq!(stream.finish()?.message.content, "Hello");
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
+    #[must_use]
     pub fn new(protocol: Protocol) -> Self {
-        Self::from_parts(sse::Decoder::new(), Accumulator::new(protocol))
+        Self::from_accumulator(Accumulator::new(protocol))
     }
 
-    /// Joins a configured SSE decoder and accumulator (limits, cumulative mode).
+    /// A decoder feeding `accumulator`, configured beforehand (limits, cumulative mode,
+    /// the request id from the response headers), with the SSE decoder
+    /// [`new`](StreamDecoder::new) makes for its protocol.
+    ///
+    /// # Example
+    ///
+    /// This example keeps the `x-request-id` header's value, for a body that has no id,
+    /// and turns native cumulative texts back into deltas.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, Protocol, StreamDecoder};
+    ///
+    /// let accumulator = Accumulator::new(Protocol::DashScope).cumulative(true).request_id("7c1e9a");
+    /// let mut stream = StreamDecoder::from_accumulator(accumulator);
+    /// stream.feed(br#"data:{"output":{"choices":[{"message":{"role":"assistant","content":"Hel"},"finish_reason":"null"}]}}"#);
+    /// stream.feed(b"\n\n");
+    /// stream.feed(br#"data:{"output":{"choices":[{"message":{"role":"assistant","content":"Hello"},"finish_reason":"stop"}]}}"#);
+    /// stream.feed(b"\n\n");
+    /// let completion = stream.finish()?;
+    /// assert_eq!(completion.message.content, "Hello");
+    /// assert_eq!(completion.request_id.as_deref(), Some("7c1e9a"));
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
+    #[must_use]
+    pub fn from_accumulator(accumulator: Accumulator) -> Self {
+        let decoder =
+            sse::Decoder::new().split_on_new_id(accumulator.protocol() == Protocol::DashScope);
+        Self::from_parts(decoder, accumulator)
+    }
+
+    /// Joins an SSE decoder and an accumulator, each configured beforehand, used as
+    /// given. [`from_accumulator`](StreamDecoder::from_accumulator) makes the SSE decoder
+    /// [`new`](StreamDecoder::new) would; give one here for other limits or lossy UTF-8,
+    /// and on the native protocol make it with
+    /// [`split_on_new_id(true)`](sse::Decoder::split_on_new_id) as `new` does, unless
+    /// your server always ends its events with a blank line.
     ///
     /// # Example
     ///
@@ -97,7 +241,7 @@ impl StreamDecoder {
     /// use dashscope_glm::chat::{Accumulator, Protocol, StreamDecoder};
     /// use dashscope_glm::sse::{Decoder, Limits};
     ///
-    /// let decoder = Decoder::with_limits(Limits::new().max_line(64 * 1024));
+    /// let decoder = Decoder::with_limits(Limits::new().max_line(64 * 1024)).split_on_new_id(true);
     /// let accumulator = Accumulator::new(Protocol::DashScope).cumulative(true);
     /// let mut stream = StreamDecoder::from_parts(decoder, accumulator);
     /// stream.feed(br#"data:{"output":{"choices":[{"message":{"role":"assistant","content":"Hel"},"finish_reason":"null"}]}}"#);
@@ -107,16 +251,35 @@ impl StreamDecoder {
     /// assert_eq!(stream.finish()?.message.content, "Hello");
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
-    pub fn from_parts(mut decoder: sse::Decoder, accumulator: Accumulator) -> Self {
-        if accumulator.protocol() == Protocol::DashScope {
-            decoder = decoder.split_on_new_id(true);
-        }
+    #[must_use]
+    pub fn from_parts(decoder: sse::Decoder, accumulator: Accumulator) -> Self {
         Self {
             decoder,
             accumulator,
             ended: false,
             eof_merged: false,
         }
+    }
+
+    /// Records a request id from the response headers (see [`Accumulator::request_id`]);
+    /// set it before feeding, as the head comes before the body.
+    ///
+    /// # Example
+    ///
+    /// This example shows the `x-request-id` header's value kept when the body has no id.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Protocol, StreamDecoder};
+    ///
+    /// let mut stream = StreamDecoder::new(Protocol::OpenAiCompatible).request_id("7c1e9a");
+    /// stream.feed(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\n");
+    /// assert_eq!(stream.finish()?.request_id.as_deref(), Some("7c1e9a"));
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
+    #[must_use]
+    pub fn request_id(mut self, id: &str) -> Self {
+        self.accumulator.set_request_id(id);
+        self
     }
 
     /// Adds bytes read from the body (ignored after [`end`](StreamDecoder::end)).
@@ -174,16 +337,44 @@ impl StreamDecoder {
     /// ```
     pub fn next_event(&mut self) -> Result<Option<StreamEvent<'_>>, Error> {
         if self.ready()? {
-            Ok(self.take_ready())
+            Ok(self.take_event())
         } else {
             Ok(None)
         }
     }
 
-    /// Merges decoded SSE items until an event is owed or more input is needed; returns
-    /// whether [`take_ready`](StreamDecoder::take_ready) has an event. Lets a caller
-    /// that reads the socket in a loop decide without holding a borrow.
-    pub(crate) fn ready(&mut self) -> Result<bool, Error> {
+    /// The output phase's first half: merges what was fed (and, after
+    /// [`end`](StreamDecoder::end), the end of the body) until an event is owed, and says
+    /// whether one is; [`take_event`](StreamDecoder::take_event) then lends it. `false`
+    /// means more input is needed, or, after `end`, that every event was taken. It
+    /// returns a `bool`, not a borrow, so a loop that reads more input when it is
+    /// `false` compiles where one around [`next_event`](StreamDecoder::next_event) may not
+    /// (see the type docs).
+    ///
+    /// # Errors
+    ///
+    /// As [`next_event`](StreamDecoder::next_event): the stream is failed after an error,
+    /// and every later call returns the same one.
+    ///
+    /// # Example
+    ///
+    /// This example takes the events of one feed in the two phases.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{FinishReason, Protocol, StreamDecoder, StreamEvent};
+    ///
+    /// let mut stream = StreamDecoder::new(Protocol::OpenAiCompatible);
+    /// assert!(!stream.ready()?);
+    /// stream.feed(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\n");
+    /// let mut events = Vec::new();
+    /// while stream.ready()? {
+    ///     events.push(stream.take_event().map(|e| e.into_owned()));
+    /// }
+    /// assert_eq!(events.len(), 2);
+    /// assert_eq!(stream.take_event(), None);
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
+    pub fn ready(&mut self) -> Result<bool, Error> {
         if let Some(err) = self.accumulator.failure() {
             return Err(err.clone());
         }
@@ -221,8 +412,15 @@ impl StreamDecoder {
         Ok(())
     }
 
-    /// The event [`ready`](StreamDecoder::ready) found.
-    pub(crate) fn take_ready(&mut self) -> Option<StreamEvent<'_>> {
+    /// The output phase's second half: the event [`ready`](StreamDecoder::ready) found,
+    /// lent until the next call; `None` when none is owed (`ready` was not called, or
+    /// said `false`). It decodes nothing itself.
+    ///
+    /// # Example
+    ///
+    /// See [`ready`](StreamDecoder::ready).
+    #[must_use]
+    pub fn take_event(&mut self) -> Option<StreamEvent<'_>> {
         self.accumulator.next_event()
     }
 
@@ -262,38 +460,35 @@ impl StreamDecoder {
     }
 
     /// The accumulator: the completion so far, tool calls, flags.
+    #[must_use]
     pub fn accumulator(&self) -> &Accumulator {
         &self.accumulator
     }
 
     /// The accumulator, to configure it in place before the first event, or to merge
-    /// a body that is not SSE (a whole JSON answer) into.
-    #[allow(
-        dead_code,
-        reason = "for a client that reads the socket itself; nothing in this layer needs it"
-    )]
-    pub(crate) fn accumulator_mut(&mut self) -> &mut Accumulator {
-        &mut self.accumulator
-    }
-
-    /// Records a request id from the response headers (see
-    /// [`Accumulator::set_request_id`]).
+    /// into it a body that is not SSE: a whole JSON answer where a stream was asked for
+    /// (a gateway that answers without streaming), which
+    /// [`Accumulator::push_data`] takes as one chunk. Pushing to it while SSE bytes are
+    /// being fed mixes two sources in an order of your choosing.
     ///
     /// # Example
     ///
-    /// This example shows the `x-request-id` header's value kept when the body has no id.
+    /// This example merges a whole JSON answer into a decoder that was given no bytes.
     ///
     /// ```
-    /// use dashscope_glm::chat::{Protocol, StreamDecoder};
+    /// use dashscope_glm::chat::{Protocol, StreamDecoder, StreamEvent};
     ///
     /// let mut stream = StreamDecoder::new(Protocol::OpenAiCompatible);
-    /// stream.set_request_id("7c1e9a");
-    /// stream.feed(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\n");
-    /// assert_eq!(stream.finish()?.request_id.as_deref(), Some("7c1e9a"));
+    /// stream.end()?;
+    /// stream.accumulator_mut().push_data(
+    ///     r#"{"choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}]}"#,
+    /// )?;
+    /// assert_eq!(stream.next_event()?, Some(StreamEvent::Content("Hi")));
+    /// assert_eq!(stream.finish()?.message.content, "Hi");
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
-    pub fn set_request_id(&mut self, id: &str) {
-        self.accumulator.set_request_id(id);
+    pub fn accumulator_mut(&mut self) -> &mut Accumulator {
+        &mut self.accumulator
     }
 
     /// Ends the body (if [`end`](StreamDecoder::end) was not called; events it would give
@@ -321,7 +516,7 @@ impl StreamDecoder {
     pub fn finish(mut self) -> Result<Completion, Error> {
         self.end()?;
         while self.ready()? {
-            let _ = self.take_ready();
+            let _ = self.take_event();
         }
         self.accumulator.finish()
     }

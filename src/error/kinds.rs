@@ -130,14 +130,14 @@ impl fmt::Display for TimeoutKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum LimitKind {
-    /// Tool calls in one response ([`chat::Limits::max_tool_calls`]).
+    /// Tool calls in one response ([`chat::AccumulatorLimits::max_tool_calls`]).
     ///
-    /// [`chat::Limits::max_tool_calls`]: crate::chat::Limits::max_tool_calls
+    /// [`chat::AccumulatorLimits::max_tool_calls`]: crate::chat::AccumulatorLimits::max_tool_calls
     ToolCalls,
     /// Bytes of one merged text: the content, the reasoning or one call's arguments
-    /// ([`chat::Limits::max_message_bytes`]).
+    /// ([`chat::AccumulatorLimits::max_message_bytes`]).
     ///
-    /// [`chat::Limits::max_message_bytes`]: crate::chat::Limits::max_message_bytes
+    /// [`chat::AccumulatorLimits::max_message_bytes`]: crate::chat::AccumulatorLimits::max_message_bytes
     MessageBytes,
     /// Bytes of a whole (non-streaming) response body (the blocking client's
     /// `max_body_bytes`).

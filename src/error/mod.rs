@@ -200,6 +200,7 @@ impl Error {
     }
 
     /// [`Error::cancelled`] sharing a partial completion already made.
+    #[cfg(feature = "blocking")]
     pub(crate) fn cancelled_with(partial: Option<Arc<Completion>>) -> Self {
         Self::from_detail(Detail::Cancelled).with_partial_arc(partial)
     }
@@ -562,11 +563,11 @@ impl Error {
     /// This example shows the tool-call limit of a merger.
     ///
     /// ```
-    /// use dashscope_glm::chat::{Accumulator, Limits, Protocol};
+    /// use dashscope_glm::chat::{Accumulator, AccumulatorLimits, Protocol};
     /// use dashscope_glm::LimitKind;
     ///
-    /// let mut acc = Accumulator::new(Protocol::OpenAiCompatible)
-    ///     .limits(Limits::default().max_tool_calls(1));
+    /// let limits = AccumulatorLimits::default().max_tool_calls(1);
+    /// let mut acc = Accumulator::with_limits(Protocol::OpenAiCompatible, limits);
     /// let call = |i| format!(r#"{{"choices":[{{"index":0,"delta":{{"tool_calls":[{{"index":{i},"id":"c{i}","function":{{"name":"f","arguments":""}}}}]}}}}]}}"#);
     /// acc.push_data(&call(0))?;
     /// let err = acc.push_data(&call(1)).unwrap_err();

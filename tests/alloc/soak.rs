@@ -273,11 +273,11 @@ fn with_oversize(body: &[u8]) -> Vec<u8> {
 /// the response header first, then the body; `end` says whether the body ended (cut or
 /// complete) or stalled (a timeout, with the state so far).
 fn oracle(t: &Transcript, bytes: &[u8], header_id: &str, ended: bool) -> Outcome {
-    let mut stream = StreamDecoder::from_parts(
-        dashscope_glm::sse::Decoder::new(),
-        Accumulator::new(t.protocol).cumulative(t.cumulative),
+    let mut stream = StreamDecoder::from_accumulator(
+        Accumulator::new(t.protocol)
+            .cumulative(t.cumulative)
+            .request_id(header_id),
     );
-    stream.set_request_id(header_id);
     stream.feed(bytes);
     let drained = (|| {
         while stream.next_event()?.is_some() {}

@@ -5,7 +5,9 @@
 
 use std::error::Error as _;
 
-use dashscope_glm::chat::{Accumulator, ChatRequest, Limits, Protocol, StreamDecoder, ToolCall};
+use dashscope_glm::chat::{
+    Accumulator, AccumulatorLimits, ChatRequest, Protocol, StreamDecoder, ToolCall,
+};
 use dashscope_glm::{ApiError, ApiErrorOrigin, Error, ErrorKind, HttpError, TimeoutKind};
 
 /// Each kind, built the way the library builds it where a public path exists.
@@ -33,8 +35,10 @@ fn one_of_each() -> Vec<Error> {
         .unwrap();
     all.push(acc.finish().unwrap_err());
     // LimitExceeded.
-    let mut acc =
-        Accumulator::new(Protocol::OpenAiCompatible).limits(Limits::new().max_message_bytes(2));
+    let mut acc = Accumulator::with_limits(
+        Protocol::OpenAiCompatible,
+        AccumulatorLimits::new().max_message_bytes(2),
+    );
     all.push(
         acc.push_data(r#"{"choices":[{"index":0,"delta":{"content":"Hello"}}]}"#)
             .unwrap_err(),

@@ -18,7 +18,7 @@ use dashscope_glm::{Error, ErrorKind, TimeoutKind};
 
 fn decoder(t: &Transcript) -> StreamDecoder {
     let accumulator = Accumulator::new(t.protocol).cumulative(t.cumulative);
-    StreamDecoder::from_parts(dashscope_glm::sse::Decoder::new(), accumulator)
+    StreamDecoder::from_accumulator(accumulator)
 }
 
 /// StreamDecoder fed the whole body: feed, drain, end, drain, finish.

@@ -571,9 +571,11 @@ fn limit_tool_calls_per_response() {
 
 #[test]
 fn limit_message_bytes() {
-    use dashscope_glm::chat::Limits;
-    let mut acc = Accumulator::new(Protocol::OpenAiCompatible)
-        .limits(Limits::default().max_message_bytes(10));
+    use dashscope_glm::chat::AccumulatorLimits;
+    let mut acc = Accumulator::with_limits(
+        Protocol::OpenAiCompatible,
+        AccumulatorLimits::default().max_message_bytes(10),
+    );
     acc.push_data(&delta(r#"{"content":"0123456789"}"#))
         .unwrap();
     let err = acc.push_data(&delta(r#"{"content":"x"}"#)).unwrap_err();

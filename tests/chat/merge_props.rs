@@ -337,7 +337,7 @@ fn run(s: &Spec, bytes: &[u8], cuts: &[usize]) -> Result<Completion, dashscope_g
         Protocol::OpenAiCompatible
     };
     let acc = Accumulator::new(protocol).cumulative(s.cumulative);
-    let mut stream = StreamDecoder::from_parts(dashscope_glm::sse::Decoder::new(), acc);
+    let mut stream = StreamDecoder::from_accumulator(acc);
     let mut start = 0;
     for &cut in cuts.iter().chain([&bytes.len()]) {
         stream.feed(&bytes[start..cut]);

@@ -398,11 +398,13 @@ fn setters_and_getters() {
 
     // Protocol override and incremental output.
     let r = ChatRequest::new("glm-5");
-    assert_eq!(r.protocol_override(), None);
-    assert!(r.is_incremental());
-    let r = r.protocol(Protocol::DashScope).incremental_output(false);
-    assert_eq!(r.protocol_override(), Some(Protocol::DashScope));
-    assert!(!r.is_incremental());
+    assert_eq!(r.protocol(), None);
+    assert!(r.is_incremental_output());
+    let r = r
+        .with_protocol(Protocol::DashScope)
+        .incremental_output(false);
+    assert_eq!(r.protocol(), Some(Protocol::DashScope));
+    assert!(!r.is_incremental_output());
 
     // Thinking: as set, else the catalog default, else unknown.
     assert_eq!(

@@ -14,7 +14,7 @@ use proptest::prelude::*;
 /// the outcome.
 fn run(t: &Transcript, cuts: &[usize]) -> (Vec<String>, Result<Completion, Error>) {
     let accumulator = Accumulator::new(t.protocol).cumulative(t.cumulative);
-    let mut stream = StreamDecoder::from_parts(dashscope_glm::sse::Decoder::new(), accumulator);
+    let mut stream = StreamDecoder::from_accumulator(accumulator);
     let mut events = Vec::new();
     let mut drain = |stream: &mut StreamDecoder| -> Result<(), Error> {
         while let Some(e) = stream.next_event()? {
@@ -43,7 +43,7 @@ fn run_end_before_draining(
     cuts: &[usize],
 ) -> (Vec<String>, Result<Completion, Error>) {
     let accumulator = Accumulator::new(t.protocol).cumulative(t.cumulative);
-    let mut stream = StreamDecoder::from_parts(dashscope_glm::sse::Decoder::new(), accumulator);
+    let mut stream = StreamDecoder::from_accumulator(accumulator);
     let mut start = 0;
     for &cut in cuts.iter().chain([&t.bytes.len()]) {
         stream.feed(&t.bytes[start..cut]);

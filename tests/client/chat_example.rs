@@ -189,8 +189,8 @@ fn expected_from_recording(recording: &str, protocol: Protocol) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("examples/recordings")
         .join(recording);
-    let mut stream = StreamDecoder::new(protocol);
-    stream.set_request_id("6b1d2f7e-1c3a-4e5b-9d8f-0a1b2c3d4e5f");
+    let mut stream =
+        StreamDecoder::new(protocol).request_id("6b1d2f7e-1c3a-4e5b-9d8f-0a1b2c3d4e5f");
     stream.feed(&std::fs::read(path).unwrap());
     render::result(&stream.finish())
 }

@@ -171,7 +171,7 @@ fn structured_output_without_thinking_both_protocols_and_per_request_protocol() 
         .thinking(false)
         .response_format(ResponseFormat::JsonObject);
     stream_all(&c, &request).unwrap();
-    stream_all(&c, &request.clone().protocol(Protocol::DashScope)).unwrap();
+    stream_all(&c, &request.clone().with_protocol(Protocol::DashScope)).unwrap();
     let requests = server.requests();
     assert_eq!(
         body_json(&requests[0]),
@@ -274,7 +274,7 @@ fn complete_parses_both_non_streaming_shapes() {
     assert_eq!(a.usage.unwrap().total_tokens, 12);
     assert_eq!(a.request_id.as_deref(), Some("hdr-1"));
     let b = c
-        .complete(&request.clone().protocol(Protocol::DashScope))
+        .complete(&request.clone().with_protocol(Protocol::DashScope))
         .unwrap();
     assert_eq!(b.message.tool_calls[0].arguments, r#"{"city":"杭州"}"#);
     assert_eq!(b.finish_reason, Some(FinishReason::ToolCalls));
@@ -463,7 +463,7 @@ fn in_band_error_and_malformed_chunk_keep_request_id_and_partial() {
     assert!(err.partial().is_some());
     assert!(err.request_id().is_some());
 
-    let err = stream_all(&c, &hello().protocol(Protocol::OpenAiCompatible)).unwrap_err();
+    let err = stream_all(&c, &hello().with_protocol(Protocol::OpenAiCompatible)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Malformed, "{err:?}");
     assert_eq!(err.partial().unwrap().message.content, "Par");
     assert_eq!(err.request_id(), Some("req-header-1"));

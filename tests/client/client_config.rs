@@ -157,7 +157,7 @@ fn default_and_request_headers_reach_the_server() {
         .header("x-dashscope-workspace", "ws-request")
         .header("X-DashScope-DataInspection", r#"{"input":"disable"}"#);
     stream_text(&client, &request).unwrap();
-    stream_text(&client, &request.clone().protocol(Protocol::DashScope)).unwrap();
+    stream_text(&client, &request.clone().with_protocol(Protocol::DashScope)).unwrap();
     stream_text(&client, &hello()).unwrap();
 
     let requests = server.requests();

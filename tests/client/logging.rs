@@ -71,7 +71,7 @@ fn a_request_logs_what_was_sent_and_answered_at_debug() {
     while stream.next_event().unwrap().is_some() {}
     stream.finish().unwrap();
     client
-        .complete(&request.clone().protocol(Protocol::DashScope))
+        .complete(&request.clone().with_protocol(Protocol::DashScope))
         .ok();
 
     let records = records();

@@ -53,7 +53,7 @@ fn replay(
     chunk: usize,
 ) -> (Vec<String>, Result<Completion, Error>) {
     let accumulator = Accumulator::new(protocol).cumulative(cumulative);
-    let mut stream = StreamDecoder::from_parts(dashscope_glm::sse::Decoder::new(), accumulator);
+    let mut stream = StreamDecoder::from_accumulator(accumulator);
     let mut events = Vec::new();
     let mut run = || -> Result<(), Error> {
         for piece in body.chunks(chunk.max(1)) {

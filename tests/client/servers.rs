@@ -268,7 +268,7 @@ fn a_request_for_a_protocol_without_a_url_is_refused_before_sending() {
     let server = vllm_server(Reply::sse(VLLM_STREAM));
     let client = vllm_client(&server, VLLM_PATH);
     assert_eq!(client.endpoint(Protocol::DashScope), None);
-    let native = hello("zai-org/GLM-4.6").protocol(Protocol::DashScope);
+    let native = hello("zai-org/GLM-4.6").with_protocol(Protocol::DashScope);
     for err in [
         client.stream(&native).unwrap_err(),
         client.complete(&native).unwrap_err(),
@@ -301,7 +301,7 @@ fn the_other_protocol_goes_to_the_base_url() {
         .unwrap();
     let (_, openai) = collect(&client, &hello("zai-org/GLM-4.6")).unwrap();
     assert_eq!(openai.message.content, "Hello! How can I help?");
-    let (_, native) = collect(&client, &hello("glm-5").protocol(Protocol::DashScope)).unwrap();
+    let (_, native) = collect(&client, &hello("glm-5").with_protocol(Protocol::DashScope)).unwrap();
     assert_eq!(native.message.content, "Hi");
     assert_eq!((vllm.request_count(), gateway.request_count()), (1, 1));
     assert!(vllm.requests()[0].api_key_is(KEY));

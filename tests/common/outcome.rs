@@ -68,11 +68,11 @@ pub(crate) fn merged_states(
     bytes: &[u8],
 ) -> Vec<Value> {
     use dashscope_glm::chat::{Accumulator, StreamDecoder};
-    let mut stream = StreamDecoder::from_parts(
-        dashscope_glm::sse::Decoder::new(),
-        Accumulator::new(protocol).cumulative(cumulative),
+    let mut stream = StreamDecoder::from_accumulator(
+        Accumulator::new(protocol)
+            .cumulative(cumulative)
+            .request_id(request_id),
     );
-    stream.set_request_id(request_id);
     let mut states = vec![view(stream.accumulator().completion())];
     fn push(states: &mut Vec<Value>, stream: &StreamDecoder) {
         let state = view(stream.accumulator().completion());

@@ -38,7 +38,7 @@ use crate::chat::{Message, Protocol, ReasoningEffort, ResponseFormat, Stop, Tool
 /// | [`response_format`](ChatRequest::response_format) | `response_format` | `parameters.response_format` |
 /// | [`extra`](ChatRequest::extra)`(key, ..)` | `key` | `parameters.key` |
 /// | [`incremental_output`](ChatRequest::incremental_output) | not sent | `parameters.incremental_output` (streaming only) |
-/// | [`protocol`](ChatRequest::protocol) | not sent (picks the endpoint) | not sent (picks the endpoint) |
+/// | [`with_protocol`](ChatRequest::with_protocol) | not sent (picks the endpoint) | not sent (picks the endpoint) |
 /// | [`unchecked`](ChatRequest::unchecked) | not sent (turns the catalog off) | not sent (turns the catalog off) |
 /// | [`write_body`](ChatRequest::write_body)`(.., stream: true, ..)` | `stream`, `stream_options.include_usage` | not sent (a header asks for the stream) |
 /// | (always) | | `parameters.result_format: "message"` |
@@ -139,8 +139,8 @@ impl ChatRequest {
     /// let request = ChatRequest::new("glm-4.7");
     /// assert_eq!(request.model(), "glm-4.7");
     /// assert!(request.messages().is_empty() && request.extras().is_empty());
-    /// assert!(request.is_incremental());
-    /// assert_eq!(request.protocol_override(), None);
+    /// assert!(request.is_incremental_output());
+    /// assert_eq!(request.protocol(), None);
     /// ```
     pub fn new(model: impl Into<String>) -> Self {
         Self {
@@ -437,9 +437,25 @@ impl ChatRequest {
         self
     }
 
-    /// Sets the protocol this request is sent with. Defaults to the client's.
+    /// Sets the protocol this request is sent with, read back with
+    /// [`protocol`](ChatRequest::protocol). Defaults to the client's (the client, or
+    /// a transport of one's own, picks the [`Endpoint`](crate::chat::http::Endpoint) of
+    /// this protocol).
+    ///
+    /// `with_`, because [`protocol`](ChatRequest::protocol) is the getter: a setter takes
+    /// the plain name unless its type reads the setting back under it (see the crate
+    /// docs' "Naming").
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{ChatRequest, Protocol};
+    ///
+    /// let request = ChatRequest::new("glm-5").user("hi").with_protocol(Protocol::DashScope);
+    /// assert_eq!(request.protocol(), Some(Protocol::DashScope));
+    /// ```
     #[must_use]
-    pub fn protocol(mut self, protocol: Protocol) -> Self {
+    pub fn with_protocol(mut self, protocol: Protocol) -> Self {
         self.protocol = Some(protocol);
         self
     }
@@ -558,14 +574,17 @@ impl ChatRequest {
         &self.messages
     }
 
-    /// The protocol set with [`protocol`](ChatRequest::protocol), if any.
-    pub fn protocol_override(&self) -> Option<Protocol> {
+    /// The protocol set with [`with_protocol`](ChatRequest::with_protocol), if any;
+    /// `None`: the client's.
+    #[must_use]
+    pub fn protocol(&self) -> Option<Protocol> {
         self.protocol
     }
 
-    /// Whether the native protocol streams deltas (see
-    /// [`incremental_output`](ChatRequest::incremental_output)).
-    pub fn is_incremental(&self) -> bool {
+    /// Whether the native protocol streams deltas, as set with
+    /// [`incremental_output`](ChatRequest::incremental_output).
+    #[must_use]
+    pub fn is_incremental_output(&self) -> bool {
         self.incremental_output
     }
 
