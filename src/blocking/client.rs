@@ -4,18 +4,19 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ureq::http::{HeaderMap, HeaderValue, header};
+use ureq::http::{HeaderMap, HeaderName, HeaderValue, header};
 
 use crate::blocking::cancel::CancelToken;
-use crate::blocking::config::{CatalogNames, ClientBuilder, Config, Route, checked_header};
+use crate::blocking::config::{CatalogNames, ClientBuilder, Config, Route};
 use crate::blocking::response::{
-    Rejected, Started, completion_from_body, read_limited, since, started_or_rejected,
+    Rejected, Started, Why, completion_from_body, read_limited, since, started_or_rejected,
     timeout_kind, transport,
 };
-use crate::blocking::retry::{Delivery, Jitter};
+use crate::blocking::retry::{Delivery, Jitter, send_failure};
 use crate::blocking::stream::ChatStream;
 use crate::blocking::transport::{CallContext, is_cancel_ureq};
-use crate::chat::{Accumulator, Catalog, ChatRequest, Completion, Protocol, Rule, StreamDecoder};
+use crate::chat::http::{Endpoint, FailedAttempt, HttpRequest};
+use crate::chat::{Catalog, ChatRequest, Completion, Protocol, Rule, StreamDecoder};
 use crate::error::{ConfigKind, Error, ErrorKind, TimeoutKind};
 
 struct Inner {
@@ -72,7 +73,7 @@ impl fmt::Debug for Client {
             .field("total_timeout", &c.total_timeout)
             .field("retry", &c.retry)
             .field("proxy", &c.proxy)
-            .field("headers", &c.headers)
+            .field("headers", &DefaultHeaders(&c.endpoints))
             .finish_non_exhaustive()
     }
 }
@@ -180,7 +181,7 @@ impl Client {
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
     pub fn endpoint(&self, protocol: Protocol) -> Option<&str> {
-        self.route(protocol).map(|r| r.url.as_str())
+        self.route(protocol).map(|(r, _)| r.url.as_str())
     }
 
     /// The models requests are checked against ([`ClientBuilder::model`],
@@ -189,12 +190,14 @@ impl Client {
         &self.inner.config.catalog
     }
 
-    fn route(&self, protocol: Protocol) -> Option<&Route> {
-        self.inner
-            .config
+    /// Where requests of `protocol` go, and what they are built from.
+    fn route(&self, protocol: Protocol) -> Option<(&Route, &Endpoint)> {
+        let config = &self.inner.config;
+        config
             .routes
             .iter()
-            .find(|r| r.protocol == protocol)
+            .zip(&config.endpoints)
+            .find(|(r, _)| r.protocol == protocol)
     }
 
     /// Sends `request` as a stream and returns once the response headers are in.
@@ -319,11 +322,8 @@ impl Client {
         token: Option<&CancelToken>,
     ) -> Result<ChatStream, Error> {
         let call_start = Instant::now();
-        let started = self.send(request, true, token, call_start)?;
-        let accumulator = Accumulator::new(started.protocol)
-            .cumulative(started.protocol == Protocol::DashScope && !request.is_incremental_output())
-            .request_id(started.request_id.as_deref().unwrap_or(""));
-        let decoder = StreamDecoder::from_accumulator(accumulator);
+        let (started, decoder) = self.send(request, true, token, call_start)?;
+        let decoder = decoder.request_id(started.request_id.as_deref().unwrap_or(""));
         let config = &self.inner.config;
         // A stream started without a token gets one of its own for its reads, so that
         // `cancel_token` always works; its request went out without one (nobody could
@@ -432,7 +432,7 @@ impl Client {
         token: Option<&CancelToken>,
     ) -> Result<Completion, Error> {
         let call_start = Instant::now();
-        let started = self.send(request, false, token, call_start)?;
+        let (started, _) = self.send(request, false, token, call_start)?;
         let attempts = started.attempts;
         let mut timings = started.timings();
         let call = &started.call;
@@ -466,17 +466,18 @@ impl Client {
         Ok(completion)
     }
 
+    /// Sends `request` (retrying as the policy says) until an answer starts; gives the
+    /// answer and the decoder its body goes to.
     fn send(
         &self,
         request: &ChatRequest,
         stream: bool,
         token: Option<&CancelToken>,
         call_start: Instant,
-    ) -> Result<Started, Error> {
+    ) -> Result<(Started, StreamDecoder), Error> {
         let inner = &*self.inner;
-        request.validate_with(&inner.config.catalog)?;
         let protocol = request.protocol().unwrap_or(inner.config.protocol);
-        let route = self.route(protocol).ok_or_else(|| {
+        let (route, endpoint) = self.route(protocol).ok_or_else(|| {
             Error::config(
                 ConfigKind::Url,
                 format!(
@@ -484,74 +485,35 @@ impl Client {
                 ),
             )
         })?;
-        let headers = self.headers(request, protocol, stream)?;
+        // The chat layer validates the request against the catalog, writes its body
+        // into the reused buffer and puts its headers together: the rules live there.
+        let buffer = std::mem::take(&mut *inner.body.lock().unwrap_or_else(|p| p.into_inner()));
+        let http = endpoint.request_into(request, stream, buffer)?;
         log::debug!(
             "POST {} (model {}, protocol {protocol}, {})",
             route.path,
             request.model(),
             if stream { "streaming" } else { "not streaming" },
         );
-        let mut body = std::mem::take(&mut *inner.body.lock().unwrap_or_else(|p| p.into_inner()));
-        let result = request
-            .write_body_with(&inner.config.catalog, protocol, stream, &mut body)
-            .and_then(|()| {
-                let call = Call {
-                    url: &route.url,
-                    headers: &headers,
-                    protocol,
-                    stream,
-                    body: &body,
-                    token,
-                    start: call_start,
-                };
-                self.send_with_retries(&call)
-            });
+        let result = header_map(&http).and_then(|headers| {
+            let call = Call {
+                url: http.url(),
+                headers: &headers,
+                protocol,
+                stream,
+                body: http.body(),
+                token,
+                start: call_start,
+            };
+            self.send_with_retries(&call)
+        });
+        let decoder = http.decoder();
+        let body = http.into_body();
         let mut slot = inner.body.lock().unwrap_or_else(|p| p.into_inner());
         if body.capacity() > slot.capacity() {
             *slot = body;
         }
-        result
-    }
-
-    /// The headers of a request, later ones replacing earlier ones of the same name:
-    /// `Accept`, the user agent and default headers, the request's own, and last the
-    /// ones the client owns (`Authorization` when it has a key, `Content-Type`,
-    /// `X-DashScope-SSE`).
-    fn headers(
-        &self,
-        request: &ChatRequest,
-        protocol: Protocol,
-        stream: bool,
-    ) -> Result<HeaderMap, Error> {
-        let config = &self.inner.config;
-        let mut map = HeaderMap::new();
-        map.insert(
-            header::ACCEPT,
-            HeaderValue::from_static(if stream {
-                "text/event-stream"
-            } else {
-                "application/json"
-            }),
-        );
-        for (name, value) in &config.headers {
-            map.insert(name.clone(), value.clone());
-        }
-        for (name, value) in request.headers() {
-            let (name, value) = checked_header(name, value)
-                .map_err(|why| Error::validation(Rule::InvalidHeader, why))?;
-            map.insert(name, value);
-        }
-        if let Some(authorization) = &config.authorization {
-            map.insert(header::AUTHORIZATION, authorization.clone());
-        }
-        map.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        if stream && protocol == Protocol::DashScope {
-            map.insert("x-dashscope-sse", HeaderValue::from_static("enable"));
-        }
-        Ok(map)
+        result.map(|started| (started, decoder))
     }
 
     fn send_with_retries(&self, call: &Call<'_>) -> Result<Started, Error> {
@@ -588,13 +550,16 @@ impl Client {
                 }
                 Err(rejected) => rejected,
             };
-            hint = rejected.retry_after.or(hint);
-            if retry >= config.retry.max_retries || !rejected.retryable {
+            hint = rejected.error.retry_after().or(hint);
+            // The chat layer's policy decides: what failed, how many requests were sent,
+            // the server's hints, and nothing delivered yet (the answer has not started).
+            let Some(delay) =
+                config
+                    .retry
+                    .decide(retry + 1, rejected.failed(), false, inner.jitter.next())
+            else {
                 return Err(done(rejected.error, retry + 1, hint));
-            }
-            let delay = config
-                .retry
-                .delay(retry, rejected.retry_after, inner.jitter.next());
+            };
             if let Some(d) = deadline {
                 // A delay the clock cannot hold ends after any deadline.
                 if Instant::now().checked_add(delay).is_none_or(|at| at >= d) {
@@ -657,8 +622,7 @@ impl Client {
         let sent = context.run(|| req.send(call.body));
         let cancelled = || Rejected {
             error: Error::cancelled(None),
-            retry_after: None,
-            retryable: false,
+            why: Why::NoAnswer(FailedAttempt::Other),
         };
         // The cancel first: a cancelled send can fail in any way (a socket shut down
         // reads as a closed connection), and it is never retried.
@@ -679,9 +643,8 @@ impl Client {
                     Delivery::MaybeSent
                 };
                 return Err(Rejected {
-                    retryable: config.retry.retries_send_failure(&e, delivery),
+                    why: Why::NoAnswer(send_failure(&e, delivery)),
                     error: send_error(e, config.proxy.as_deref()),
-                    retry_after: None,
                 });
             }
         };
@@ -701,6 +664,19 @@ impl fmt::Debug for Endpoints<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map()
             .entries(self.0.iter().map(|r| (r.protocol, &r.url)))
+            .finish()
+    }
+}
+
+/// The headers every request carries (the user agent and the default headers, the
+/// same on every endpoint), as `Debug` shows them: credentials redacted.
+struct DefaultHeaders<'e>(&'e [Endpoint]);
+
+impl fmt::Debug for DefaultHeaders<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers = self.0.first().into_iter().flat_map(Endpoint::headers);
+        f.debug_list()
+            .entries(headers.map(|(n, v)| (n, ChatRequest::printable_header_value(n, v))))
             .finish()
     }
 }
@@ -752,6 +728,29 @@ fn send_error(e: ureq::Error, proxy: Option<&str>) -> Error {
             None => transport("sending the request", other, None),
         },
     }
+}
+
+/// The headers of `http` as ureq takes them; `Authorization` is marked sensitive.
+/// [`Endpoint::request_into`] checked them all, so a failure here is a header the
+/// `http` crate reads more strictly than the chat layer's rules, refused as the
+/// request's.
+fn header_map(http: &HttpRequest<'_>) -> Result<HeaderMap, Error> {
+    let mut map = HeaderMap::with_capacity(http.headers().len());
+    for &(name, value) in http.headers() {
+        let bad = || {
+            Error::validation(
+                Rule::InvalidHeader,
+                format!("the header {name} is not valid HTTP"),
+            )
+        };
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?;
+        let mut value = HeaderValue::from_str(value).map_err(|_| bad())?;
+        if name == header::AUTHORIZATION {
+            value.set_sensitive(true);
+        }
+        map.insert(name, value);
+    }
+    Ok(map)
 }
 
 #[cfg(test)]

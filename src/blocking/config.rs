@@ -6,12 +6,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ureq::http::{self, HeaderMap, HeaderName, HeaderValue};
+use ureq::http;
 
 use crate::blocking::client::Client;
 use crate::blocking::proxy::{ProxyEnv, ProxySetting, choose_proxy, proxy_name};
-use crate::blocking::retry::RetryPolicy;
 use crate::blocking::transport;
+use crate::chat::http::{Endpoint, RetryPolicy};
 use crate::chat::{Catalog, ChatRequest, Model, Protocol};
 use crate::error::{ConfigKind, Error};
 
@@ -793,25 +793,21 @@ impl ClientBuilder {
                 "no API key: set DASHSCOPE_API_KEY or call ClientBuilder::api_key (Model Studio's hosts need one; only a server given with ClientBuilder::endpoint may go without)",
             ));
         }
-        if !key.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(Error::config(
-                ConfigKind::ApiKey,
-                "the API key contains characters that cannot go in an HTTP header (spaces, control or non-ASCII characters)",
-            ));
+        // Each protocol's requests are built by the chat layer from its endpoint: the URL,
+        // the key, the user agent and default headers, the catalog. Checked here, so that
+        // a bad key or header fails `build`, not the first request.
+        let mut endpoints = Vec::with_capacity(routes.len());
+        for route in &routes {
+            let mut endpoint = Endpoint::new(route.protocol, route.url.as_str())
+                .api_key(key.as_str())
+                .header("User-Agent", self.user_agent.as_str())
+                .catalog(self.catalog.clone());
+            for (name, value) in &self.default_headers {
+                endpoint = endpoint.header(name.as_str(), value.as_str());
+            }
+            endpoint.check()?;
+            endpoints.push(endpoint);
         }
-        let headers = header_map(&self.user_agent, &self.default_headers)?;
-        let authorization = if key.is_empty() {
-            None
-        } else {
-            let mut value = HeaderValue::try_from(format!("Bearer {key}")).map_err(|_| {
-                Error::config(
-                    ConfigKind::ApiKey,
-                    "the API key cannot go in an HTTP header",
-                )
-            })?;
-            value.set_sensitive(true);
-            Some(value)
-        };
         let (agent, proxy, own_transport) = match self.agent {
             Some(agent) => {
                 let ignored = agent_would_ignore(&self.proxy, &self.connections);
@@ -865,8 +861,7 @@ impl ClientBuilder {
             agent,
             own_transport,
             api_key: self.api_key,
-            authorization,
-            headers,
+            endpoints,
             proxy,
             routes,
             protocol: self.protocol,
@@ -1085,30 +1080,6 @@ pub(crate) fn clock_limit(timeout: Option<Duration>) -> Option<Duration> {
     })
 }
 
-/// The `User-Agent` and the default headers, each checked, as sent before a request's
-/// own headers.
-fn header_map(user_agent: &str, defaults: &[(String, String)]) -> Result<HeaderMap, Error> {
-    let mut map = HeaderMap::new();
-    for (name, value) in std::iter::once(("User-Agent", user_agent))
-        .chain(defaults.iter().map(|(n, v)| (n.as_str(), v.as_str())))
-    {
-        let (name, value) =
-            checked_header(name, value).map_err(|why| Error::config(ConfigKind::Header, why))?;
-        map.insert(name, value);
-    }
-    Ok(map)
-}
-
-/// A header a caller adds, checked (as [`ChatRequest::header`] says) and converted; the
-/// caller makes the error from what is wrong.
-pub(crate) fn checked_header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), String> {
-    ChatRequest::check_header(name, value)?;
-    let bad = || format!("the header {name} is not valid HTTP");
-    let name = HeaderName::try_from(name).map_err(|_| bad())?;
-    let value = HeaderValue::try_from(value).map_err(|_| bad())?;
-    Ok((name, value))
-}
-
 /// What [`ClientBuilder::build`] checked, for the client to run with.
 pub(crate) struct Config {
     pub(crate) agent: ureq::Agent,
@@ -1117,10 +1088,10 @@ pub(crate) struct Config {
     /// failed attempt wrote is known. `false` for an agent of the user's own.
     pub(crate) own_transport: bool,
     pub(crate) api_key: ApiKey,
-    /// `Bearer <key>`, marked sensitive; `None` without a key (every URL an endpoint).
-    pub(crate) authorization: Option<HeaderValue>,
-    /// The `User-Agent` and the default headers.
-    pub(crate) headers: HeaderMap,
+    /// What each protocol's requests are built from (one per route, in its order): the
+    /// URL, the key (none when every URL is an endpoint), the `User-Agent` and the
+    /// default headers, the catalog.
+    pub(crate) endpoints: Vec<Endpoint>,
     /// The proxy the client's own agent goes through, as `scheme://host:port`.
     pub(crate) proxy: Option<String>,
     /// Where each protocol's requests go; a protocol missing here has no URL.

@@ -35,10 +35,13 @@ mod retry;
 mod stream;
 mod transport;
 
+/// The retry policy the client runs: the chat layer's, where the decision lives as
+/// data ([`RetryPolicy::decide`]), re-exported here where
+/// [`ClientBuilder::retry_policy`] takes it.
+pub use crate::chat::http::RetryPolicy;
 pub use cancel::CancelToken;
 pub use client::Client;
 pub use config::{ClientBuilder, Region};
-pub use retry::RetryPolicy;
 pub use stream::{ChatStream, Recording};
 
 /// The ureq this client is built on, so that a user building an [`Agent`] for

@@ -1,5 +1,6 @@
-//! Turning an HTTP answer into a [`Completion`] or an [`Error`]: status mapping, error
-//! bodies in either shape, the request id, body limits.
+//! Reading an HTTP answer from ureq: its head read by the chat layer's
+//! [`ResponseHead`] (which maps an error status and its body to an [`Error`]), the
+//! connection's reuse, a whole body up to its limit, read errors.
 //!
 //! Both the client (an answer to an attempt, a whole non-streaming body) and
 //! [`ChatStream`](crate::blocking::ChatStream) (read errors, a JSON body where a stream
@@ -10,17 +11,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use ureq::http::{HeaderMap, Response};
 
-use crate::blocking::retry::retry_after;
 use crate::blocking::transport::{CallContext, is_cancel};
-use crate::chat::wire::{self, WireChunk};
+use crate::chat::http::{FailedAttempt, MAX_ERROR_BODY, ResponseHead};
 use crate::chat::{Accumulator, Completion, Protocol, Timings};
-use crate::error::{
-    ApiError, Category, Error, HttpError, LimitKind, MalformedChunk, TimeoutKind, snippet,
-};
-use crate::sse;
-
-/// Error bodies are read up to this many bytes; the rest is left unread.
-const ERROR_BODY_LIMIT: u64 = 64 * 1024;
+use crate::error::{Error, LimitKind, MalformedChunk, TimeoutKind};
 
 /// A response that came back 2xx, ready to be read.
 pub(crate) struct Started {
@@ -64,18 +58,38 @@ pub(crate) fn since(start: Instant, at: Instant) -> Duration {
     at.saturating_duration_since(start)
 }
 
-/// An attempt the server answered with an error status.
+/// An attempt that got no answer to read: an error status, or none at all.
 pub(crate) struct Rejected {
     pub(crate) error: Error,
-    /// The server's `retry-after-ms` or `retry-after`, if any.
-    pub(crate) retry_after: Option<Duration>,
-    /// Whether a retry is allowed: never for a quota error, else as `x-should-retry`
-    /// says, else as the error's kind says.
-    pub(crate) retryable: bool,
+    /// What failed, for the retry decision.
+    pub(crate) why: Why,
+}
+
+/// What failed in a [`Rejected`] attempt.
+pub(crate) enum Why {
+    /// An error status, with this head.
+    Status(ResponseHead),
+    /// No answer: what is known of the request's delivery.
+    NoAnswer(FailedAttempt<'static>),
+}
+
+impl Rejected {
+    /// What failed, as [`RetryPolicy::decide`](crate::chat::http::RetryPolicy::decide)
+    /// takes it.
+    pub(crate) fn failed(&self) -> FailedAttempt<'_> {
+        match &self.why {
+            Why::Status(head) => FailedAttempt::Status {
+                head,
+                error: &self.error,
+            },
+            Why::NoAnswer(failed) => *failed,
+        }
+    }
 }
 
 /// Sorts an answer: a 2xx is [`Started`], ready to be read; any other status is
-/// [`Rejected`], its error body read (at most 64 KiB) and mapped.
+/// [`Rejected`], its error body read (at most [`MAX_ERROR_BODY`] bytes) and mapped by
+/// [`ResponseHead::error`].
 pub(crate) fn started_or_rejected(
     response: Response<ureq::Body>,
     protocol: Protocol,
@@ -85,23 +99,18 @@ pub(crate) fn started_or_rejected(
 ) -> Result<Started, Rejected> {
     let head_at = Instant::now();
     let (parts, body) = response.into_parts();
-    let status = parts.status.as_u16();
-    let request_id = header(&parts.headers, "x-request-id").map(str::to_owned);
+    let head = ResponseHead::new(parts.status.as_u16(), parts.headers.iter());
     log::debug!(
-        "status {status}, request id {}",
-        request_id.as_deref().unwrap_or("(none)")
+        "status {}, request id {}",
+        head.status(),
+        head.request_id().unwrap_or("(none)")
     );
-    if (200..300).contains(&status) {
-        let json_body = header(&parts.headers, "content-type").is_some_and(|ct| {
-            ct.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/json")
-        });
+    if head.is_success() {
         return Ok(Started {
             body,
-            request_id,
+            request_id: head.request_id().map(str::to_owned),
             protocol,
-            json_body: json_body || !stream,
+            json_body: head.is_json() || !stream,
             reusable: reusable(&parts),
             attempts: 0,
             call: call.clone(),
@@ -109,28 +118,10 @@ pub(crate) fn started_or_rejected(
             head_at,
         });
     }
-    let text = read_error_body(call.reader(body.into_reader()));
-    let error = error_from_response(status, &parts.headers, &text, request_id);
-    // What a person must settle is never retried, whatever the server's header says.
-    let settled_by_person = matches!(
-        error.category(),
-        Category::Auth | Category::Permission | Category::Quota
-    );
-    let retryable = !settled_by_person
-        && match header(&parts.headers, "x-should-retry") {
-            Some(v) if v.eq_ignore_ascii_case("true") => true,
-            Some(v) if v.eq_ignore_ascii_case("false") => false,
-            _ => error.is_retryable(),
-        };
-    let retry_after = retry_after(
-        header(&parts.headers, "retry-after-ms"),
-        header(&parts.headers, "retry-after"),
-        SystemTime::now(),
-    );
+    let bytes = read_error_body(call.reader(body.into_reader()));
     Err(Rejected {
-        error,
-        retry_after,
-        retryable,
+        error: head.error(&bytes, SystemTime::now()),
+        why: Why::Status(head),
     })
 }
 
@@ -184,12 +175,13 @@ pub(crate) fn transport(
     Error::transport(message, source).with_request_id(request_id)
 }
 
-/// Reads an error body, at most [`ERROR_BODY_LIMIT`] bytes; a failure keeps what was
+/// Reads an error body, at most [`MAX_ERROR_BODY`] bytes; a failure keeps what was
 /// read (the caller checks for a cancel).
-fn read_error_body(body: impl Read) -> String {
+fn read_error_body(body: impl Read) -> Vec<u8> {
     let mut bytes = Vec::new();
-    let _ = body.take(ERROR_BODY_LIMIT).read_to_end(&mut bytes);
-    String::from_utf8_lossy(&bytes).into_owned()
+    let limit = u64::try_from(MAX_ERROR_BODY).unwrap_or(u64::MAX);
+    let _ = body.take(limit).read_to_end(&mut bytes);
+    bytes
 }
 
 /// Reads a whole 2xx body up to `limit` bytes.
@@ -237,82 +229,6 @@ pub(crate) fn read_error(
         }
         other => transport("reading the response body", other, request_id),
     }
-}
-
-/// The error an error status and its body stand for: an API error when the body is a
-/// JSON error in either shape or an SSE stream whose first data event is one, else an
-/// HTTP error with a snippet of the body.
-fn error_from_response(
-    status: u16,
-    headers: &HeaderMap,
-    body: &str,
-    request_id: Option<String>,
-) -> Error {
-    let content_type = header(headers, "content-type")
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let trimmed = body.trim_start_matches('\u{feff}').trim_start();
-    let looks_sse = content_type.starts_with("text/event-stream")
-        || ["data:", "id:", "event:", ":"]
-            .iter()
-            .any(|p| trimmed.starts_with(p));
-    let parsed = if trimmed.starts_with('{') {
-        parse_error_body(trimmed)
-    } else if looks_sse {
-        first_sse_data(body).and_then(|data| parse_error_body(&data))
-    } else {
-        None
-    };
-    match parsed {
-        Some(found) => {
-            let mut api = ApiError::new(
-                status,
-                found.code,
-                found.message,
-                found.request_id.or(request_id),
-            );
-            api.body = Some(snippet(body, HttpError::SNIPPET_LEN).to_owned());
-            Error::from(api)
-        }
-        None => Error::from(HttpError::new(status, body)).with_request_id(request_id.as_deref()),
-    }
-}
-
-/// What an error body said: `{"code","message","request_id"}` or `{"error":{...}}`.
-struct ParsedError {
-    code: Option<String>,
-    message: String,
-    request_id: Option<String>,
-}
-
-/// Reads an error body in either shape (code a string or a number); `None` when it is
-/// not JSON or not an error.
-fn parse_error_body(body: &str) -> Option<ParsedError> {
-    let mut chunk = WireChunk::default();
-    wire::decode(body.trim(), &mut chunk).ok()?;
-    if !chunk.has_error {
-        return None;
-    }
-    Some(ParsedError {
-        code: (!chunk.error_code.is_empty()).then(|| chunk.error_code.clone()),
-        message: chunk.error_message.clone(),
-        request_id: (!chunk.request_id.is_empty()).then(|| chunk.request_id.clone()),
-    })
-}
-
-/// The data of the first SSE event with data in `body`.
-fn first_sse_data(body: &str) -> Option<String> {
-    let mut decoder = sse::Decoder::new();
-    decoder.feed(body.as_bytes());
-    while let Some(item) = decoder.next_item() {
-        if let Ok(sse::Item::Event(e)) = item {
-            if !e.data().is_empty() {
-                return Some(e.data().to_owned());
-            }
-        }
-    }
-    let eof = decoder.finish().ok()?;
-    eof.pending().map(|e| e.data().to_owned())
 }
 
 /// Merges a whole JSON body (non-streaming, or sent where a stream was expected) as the

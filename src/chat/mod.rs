@@ -9,12 +9,16 @@
 //! parser) and lends protocol-neutral [`StreamEvent`]s; at the end it gives a
 //! [`Completion`]. [`StreamDecoder`] joins the SSE decoder and the accumulator, bytes
 //! in; [`EventReader`] reads those bytes from any [`std::io::Read`] the caller's
-//! transport gives. Nothing here opens a socket or reads a clock or a thread.
+//! transport gives. [`http`] holds the rest of the protocol as data: the HTTP request
+//! for a [`ChatRequest`] ([`http::Endpoint`], [`http::HttpRequest`]), an error status and
+//! its body mapped to the crate's error ([`http::ResponseHead`]), and the retry decision
+//! ([`http::RetryPolicy`]). Nothing here opens a socket or reads a clock or a thread.
 
 mod catalog;
+pub mod http;
 mod merge;
 mod model;
-pub(crate) mod reader;
+mod reader;
 mod request;
 mod stream;
 mod timings;

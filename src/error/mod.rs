@@ -19,7 +19,6 @@ use crate::sse;
 
 pub use category::Category;
 pub use kinds::{ConfigKind, ErrorKind, LimitExceeded, LimitKind, TimeoutKind};
-#[cfg(feature = "blocking")]
 pub(crate) use parts::snippet;
 pub use parts::{ApiError, ApiErrorOrigin, HttpError, MalformedChunk, ToolArgumentsError};
 
@@ -248,7 +247,6 @@ impl Error {
     }
 
     /// Sets the request id the response headers gave, unless one is set already.
-    #[cfg(feature = "blocking")]
     #[must_use]
     pub(crate) fn with_request_id(mut self, id: Option<&str>) -> Self {
         if self.inner.request_id.is_none() {
@@ -266,7 +264,6 @@ impl Error {
     }
 
     /// Sets the server's retry hint.
-    #[cfg(feature = "blocking")]
     #[must_use]
     pub(crate) fn with_retry_after(mut self, hint: Option<Duration>) -> Self {
         self.inner.retry_after = hint;
