@@ -116,6 +116,7 @@ impl Client {
     /// ```
     ///
     /// [`ReplayServer`]: crate::testing::ReplayServer
+    #[must_use]
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
     }
@@ -180,12 +181,14 @@ impl Client {
     /// );
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
+    #[must_use]
     pub fn endpoint(&self, protocol: Protocol) -> Option<&str> {
         self.route(protocol).map(|(r, _)| r.url.as_str())
     }
 
     /// The models requests are checked against ([`ClientBuilder::model`],
     /// [`ClientBuilder::catalog`]; [`Catalog::builtin`] unless either was set).
+    #[must_use]
     pub fn catalog(&self) -> &Catalog {
         &self.inner.config.catalog
     }

@@ -44,6 +44,7 @@ pub enum Region {
 
 impl Region {
     /// The region id (`cn-beijing`, `ap-southeast-1`, `us-east-1`, `cn-hongkong`).
+    #[must_use]
     pub fn id(self) -> &'static str {
         match self {
             Self::Beijing => "cn-beijing",
@@ -54,6 +55,7 @@ impl Region {
     }
 
     /// The shared host, with scheme.
+    #[must_use]
     pub fn host(self) -> &'static str {
         match self {
             Self::Beijing => "https://dashscope.aliyuncs.com",

@@ -231,13 +231,6 @@ pub(crate) fn read_error(
     }
 }
 
-/// Merges a whole JSON body (non-streaming, or sent where a stream was expected) as the
-/// only chunk of a finished response.
-pub(crate) fn merge_whole_json(accumulator: &mut Accumulator, body: &str) -> Result<(), Error> {
-    accumulator.push_data(body)?;
-    accumulator.push_data("[DONE]")
-}
-
 /// Builds the completion of a non-streaming JSON body (either protocol's shape).
 pub(crate) fn completion_from_body(
     protocol: Protocol,
@@ -245,6 +238,6 @@ pub(crate) fn completion_from_body(
     request_id: Option<&str>,
 ) -> Result<Completion, Error> {
     let mut accumulator = Accumulator::new(protocol).request_id(request_id.unwrap_or(""));
-    merge_whole_json(&mut accumulator, body)?;
+    accumulator.push_body(body)?;
     accumulator.finish()
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::blocking::body::{BodyReader, Hooks, ReadFailure, StreamEnd};
 use crate::blocking::cancel::CancelToken;
 use crate::blocking::response::{
-    Started, completion_from_body, merge_whole_json, read_error, since, timeout_kind,
+    Started, completion_from_body, read_error, since, timeout_kind,
 };
 use crate::blocking::transport::{CallContext, CallReader, is_cancel};
 use crate::chat::{Completion, OwnedStreamEvent, StreamDecoder, StreamEvent, Timings};
@@ -774,7 +774,7 @@ impl<W: Write> ChatStream<W> {
         // Nothing was fed to the SSE side: ending it now keeps `finish` from looking
         // for a last event there.
         decoder.end()?;
-        merge_whole_json(decoder.accumulator_mut(), &text)
+        decoder.accumulator_mut().push_body(&text)
     }
 
     /// Reads and merges the rest of the stream (events not taken are merged, not lent)

@@ -105,11 +105,13 @@ impl Catalog {
     ///     ["glm-5.3", "glm-5.2", "glm-5", "ZHIPU/GLM-5.3", "ZHIPU/GLM-5", "glm-4.7", "glm-4.6"]
     /// );
     /// ```
+    #[must_use]
     pub fn builtin() -> Self {
         builtin_ref().clone()
     }
 
     /// A catalog with no entries: every model passes the model rules unchecked.
+    #[must_use]
     pub fn empty() -> Self {
         Self {
             models: Arc::new(Vec::new()),
@@ -117,6 +119,7 @@ impl Catalog {
     }
 
     /// The entry named `name` (exact, as the API spells it).
+    #[must_use]
     pub fn get(&self, name: &str) -> Option<&Model> {
         self.models.iter().find(|m| m.name == name)
     }
@@ -155,11 +158,13 @@ impl Catalog {
     }
 
     /// The number of entries.
+    #[must_use]
     pub fn len(&self) -> usize {
         self.models.len()
     }
 
     /// Whether there are no entries.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.models.is_empty()
     }

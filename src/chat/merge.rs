@@ -79,6 +79,7 @@ impl StreamEvent<'_> {
     /// assert_eq!(kept[0], OwnedStreamEvent::Content("Hi".into()));
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
+    #[must_use]
     pub fn into_owned(self) -> OwnedStreamEvent {
         match self {
             StreamEvent::Reasoning(t) => OwnedStreamEvent::Reasoning(t.to_owned()),
@@ -474,6 +475,7 @@ impl Accumulator {
     }
 
     /// The protocol this accumulator decodes.
+    #[must_use]
     pub fn protocol(&self) -> Protocol {
         self.protocol
     }
@@ -587,6 +589,36 @@ impl Accumulator {
     /// ```
     pub fn push_data(&mut self, data: &str) -> Result<(), Error> {
         self.push_parts("message", data, 0)
+    }
+
+    /// Merges a whole JSON answer (a body that is not a stream: a non-streaming call's,
+    /// or a gateway's that answered a streaming request without streaming) as the only
+    /// chunk of a finished response: [`push_data`](Accumulator::push_data) of the body,
+    /// then the end marker, so that an answer without a finish reason is finished too.
+    ///
+    /// # Errors
+    ///
+    /// As [`push_data`](Accumulator::push_data): an error body is an in-band error, a
+    /// body that is not a chunk is malformed.
+    ///
+    /// # Example
+    ///
+    /// This example merges a non-streaming native answer.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Accumulator, FinishReason, Protocol};
+    ///
+    /// let mut acc = Accumulator::new(Protocol::DashScope).request_id("hdr-1");
+    /// acc.push_body(r#"{"output":{"choices":[{"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}]},"usage":{"input_tokens":3,"output_tokens":1,"total_tokens":4}}"#)?;
+    /// let completion = acc.finish()?;
+    /// assert_eq!(completion.message.content, "Hi");
+    /// assert_eq!(completion.finish_reason, Some(FinishReason::Stop));
+    /// assert_eq!(completion.request_id.as_deref(), Some("hdr-1"));
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
+    pub fn push_body(&mut self, body: &str) -> Result<(), Error> {
+        self.push_data(body)?;
+        self.push_data("[DONE]")
     }
 
     /// One SSE event: its type, its data, and its byte offset in the stream (for error
@@ -751,6 +783,7 @@ impl Accumulator {
     }
 
     /// Whether [`next_event`](Accumulator::next_event) has something to return.
+    #[must_use]
     pub fn has_event(&self) -> bool {
         self.state.cursor < self.state.pending.len()
     }
@@ -770,6 +803,7 @@ impl Accumulator {
     /// assert!(acc.is_complete() && !acc.received_done());
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
+    #[must_use]
     pub fn is_complete(&self) -> bool {
         self.state.completion.finish_reason.is_some() || self.state.done
     }
@@ -791,6 +825,7 @@ impl Accumulator {
     /// assert_eq!(acc.completion().message.content, "");
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
+    #[must_use]
     pub fn received_done(&self) -> bool {
         self.state.done
     }
@@ -813,6 +848,7 @@ impl Accumulator {
     /// assert!(completion.message.tool_calls[0].id_synthetic);
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
+    #[must_use]
     pub fn completion(&self) -> &Completion {
         &self.state.completion
     }
@@ -833,6 +869,7 @@ impl Accumulator {
     /// assert!(acc.tool_call(1).is_none());
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
+    #[must_use]
     pub fn tool_call(&self, index: usize) -> Option<&ToolCall> {
         self.state.completion.message.tool_calls.get(index)
     }
@@ -852,6 +889,7 @@ impl Accumulator {
     /// assert_eq!(acc.tool_arguments(0), Some(&serde_json::json!({"path": "notes.t"})));
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
+    #[must_use]
     pub fn tool_arguments(&self, index: usize) -> Option<&serde_json::Value> {
         self.arguments_tracker(index)?.value()
     }
@@ -875,6 +913,7 @@ impl Accumulator {
     /// assert_eq!(delta.text(), "lo");
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
+    #[must_use]
     pub fn arguments_tracker(&self, index: usize) -> Option<&PartialJson> {
         self.state.calls.get(index)?.tracker.as_ref()
     }
@@ -896,6 +935,7 @@ impl Accumulator {
     /// assert_eq!(acc.ignored_choices(), 1);
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
+    #[must_use]
     pub fn ignored_choices(&self) -> u64 {
         self.state.ignored_choices
     }

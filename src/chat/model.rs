@@ -70,6 +70,7 @@ pub enum Rule {
 
 impl Rule {
     /// A stable snake_case name.
+    #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Self::StructuredOutputWithThinking => "structured_output_with_thinking",
@@ -307,11 +308,13 @@ impl Model {
     /// assert!(Model::lookup("GLM-5").is_none());
     /// assert!(Model::lookup("ZHIPU/GLM-5").is_some());
     /// ```
+    #[must_use]
     pub fn lookup(name: &str) -> Option<&'static Self> {
         crate::chat::catalog::builtin_ref().get(name)
     }
 
     /// Every built-in entry, in the catalog's order.
+    #[must_use]
     pub fn all() -> &'static [Self] {
         crate::chat::catalog::builtin_ref().as_slice()
     }

@@ -45,6 +45,7 @@ impl Protocol {
     /// assert_eq!(Protocol::OpenAiCompatible.as_str(), "openai");
     /// assert_eq!(Protocol::DashScope.as_str(), "dashscope");
     /// ```
+    #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Self::OpenAiCompatible => "openai",
@@ -175,6 +176,7 @@ impl FinishReason {
     /// assert_eq!(FinishReason::from_wire("abort"), Some(FinishReason::Other("abort".into())));
     /// assert_eq!(FinishReason::from_wire(""), None);
     /// ```
+    #[must_use]
     pub fn from_wire(value: &str) -> Option<Self> {
         Some(match value {
             "" | "null" => return None,
@@ -204,6 +206,7 @@ impl FinishReason {
     ///     assert_eq!(reason.to_string(), wire);
     /// }
     /// ```
+    #[must_use]
     pub fn as_str(&self) -> &str {
         match self {
             Self::Stop => "stop",

@@ -281,6 +281,7 @@ impl ChatRequest {
 
     /// Whether the catalog is off for this request (see
     /// [`unchecked`](ChatRequest::unchecked)).
+    #[must_use]
     pub fn is_unchecked(&self) -> bool {
         self.unchecked
     }
@@ -507,8 +508,8 @@ impl ChatRequest {
     }
 
     /// The headers set with [`header`](ChatRequest::header), as `(name, value)`, in the
-    /// order first set. A transport of one's own sends them (see
-    /// [`endpoint_path`](ChatRequest::endpoint_path)).
+    /// order first set. [`Endpoint::request`](crate::chat::http::Endpoint::request) sends
+    /// them, with the ones each protocol needs.
     pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
         self.headers.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
     }
@@ -516,46 +517,22 @@ impl ChatRequest {
     /// The path, from the gateway root, that requests of `protocol` are sent to:
     /// `/compatible-mode/v1/chat/completions` (OpenAI-compatible) or
     /// `/api/v1/services/aigc/text-generation/generation` (native).
-    ///
-    /// With [`headers`](ChatRequest::headers) and [`write_body`](ChatRequest::write_body)
-    /// it is everything a transport of one's own needs from a request; the transport adds
-    /// `Authorization: Bearer <key>`, `Content-Type: application/json`, and, to stream
-    /// on the native protocol, `X-DashScope-SSE: enable`.
+    /// [`Endpoint::model_studio`](crate::chat::http::Endpoint::model_studio) puts it under
+    /// a host, and [`Endpoint::request`](crate::chat::http::Endpoint::request) builds the
+    /// whole request there: method, URL, headers and body.
     ///
     /// # Example
     ///
-    /// This example builds the request line, headers and body of a streaming call, as
-    /// a transport other than the crate's own would send them.
-    ///
     /// ```
+    /// use dashscope_glm::chat::http::Endpoint;
     /// use dashscope_glm::chat::{ChatRequest, Protocol};
     ///
-    /// let request = ChatRequest::new("glm-5")
-    ///     .user("Who are you")
-    ///     .header("X-DashScope-WorkSpace", "ws-1");
-    /// request.validate()?;
-    /// let protocol = request.protocol_override().unwrap_or(Protocol::DashScope);
-    ///
-    /// let mut body = Vec::new();
-    /// request.write_body(protocol, true, &mut body)?;
-    /// let mut head = format!(
-    ///     "POST {} HTTP/1.1\r\nHost: dashscope.aliyuncs.com\r\n",
-    ///     ChatRequest::endpoint_path(protocol)
-    /// );
-    /// head.push_str("Authorization: Bearer sk-...\r\nContent-Type: application/json\r\n");
-    /// if protocol == Protocol::DashScope {
-    ///     head.push_str("X-DashScope-SSE: enable\r\n");
-    /// }
-    /// for (name, value) in request.headers() {
-    ///     head.push_str(&format!("{name}: {value}\r\n"));
-    /// }
-    /// head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-    ///
-    /// assert!(head.starts_with("POST /api/v1/services/aigc/text-generation/generation HTTP/1.1\r\n"));
-    /// assert!(head.contains("X-DashScope-WorkSpace: ws-1\r\n"));
-    /// assert!(body.starts_with(br#"{"model":"glm-5","input":"#));
-    /// # Ok::<(), dashscope_glm::Error>(())
+    /// let path = ChatRequest::endpoint_path(Protocol::DashScope);
+    /// assert_eq!(path, "/api/v1/services/aigc/text-generation/generation");
+    /// let endpoint = Endpoint::model_studio(Protocol::DashScope, "https://dashscope.aliyuncs.com");
+    /// assert!(endpoint.url().ends_with(path));
     /// ```
+    #[must_use]
     pub fn endpoint_path(protocol: Protocol) -> &'static str {
         match protocol {
             Protocol::DashScope => "/api/v1/services/aigc/text-generation/generation",
@@ -565,11 +542,13 @@ impl ChatRequest {
     }
 
     /// The model name, as given to [`new`](ChatRequest::new).
+    #[must_use]
     pub fn model(&self) -> &str {
         &self.model
     }
 
     /// The messages, in the order appended.
+    #[must_use]
     pub fn messages(&self) -> &[Message] {
         &self.messages
     }
@@ -589,6 +568,7 @@ impl ChatRequest {
     }
 
     /// The extra fields, in the order first set.
+    #[must_use]
     pub fn extras(&self) -> &[(String, Value)] {
         &self.extra
     }
@@ -596,6 +576,7 @@ impl ChatRequest {
     /// Whether thinking is on, as the body sends it: as set, else the built-in catalog
     /// entry's default, else `None` (not sent; the server decides). An
     /// [`unchecked`](ChatRequest::unchecked) request sends only what is set.
+    #[must_use]
     pub fn effective_thinking(&self) -> Option<bool> {
         self.thinking_in(catalog::builtin_ref())
     }

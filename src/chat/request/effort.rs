@@ -76,6 +76,7 @@ impl ReasoningEffort {
     }
 
     /// The value as sent.
+    #[must_use]
     pub fn as_str(&self) -> &str {
         match self {
             Self::None => "none",

@@ -75,6 +75,7 @@ pub enum ResponseFormat {
 
 impl ResponseFormat {
     /// Whether this asks for structured output (JSON object or schema).
+    #[must_use]
     pub fn is_structured(&self) -> bool {
         !matches!(self, Self::Text)
     }

@@ -34,6 +34,7 @@ pub enum Role {
 
 impl Role {
     /// The wire spelling.
+    #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Self::System => "system",
@@ -270,6 +271,7 @@ impl Message {
     /// request.push(Message::user("What can you do?"));
     /// assert_eq!(request.messages()[1].reasoning_content.as_deref(), Some("Greet back."));
     /// ```
+    #[must_use]
     pub fn from_completion(completion: Completion, keep: KeepReasoning) -> Self {
         let m = completion.message;
         let keeps = keep.keeps(&m.reasoning_content, &m.tool_calls);

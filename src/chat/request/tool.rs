@@ -81,6 +81,7 @@ impl ToolChoice {
     }
 
     /// Whether this forces a call (anything but `auto` and `none`).
+    #[must_use]
     pub fn is_forced(&self) -> bool {
         matches!(self, Self::Function(_))
     }
