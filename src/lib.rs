@@ -54,11 +54,37 @@
 //!  examples/   chat, replay, sse_dump             programs a user runs first
 //!  blocking    feature "blocking" (ureq, log)     Client, ChatStream, retries, timeouts
 //!  testing     feature "testing" (std only)       ReplayServer: recorded streams on 127.0.0.1
-//!  chat, json  feature "chat" (serde, serde_json) requests, wire types, merger; PartialJson
+//!  chat, json  feature "chat" (serde, serde_json) requests, wire types, merger; PartialJson;
+//!                                                 chat::http: the HTTP request, an error
+//!                                                 answer's meaning, the retry decision
 //!  sse         always compiled, no dependencies   bytes -> lines -> events
 //! ```
 //!
-//! `cargo build --no-default-features` builds the [`sse`] layer alone.
+//! `cargo build --no-default-features` builds the [`sse`] layer alone. Everything below
+//! `blocking` is sans-IO: no socket, clock or thread, so an SDK of one's own (an async
+//! one, say) drives the same rules with its own I/O, as ureq drives ureq-proto. The
+//! README's "The sans-IO layers" and "Your own transport" show how.
+//!
+//! # Naming
+//!
+//! One scheme across the public API:
+//!
+//! - A getter has the plain name of what it reads (`Accumulator::protocol()`,
+//!   `sse::Decoder::limits()`, `ChatRequest::protocol()`), with `is_` or `has_` for a yes
+//!   or no (`ChatRequest::is_incremental_output()`); never `get_`.
+//! - A setting is given when the value is made: by a consuming method named after it
+//!   (`ChatRequest::temperature(..)`, `Accumulator::cumulative(true)`,
+//!   `sse::Decoder::lossy(true)`, `ChatStream::track_arguments(true)`), or by a
+//!   constructor `with_<setting>` (`sse::Decoder::with_limits`,
+//!   `Accumulator::with_limits`, `PartialJson::with_limits`). A consuming setter whose
+//!   plain name is its type's getter takes `with_` too (`ChatRequest::with_protocol`
+//!   beside `ChatRequest::protocol()`); so do the setters of `Model` and `Message`,
+//!   whose fields are public.
+//! - Nothing has a `set_` form: what a response is decoded with holds from its first byte
+//!   to its last, and what the response head says (its request id) is given with the
+//!   head, before the body.
+//! - A type of limits is named after what it bounds (`chat::AccumulatorLimits`,
+//!   `chat::ModelLimits`).
 //!
 //! # Crate features
 //!

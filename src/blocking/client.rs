@@ -739,7 +739,7 @@ fn send_error(e: ureq::Error, proxy: Option<&str>) -> Error {
 /// request's.
 fn header_map(http: &HttpRequest<'_>) -> Result<HeaderMap, Error> {
     let mut map = HeaderMap::with_capacity(http.headers().len());
-    for &(name, value) in http.headers() {
+    for (name, value) in http.headers() {
         let bad = || {
             Error::validation(
                 Rule::InvalidHeader,

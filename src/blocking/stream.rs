@@ -11,9 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::blocking::body::{BodyReader, Hooks, ReadFailure, StreamEnd};
 use crate::blocking::cancel::CancelToken;
-use crate::blocking::response::{
-    Started, completion_from_body, read_error, since, timeout_kind,
-};
+use crate::blocking::response::{Started, completion_from_body, read_error, since, timeout_kind};
 use crate::blocking::transport::{CallContext, CallReader, is_cancel};
 use crate::chat::{Completion, OwnedStreamEvent, StreamDecoder, StreamEvent, Timings};
 use crate::error::{Error, ErrorKind, LimitKind};

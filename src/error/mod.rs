@@ -477,7 +477,7 @@ impl Error {
     /// been shown; nor is a validation or configuration error.
     ///
     /// The blocking client has already retried what its
-    /// `blocking::RetryPolicy` allows when it returns an error
+    /// [`RetryPolicy`](crate::chat::http::RetryPolicy) allows when it returns an error
     /// ([`attempts`](Error::attempts) says how many requests it sent): `true` here then
     /// means the error is of a passing kind — a later retry, after
     /// [`retry_after`](Error::retry_after) or a backoff of your own, may succeed. A

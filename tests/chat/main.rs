@@ -21,6 +21,7 @@ mod agent_turns;
 mod catalog;
 mod errors;
 mod event_reader;
+mod http;
 mod json_shape;
 mod limits;
 mod merge;
@@ -28,6 +29,7 @@ mod merge_props;
 mod partial_json;
 mod request;
 mod transcripts;
+mod two_phase;
 mod wire_paths;
 
 #[path = "../regression/stream_decoder_not_fused_without_input.rs"]

@@ -11,8 +11,8 @@ use dashscope_glm::{Error, ErrorKind};
 use proptest::prelude::*;
 
 /// Runs `bytes` cut at `cuts` (sorted offsets) and returns every event, rendered, and
-/// the outcome.
-fn run(t: &Transcript, cuts: &[usize]) -> (Vec<String>, Result<Completion, Error>) {
+/// the outcome. The oracle of `two_phase.rs` too.
+pub(crate) fn run(t: &Transcript, cuts: &[usize]) -> (Vec<String>, Result<Completion, Error>) {
     let accumulator = Accumulator::new(t.protocol).cumulative(t.cumulative);
     let mut stream = StreamDecoder::from_accumulator(accumulator);
     let mut events = Vec::new();
@@ -64,7 +64,7 @@ fn run_end_before_draining(
     (events, stream.finish())
 }
 
-fn render_event(e: &StreamEvent<'_>) -> String {
+pub(crate) fn render_event(e: &StreamEvent<'_>) -> String {
     match e {
         StreamEvent::Reasoning(t) => format!("reasoning:{t}"),
         StreamEvent::Content(t) => format!("content:{t}"),

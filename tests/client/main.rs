@@ -37,6 +37,7 @@ mod recording;
 mod replay_server;
 mod replay_server_threads;
 mod retry_delivery;
+mod sans_io_parity;
 mod servers;
 mod stream_transport;
 mod timings;

@@ -1,5 +1,6 @@
 //! The request as data: [`Endpoint`] (where and how) and [`HttpRequest`] (what to send).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::chat::{Accumulator, Catalog, ChatRequest, Protocol, StreamDecoder};
@@ -241,11 +242,7 @@ impl Endpoint {
     /// # Example
     ///
     /// See [`HttpRequest`].
-    pub fn request<'a>(
-        &'a self,
-        request: &'a ChatRequest,
-        stream: bool,
-    ) -> Result<HttpRequest<'a>, Error> {
+    pub fn request(&self, request: &ChatRequest, stream: bool) -> Result<HttpRequest<'_>, Error> {
         self.request_into(request, stream, Vec::new())
     }
 
@@ -276,45 +273,50 @@ impl Endpoint {
     /// assert!(buffer.capacity() >= 4096);
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
-    pub fn request_into<'a>(
-        &'a self,
-        request: &'a ChatRequest,
+    pub fn request_into(
+        &self,
+        request: &ChatRequest,
         stream: bool,
         mut buffer: Vec<u8>,
-    ) -> Result<HttpRequest<'a>, Error> {
+    ) -> Result<HttpRequest<'_>, Error> {
         self.check()?;
         request.validate_with(&self.catalog)?;
         request.write_body_with(&self.catalog, self.protocol, stream, &mut buffer)?;
-        let mut headers = Vec::with_capacity(4 + self.headers.len() + request.headers().count());
-        // Later ones replace earlier ones of the same name, in place.
-        let mut put = |name: &'a str, value: &'a str| match headers
-            .iter_mut()
-            .find(|(n, _): &&mut (&str, &str)| n.eq_ignore_ascii_case(name))
-        {
-            Some(slot) => *slot = (name, value),
-            None => headers.push((name, value)),
+        let mut headers: Vec<Header<'_>> =
+            Vec::with_capacity(4 + self.headers.len() + request.headers().count());
+        let accept = if stream {
+            "text/event-stream"
+        } else {
+            "application/json"
         };
-        put(
-            "Accept",
-            if stream {
-                "text/event-stream"
-            } else {
-                "application/json"
-            },
-        );
+        put(&mut headers, "Accept".into(), accept.into());
         for (name, value) in self.headers() {
-            put(name, value);
+            put(&mut headers, name.into(), value.into());
         }
+        // The request's own are copied (a request seldom has any), so that the request
+        // can be dropped or changed while this one is sent.
         for (name, value) in request.headers() {
-            put(name, value);
+            put(
+                &mut headers,
+                name.to_owned().into(),
+                value.to_owned().into(),
+            );
         }
         if let Some(authorization) = &self.authorization {
-            put("Authorization", authorization);
+            put(
+                &mut headers,
+                "Authorization".into(),
+                authorization.as_str().into(),
+            );
         }
-        put("Content-Type", "application/json");
+        put(
+            &mut headers,
+            "Content-Type".into(),
+            "application/json".into(),
+        );
         // The native protocol streams when a header asks (its body has no `stream`).
         if stream && self.protocol == Protocol::DashScope {
-            put("X-DashScope-SSE", "enable");
+            put(&mut headers, "X-DashScope-SSE".into(), "enable".into());
         }
         Ok(HttpRequest {
             protocol: self.protocol,
@@ -371,14 +373,30 @@ impl Endpoint {
 /// assert!(shown.contains("<redacted>") && !shown.contains("sk-test"));
 /// # Ok::<(), dashscope_glm::Error>(())
 /// ```
-pub struct HttpRequest<'a> {
+pub struct HttpRequest<'e> {
     protocol: Protocol,
     stream: bool,
     /// A native stream of cumulative texts (`incremental_output(false)`).
     cumulative: bool,
-    url: &'a str,
-    headers: Vec<(&'a str, &'a str)>,
+    url: &'e str,
+    /// Borrowed from the endpoint (or static), owned when the request's own.
+    headers: Vec<Header<'e>>,
     body: Vec<u8>,
+}
+
+/// A header's name and value.
+type Header<'e> = (Cow<'e, str>, Cow<'e, str>);
+
+/// Adds a header; a later one replaces an earlier one of the same name (any case), in
+/// its place.
+fn put<'e>(headers: &mut Vec<Header<'e>>, name: Cow<'e, str>, value: Cow<'e, str>) {
+    match headers
+        .iter_mut()
+        .find(|(n, _)| n.eq_ignore_ascii_case(&name))
+    {
+        Some(slot) => *slot = (name, value),
+        None => headers.push((name, value)),
+    }
 }
 
 impl fmt::Debug for HttpRequest<'_> {
@@ -394,7 +412,7 @@ impl fmt::Debug for HttpRequest<'_> {
     }
 }
 
-impl<'a> HttpRequest<'a> {
+impl<'e> HttpRequest<'e> {
     /// The method: `POST`, for either protocol.
     #[must_use]
     pub fn method(&self) -> &'static str {
@@ -403,23 +421,22 @@ impl<'a> HttpRequest<'a> {
 
     /// The whole URL: the endpoint's.
     #[must_use]
-    pub fn url(&self) -> &'a str {
+    pub fn url(&self) -> &'e str {
         self.url
     }
 
     /// The headers, `(name, value)`, in order, each name once (see the type docs).
-    #[must_use]
-    pub fn headers(&self) -> &[(&'a str, &'a str)] {
-        &self.headers
+    pub fn headers(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
+        self.headers.iter().map(|(n, v)| (n.as_ref(), v.as_ref()))
     }
 
     /// The value of the header `name` (any case).
     #[must_use]
-    pub fn header(&self, name: &str) -> Option<&'a str> {
+    pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| *v)
+            .map(|(_, v)| v.as_ref())
     }
 
     /// The body: JSON, in the shape of the protocol.
