@@ -415,14 +415,17 @@ fn run_reparse(pieces: &[&str]) -> Duration {
 
 /// `PARTIAL_JSON_ONLY=views` (or `once`) runs the 1 MB stage-4 loop (or the one-shot
 /// parse) once and nothing else: a short run for callgrind, with
-/// `--toggle-collect='*run_views*'` (or `*run_once*`) counting that loop alone.
+/// `--toggle-collect='*run_views*'` (or `*run_once*`) counting that loop alone. `whole`
+/// pushes the 1 MB text at once: what the loop costs beyond it is the cost per push.
 fn profile_only(which: &str) {
     let text = edit_list(1_000_000);
     let pieces = kit_fragments(&text, 16);
+    let whole = [text.as_str()];
     let spent = match which {
         "views" => run_views(&pieces),
+        "whole" => run_views(&whole),
         "once" => run_once(&pieces),
-        other => panic!("PARTIAL_JSON_ONLY={other}: views or once"),
+        other => panic!("PARTIAL_JSON_ONLY={other}: views, whole or once"),
     };
     println!("{which}: {:.3} ms", spent.as_secs_f64() * 1e3);
 }

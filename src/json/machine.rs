@@ -604,21 +604,22 @@ impl PartialJson {
                 scan_string(frag, i, base, &mut self.esc, &mut self.duplicate, true)
             }
             Target::Member => {
-                if self.stale(cursor) {
-                    return Ok(None);
-                }
-                let shown = self.chain.last().is_none_or(|f| !f.hidden);
-                let slot = match self.chain.last_mut() {
+                let (shown, slot) = match self.chain.last_mut() {
                     None => match cursor {
-                        Cursor::Root(root) => root.as_mut(),
-                        _ => None,
+                        Cursor::Root(root) => (true, root.as_mut()),
+                        _ => (true, None),
                     },
                     Some(Frame {
                         value: own,
                         key,
                         hidden,
                         ..
-                    }) => container(own, *hidden, cursor).and_then(|c| member(c, key)),
+                    }) => {
+                        let Some(container) = container(own, *hidden, cursor) else {
+                            return Ok(None);
+                        };
+                        (!*hidden, member(container, key))
+                    }
                 };
                 let mut none = String::new();
                 let string = match slot {
