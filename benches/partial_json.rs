@@ -328,6 +328,7 @@ fn run_partial(pieces: &[&str]) -> Duration {
 
 /// One `serde_json::Value` parse of the final text, appended from the fragments first
 /// (as the side-by-side kit's `[once]` row does).
+#[inline(never)]
 fn run_once(pieces: &[&str]) -> Duration {
     let start = Instant::now();
     let mut buf = String::new();
@@ -339,6 +340,7 @@ fn run_once(pieces: &[&str]) -> Duration {
 }
 
 /// The kit's stage-4 loop: push, then `value()`, after every fragment (no `finish`).
+#[inline(never)]
 fn run_views(pieces: &[&str]) -> Duration {
     let start = Instant::now();
     let mut p = PartialJson::new();
@@ -411,7 +413,28 @@ fn run_reparse(pieces: &[&str]) -> Duration {
     start.elapsed()
 }
 
+/// `PARTIAL_JSON_ONLY=views` (or `once`) runs the 1 MB stage-4 loop (or the one-shot
+/// parse) once and nothing else: a short run for callgrind, with
+/// `--toggle-collect='*run_views*'` (or `*run_once*`) counting that loop alone. `whole`
+/// pushes the 1 MB text at once: what the loop costs beyond it is the cost per push.
+fn profile_only(which: &str) {
+    let text = edit_list(1_000_000);
+    let pieces = kit_fragments(&text, 16);
+    let whole = [text.as_str()];
+    let spent = match which {
+        "views" => run_views(&pieces),
+        "whole" => run_views(&whole),
+        "once" => run_once(&pieces),
+        other => panic!("PARTIAL_JSON_ONLY={other}: views, whole or once"),
+    };
+    println!("{which}: {:.3} ms", spent.as_secs_f64() * 1e3);
+}
+
 fn main() {
+    if let Ok(which) = std::env::var("PARTIAL_JSON_ONLY") {
+        profile_only(&which);
+        return;
+    }
     println!("PartialJson, 16-byte fragments, value() read after each (median of runs)\n");
     stage4();
     println!("Mixed shape (this bench's own), against re-parsing the closed prefix:\n");

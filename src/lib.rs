@@ -141,13 +141,6 @@ pub mod __private {
     pub fn buffered_capacity(decoder: &sse::Decoder) -> usize {
         decoder.buffered_capacity()
     }
-
-    /// Bytes the parser has read (at most three times the text's length).
-    #[cfg(feature = "chat")]
-    #[must_use]
-    pub fn bytes_touched(parser: &crate::json::PartialJson) -> u64 {
-        parser.bytes_touched()
-    }
 }
 
 /// The README's code blocks, compiled and run as doc tests (`cargo test`).

@@ -1,6 +1,7 @@
 //! `PartialJson` on arbitrary text split arbitrarily: never panics, every snapshot
-//! extends the previous one, and `finish()` agrees with `serde_json::from_str` on the
-//! whole text (Ok/Err and value).
+//! extends the previous one, the string deltas of each push add up to the strings the
+//! snapshot shows, and `finish()` agrees with `serde_json::from_str` on the whole text
+//! (Ok/Err and value).
 //!
 //! Input: the first byte gives how many following bytes are split sizes (at most 16);
 //! the rest, made valid UTF-8, is the text, cut at char boundaries by those sizes
@@ -8,6 +9,8 @@
 //!
 //! No libFuzzer here: `fuzz_targets/partial_json.rs` calls [`check`], and so does
 //! `tests/fuzz_seeds.rs` for every committed seed on stable.
+
+use std::collections::HashMap;
 
 use dashscope_glm::json::PartialJson;
 use serde_json::Value;
@@ -28,6 +31,7 @@ pub(crate) fn check(data: &[u8]) {
 
     let mut parser = PartialJson::new();
     let mut prev: Option<Value> = None;
+    let mut streamed: HashMap<String, String> = HashMap::new();
     let mut pos = 0;
     let mut k = 0;
     let mut pushed = Ok(());
@@ -47,11 +51,24 @@ pub(crate) fn check(data: &[u8]) {
             assert!(extends(old, new), "not monotone: {old} -> {new}");
         }
         for delta in parser.string_deltas() {
+            let pointer = delta.pointer();
+            assert_eq!(
+                delta.is_new(),
+                !streamed.contains_key(&pointer),
+                "{pointer}"
+            );
+            let acc = streamed.entry(pointer).or_default();
+            acc.push_str(delta.text());
             let at = snap.as_ref().and_then(|v| v.pointer(&delta.pointer()));
             let s = at
                 .and_then(Value::as_str)
                 .expect("a delta names a shown string");
-            assert!(s.ends_with(delta.text()));
+            assert_eq!(
+                s,
+                acc,
+                "the deltas of {} add up to its string",
+                delta.pointer()
+            );
         }
         prev = snap;
         if let Err(err) = pushed {

@@ -2,7 +2,10 @@
 
 use std::ops::Range;
 
+use serde_json::Value;
+
 use super::PartialJson;
+use super::machine::Frame;
 
 // A JSON path step is a key or an index; JSON has no third kind of container.
 /// One step of a path from the document root: an object key or an array index.
@@ -80,16 +83,15 @@ impl<'a> StringDelta<'a> {
     /// ```
     pub fn path(&self) -> impl ExactSizeIterator<Item = PathSegment<'a>> + use<'a> {
         let parser = self.parser;
-        let segs = parser
-            .delta_path
-            .get(self.rec.path.clone())
-            .unwrap_or_default();
-        segs.iter().map(move |seg| match seg {
-            &PathStep::Index(i) => PathSegment::Index(i),
-            PathStep::Key(key) => {
-                PathSegment::Key(parser.delta_keys.get(key.clone()).unwrap_or(""))
+        match &self.rec.path {
+            // Still open after the push: its path is the chain's.
+            None => Steps::Open(parser.chain.iter()),
+            Some(range) => {
+                let steps = parser.delta_path.get(range.clone());
+                debug_assert!(steps.is_some(), "a closed string's path was recorded");
+                Steps::Closed(steps.unwrap_or_default().iter(), &parser.delta_keys)
             }
-        })
+        }
     }
 
     /// The path as an RFC 6901 JSON Pointer (`""` for the root, `/a/0/b` otherwise,
@@ -129,7 +131,8 @@ impl<'a> StringDelta<'a> {
     }
 
     /// The decoded text this push appended to the string (possibly empty when the push
-    /// only opened or only closed it).
+    /// only opened or only closed it). Found in the snapshot by the path: a few map
+    /// look-ups, which a push does not spend on deltas nobody reads.
     ///
     /// # Example
     ///
@@ -147,10 +150,21 @@ impl<'a> StringDelta<'a> {
     /// ```
     #[must_use]
     pub fn text(&self) -> &'a str {
-        self.parser
-            .delta_text
-            .get(self.rec.text.clone())
-            .unwrap_or("")
+        let mut node = self.parser.root.as_ref();
+        for seg in self.path() {
+            node = node.and_then(|v| match seg {
+                PathSegment::Key(k) => v.get(k),
+                PathSegment::Index(i) => v.get(i),
+            });
+        }
+        let text = node
+            .and_then(Value::as_str)
+            .and_then(|s| s.get(self.rec.from..));
+        debug_assert!(
+            text.is_some(),
+            "a delta names a shown string that grew from `from`"
+        );
+        text.unwrap_or_default()
     }
 
     /// Whether this push opened the string (it first appeared in the snapshot, as `""`
@@ -193,12 +207,13 @@ impl<'a> StringDelta<'a> {
     /// ```
     #[must_use]
     pub fn is_closed(&self) -> bool {
-        self.rec.closed
+        self.rec.path.is_some()
     }
 }
 
-/// One step of a recorded delta's path, as offsets into the parser's scratch buffers
-/// (so that recording a push's deltas allocates nothing once the buffers have grown).
+/// One step of the path of a string that closed during a push, as offsets into the
+/// parser's scratch buffers (so that recording a push's deltas allocates nothing once
+/// the buffers have grown).
 #[derive(Debug, Clone)]
 pub(super) enum PathStep {
     /// An array element, by index.
@@ -207,15 +222,47 @@ pub(super) enum PathStep {
     Key(Range<usize>),
 }
 
-/// What one push appended to one string, as ranges into the parser's scratch buffers.
+/// What one push did to one shown string.
 #[derive(Debug, Clone)]
 pub(super) struct DeltaRecord {
-    /// The string's path: a range of the parser's `delta_path`.
-    pub(super) path: Range<usize>,
-    /// The appended text: a range of the parser's `delta_text`.
-    pub(super) text: Range<usize>,
+    /// `None` while the string is open (its path is then the chain's); once it closed, a
+    /// range of the parser's `delta_path`.
+    pub(super) path: Option<Range<usize>>,
+    /// The string's length before this push appended to it.
+    pub(super) from: usize,
     /// The string was opened by this push.
     pub(super) new: bool,
-    /// The string was closed by this push.
-    pub(super) closed: bool,
 }
+
+/// A delta's path: the open frames', or the steps recorded when the string closed.
+enum Steps<'a> {
+    Open(std::slice::Iter<'a, Frame>),
+    Closed(std::slice::Iter<'a, PathStep>, &'a str),
+}
+
+impl<'a> Iterator for Steps<'a> {
+    type Item = PathSegment<'a>;
+
+    fn next(&mut self) -> Option<PathSegment<'a>> {
+        match self {
+            Self::Open(frames) => frames.next().map(Frame::segment),
+            Self::Closed(steps, keys) => steps.next().map(|step| match step {
+                PathStep::Index(i) => PathSegment::Index(*i),
+                PathStep::Key(range) => {
+                    let key = keys.get(range.clone());
+                    debug_assert!(key.is_some(), "a recorded key range is in `delta_keys`");
+                    PathSegment::Key(key.unwrap_or_default())
+                }
+            }),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            Self::Open(frames) => frames.size_hint(),
+            Self::Closed(steps, _) => steps.size_hint(),
+        }
+    }
+}
+
+impl ExactSizeIterator for Steps<'_> {}

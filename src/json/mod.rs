@@ -33,7 +33,7 @@ pub use limits::Limits;
 use serde_json::Value;
 
 use delta::{DeltaRecord, PathStep};
-use machine::{Esc, Open, Override, State, lookup, parse_number};
+use machine::{Esc, Frame, Override, State, lookup, parse_number};
 
 /// An incremental, strict JSON parser whose partial result can be read after every
 /// fragment.
@@ -45,13 +45,16 @@ use machine::{Esc, Open, Override, State, lookup, parse_number};
 /// tells whether `finish` would succeed now.
 ///
 /// **Cost.** Each byte is read once, when it is pushed; a push costs O(fragment length
-/// plus depth), where the depth part is one map look-up by key per enclosing object
-/// member (to find the open value in the tree, again after a shown value closed, within
-/// a budget of the fragment's length plus twice the depth; and to report the path of
-/// a growing string, built once while it grows across pushes). Reading `value()` costs nothing: the push edits
-/// the tree in place. A string that stays open across pushes grows in place with
-/// amortized capacity (128 bytes at first, then at least doubling), so most streamed
-/// strings are allocated once, like `serde_json` allocates each string once.
+/// plus depth), where the depth part is finding the open value in the tree: one map
+/// look-up by key per enclosing object member, at the push's start and again if a shown
+/// container closes and its parent is edited. After that, the rest of the push takes
+/// the open containers out of the tree and puts them back at its end, so that closing
+/// one never walks the tree again. Reading `value()` costs nothing: the push edits the
+/// tree in place. Reading [`string_deltas`](Self::string_deltas) costs a walk along the
+/// path of each delta whose text is read; a push that nobody reads deltas of pays only
+/// for noting which strings it grew. A string that stays open across pushes grows in
+/// place with amortized capacity (128 bytes at first, then at least doubling), so most
+/// streamed strings are allocated once, like `serde_json` allocates each string once.
 ///
 /// **What the snapshot shows.** The snapshot is always rooted at the document root and
 /// only ever grows: every snapshot extends the one before it (strings only grow,
@@ -109,19 +112,16 @@ pub struct PartialJson {
     /// The snapshot, with every shown open value in place (taken out only for the
     /// duration of a push, which edits it in place).
     root: Option<Value>,
-    /// The open arrays, objects and value string, outermost first. The shown frames (a
-    /// prefix of the chain) have their values in the snapshot (except during the rest
-    /// of a push whose look-up budget is spent, when they own them); hidden frames own
+    /// The open arrays and objects, outermost first; the shown ones (a prefix) have their
+    /// containers in the snapshot, the hidden ones (inside a duplicate-key member) own
     /// theirs.
-    chain: Vec<Open>,
-    /// Open arrays and objects: `depth <= chain.len()` and `depth < limits.max_depth`.
-    depth: usize,
+    chain: Vec<Frame>,
     state: State,
     esc: Esc,
-    /// The string being read is an object key (decoded into the top frame's `key`).
-    str_key: bool,
     /// Key buffers of closed object frames, reused by the next ones.
     spare_keys: Vec<String>,
+    /// A string that is a later duplicate-key member of a shown object, while it is read.
+    duplicate: String,
     /// The number token being read (`num_start` is its offset).
     num: String,
     num_start: usize,
@@ -130,17 +130,11 @@ pub struct PartialJson {
     error: Option<JsonError>,
     /// Duplicate-key members of shown objects, applied by `finish`, in order.
     overrides: Vec<Override>,
+    /// What the last push did to shown strings, in text order.
     deltas: Vec<DeltaRecord>,
-    /// The path steps of every delta; each record names its range here.
+    /// The path steps of the deltas of strings that closed; each names its range here.
     delta_path: Vec<PathStep>,
     delta_keys: String,
-    delta_text: String,
-    /// The delta of the string being read, if this push created one.
-    cur_delta: Option<usize>,
-    /// `Some(n)`: `delta_path[..n]` (with its keys at the start of `delta_keys`) is the
-    /// path of the string being read, kept from the previous push for its delta.
-    open_path: Option<usize>,
-    touched: u64,
 }
 
 impl Default for PartialJson {
@@ -176,11 +170,10 @@ impl PartialJson {
             limits,
             root: None,
             chain: Vec::new(),
-            depth: 0,
             state: State::Value,
             esc: Esc::None,
-            str_key: false,
             spare_keys: Vec::new(),
+            duplicate: String::new(),
             num: String::new(),
             num_start: 0,
             consumed: 0,
@@ -189,10 +182,6 @@ impl PartialJson {
             deltas: Vec::new(),
             delta_path: Vec::new(),
             delta_keys: String::new(),
-            delta_text: String::new(),
-            cur_delta: None,
-            open_path: None,
-            touched: 0,
         }
     }
 
@@ -292,12 +281,9 @@ impl PartialJson {
         if let Some(err) = self.error {
             return Err(err);
         }
-        // Keeps the path of a string still being read (for its delta in this push) and
-        // clears the rest of the previous push's deltas.
-        self.retain_open_path();
         self.deltas.clear();
-        self.delta_text.clear();
-        self.cur_delta = None;
+        self.delta_path.clear();
+        self.delta_keys.clear();
         if fragment.is_empty() {
             return Ok(());
         }
@@ -315,9 +301,6 @@ impl PartialJson {
             self.error = Some(err);
             return Err(err);
         }
-        self.touched = self
-            .touched
-            .saturating_add(u64::try_from(fragment.len()).unwrap_or(u64::MAX));
         // The push edits the snapshot in place; `run` gets it apart from `self` so that it
         // can hold a reference into it while the machine's state changes.
         let mut root = self.root.take();
@@ -405,7 +388,6 @@ impl PartialJson {
         match self.state {
             State::Done => {}
             State::Num(n) if n.can_end() && self.chain.is_empty() => {
-                self.touched = self.touched.saturating_add(self.num.len() as u64);
                 let value = parse_number(&self.num).ok_or(JsonError::new(
                     JsonErrorKind::NumberOutOfRange,
                     self.num_start,
@@ -421,14 +403,5 @@ impl PartialJson {
             }
         }
         Ok(root)
-    }
-
-    /// Bytes the parser has read: each pushed byte once, plus the bytes of number
-    /// tokens (read again when converted) and the delimiter that ends each number.
-    /// Always at most three times the text's length. For tests of linearity only,
-    /// reached from outside through [`crate::__private::bytes_touched`].
-    #[must_use]
-    pub(crate) const fn bytes_touched(&self) -> u64 {
-        self.touched
     }
 }

@@ -161,3 +161,82 @@ fn content_parts_cost_no_allocation_per_chunk() {
         );
     }
 }
+
+/// `PartialJson` on streamed tool arguments allocates what one `serde_json::Value` parse
+/// of the whole text allocates, give or take a few buffers: each string, key, array and
+/// object once, nothing per fragment. An edit list of code strings (escapes, CJK,
+/// emoji), numbers and literals, in 16-byte fragments with `value()` read after each.
+#[test]
+fn partial_json_allocates_what_one_parse_allocates() {
+    use dashscope_glm::json::PartialJson;
+
+    let mut text = String::from(r#"{"path":"src/模块/main.rs","dry_run":false,"edits":["#);
+    for i in 0..2_000 {
+        let code = [
+            "fn main() {\\n",
+            "    let s = \\\"héllo 🚀\\\";\\n",
+            "\\t// 中文\\n",
+            "}\\n",
+        ];
+        let old: String = code
+            .iter()
+            .cycle()
+            .skip(i % 4)
+            .take(1 + i % 3)
+            .copied()
+            .collect();
+        let new: String = code
+            .iter()
+            .cycle()
+            .skip(i % 3)
+            .take(2 + i % 2)
+            .copied()
+            .collect();
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(&format!(
+            r#"{{"line":{},"old":"{old}","new":"{new}","score":0.{:03},"tags":["refactor","auto"],"replace_all":{},"meta":null}}"#,
+            10 + 7 * i,
+            i % 1000,
+            i % 2 == 0
+        ));
+    }
+    text.push_str(r#"],"summary":"done"}"#);
+    // 16-byte fragments, each ended on a char boundary, as the kit cuts them.
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    while start < text.len() {
+        let mut end = (start + 16).min(text.len());
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        pieces.push(&text[start..end]);
+        start = end;
+    }
+    assert_eq!(pieces.concat(), text);
+    let (value, parsed) = alloc_counter::count(|| {
+        let mut whole = String::new();
+        for piece in &pieces {
+            whole.push_str(piece);
+        }
+        serde_json::from_str::<serde_json::Value>(&whole).unwrap()
+    });
+    let (snapshot, partial) = alloc_counter::count(|| {
+        let mut parser = PartialJson::new();
+        for piece in &pieces {
+            parser.push(piece).unwrap();
+            std::hint::black_box(parser.value());
+        }
+        parser.finish().unwrap()
+    });
+    assert_eq!(snapshot, value);
+    eprintln!(
+        "{} fragments: PartialJson {partial} allocations, one parse {parsed}",
+        pieces.len()
+    );
+    assert!(
+        partial <= parsed + parsed / 50 + 16,
+        "PartialJson {partial} allocations against {parsed} for one parse"
+    );
+}
