@@ -430,6 +430,45 @@ fn profile_only(which: &str) {
     println!("{which}: {:.3} ms", spent.as_secs_f64() * 1e3);
 }
 
+/// Work per push is O(fragment + depth): siblings 1,000 objects deep, in 64 KiB
+/// fragments, against the same siblings at the top, per byte (best of five, timed in
+/// turn). Finding each closed sibling's parent again from the root would cost about a
+/// hundred times more per byte; this bench, not a timed test, watches for it.
+fn depth_growth() {
+    fn nested(depth: usize) -> String {
+        let mut s = r#"{"level":"#.repeat(depth);
+        s.push('[');
+        for i in 0..40_000 {
+            s.push_str(&format!("[{}],", i % 10));
+        }
+        s.push_str("null]");
+        s.push_str(&"}".repeat(depth));
+        s
+    }
+    let limits = dashscope_glm::json::Limits::new().max_depth(2000);
+    let time = |text: &str| {
+        let pieces = fragments(text, 64 << 10);
+        let start = Instant::now();
+        let mut p = PartialJson::with_limits(limits);
+        for piece in &pieces {
+            p.push(piece).expect("valid");
+            black_box(p.value());
+        }
+        assert!(p.finish().is_ok());
+        start.elapsed().as_secs_f64() / text.len() as f64
+    };
+    let (top, deep) = (nested(1), nested(1000));
+    let (mut best_top, mut best_deep) = (f64::INFINITY, f64::INFINITY);
+    for _ in 0..5 {
+        best_top = best_top.min(time(&top));
+        best_deep = best_deep.min(time(&deep));
+    }
+    println!(
+        "ns/byte growth, siblings 1,000 deep vs at the top: {:.2}x\n",
+        best_deep / best_top
+    );
+}
+
 fn main() {
     if let Ok(which) = std::env::var("PARTIAL_JSON_ONLY") {
         profile_only(&which);
@@ -437,6 +476,7 @@ fn main() {
     }
     println!("PartialJson, 16-byte fragments, value() read after each (median of runs)\n");
     stage4();
+    depth_growth();
     println!("Mixed shape (this bench's own), against re-parsing the closed prefix:\n");
     println!(
         "| size | PartialJson ms | ns/byte | re-parse ms | re-parse ns/byte |\n|---|---|---|---|---|"

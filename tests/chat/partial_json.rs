@@ -6,7 +6,6 @@
 mod reference;
 
 use std::collections::HashMap;
-use std::time::Instant;
 
 use dashscope_glm::json::{JsonError, JsonErrorKind, Limits, PartialJson, PathSegment};
 use proptest::prelude::*;
@@ -373,80 +372,6 @@ fn error_kinds_and_offsets() {
     }
     let e: Box<dyn std::error::Error> = Box::new(feed(&["[1,]"]).unwrap_err());
     assert_eq!(e.to_string(), "expected a value, found ']' at byte 3");
-}
-
-/// How much more the parser's work per byte of `large` is than of `small`, in fragments
-/// of `size` bytes, timed: the clock is the one counter the parser cannot touch. Each
-/// text's best of five rounds that time the two in turn, so that a busy machine (other
-/// tests run alongside) slows a run down but not the ratio.
-fn per_byte_ratio(small: &str, large: &str, size: usize, limits: Limits) -> f64 {
-    let time = |text: &str| {
-        let pieces = split(text, &[size]);
-        let start = Instant::now();
-        let mut p = PartialJson::with_limits(limits);
-        for piece in &pieces {
-            p.push(piece).unwrap();
-            std::hint::black_box(p.value());
-        }
-        assert!(p.finish().is_ok());
-        start.elapsed().as_secs_f64() / text.len() as f64
-    };
-    let (mut best_small, mut best_large) = (f64::INFINITY, f64::INFINITY);
-    for _ in 0..5 {
-        best_small = best_small.min(time(small));
-        best_large = best_large.min(time(large));
-    }
-    best_large / best_small
-}
-
-/// Linear work: 1 MiB of arguments costs per byte about what 64 KiB cost, in 1-byte and
-/// 500-byte fragments. A push that read earlier bytes again would cost hundreds of times
-/// more per byte at 1 MiB; the bound leaves room for a busy machine and a colder cache.
-#[test]
-fn work_is_linear_in_the_text() {
-    fn args(n: usize) -> String {
-        let mut s = String::from(r#"{"path":"src/main.rs","nums":["#);
-        let mut i = 0u64;
-        while s.len() < n / 4 {
-            s.push_str(&format!("{},-{}.5e-3,", i * 7919 % 100_000, i % 97));
-            i += 1;
-        }
-        s.push_str(r#"0],"content":""#);
-        while s.len() < n - 2 {
-            s.push_str("fn main() { println!(\\\"你好 😀\\\\n\\\"); }\\n");
-        }
-        s.push_str("\"}");
-        s
-    }
-    let (small, large) = (args(64 << 10), args(1 << 20));
-    for size in [1, 500] {
-        let ratio = per_byte_ratio(&small, &large, size, Limits::new());
-        assert!(
-            ratio < 8.0,
-            "{size}-byte fragments: 1 MiB costs {ratio:.1}x per byte"
-        );
-    }
-}
-
-/// O(fragment + depth) per push: siblings 1,000 objects deep, read in 64 KiB fragments,
-/// cost per byte about what the same siblings cost at the top. Finding each closed
-/// sibling's parent again from the root would cost 1,000 map look-ups per 4-byte
-/// sibling, about a hundred times the rest of its work.
-#[test]
-fn work_per_push_is_fragment_plus_depth() {
-    fn nested(depth: usize) -> String {
-        let mut s = r#"{"level":"#.repeat(depth);
-        s.push('[');
-        for i in 0..40_000 {
-            s.push_str(&format!("[{}],", i % 10));
-        }
-        s.push_str("null]");
-        s.push_str(&"}".repeat(depth));
-        s
-    }
-    let limits = Limits::new().max_depth(2000);
-    let ratio = per_byte_ratio(&nested(1), &nested(1000), 64 << 10, limits);
-    assert!(ratio < 8.0, "1,000 levels deep costs {ratio:.1}x per byte");
 }
 
 /// A split escape never makes the string vanish or show half an escape.
