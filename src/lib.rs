@@ -63,7 +63,8 @@
 //! `cargo build --no-default-features` builds the [`sse`] layer alone. Everything below
 //! `blocking` is sans-IO: no socket, clock or thread, so an SDK of one's own (an async
 //! one, say) drives the same rules with its own I/O, as ureq drives ureq-proto. The
-//! README's "The sans-IO layers" and "Your own transport" show how.
+//! README's "The sans-IO layers" and "Your own transport" show how, and "Building on
+//! the layers" points to `examples/async-client/`, an async client on tokio and hyper.
 //!
 //! # Naming
 //!
