@@ -122,6 +122,14 @@ pub mod __private {
     pub fn bytes_touched(parser: &crate::json::PartialJson) -> u64 {
         parser.bytes_touched()
     }
+
+    /// The accumulator decoding every chunk with the serde-derive structs only: the
+    /// reference its fast chunk decoder must agree with.
+    #[cfg(feature = "chat")]
+    #[must_use]
+    pub fn serde_decoding_only(acc: crate::chat::Accumulator) -> crate::chat::Accumulator {
+        acc.serde_decoding_only()
+    }
 }
 
 /// The README's code blocks, compiled and run as doc tests (`cargo test`).

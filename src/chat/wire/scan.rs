@@ -1,0 +1,508 @@
+//! The fast path of [`decode`](super::decode): one pass over the chunk's bytes for the
+//! shapes chunks have in practice, validating every byte as serde_json would.
+//!
+//! Every function answers `None` for "not decided here" (malformed JSON, a type the
+//! serde-derive structs would reject or read differently, an escaped or repeated key,
+//! an error object): the caller then decodes the chunk again with those structs. So
+//! this path only ever has to be right when it answers `Some`, and it is tested and
+//! fuzzed against them.
+
+use super::unescape::string_stop;
+use super::{Details, ShortText, TextSpan, WireChoice, WireChunk, WireTool, WireUsage};
+use crate::chat::Usage;
+
+/// Nesting a skipped value may have here (serde_json's own limit is 128).
+const MAX_DEPTH: u32 = 64;
+
+/// Decodes `data` into `out` (cleared), or `None` if the serde path must decide.
+pub(super) fn chunk(data: &str, out: &mut WireChunk) -> Option<()> {
+    let mut c = Cursor::new(data);
+    let mut seen = Seen::default();
+    c.object(false, |c, key| match key {
+        b"id" => seen.once(0).and_then(|()| c.short(&mut out.id)),
+        b"model" => seen.once(1).and_then(|()| c.short(&mut out.model)),
+        b"created" => {
+            seen.once(2)?;
+            out.created = match c.peek()? {
+                b'0'..=b'9' => c.number()?,
+                _ => {
+                    c.skip(0)?;
+                    None
+                }
+            };
+            Some(())
+        }
+        b"choices" => seen.once(3).and_then(|()| c.choices(out)),
+        b"output" => seen.once(4).and_then(|()| c.output(out)),
+        b"usage" => seen.once(5).and_then(|()| set(&mut out.usage, c.usage())),
+        b"request_id" => {
+            seen.once(6)?;
+            if !c.null() {
+                let span = c.span()?;
+                span.append_to(data, &mut out.request_id).ok()?;
+            }
+            Some(())
+        }
+        // Error shapes, rare: the serde path reads them.
+        b"error" | b"code" | b"message" => None,
+        _ => c.skip(0),
+    })?;
+    // Both paths to the choices in one chunk: the order they are read in would matter.
+    if seen.has(3) && seen.has(4) {
+        return None;
+    }
+    c.peek().is_none().then_some(())
+}
+
+/// The known keys one object has had, to leave a repeated one to serde (which rejects
+/// it).
+#[derive(Default)]
+struct Seen(u16);
+
+impl Seen {
+    fn once(&mut self, key: u16) -> Option<()> {
+        let bit = 1 << key;
+        let first = self.0 & bit == 0;
+        self.0 |= bit;
+        first.then_some(())
+    }
+
+    fn has(&self, key: u16) -> bool {
+        self.0 & (1 << key) != 0
+    }
+}
+
+/// Sets `slot` to a value read, or answers `None` if it could not be.
+fn set<T>(slot: &mut T, value: Option<T>) -> Option<()> {
+    *slot = value?;
+    Some(())
+}
+
+/// The place in the data being read: `rest` is a suffix of `data`, so every offset
+/// taken from it is inside the data.
+struct Cursor<'d> {
+    data: &'d str,
+    rest: &'d [u8],
+}
+
+impl<'d> Cursor<'d> {
+    fn new(data: &'d str) -> Self {
+        Self {
+            data,
+            rest: data.as_bytes(),
+        }
+    }
+
+    /// Where the cursor is in the data.
+    fn at(&self) -> usize {
+        self.data.len() - self.rest.len()
+    }
+
+    fn advance(&mut self, n: usize) -> Option<()> {
+        self.rest = self.rest.get(n..)?;
+        Some(())
+    }
+
+    /// The next byte past JSON whitespace (which is consumed); `None` at the end.
+    fn peek(&mut self) -> Option<u8> {
+        let skip = self
+            .rest
+            .iter()
+            .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))?;
+        self.advance(skip)?;
+        self.rest.first().copied()
+    }
+
+    /// Consumes `byte`, the next one past whitespace, if it is that.
+    fn eat(&mut self, byte: u8) -> bool {
+        self.peek() == Some(byte) && self.advance(1).is_some()
+    }
+
+    /// Consumes `word` (a literal: `null`, `true`, `false`) if it comes next.
+    fn word(&mut self, word: &[u8]) -> bool {
+        self.peek().is_some() && self.rest.starts_with(word) && self.advance(word.len()).is_some()
+    }
+
+    fn null(&mut self) -> bool {
+        self.word(b"null")
+    }
+
+    /// A string: its content's span and bytes, every escape and byte checked as
+    /// serde_json skips a string (a surrogate's pairing is checked when the text is
+    /// unescaped).
+    fn string(&mut self) -> Option<(TextSpan, &'d [u8])> {
+        if !self.eat(b'"') {
+            return None;
+        }
+        let (start, content) = (self.at(), self.rest);
+        let mut escaped = false;
+        loop {
+            let stop = string_stop(self.rest)?;
+            let (_, tail) = self.rest.split_at_checked(stop)?;
+            let len = match tail {
+                [b'"', ..] => {
+                    let (text, _) = content.split_at_checked(self.at() + stop - start)?;
+                    let span = TextSpan::new(start..start + text.len(), escaped);
+                    self.advance(stop + 1)?;
+                    return Some((span, text));
+                }
+                [
+                    b'\\',
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't',
+                    ..,
+                ] => 2,
+                [b'\\', b'u', hex @ ..] if hex.get(..4)?.iter().all(u8::is_ascii_hexdigit) => 6,
+                // A control character, or a malformed escape.
+                _ => return None,
+            };
+            escaped = true;
+            self.advance(stop + len)?;
+        }
+    }
+
+    fn span(&mut self) -> Option<TextSpan> {
+        self.string().map(|(span, _)| span)
+    }
+
+    /// A number, checked against JSON's grammar: its value when it is an integer that
+    /// fits a `u64` (what serde reads into one), else `None` inside.
+    fn number(&mut self) -> Option<Option<u64>> {
+        let negative = self.rest.first() == Some(&b'-');
+        if negative {
+            self.advance(1)?;
+        }
+        // The integer part: `0`, or digits not starting with `0`.
+        let int = self.digits()?;
+        if int.is_empty() || (int.len() > 1 && int.first() == Some(&b'0')) {
+            return None;
+        }
+        let mut plain = !negative;
+        if self.rest.first() == Some(&b'.') {
+            self.advance(1)?;
+            plain = false;
+            if self.digits()?.is_empty() {
+                return None;
+            }
+        }
+        if let Some(b'e' | b'E') = self.rest.first() {
+            self.advance(1)?;
+            if let Some(b'+' | b'-') = self.rest.first() {
+                self.advance(1)?;
+            }
+            plain = false;
+            if self.digits()?.is_empty() {
+                return None;
+            }
+        }
+        let value = int.iter().try_fold(0u64, |v, &d| {
+            v.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+        });
+        Some(value.filter(|_| plain))
+    }
+
+    /// Consumes a run of digits.
+    fn digits(&mut self) -> Option<&'d [u8]> {
+        let n = self.rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        let (digits, rest) = self.rest.split_at_checked(n)?;
+        self.rest = rest;
+        Some(digits)
+    }
+
+    /// A `u64` field as serde reads `Option<u64>`: `null` or a non-negative integer.
+    fn uint(&mut self) -> Option<Option<u64>> {
+        match self.peek()? {
+            b'n' => self.null().then_some(None),
+            b'0'..=b'9' => self.number()?.map(Some),
+            _ => None,
+        }
+    }
+
+    /// Any value, checked and skipped.
+    fn skip(&mut self, depth: u32) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let skipped = match self.peek()? {
+            b'"' => self.string().is_some(),
+            b'{' => self.members(|c, _| c.skip(depth + 1)).is_some(),
+            b'[' => self.array(|c| c.skip(depth + 1)).is_some(),
+            b't' => self.word(b"true"),
+            b'f' => self.word(b"false"),
+            b'n' => self.null(),
+            _ => self.number().is_some(),
+        };
+        skipped.then_some(())
+    }
+
+    /// An object's members: `member` reads each value after its key (`None` for a key
+    /// with escapes, which would need unescaping to be matched).
+    fn members(
+        &mut self,
+        mut member: impl FnMut(&mut Self, Option<&'d [u8]>) -> Option<()>,
+    ) -> Option<()> {
+        if !self.eat(b'{') {
+            return None;
+        }
+        if self.eat(b'}') {
+            return Some(());
+        }
+        loop {
+            let (key, name) = self.string()?;
+            if !self.eat(b':') {
+                return None;
+            }
+            member(self, (!key.escaped).then_some(name))?;
+            if self.eat(b'}') {
+                return Some(());
+            }
+            if !self.eat(b',') {
+                return None;
+            }
+        }
+    }
+
+    /// An object whose keys are matched, or `null` (nothing) when `nullable`.
+    fn object(
+        &mut self,
+        nullable: bool,
+        mut member: impl FnMut(&mut Self, &'d [u8]) -> Option<()>,
+    ) -> Option<()> {
+        if nullable && self.null() {
+            return Some(());
+        }
+        self.members(|c, key| member(c, key?))
+    }
+
+    /// An array's elements, each read by `element`, or `null` (nothing) when `nullable`.
+    fn array(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        if !self.eat(b'[') {
+            return None;
+        }
+        if self.eat(b']') {
+            return Some(());
+        }
+        loop {
+            element(self)?;
+            if self.eat(b']') {
+                return Some(());
+            }
+            if !self.eat(b',') {
+                return None;
+            }
+        }
+    }
+
+    /// A short string: `null` (absent) or a string.
+    fn short(&mut self, out: &mut ShortText) -> Option<()> {
+        if !self.null() {
+            let span = self.span()?;
+            out.set(span, self.data).ok()?;
+        }
+        Some(())
+    }
+
+    /// A growing text: `null` (absent) or a string; with `raw_json`, an object or an
+    /// array too, kept as its JSON text.
+    fn text(&mut self, out: &mut Option<TextSpan>, raw_json: bool) -> Option<()> {
+        *out = match self.peek()? {
+            b'n' => self.null().then_some(None)?,
+            b'"' => Some(self.span()?),
+            b'{' | b'[' if raw_json => {
+                let start = self.at();
+                self.skip(0)?;
+                Some(TextSpan::new(start..self.at(), false))
+            }
+            _ => return None,
+        };
+        Some(())
+    }
+
+    fn choices(&mut self, out: &mut WireChunk) -> Option<()> {
+        if self.null() {
+            return Some(());
+        }
+        let mut position = 0;
+        self.array(|c| {
+            c.choice(out.next_choice())?;
+            out.end_choice(position);
+            position += 1;
+            Some(())
+        })
+    }
+
+    fn choice(&mut self, choice: &mut WireChoice) -> Option<()> {
+        let mut seen = Seen::default();
+        self.object(false, |c, key| match key {
+            b"index" => seen.once(0).and_then(|()| set(&mut choice.index, c.uint())),
+            // One field under two names, as `#[serde(alias)]` reads it.
+            b"delta" | b"message" => seen.once(1).and_then(|()| c.message(choice)),
+            b"finish_reason" => seen.once(2).and_then(|()| c.short(&mut choice.finish)),
+            _ => c.skip(0),
+        })
+    }
+
+    fn message(&mut self, choice: &mut WireChoice) -> Option<()> {
+        let mut seen = Seen::default();
+        self.object(true, |c, key| match key {
+            b"content" => seen.once(0).and_then(|()| c.content(choice)),
+            b"reasoning_content" => seen
+                .once(1)
+                .and_then(|()| c.text(&mut choice.reasoning, false)),
+            b"reasoning" => seen
+                .once(2)
+                .and_then(|()| c.text(&mut choice.reasoning_alt, false)),
+            b"tool_calls" => seen.once(3).and_then(|()| c.tools(choice)),
+            _ => c.skip(0),
+        })
+    }
+
+    /// `content`: `null`, a string, or an array of parts (the multimodal shape): each
+    /// `{"type": "text", "text": "..."}` part (`type` may be missing) is a text, any
+    /// other element is counted as ignored.
+    fn content(&mut self, choice: &mut WireChoice) -> Option<()> {
+        if self.peek()? != b'[' {
+            return self.text(&mut choice.content, false);
+        }
+        choice.has_parts = true;
+        self.array(|c| {
+            let text = if c.peek()? == b'{' {
+                c.part()?
+            } else {
+                c.skip(1)?;
+                None
+            };
+            match text {
+                Some(span) => choice.content_parts.push(span),
+                None => choice.ignored_parts = choice.ignored_parts.saturating_add(1),
+            }
+            Some(())
+        })
+    }
+
+    /// One content part object: its text, if it is a text part.
+    fn part(&mut self) -> Option<Option<TextSpan>> {
+        let (mut seen, mut is_text, mut text) = (Seen::default(), true, None);
+        self.object(false, |c, key| {
+            let is_type = match key {
+                b"type" => true,
+                b"text" => false,
+                _ => return c.skip(2),
+            };
+            seen.once(u16::from(is_type))?;
+            // Anything but a string is not a text (the serde path reads raw values
+            // here); `type` is compared as sent, `"text"` exactly, and `null` is none.
+            let string = match c.peek()? {
+                b'n' if is_type => return c.null().then_some(()),
+                b'"' => Some(c.string()?),
+                _ => {
+                    c.skip(2)?;
+                    None
+                }
+            };
+            if is_type {
+                is_text = string.is_some_and(|(k, name)| !k.escaped && name == b"text");
+            } else {
+                text = string.map(|(span, _)| span);
+            }
+            Some(())
+        })?;
+        Some(text.filter(|_| is_text))
+    }
+
+    fn tools(&mut self, choice: &mut WireChoice) -> Option<()> {
+        if self.null() {
+            return Some(());
+        }
+        self.array(|c| c.tool(choice.push_tool()?))
+    }
+
+    fn tool(&mut self, tool: &mut WireTool) -> Option<()> {
+        let mut seen = Seen::default();
+        self.object(false, |c, key| match key {
+            b"index" => seen.once(0).and_then(|()| set(&mut tool.index, c.uint())),
+            b"id" => seen.once(1).and_then(|()| c.short(&mut tool.id)),
+            b"function" => seen.once(2).and_then(|()| c.function(tool)),
+            _ => c.skip(0),
+        })
+    }
+
+    fn function(&mut self, tool: &mut WireTool) -> Option<()> {
+        let mut seen = Seen::default();
+        self.object(true, |c, key| match key {
+            b"name" => seen.once(0).and_then(|()| c.short(&mut tool.name)),
+            b"arguments" => seen
+                .once(1)
+                .and_then(|()| c.text(&mut tool.arguments, true)),
+            _ => c.skip(1),
+        })
+    }
+
+    /// Native `output`: `choices` (result_format "message") or `text` + `finish_reason`
+    /// (result_format "text").
+    fn output(&mut self, out: &mut WireChunk) -> Option<()> {
+        let mut seen = Seen::default();
+        self.object(true, |c, key| match key {
+            b"choices" => seen.once(0).and_then(|()| c.choices(out)),
+            b"text" => {
+                seen.once(1)?;
+                c.text(&mut out.choice.content, false)?;
+                out.has_choice |= out.choice.content.is_some();
+                Some(())
+            }
+            b"finish_reason" => {
+                seen.once(2)?;
+                c.short(&mut out.choice.finish)?;
+                out.has_choice |= out.choice.finish.is_present();
+                Some(())
+            }
+            _ => c.skip(0),
+        })?;
+        // Both shapes at once: the serde path says in which order they apply.
+        (!(seen.has(0) && (seen.has(1) || seen.has(2)))).then_some(())
+    }
+
+    fn usage(&mut self) -> Option<Option<Usage>> {
+        let (mut usage, mut seen) = (WireUsage::default(), Seen::default());
+        if self.null() {
+            return Some(None);
+        }
+        self.object(false, |c, key| {
+            let count = match key {
+                b"input_tokens" => Some((0, &mut usage.input_tokens)),
+                b"output_tokens" => Some((1, &mut usage.output_tokens)),
+                b"prompt_tokens" => Some((2, &mut usage.prompt_tokens)),
+                b"completion_tokens" => Some((3, &mut usage.completion_tokens)),
+                b"total_tokens" => Some((4, &mut usage.total_tokens)),
+                _ => None,
+            };
+            if let Some((bit, count)) = count {
+                seen.once(bit)?;
+                return set(count, c.uint());
+            }
+            let (bit, details) = match key {
+                b"output_tokens_details" => (5, &mut usage.output_tokens_details),
+                b"completion_tokens_details" => (6, &mut usage.completion_tokens_details),
+                b"prompt_tokens_details" => (7, &mut usage.prompt_tokens_details),
+                b"input_tokens_details" => (8, &mut usage.input_tokens_details),
+                _ => return c.skip(0),
+            };
+            seen.once(bit)?;
+            let (mut d, mut inner) = (Details::default(), Seen::default());
+            if c.null() {
+                return Some(());
+            }
+            c.object(false, |c, key| match key {
+                b"reasoning_tokens" => inner
+                    .once(0)
+                    .and_then(|()| set(&mut d.reasoning_tokens, c.uint())),
+                b"cached_tokens" => inner
+                    .once(1)
+                    .and_then(|()| set(&mut d.cached_tokens, c.uint())),
+                _ => c.skip(1),
+            })?;
+            *details = Some(d);
+            Some(())
+        })?;
+        Some(usage.into_usage())
+    }
+}
