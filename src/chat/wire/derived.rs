@@ -15,91 +15,75 @@ use super::{
 type Raw<'a> = Option<&'a RawValue>;
 
 #[derive(Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 struct Chunk<'a> {
-    #[serde(borrow)]
     id: Raw<'a>,
-    #[serde(borrow)]
     model: Raw<'a>,
-    #[serde(borrow)]
     created: Raw<'a>,
-    #[serde(borrow)]
     choices: Option<Vec<Choice<'a>>>,
-    #[serde(borrow)]
     output: Option<Output<'a>>,
     usage: Option<WireUsage>,
-    #[serde(borrow)]
     request_id: Raw<'a>,
-    #[serde(borrow)]
     error: Raw<'a>,
-    #[serde(borrow)]
     code: Raw<'a>,
-    #[serde(borrow)]
     message: Raw<'a>,
 }
 
 #[derive(Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 struct Output<'a> {
-    #[serde(borrow)]
     choices: Option<Vec<Choice<'a>>>,
-    #[serde(borrow)]
     text: Raw<'a>,
-    #[serde(borrow)]
     finish_reason: Raw<'a>,
 }
 
 #[derive(Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 struct Choice<'a> {
     index: Option<u64>,
-    #[serde(borrow, alias = "message")]
+    #[serde(alias = "message")]
     delta: Option<Message<'a>>,
-    #[serde(borrow)]
     finish_reason: Raw<'a>,
 }
 
 #[derive(Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 struct Message<'a> {
-    #[serde(borrow)]
     content: Raw<'a>,
-    #[serde(borrow)]
     reasoning_content: Raw<'a>,
-    #[serde(borrow)]
     reasoning: Raw<'a>,
-    #[serde(borrow)]
     tool_calls: Option<Vec<Tool<'a>>>,
 }
 
 #[derive(Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 struct Tool<'a> {
     index: Option<u64>,
-    #[serde(borrow)]
     id: Raw<'a>,
-    #[serde(borrow)]
     function: Option<Function<'a>>,
 }
 
 #[derive(Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 struct Function<'a> {
-    #[serde(borrow)]
     name: Raw<'a>,
-    #[serde(borrow)]
     arguments: Raw<'a>,
 }
 
 #[derive(Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 struct Part<'a> {
-    #[serde(borrow, rename = "type")]
+    #[serde(rename = "type")]
     kind: Raw<'a>,
-    #[serde(borrow)]
     text: Raw<'a>,
 }
 
 #[derive(Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 struct ErrorObject<'a> {
-    #[serde(borrow)]
     code: Raw<'a>,
-    #[serde(borrow)]
     message: Raw<'a>,
-    #[serde(borrow, rename = "type")]
+    #[serde(rename = "type")]
     kind: Raw<'a>,
 }
 

@@ -85,6 +85,10 @@ struct Cursor<'d> {
     rest: &'d [u8],
 }
 
+const fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
 impl<'d> Cursor<'d> {
     fn new(data: &'d str) -> Self {
         Self {
@@ -98,31 +102,55 @@ impl<'d> Cursor<'d> {
         self.data.len() - self.rest.len()
     }
 
-    fn advance(&mut self, n: usize) -> Option<()> {
-        self.rest = self.rest.get(n..)?;
-        Some(())
+    /// The next byte past JSON whitespace (which is consumed); `None` at the end.
+    #[inline]
+    fn peek(&mut self) -> Option<u8> {
+        match *self.rest {
+            [b, ..] if !is_space(b) => Some(b),
+            _ => {
+                let skip = self.rest.iter().position(|&b| !is_space(b))?;
+                let (_, rest) = self.rest.split_at_checked(skip)?;
+                self.rest = rest;
+                rest.first().copied()
+            }
+        }
     }
 
-    /// The next byte past JSON whitespace (which is consumed); `None` at the end.
-    fn peek(&mut self) -> Option<u8> {
-        let skip = self
-            .rest
-            .iter()
-            .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))?;
-        self.advance(skip)?;
-        self.rest.first().copied()
+    /// Consumes the next byte past whitespace, and returns it.
+    #[inline]
+    fn next(&mut self) -> Option<u8> {
+        self.peek()?;
+        let (&b, rest) = self.rest.split_first()?;
+        self.rest = rest;
+        Some(b)
     }
 
     /// Consumes `byte`, the next one past whitespace, if it is that.
+    #[inline]
     fn eat(&mut self, byte: u8) -> bool {
-        self.peek() == Some(byte) && self.advance(1).is_some()
+        self.peek();
+        match self.rest.split_first() {
+            Some((&b, rest)) if b == byte => {
+                self.rest = rest;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Consumes `word` (a literal: `null`, `true`, `false`) if it comes next.
     fn word(&mut self, word: &[u8]) -> bool {
-        self.peek().is_some() && self.rest.starts_with(word) && self.advance(word.len()).is_some()
+        self.peek();
+        match self.rest.strip_prefix(word) {
+            Some(rest) => {
+                self.rest = rest;
+                true
+            }
+            None => false,
+        }
     }
 
+    #[inline]
     fn null(&mut self) -> bool {
         self.word(b"null")
     }
@@ -137,26 +165,27 @@ impl<'d> Cursor<'d> {
         let (start, content) = (self.at(), self.rest);
         let mut escaped = false;
         loop {
-            let stop = string_stop(self.rest)?;
-            let (_, tail) = self.rest.split_at_checked(stop)?;
-            let len = match tail {
-                [b'"', ..] => {
-                    let (text, _) = content.split_at_checked(self.at() + stop - start)?;
-                    let span = TextSpan::new(start..start + text.len(), escaped);
-                    self.advance(stop + 1)?;
-                    return Some((span, text));
+            let (_, tail) = self.rest.split_at_checked(string_stop(self.rest)?)?;
+            self.rest = match tail {
+                [b'"', after @ ..] => {
+                    let (text, _) = content.split_at_checked(content.len() - tail.len())?;
+                    self.rest = after;
+                    return Some((TextSpan::new(start..start + text.len(), escaped), text));
                 }
                 [
                     b'\\',
                     b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't',
-                    ..,
-                ] => 2,
-                [b'\\', b'u', hex @ ..] if hex.get(..4)?.iter().all(u8::is_ascii_hexdigit) => 6,
+                    after @ ..,
+                ] => after,
+                [b'\\', b'u', a, b, c, d, after @ ..]
+                    if [a, b, c, d].iter().all(|h| h.is_ascii_hexdigit()) =>
+                {
+                    after
+                }
                 // A control character, or a malformed escape.
                 _ => return None,
             };
             escaped = true;
-            self.advance(stop + len)?;
         }
     }
 
@@ -167,28 +196,25 @@ impl<'d> Cursor<'d> {
     /// A number, checked against JSON's grammar: its value when it is an integer that
     /// fits a `u64` (what serde reads into one), else `None` inside.
     fn number(&mut self) -> Option<Option<u64>> {
-        let negative = self.rest.first() == Some(&b'-');
-        if negative {
-            self.advance(1)?;
-        }
+        let negative = self.eat(b'-');
         // The integer part: `0`, or digits not starting with `0`.
         let int = self.digits()?;
         if int.is_empty() || (int.len() > 1 && int.first() == Some(&b'0')) {
             return None;
         }
         let mut plain = !negative;
-        if self.rest.first() == Some(&b'.') {
-            self.advance(1)?;
+        if let [b'.', rest @ ..] = self.rest {
+            self.rest = rest;
             plain = false;
             if self.digits()?.is_empty() {
                 return None;
             }
         }
-        if let Some(b'e' | b'E') = self.rest.first() {
-            self.advance(1)?;
-            if let Some(b'+' | b'-') = self.rest.first() {
-                self.advance(1)?;
-            }
+        if let [b'e' | b'E', rest @ ..] = self.rest {
+            self.rest = match rest {
+                [b'+' | b'-', digits @ ..] => digits,
+                digits => digits,
+            };
             plain = false;
             if self.digits()?.is_empty() {
                 return None;
@@ -248,15 +274,14 @@ impl<'d> Cursor<'d> {
         }
         loop {
             let (key, name) = self.string()?;
-            if !self.eat(b':') {
+            if self.next()? != b':' {
                 return None;
             }
             member(self, (!key.escaped).then_some(name))?;
-            if self.eat(b'}') {
-                return Some(());
-            }
-            if !self.eat(b',') {
-                return None;
+            match self.next()? {
+                b',' => {}
+                b'}' => return Some(()),
+                _ => return None,
             }
         }
     }
@@ -273,7 +298,7 @@ impl<'d> Cursor<'d> {
         self.members(|c, key| member(c, key?))
     }
 
-    /// An array's elements, each read by `element`, or `null` (nothing) when `nullable`.
+    /// An array's elements, each read by `element`.
     fn array(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
         if !self.eat(b'[') {
             return None;
@@ -283,11 +308,10 @@ impl<'d> Cursor<'d> {
         }
         loop {
             element(self)?;
-            if self.eat(b']') {
-                return Some(());
-            }
-            if !self.eat(b',') {
-                return None;
+            match self.next()? {
+                b',' => {}
+                b']' => return Some(()),
+                _ => return None,
             }
         }
     }
