@@ -107,13 +107,16 @@ impl<'d> Cursor<'d> {
     fn peek(&mut self) -> Option<u8> {
         match *self.rest {
             [b, ..] if !is_space(b) => Some(b),
-            _ => {
-                let skip = self.rest.iter().position(|&b| !is_space(b))?;
-                let (_, rest) = self.rest.split_at_checked(skip)?;
-                self.rest = rest;
-                rest.first().copied()
-            }
+            _ => self.skip_space(),
         }
+    }
+
+    #[cold]
+    fn skip_space(&mut self) -> Option<u8> {
+        let skip = self.rest.iter().position(|&b| !is_space(b))?;
+        let (_, rest) = self.rest.split_at_checked(skip)?;
+        self.rest = rest;
+        rest.first().copied()
     }
 
     /// Consumes the next byte past whitespace, and returns it.
@@ -128,12 +131,12 @@ impl<'d> Cursor<'d> {
     /// Consumes `byte`, the next one past whitespace, if it is that.
     #[inline]
     fn eat(&mut self, byte: u8) -> bool {
-        self.peek();
-        match self.rest.split_first() {
-            Some((&b, rest)) if b == byte => {
+        match *self.rest {
+            [b, ref rest @ ..] if b == byte => {
                 self.rest = rest;
                 true
             }
+            [b, ..] if is_space(b) => self.skip_space().is_some() && self.eat(byte),
             _ => false,
         }
     }
@@ -197,16 +200,17 @@ impl<'d> Cursor<'d> {
     /// fits a `u64` (what serde reads into one), else `None` inside.
     fn number(&mut self) -> Option<Option<u64>> {
         let negative = self.eat(b'-');
+        let first = self.peek();
+        let (int, value) = self.digits()?;
         // The integer part: `0`, or digits not starting with `0`.
-        let int = self.digits()?;
-        if int.is_empty() || (int.len() > 1 && int.first() == Some(&b'0')) {
+        if int == 0 || (int > 1 && first == Some(b'0')) {
             return None;
         }
         let mut plain = !negative;
         if let [b'.', rest @ ..] = self.rest {
             self.rest = rest;
             plain = false;
-            if self.digits()?.is_empty() {
+            if self.digits()?.0 == 0 {
                 return None;
             }
         }
@@ -216,22 +220,29 @@ impl<'d> Cursor<'d> {
                 digits => digits,
             };
             plain = false;
-            if self.digits()?.is_empty() {
+            if self.digits()?.0 == 0 {
                 return None;
             }
         }
-        let value = int.iter().try_fold(0u64, |v, &d| {
-            v.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-        });
         Some(value.filter(|_| plain))
     }
 
-    /// Consumes a run of digits.
-    fn digits(&mut self) -> Option<&'d [u8]> {
-        let n = self.rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    /// Consumes a run of digits: how many, and their value if it fits a `u64`.
+    fn digits(&mut self) -> Option<(usize, Option<u64>)> {
+        let (mut n, mut value) = (0, 0u64);
+        for &b in self.rest {
+            let digit = b.wrapping_sub(b'0');
+            if digit > 9 {
+                break;
+            }
+            n += 1;
+            value = value.wrapping_mul(10).wrapping_add(u64::from(digit));
+        }
         let (digits, rest) = self.rest.split_at_checked(n)?;
         self.rest = rest;
-        Some(digits)
+        // Up to 19 digits always fit; 20 may not.
+        let fits = n < 20 || (n == 20 && digits <= b"18446744073709551615".as_slice());
+        Some((n, fits.then_some(value)))
     }
 
     /// A `u64` field as serde reads `Option<u64>`: `null` or a non-negative integer.
