@@ -156,7 +156,9 @@ impl WireChoice {
         self.content_parts.clear();
         self.ignored_parts = 0;
         self.finish.clear();
-        self.spare_tools.append(&mut self.tools);
+        if !self.tools.is_empty() {
+            self.spare_tools.append(&mut self.tools);
+        }
     }
 
     /// A cleared tool-call fragment appended to the chunk's, `None` past the cap.

@@ -261,7 +261,7 @@ impl<'d> Cursor<'d> {
         }
         let skipped = match self.peek()? {
             b'"' => self.string().is_some(),
-            b'{' => self.members(|c, _| c.skip(depth + 1)).is_some(),
+            b'{' => self.object(false, |c, _| c.skip(depth + 1)).is_some(),
             b'[' => self.array(|c| c.skip(depth + 1)).is_some(),
             b't' => self.word(b"true"),
             b'f' => self.word(b"false"),
@@ -271,33 +271,9 @@ impl<'d> Cursor<'d> {
         skipped.then_some(())
     }
 
-    /// An object's members: `member` reads each value after its key (`None` for a key
-    /// with escapes, which would need unescaping to be matched).
-    fn members(
-        &mut self,
-        mut member: impl FnMut(&mut Self, Option<&'d [u8]>) -> Option<()>,
-    ) -> Option<()> {
-        if !self.eat(b'{') {
-            return None;
-        }
-        if self.eat(b'}') {
-            return Some(());
-        }
-        loop {
-            let (key, name) = self.string()?;
-            if self.next()? != b':' {
-                return None;
-            }
-            member(self, (!key.escaped).then_some(name))?;
-            match self.next()? {
-                b',' => {}
-                b'}' => return Some(()),
-                _ => return None,
-            }
-        }
-    }
-
-    /// An object whose keys are matched, or `null` (nothing) when `nullable`.
+    /// An object, or `null` (nothing) when `nullable`: `member` reads each value after
+    /// its key. A key with escapes (which would need unescaping to be matched) is left
+    /// to serde.
     fn object(
         &mut self,
         nullable: bool,
@@ -306,7 +282,39 @@ impl<'d> Cursor<'d> {
         if nullable && self.null() {
             return Some(());
         }
-        self.members(|c, key| member(c, key?))
+        if !self.eat(b'{') {
+            return None;
+        }
+        if self.eat(b'}') {
+            return Some(());
+        }
+        loop {
+            let key = self.key()?;
+            member(self, key)?;
+            match self.next()? {
+                b',' => {}
+                b'}' => return Some(()),
+                _ => return None,
+            }
+        }
+    }
+
+    /// A key without escapes, and the colon after it.
+    #[inline]
+    fn key(&mut self) -> Option<&'d [u8]> {
+        if !self.eat(b'"') {
+            return None;
+        }
+        let (key, tail) = self.rest.split_at_checked(string_stop(self.rest)?)?;
+        self.rest = match *tail {
+            [b'"', b':', ref rest @ ..] => rest,
+            [b'"', ref rest @ ..] => {
+                self.rest = rest;
+                (self.next()? == b':').then_some(self.rest)?
+            }
+            _ => return None,
+        };
+        Some(key)
     }
 
     /// An array's elements, each read by `element`.
@@ -329,11 +337,12 @@ impl<'d> Cursor<'d> {
 
     /// A short string: `null` (absent) or a string.
     fn short(&mut self, out: &mut ShortText) -> Option<()> {
-        if !self.null() {
+        if self.peek()? == b'"' {
             let span = self.span()?;
-            out.set(span, self.data).ok()?;
+            out.set(span, self.data).ok()
+        } else {
+            self.null().then_some(())
         }
-        Some(())
     }
 
     /// A growing text: `null` (absent) or a string; with `raw_json`, an object or an
