@@ -375,3 +375,35 @@ fn a_repeated_known_key_is_an_error_as_serde_derive_says_and_others_are_not() {
         }
     }
 }
+
+#[test]
+fn numbers_the_scanner_skips_are_checked_as_serde_json_checks_them() {
+    for (number, ok) in [
+        ("- 5", false),
+        ("01", false),
+        ("1.", false),
+        ("1e", false),
+        ("-", false),
+        (".5", false),
+        ("1.5e+", false),
+        ("+1", false),
+        ("-0", true),
+        ("1E+2", true),
+        ("0.5e-3", true),
+        ("18446744073709551616", true),
+    ] {
+        for field in ["x", "created"] {
+            let chunk = format!(
+                r#"{{"{field}":{number},"choices":[{{"index":0,"delta":{{"content":"a"}}}}]}}"#
+            );
+            for serde_only in [false, true] {
+                let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+                if serde_only {
+                    acc = dashscope_glm::__private::serde_decoding_only(acc);
+                }
+                let result = acc.push_data(&chunk);
+                assert_eq!(result.is_ok(), ok, "{chunk} {serde_only}: {result:?}");
+            }
+        }
+    }
+}

@@ -200,7 +200,8 @@ impl<'d> Cursor<'d> {
     /// fits a `u64` (what serde reads into one), else `None` inside.
     fn number(&mut self) -> Option<Option<u64>> {
         let negative = self.eat(b'-');
-        let first = self.peek();
+        // No whitespace inside a number: from here on, bytes as they come.
+        let first = self.rest.first().copied();
         let (int, value) = self.digits()?;
         // The integer part: `0`, or digits not starting with `0`.
         if int == 0 || (int > 1 && first == Some(b'0')) {
