@@ -407,3 +407,27 @@ fn numbers_the_scanner_skips_are_checked_as_serde_json_checks_them() {
         }
     }
 }
+
+#[test]
+fn a_choice_not_followed_never_shows_through_on_either_decoder() {
+    // Found by the merge_chunks fuzz target: the serde path left the last (ignored)
+    // entry of `output.choices` in place, and its `finish_reason` made it the followed
+    // choice, tool call and all.
+    let chunk = r#"{"output":{"choices":[{"message":{"content":"","tool_calls":[{"index":0,"id":"","type":"function","function":{"name":"get_weather","arguments":""}}]},"index":5,"finish_reason":"null"}]},"usage":{"total_tokens":270,"output_tokens":22,"input_tokens":248},"request_id":"r"}"#;
+    for serde_only in [false, true] {
+        let mut acc = Accumulator::new(Protocol::DashScope);
+        if serde_only {
+            acc = dashscope_glm::__private::serde_decoding_only(acc);
+        }
+        acc.push_data(chunk).unwrap();
+        let mut events = Vec::new();
+        while let Some(e) = acc.next_event() {
+            events.push(e.into_owned());
+        }
+        assert!(
+            matches!(events.as_slice(), [OwnedStreamEvent::Usage(_)]),
+            "{serde_only}: {events:?}"
+        );
+        assert_eq!(acc.ignored_choices(), 1, "{serde_only}");
+    }
+}

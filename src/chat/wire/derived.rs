@@ -221,6 +221,7 @@ impl Src<'_> {
             self.choice(choice, out.next_choice())?;
             out.end_choice(position);
         }
+        out.end_choices();
         Ok(())
     }
 

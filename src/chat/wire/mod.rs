@@ -264,6 +264,15 @@ impl WireChunk {
         target
     }
 
+    /// After `choices[]`: without a followed choice, `choice` holds the last entry
+    /// decoded, which must not show through (native `output.finish_reason` may still
+    /// fill it).
+    fn end_choices(&mut self) {
+        if !self.has_choice {
+            self.choice.clear();
+        }
+    }
+
     /// Counts the entry just decoded (at `position` in `choices[]`): it is the followed
     /// choice if it has index 0 (or none, in first position) and none was found before.
     fn end_choice(&mut self, position: u64) {

@@ -372,7 +372,9 @@ impl<'d> Cursor<'d> {
             out.end_choice(position);
             position += 1;
             Some(())
-        })
+        })?;
+        out.end_choices();
+        Some(())
     }
 
     fn choice(&mut self, choice: &mut WireChoice) -> Option<()> {
