@@ -137,6 +137,7 @@ pub(crate) fn scan_string(
         };
         rest = chars.as_str();
         match *esc {
+            // Read above, a run at a time.
             Esc::None => {}
             Esc::Backslash => {
                 let unescaped = match c {
@@ -220,4 +221,78 @@ pub(crate) fn unescape(text: &str, out: &mut String) -> Result<(), &'static str>
     };
     out.truncate(start);
     Err(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unescaped(literal: &str) -> Result<String, &'static str> {
+        let mut out = String::new();
+        let content = literal.strip_prefix('"').and_then(|l| l.strip_suffix('"'));
+        unescape(content.unwrap(), &mut out).map(|()| out)
+    }
+
+    #[test]
+    fn unescape_agrees_with_serde_json() {
+        for literal in [
+            r#""""#,
+            r#""plain""#,
+            r#""a\nb\t\"q\"\\ \/ \b\f\r""#,
+            r#""\u00e9t\u00e9 \u676d\u5dde""#,
+            r#""\ud83d\ude00!""#,
+            r#""杭州 ✓ \u2713""#,
+            r#""{\"path\": \"no""#,
+        ] {
+            let expected: String = serde_json::from_str(literal).unwrap();
+            assert_eq!(unescaped(literal).unwrap(), expected, "{literal}");
+        }
+    }
+
+    #[test]
+    fn unescape_rejects_what_serde_json_rejects() {
+        for literal in [
+            r#""\ud83d""#,
+            r#""\ude00""#,
+            r#""\ud83dx""#,
+            r#""\ud83d\u0041""#,
+            r#""\x""#,
+            r#""\u12""#,
+            "\"tab\there\"",
+            r#""trailing \""#,
+        ] {
+            assert!(
+                serde_json::from_str::<String>(literal).is_err(),
+                "{literal}"
+            );
+            assert!(unescaped(literal).is_err(), "{literal}");
+        }
+    }
+
+    #[test]
+    fn the_word_scan_finds_the_first_quote_backslash_or_control_character() {
+        // Every length up to three words, every position of the first hit, fillers that
+        // include bytes one away from the patterns and non-ASCII bytes (borrows between
+        // bytes are where such a scan goes wrong).
+        let fillers = [
+            b'a', b'!', b'#', b'[', b']', b' ', 0x7f, 0x80, 0xa2, 0xdc, 0xff,
+        ];
+        for filler in fillers {
+            for len in 0..24 {
+                let mut bytes = vec![filler; len];
+                assert_eq!(string_stop(&bytes), None, "{filler} {len}");
+                for first in 0..len {
+                    for hit in [b'"', b'\\', 0x00, 0x01, 0x1f] {
+                        bytes.fill(filler);
+                        bytes[first] = hit;
+                        // A later hit of another kind does not matter.
+                        if let Some(later) = bytes.get_mut(first + 3) {
+                            *later = b'"';
+                        }
+                        assert_eq!(string_stop(&bytes), Some(first), "{filler} {len} {first}");
+                    }
+                }
+            }
+        }
+    }
 }
