@@ -137,48 +137,29 @@ impl Serialize for Body<'_> {
 }
 
 impl Body<'_> {
-    /// Every parameter after the protocol's fixed ones.
+    /// Every parameter after the protocol's fixed ones, each only when set.
     fn parameters<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
         let r = self.request;
-        if let Some(thinking) = r.thinking_in(self.catalog) {
-            map.serialize_entry("enable_thinking", &thinking)?;
-        }
-        if let Some(n) = r.thinking_budget {
-            map.serialize_entry("thinking_budget", &n)?;
-        }
-        if let Some(effort) = &r.reasoning_effort {
-            map.serialize_entry("reasoning_effort", effort.as_str())?;
-        }
-        for (key, value) in [("temperature", r.temperature), ("top_p", r.top_p)] {
-            if let Some(v) = value {
-                map.serialize_entry(key, &v)?;
-            }
-        }
-        if let Some(k) = r.top_k {
-            map.serialize_entry("top_k", &k)?;
-        }
-        for (key, value) in [
-            ("repetition_penalty", r.repetition_penalty),
-            ("presence_penalty", r.presence_penalty),
-        ] {
-            if let Some(v) = value {
-                map.serialize_entry(key, &v)?;
-            }
-        }
-        if let Some(n) = r.max_tokens {
-            map.serialize_entry("max_tokens", &n)?;
-        }
-        if let Some(seed) = r.seed {
-            map.serialize_entry("seed", &seed)?;
-        }
+        entry(map, "enable_thinking", r.thinking_in(self.catalog))?;
+        entry(map, "thinking_budget", r.thinking_budget)?;
+        entry(
+            map,
+            "reasoning_effort",
+            r.reasoning_effort.as_ref().map(|e| e.as_str()),
+        )?;
+        entry(map, "temperature", r.temperature)?;
+        entry(map, "top_p", r.top_p)?;
+        entry(map, "top_k", r.top_k)?;
+        entry(map, "repetition_penalty", r.repetition_penalty)?;
+        entry(map, "presence_penalty", r.presence_penalty)?;
+        entry(map, "max_tokens", r.max_tokens)?;
+        entry(map, "seed", r.seed)?;
         match &r.stop {
             Some(Stop::One(s)) => map.serialize_entry("stop", s)?,
             Some(Stop::Many(v)) => map.serialize_entry("stop", v)?,
             None => {}
         }
-        if !r.tools.is_empty() {
-            map.serialize_entry("tools", &r.tools)?;
-        }
+        entry(map, "tools", (!r.tools.is_empty()).then_some(&r.tools))?;
         match &r.tool_choice {
             Some(ToolChoice::Auto) => map.serialize_entry("tool_choice", "auto")?,
             Some(ToolChoice::None) => map.serialize_entry("tool_choice", "none")?,
@@ -191,22 +172,23 @@ impl Body<'_> {
             }
             None => {}
         }
-        for (key, value) in [
-            ("parallel_tool_calls", r.parallel_tool_calls),
-            ("tool_stream", r.tool_stream),
-        ] {
-            if let Some(v) = value {
-                map.serialize_entry(key, &v)?;
-            }
-        }
-        if let Some(format) = &r.response_format {
-            map.serialize_entry("response_format", format)?;
-        }
+        entry(map, "parallel_tool_calls", r.parallel_tool_calls)?;
+        entry(map, "tool_stream", r.tool_stream)?;
+        entry(map, "response_format", r.response_format.as_ref())?;
         for (key, value) in &r.extra {
             map.serialize_entry(key, value)?;
         }
         Ok(())
     }
+}
+
+/// A member written only when its value is set.
+fn entry<M: SerializeMap, T: Serialize>(
+    map: &mut M,
+    key: &str,
+    value: Option<T>,
+) -> Result<(), M::Error> {
+    value.map_or(Ok(()), |value| map.serialize_entry(key, &value))
 }
 
 /// The messages, each with its tool calls' `index` on the native protocol.

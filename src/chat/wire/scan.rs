@@ -21,17 +21,11 @@ pub(super) fn chunk(data: &str, out: &mut WireChunk) -> Option<()> {
     c.object(false, |c, key| match key {
         b"id" => seen.once(0).and_then(|()| c.short(&mut out.id)),
         b"model" => seen.once(1).and_then(|()| c.short(&mut out.model)),
-        b"created" => {
-            seen.once(2)?;
-            out.created = match c.peek()? {
-                b'0'..=b'9' => c.number()?,
-                _ => {
-                    c.skip(0)?;
-                    None
-                }
-            };
-            Some(())
-        }
+        // Kept when it is a non-negative integer; any other value is ignored.
+        b"created" => seen.once(2).and_then(|()| match c.peek()? {
+            b'0'..=b'9' => set(&mut out.created, c.number()),
+            _ => c.skip(0),
+        }),
         b"choices" => seen.once(3).and_then(|()| c.choices(out)),
         b"output" => seen.once(4).and_then(|()| c.output(out)),
         b"usage" => seen.once(5).and_then(|()| set(&mut out.usage, c.usage())),
@@ -263,7 +257,7 @@ impl<'d> Cursor<'d> {
         let skipped = match self.peek()? {
             b'"' => self.string().is_some(),
             b'{' => self.object(false, |c, _| c.skip(depth + 1)).is_some(),
-            b'[' => self.array(|c| c.skip(depth + 1)).is_some(),
+            b'[' => self.array(false, |c| c.skip(depth + 1)).is_some(),
             b't' => self.word(b"true"),
             b'f' => self.word(b"false"),
             b'n' => self.null(),
@@ -318,8 +312,15 @@ impl<'d> Cursor<'d> {
         Some(key)
     }
 
-    /// An array's elements, each read by `element`.
-    fn array(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+    /// An array's elements, each read by `element`, or `null` (nothing) when `nullable`.
+    fn array(
+        &mut self,
+        nullable: bool,
+        mut element: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
+        if nullable && self.null() {
+            return Some(());
+        }
         if !self.eat(b'[') {
             return None;
         }
@@ -363,11 +364,8 @@ impl<'d> Cursor<'d> {
     }
 
     fn choices(&mut self, out: &mut WireChunk) -> Option<()> {
-        if self.null() {
-            return Some(());
-        }
         let mut position = 0;
-        self.array(|c| {
+        self.array(true, |c| {
             c.choice(out.next_choice())?;
             out.end_choice(position);
             position += 1;
@@ -411,7 +409,7 @@ impl<'d> Cursor<'d> {
             return self.text(&mut choice.content, false);
         }
         choice.has_parts = true;
-        self.array(|c| {
+        self.array(false, |c| {
             let text = if c.peek()? == b'{' {
                 c.part()?
             } else {
@@ -457,10 +455,7 @@ impl<'d> Cursor<'d> {
     }
 
     fn tools(&mut self, choice: &mut WireChoice) -> Option<()> {
-        if self.null() {
-            return Some(());
-        }
-        self.array(|c| c.tool(choice.push_tool()?))
+        self.array(true, |c| c.tool(choice.push_tool()?))
     }
 
     fn tool(&mut self, tool: &mut WireTool) -> Option<()> {
