@@ -142,6 +142,14 @@ pub mod __private {
     pub fn buffered_capacity(decoder: &sse::Decoder) -> usize {
         decoder.buffered_capacity()
     }
+
+    /// The accumulator decoding every chunk with the serde-derive structs only: the
+    /// reference its fast chunk decoder must agree with.
+    #[cfg(feature = "chat")]
+    #[must_use]
+    pub fn serde_decoding_only(acc: crate::chat::Accumulator) -> crate::chat::Accumulator {
+        acc.serde_decoding_only()
+    }
 }
 
 /// The README's code blocks, compiled and run as doc tests (`cargo test`).

@@ -1,5 +1,7 @@
-//! Arbitrary event sequences into the merger: never a panic, and the events it lends
-//! always add up to the completion it ends with.
+//! Arbitrary event sequences into the merger: never a panic, the events it lends always
+//! add up to the completion it ends with, and an accumulator whose chunks are decoded by
+//! the serde-derive structs alone (the reference of the chunk decoder's byte scanner)
+//! lends the same events and returns the same results.
 //!
 //! Input: byte 0 = flags (bit 0: DashScope protocol, else OpenAI-compatible; bit 1:
 //! cumulative), then events separated by `0xFF`, the first byte of each saying what it
@@ -44,7 +46,9 @@ pub(crate) fn check(input: &[u8]) {
     let limits = AccumulatorLimits::default()
         .max_tool_calls(4)
         .max_message_bytes(4096);
-    let mut acc = Accumulator::with_limits(protocol, limits).cumulative(flags & 2 != 0);
+    let new = || Accumulator::with_limits(protocol, limits).cumulative(flags & 2 != 0);
+    let mut acc = new();
+    let mut reference = dashscope_glm::__private::serde_decoding_only(new());
     let mut seen = Seen::default();
     let mut failed = None;
     // Events are separated by 0xFF; the first byte of each says what it is.
@@ -53,17 +57,21 @@ pub(crate) fn check(input: &[u8]) {
             continue;
         };
         let data = String::from_utf8_lossy(data);
-        let result = match kind % 8 {
+        let push = |acc: &mut Accumulator| match kind % 8 {
             // Comments only set the next event's status (and repeat a failure).
             0 => acc.push(&Item::Comment(&data)),
-            1 => push_event(&mut acc, "error", &data),
+            1 => push_event(acc, "error", &data),
             2 => acc.push_data("[DONE]"),
-            3 => push_event(&mut acc, "result", &data),
+            3 => push_event(acc, "result", &data),
             _ => acc.push_data(&data),
         };
+        let result = push(&mut acc);
+        assert_eq!(result, push(&mut reference), "the serde-derive reference");
         while let Some(e) = acc.next_event() {
+            assert_eq!(Some(&e), reference.next_event().as_ref());
             seen.add(&e);
         }
+        assert_eq!(reference.next_event(), None);
         match (result, &failed) {
             // A failed accumulator repeats its error.
             (Err(e), Some(first)) => assert_eq!(&e, first),

@@ -1,5 +1,6 @@
 //! Arbitrary bytes through the SSE decoder and the merger, split arbitrarily: the same
-//! events and the same outcome as one feed.
+//! events and the same outcome as one feed, and as one feed whose chunks are decoded by
+//! the serde-derive structs alone (the reference of the chunk decoder's byte scanner).
 //!
 //! Input: byte 0 = flags (bit 0: DashScope protocol, else OpenAI-compatible; bit 1:
 //! cumulative; bit 2: lossy UTF-8; high nibble: how many split sizes follow, at most 8),
@@ -19,12 +20,17 @@ pub(crate) fn check(input: &[u8]) {
     // The next bytes, up to 8, are split sizes; the rest is the body.
     let n = usize::from(flags >> 4).min(8).min(rest.len());
     let (sizes, body) = rest.split_at(n);
-    let whole = run(flags, body, &[]);
-    let split = run(flags, body, sizes);
+    let whole = run(flags, body, &[], false);
+    let split = run(flags, body, sizes, false);
     assert_eq!(whole, split);
+    assert_eq!(
+        whole,
+        run(flags, body, &[], true),
+        "the serde-derive reference"
+    );
 }
 
-fn run(flags: u8, body: &[u8], sizes: &[u8]) -> (Vec<String>, String) {
+fn run(flags: u8, body: &[u8], sizes: &[u8], serde_only: bool) -> (Vec<String>, String) {
     let protocol = if flags & 1 == 0 {
         Protocol::OpenAiCompatible
     } else {
@@ -32,7 +38,10 @@ fn run(flags: u8, body: &[u8], sizes: &[u8]) -> (Vec<String>, String) {
     };
     let sse = Decoder::with_limits(SseLimits::default().max_line(512).max_event(1024))
         .lossy(flags & 4 != 0);
-    let acc = Accumulator::new(protocol).cumulative(flags & 2 != 0);
+    let mut acc = Accumulator::new(protocol).cumulative(flags & 2 != 0);
+    if serde_only {
+        acc = dashscope_glm::__private::serde_decoding_only(acc);
+    }
     let mut stream = StreamDecoder::from_parts(sse, acc);
     let mut events = Vec::new();
     let mut rest = body;

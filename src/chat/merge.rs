@@ -439,6 +439,13 @@ impl Accumulator {
         self
     }
 
+    /// Decodes every chunk with the serde-derive structs only, the reference the fast
+    /// chunk decoder is tested and fuzzed against (see `crate::__private`).
+    pub(crate) fn serde_decoding_only(mut self) -> Self {
+        self.chunk.serde_only = true;
+        self
+    }
+
     /// Parses each tool call's arguments as they stream, with [`PartialJson`], so that
     /// [`tool_arguments`](Accumulator::tool_arguments) shows the best value so far (a
     /// form that fills in, a file being written). Off by default: it costs a parse of
@@ -1079,7 +1086,7 @@ impl State {
             }
         }
         if completion.created.is_none() {
-            completion.created = chunk.created(ctx.data);
+            completion.created = chunk.created;
         }
         let mut finish = None;
         if chunk.has_choice {
@@ -1097,7 +1104,7 @@ impl State {
             for fragment in choice.tools() {
                 self.apply_tool(fragment, ctx)?;
             }
-            finish = choice.finish().and_then(FinishReason::from_wire);
+            finish = FinishReason::from_wire(choice.finish.get(ctx.data));
         }
         if let Some(usage) = chunk.usage {
             self.completion.usage = Some(usage);
@@ -1147,20 +1154,21 @@ impl State {
     }
 
     fn apply_tool(&mut self, fragment: &WireTool, ctx: &Ctx<'_>) -> Result<(), Error> {
-        let slot = self.route(fragment.index, &fragment.id, ctx.limits)?;
+        let (id, name) = (fragment.id.get(ctx.data), fragment.name.get(ctx.data));
+        let slot = self.route(fragment.index, id, ctx.limits)?;
         let Some(call) = self.completion.message.tool_calls.get_mut(slot) else {
             return Ok(());
         };
-        if call.id.is_empty() && !fragment.id.is_empty() {
-            call.id.push_str(&fragment.id);
+        if call.id.is_empty() && !id.is_empty() {
+            call.id.push_str(id);
         }
-        if !fragment.name.is_empty() {
+        if !name.is_empty() {
             if call.name.is_empty() {
-                call.name.push_str(&fragment.name);
-            } else if call.name != fragment.name {
+                call.name.push_str(name);
+            } else if call.name != name {
                 return Err(ctx.malformed(&format!(
-                    "tool call {slot} changed its name from {:?} to {:?} without a new id",
-                    call.name, fragment.name
+                    "tool call {slot} changed its name from {:?} to {name:?} without a new id",
+                    call.name
                 )));
             }
         }

@@ -6,6 +6,8 @@ use serde_json::{Map, Value};
 
 use super::delta::{DeltaRecord, PathSegment, PathStep};
 use super::{Expected, JsonError, JsonErrorKind, PartialJson};
+pub(super) use crate::chat::wire::unescape::Esc;
+use crate::chat::wire::unescape::{Scan, scan_string};
 
 /// An open array or object. A string being read is not a frame: it is the open member
 /// of the top frame (or the root).
@@ -652,7 +654,7 @@ impl PartialJson {
                     State::After
                 };
             }
-            Scan::Failed(err) => return Err(err),
+            Scan::Failed(kind, at) => return Err(JsonError::new(kind, at)),
         }
         Ok(Some(end))
     }
@@ -718,22 +720,6 @@ pub(super) fn lookup<'v>(root: &'v mut Value, path: &[Seg]) -> Option<&'v mut Va
     })
 }
 
-/// Escape sub-state inside a string. `high` is a pending high surrogate (0 if none).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Esc {
-    None,
-    Backslash,
-    Hex {
-        n: u8,
-        acc: u32,
-        high: u32,
-    },
-    /// After a complete high-surrogate escape: `\` must follow.
-    High(u32),
-    /// After the `\` following a high surrogate: `u` must follow.
-    HighBackslash(u32),
-}
-
 const fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
@@ -742,186 +728,6 @@ fn char_at(frag: &str, i: usize) -> char {
     frag.get(i..)
         .and_then(|s| s.chars().next())
         .unwrap_or(char::REPLACEMENT_CHARACTER)
-}
-
-/// How [`scan_string`] stopped.
-enum Scan {
-    /// At the end of the fragment, the string still open.
-    Open,
-    /// After the closing quote.
-    Closed,
-    /// At an offending byte.
-    Failed(JsonError),
-}
-
-/// The capacity a value string gets when it first has to grow without closing in the
-/// same run: most streamed argument strings fit, so they are allocated once.
-const OPEN_STRING_CAPACITY: usize = 128;
-
-/// Appends `s` to `out`. With `amortized`, capacity grows at least geometrically (a string
-/// that closes in the run that first fills it is allocated exactly).
-fn push_grow(out: &mut String, s: &str, amortized: bool, closes: bool) {
-    let need = out.len().saturating_add(s.len());
-    if amortized && need > out.capacity() {
-        let cap = if closes && out.capacity() == 0 {
-            need
-        } else {
-            need.max(out.capacity().saturating_mul(2))
-                .max(OPEN_STRING_CAPACITY)
-        };
-        // `cap >= need >= out.len()`.
-        out.reserve_exact(cap.saturating_sub(out.len()));
-    }
-    out.push_str(s);
-}
-
-fn push_char(out: &mut String, c: char, amortized: bool) {
-    if amortized && out.capacity() - out.len() < c.len_utf8() {
-        let mut buf = [0; 4];
-        push_grow(out, c.encode_utf8(&mut buf), amortized, false);
-    } else {
-        // Within capacity, or a key (its buffer is reused).
-        out.push(c);
-    }
-}
-
-/// Decodes string content from `frag[i..]` into `out` (escape state in `esc`), until
-/// the closing quote, the end of the fragment or an offending byte (whose offset is
-/// `base` plus its index). Returns the index after what it read and how it stopped;
-/// what was decoded before an error stays in `out`.
-fn scan_string(
-    frag: &str,
-    mut i: usize,
-    base: usize,
-    esc: &mut Esc,
-    out: &mut String,
-    amortized: bool,
-) -> (usize, Scan) {
-    let bytes = frag.as_bytes();
-    while let Some(&b) = bytes.get(i) {
-        let at = base + i;
-        match *esc {
-            Esc::None => {
-                let start = i;
-                while let Some(&b) = bytes.get(i) {
-                    if b == b'"' || b == b'\\' || b < 0x20 {
-                        break;
-                    }
-                    i += 1;
-                }
-                let stop = bytes.get(i).copied();
-                if i > start {
-                    // Stops only at ASCII bytes or the end, so `start..i` are char
-                    // boundaries.
-                    push_grow(
-                        out,
-                        frag.get(start..i).unwrap_or(""),
-                        amortized,
-                        stop == Some(b'"'),
-                    );
-                }
-                match stop {
-                    None => return (i, Scan::Open),
-                    Some(b'"') => return (i + 1, Scan::Closed),
-                    Some(b'\\') => *esc = Esc::Backslash,
-                    Some(c) => {
-                        return (
-                            i,
-                            Scan::Failed(JsonError::new(
-                                JsonErrorKind::ControlCharacter {
-                                    found: char::from(c),
-                                },
-                                base + i,
-                            )),
-                        );
-                    }
-                }
-            }
-            Esc::Backslash => {
-                let c = match b {
-                    b'"' => '"',
-                    b'\\' => '\\',
-                    b'/' => '/',
-                    b'b' => '\u{8}',
-                    b'f' => '\u{c}',
-                    b'n' => '\n',
-                    b'r' => '\r',
-                    b't' => '\t',
-                    b'u' => {
-                        *esc = Esc::Hex {
-                            n: 0,
-                            acc: 0,
-                            high: 0,
-                        };
-                        i += 1;
-                        continue;
-                    }
-                    _ => {
-                        let kind = JsonErrorKind::InvalidEscape {
-                            found: char_at(frag, i),
-                        };
-                        return (i, Scan::Failed(JsonError::new(kind, at)));
-                    }
-                };
-                *esc = Esc::None;
-                push_char(out, c, amortized);
-            }
-            Esc::Hex { n, acc, high } => {
-                let Some(d) = char::from(b).to_digit(16) else {
-                    let kind = JsonErrorKind::InvalidEscape {
-                        found: char_at(frag, i),
-                    };
-                    return (i, Scan::Failed(JsonError::new(kind, at)));
-                };
-                let acc = (acc << 4) | d;
-                if n < 3 {
-                    *esc = Esc::Hex {
-                        n: n + 1,
-                        acc,
-                        high,
-                    };
-                    i += 1;
-                    continue;
-                }
-                let lone = JsonError::new(JsonErrorKind::LoneSurrogate, at);
-                let code = if high != 0 {
-                    if !(0xDC00..=0xDFFF).contains(&acc) {
-                        return (i, Scan::Failed(lone));
-                    }
-                    0x1_0000 + ((high - 0xD800) << 10) + (acc - 0xDC00)
-                } else if (0xD800..=0xDBFF).contains(&acc) {
-                    *esc = Esc::High(acc);
-                    i += 1;
-                    continue;
-                } else if (0xDC00..=0xDFFF).contains(&acc) {
-                    return (i, Scan::Failed(lone));
-                } else {
-                    acc
-                };
-                let Some(c) = char::from_u32(code) else {
-                    return (i, Scan::Failed(lone));
-                };
-                *esc = Esc::None;
-                push_char(out, c, amortized);
-            }
-            Esc::High(high) => {
-                if b != b'\\' {
-                    let lone = JsonError::new(JsonErrorKind::LoneSurrogate, at);
-                    return (i, Scan::Failed(lone));
-                }
-                *esc = Esc::HighBackslash(high);
-            }
-            Esc::HighBackslash(high) => {
-                if b != b'u' {
-                    let lone = JsonError::new(JsonErrorKind::LoneSurrogate, at);
-                    return (i, Scan::Failed(lone));
-                }
-                *esc = Esc::Hex { n: 0, acc: 0, high };
-            }
-        }
-        i += 1;
-    }
-    (i, Scan::Open)
 }
 
 /// The value of a complete, grammatical number token, exactly as `serde_json` reads it;

@@ -1,12 +1,15 @@
-//! The chunk decoder reads a value through a fast path when its key was borrowed from the
-//! data (compact JSON, no escape in the key) and through raw values otherwise; both must
-//! merge the same chunks into the same events and completion. Each stream here is fed
-//! as written, with whitespace around every colon and comma, and with every key written
-//! with an escape (`"\u0063ontent"`), and the three runs are compared. (Arguments sent
-//! as a JSON object are kept verbatim, spacing included, so they are left out here.)
+//! The chunk decoder reads a chunk with its byte scanner when it has a shape streams
+//! send, and with serde-derive structs (its reference) otherwise; both must merge the
+//! same chunks into the same events and completion. Each stream here is fed as written,
+//! with whitespace around every colon and comma, with every key written with an escape
+//! (`"\u0063ontent"`, which the scanner leaves to serde), and as written through the
+//! serde-derive structs alone, and the four runs are compared. (Arguments sent as a JSON
+//! object are kept verbatim, spacing included, so they are left out here.)
 #![cfg(feature = "chat")]
 
-use dashscope_glm::chat::{Accumulator, OwnedStreamEvent, Protocol};
+use crate::data::transcripts;
+
+use dashscope_glm::chat::{Accumulator, OwnedStreamEvent, Protocol, StreamDecoder};
 use dashscope_glm::{Error, ErrorKind};
 use serde_json::Value;
 
@@ -16,6 +19,8 @@ enum Style {
     Compact,
     Spaced,
     EscapedKeys,
+    /// As written, decoded by the serde-derive structs alone.
+    SerdeOnly,
 }
 
 fn write_string(out: &mut String, s: &str, escape_first: bool) {
@@ -74,9 +79,13 @@ fn write(out: &mut String, value: &Value, style: Style) {
 /// Events and the completion (or the error) of `chunks` written in `style`.
 fn run(protocol: Protocol, chunks: &[&str], style: Style) -> (Vec<OwnedStreamEvent>, String) {
     let mut acc = Accumulator::new(protocol);
+    if matches!(style, Style::SerdeOnly) {
+        acc = dashscope_glm::__private::serde_decoding_only(acc);
+    }
     let mut events = Vec::new();
     for chunk in chunks {
         let data = match serde_json::from_str::<Value>(chunk) {
+            Ok(_) if matches!(style, Style::SerdeOnly) => (*chunk).to_owned(),
             Ok(value) => {
                 let mut out = String::new();
                 write(&mut out, &value, style);
@@ -116,7 +125,7 @@ fn describe(e: &Error) -> String {
 
 fn same_in_every_style(protocol: Protocol, chunks: &[&str]) -> (Vec<OwnedStreamEvent>, String) {
     let compact = run(protocol, chunks, Style::Compact);
-    for style in [Style::Spaced, Style::EscapedKeys] {
+    for style in [Style::Spaced, Style::EscapedKeys, Style::SerdeOnly] {
         assert_eq!(
             run(protocol, chunks, style),
             compact,
@@ -286,4 +295,139 @@ fn wrong_types_are_the_same_errors_on_every_path() {
     );
     assert!(events.is_empty(), "{events:?}");
     assert!(end.starts_with("error: interrupted"), "{end}");
+}
+
+#[test]
+fn vllm_streams_reasoning_under_delta_reasoning() {
+    // vLLM >= 0.11 names the field `reasoning` (older vLLM and SGLang:
+    // `reasoning_content`); both are the reasoning.
+    let (events, completion) = same_in_every_style(
+        Protocol::OpenAiCompatible,
+        &[
+            r#"{"id":"chatcmpl-9","object":"chat.completion.chunk","created":1767225600,"model":"zai-org/GLM-4.6","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}"#,
+            r#"{"id":"chatcmpl-9","object":"chat.completion.chunk","created":1767225600,"model":"zai-org/GLM-4.6","choices":[{"index":0,"delta":{"reasoning":"The user "},"logprobs":null,"finish_reason":null}]}"#,
+            r#"{"id":"chatcmpl-9","object":"chat.completion.chunk","created":1767225600,"model":"zai-org/GLM-4.6","choices":[{"index":0,"delta":{"reasoning":"greets.\n"},"logprobs":null,"finish_reason":null}]}"#,
+            r#"{"id":"chatcmpl-9","object":"chat.completion.chunk","created":1767225600,"model":"zai-org/GLM-4.6","choices":[{"index":0,"delta":{"content":"Hello!"},"logprobs":null,"finish_reason":"stop","stop_reason":null}]}"#,
+        ],
+    );
+    assert_eq!(
+        events.first(),
+        Some(&OwnedStreamEvent::Reasoning("The user ".to_owned()))
+    );
+    let c: Value = serde_json::from_str(&completion).unwrap();
+    assert_eq!(c["message"]["reasoning_content"], "The user greets.\n");
+    assert_eq!(c["message"]["content"], "Hello!");
+    assert_eq!(c["finish_reason"], "stop");
+}
+
+#[test]
+fn every_transcript_merges_the_same_through_the_serde_reference() {
+    for t in transcripts() {
+        let run = |serde_only: bool| {
+            let mut acc = Accumulator::new(t.protocol).cumulative(t.cumulative);
+            if serde_only {
+                acc = dashscope_glm::__private::serde_decoding_only(acc);
+            }
+            let mut stream = StreamDecoder::from_parts(dashscope_glm::sse::Decoder::new(), acc);
+            stream.feed(&t.bytes);
+            let mut events = Vec::new();
+            let outcome = loop {
+                match stream.next_event() {
+                    Ok(Some(e)) => events.push(e.into_owned()),
+                    Ok(None) => break stream.end().and_then(|()| stream.finish()),
+                    Err(e) => break Err(e),
+                }
+            };
+            (events, format!("{outcome:?}"))
+        };
+        assert_eq!(run(false), run(true), "{}", t.name);
+    }
+}
+
+#[test]
+fn a_repeated_known_key_is_an_error_as_serde_derive_says_and_others_are_not() {
+    for (chunk, ok) in [
+        (
+            r#"{"choices":[{"index":0,"delta":{"content":"a","content":"b"}}]}"#,
+            false,
+        ),
+        (
+            r#"{"choices":[{"index":0,"delta":{"content":"a"},"message":{}}]}"#,
+            false,
+        ),
+        (r#"{"id":"a","choices":[],"id":"a"}"#, false),
+        (r#"{"usage":{"total_tokens":1,"total_tokens":1}}"#, false),
+        (
+            r#"{"choices":[{"index":0,"delta":{"role":"a","role":"b","content":"c"}}]}"#,
+            true,
+        ),
+    ] {
+        for serde_only in [false, true] {
+            let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+            if serde_only {
+                acc = dashscope_glm::__private::serde_decoding_only(acc);
+            }
+            let result = acc.push_data(chunk);
+            assert_eq!(result.is_ok(), ok, "{chunk} {serde_only}: {result:?}");
+            if let Err(e) = result {
+                assert_eq!(e.kind(), ErrorKind::Malformed, "{chunk}");
+            }
+        }
+    }
+}
+
+#[test]
+fn numbers_the_scanner_skips_are_checked_as_serde_json_checks_them() {
+    for (number, ok) in [
+        ("- 5", false),
+        ("01", false),
+        ("1.", false),
+        ("1e", false),
+        ("-", false),
+        (".5", false),
+        ("1.5e+", false),
+        ("+1", false),
+        ("-0", true),
+        ("1E+2", true),
+        ("0.5e-3", true),
+        ("18446744073709551616", true),
+    ] {
+        for field in ["x", "created"] {
+            let chunk = format!(
+                r#"{{"{field}":{number},"choices":[{{"index":0,"delta":{{"content":"a"}}}}]}}"#
+            );
+            for serde_only in [false, true] {
+                let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+                if serde_only {
+                    acc = dashscope_glm::__private::serde_decoding_only(acc);
+                }
+                let result = acc.push_data(&chunk);
+                assert_eq!(result.is_ok(), ok, "{chunk} {serde_only}: {result:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_choice_not_followed_never_shows_through_on_either_decoder() {
+    // Found by the merge_chunks fuzz target: the serde path left the last (ignored)
+    // entry of `output.choices` in place, and its `finish_reason` made it the followed
+    // choice, tool call and all.
+    let chunk = r#"{"output":{"choices":[{"message":{"content":"","tool_calls":[{"index":0,"id":"","type":"function","function":{"name":"get_weather","arguments":""}}]},"index":5,"finish_reason":"null"}]},"usage":{"total_tokens":270,"output_tokens":22,"input_tokens":248},"request_id":"r"}"#;
+    for serde_only in [false, true] {
+        let mut acc = Accumulator::new(Protocol::DashScope);
+        if serde_only {
+            acc = dashscope_glm::__private::serde_decoding_only(acc);
+        }
+        acc.push_data(chunk).unwrap();
+        let mut events = Vec::new();
+        while let Some(e) = acc.next_event() {
+            events.push(e.into_owned());
+        }
+        assert!(
+            matches!(events.as_slice(), [OwnedStreamEvent::Usage(_)]),
+            "{serde_only}: {events:?}"
+        );
+        assert_eq!(acc.ignored_choices(), 1, "{serde_only}");
+    }
 }

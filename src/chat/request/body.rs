@@ -1,9 +1,12 @@
-//! The request body, written as JSON for either protocol.
+//! The request body, written as JSON for either protocol by serde: the messages, tools
+//! and response format through their own `Serialize` impls (the shapes a stored
+//! conversation is written in), the rest field by field.
 
-use serde_json::Value;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
+use super::message::MessageOut;
 use crate::chat::catalog::{self, Catalog};
-use crate::chat::{ChatRequest, Protocol, ResponseFormat, Stop, ToolChoice};
+use crate::chat::{ChatRequest, Message, Protocol, Stop, ToolChoice};
 use crate::error::Error;
 
 impl ChatRequest {
@@ -85,246 +88,158 @@ impl ChatRequest {
     ) -> Result<(), Error> {
         self.check_sanity()?;
         out.clear();
-        let mut w = JsonWriter { out };
-        match protocol {
-            Protocol::DashScope => {
-                w.raw("{\"model\":");
-                w.string(&self.model);
-                w.raw(",\"input\":{\"messages\":");
-                self.write_messages(&mut w, true);
-                w.raw("},\"parameters\":{\"result_format\":\"message\"");
-                // Only a stream is incremental or cumulative; a whole answer is neither.
-                if stream {
-                    w.key("incremental_output");
-                    w.raw(if self.incremental_output {
-                        "true"
-                    } else {
-                        "false"
-                    });
-                }
-                self.write_parameters(catalog, &mut w);
-                w.raw("}}");
-            }
+        let body = Body {
+            request: self,
+            catalog,
             // The OpenAI-compatible shape is the default for protocols added later.
-            _ => {
-                w.raw("{\"model\":");
-                w.string(&self.model);
-                w.raw(",\"messages\":");
-                self.write_messages(&mut w, false);
-                if stream {
-                    w.raw(",\"stream\":true,\"stream_options\":{\"include_usage\":true}");
-                }
-                self.write_parameters(catalog, &mut w);
-                w.raw("}");
+            native: protocol == Protocol::DashScope,
+            stream,
+        };
+        // Writing to a Vec cannot fail, and every value serializes (a non-finite float
+        // would be `null`: the sampling check refuses those first).
+        let _ = serde_json::to_writer(&mut *out, &body);
+        Ok(())
+    }
+}
+
+/// The body of one request.
+struct Body<'a> {
+    request: &'a ChatRequest,
+    catalog: &'a Catalog,
+    native: bool,
+    stream: bool,
+}
+
+impl Serialize for Body<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r = self.request;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("model", &r.model)?;
+        let messages = Messages(&r.messages, self.native);
+        if self.native {
+            map.serialize_entry("input", &Input { messages })?;
+            map.serialize_entry("parameters", &NativeParameters(self))?;
+        } else {
+            map.serialize_entry("messages", &messages)?;
+            if self.stream {
+                map.serialize_entry("stream", &true)?;
+                map.serialize_entry(
+                    "stream_options",
+                    &StreamOptions {
+                        include_usage: true,
+                    },
+                )?;
             }
+            self.parameters(&mut map)?;
+        }
+        map.end()
+    }
+}
+
+impl Body<'_> {
+    /// Every parameter after the protocol's fixed ones, each only when set.
+    fn parameters<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
+        let r = self.request;
+        entry(map, "enable_thinking", r.thinking_in(self.catalog))?;
+        entry(map, "thinking_budget", r.thinking_budget)?;
+        entry(
+            map,
+            "reasoning_effort",
+            r.reasoning_effort.as_ref().map(|e| e.as_str()),
+        )?;
+        entry(map, "temperature", r.temperature)?;
+        entry(map, "top_p", r.top_p)?;
+        entry(map, "top_k", r.top_k)?;
+        entry(map, "repetition_penalty", r.repetition_penalty)?;
+        entry(map, "presence_penalty", r.presence_penalty)?;
+        entry(map, "max_tokens", r.max_tokens)?;
+        entry(map, "seed", r.seed)?;
+        match &r.stop {
+            Some(Stop::One(s)) => map.serialize_entry("stop", s)?,
+            Some(Stop::Many(v)) => map.serialize_entry("stop", v)?,
+            None => {}
+        }
+        entry(map, "tools", (!r.tools.is_empty()).then_some(&r.tools))?;
+        match &r.tool_choice {
+            Some(ToolChoice::Auto) => map.serialize_entry("tool_choice", "auto")?,
+            Some(ToolChoice::None) => map.serialize_entry("tool_choice", "none")?,
+            Some(ToolChoice::Function(name)) => {
+                let function = Forced {
+                    kind: "function",
+                    function: ForcedName { name },
+                };
+                map.serialize_entry("tool_choice", &function)?;
+            }
+            None => {}
+        }
+        entry(map, "parallel_tool_calls", r.parallel_tool_calls)?;
+        entry(map, "tool_stream", r.tool_stream)?;
+        entry(map, "response_format", r.response_format.as_ref())?;
+        for (key, value) in &r.extra {
+            map.serialize_entry(key, value)?;
         }
         Ok(())
     }
+}
 
-    /// Every parameter after the protocol's fixed ones, each preceded by a comma.
-    fn write_parameters(&self, catalog: &Catalog, w: &mut JsonWriter<'_>) {
-        if let Some(thinking) = self.thinking_in(catalog) {
-            w.key("enable_thinking");
-            w.value(&Value::Bool(thinking));
-        }
-        if let Some(n) = self.thinking_budget {
-            w.key("thinking_budget");
-            w.value(&Value::from(n));
-        }
-        if let Some(effort) = &self.reasoning_effort {
-            w.key("reasoning_effort");
-            w.string(effort.as_str());
-        }
-        for (key, value) in [("temperature", self.temperature), ("top_p", self.top_p)] {
-            if let Some(v) = value {
-                w.key(key);
-                w.value(&Value::from(v));
-            }
-        }
-        if let Some(k) = self.top_k {
-            w.key("top_k");
-            w.value(&Value::from(k));
-        }
-        for (key, value) in [
-            ("repetition_penalty", self.repetition_penalty),
-            ("presence_penalty", self.presence_penalty),
-        ] {
-            if let Some(v) = value {
-                w.key(key);
-                w.value(&Value::from(v));
-            }
-        }
-        if let Some(n) = self.max_tokens {
-            w.key("max_tokens");
-            w.value(&Value::from(n));
-        }
-        if let Some(seed) = self.seed {
-            w.key("seed");
-            w.value(&Value::from(seed));
-        }
-        match &self.stop {
-            Some(Stop::One(s)) => {
-                w.key("stop");
-                w.string(s);
-            }
-            Some(Stop::Many(v)) => {
-                w.key("stop");
-                w.raw("[");
-                for (i, s) in v.iter().enumerate() {
-                    if i > 0 {
-                        w.raw(",");
-                    }
-                    w.string(s);
-                }
-                w.raw("]");
-            }
-            None => {}
-        }
-        if !self.tools.is_empty() {
-            w.key("tools");
-            w.raw("[");
-            for (i, tool) in self.tools.iter().enumerate() {
-                if i > 0 {
-                    w.raw(",");
-                }
-                w.raw("{\"type\":\"function\",\"function\":{\"name\":");
-                w.string(&tool.name);
-                w.raw(",\"description\":");
-                w.string(&tool.description);
-                w.raw(",\"parameters\":");
-                w.value(&tool.parameters);
-                w.raw("}}");
-            }
-            w.raw("]");
-        }
-        match &self.tool_choice {
-            Some(ToolChoice::Auto) => {
-                w.key("tool_choice");
-                w.raw("\"auto\"");
-            }
-            Some(ToolChoice::None) => {
-                w.key("tool_choice");
-                w.raw("\"none\"");
-            }
-            Some(ToolChoice::Function(name)) => {
-                w.key("tool_choice");
-                w.raw("{\"type\":\"function\",\"function\":{\"name\":");
-                w.string(name);
-                w.raw("}}");
-            }
-            None => {}
-        }
-        for (key, value) in [
-            ("parallel_tool_calls", self.parallel_tool_calls),
-            ("tool_stream", self.tool_stream),
-        ] {
-            if let Some(v) = value {
-                w.key(key);
-                w.value(&Value::Bool(v));
-            }
-        }
-        match &self.response_format {
-            Some(ResponseFormat::Text) => {
-                w.key("response_format");
-                w.raw("{\"type\":\"text\"}");
-            }
-            Some(ResponseFormat::JsonObject) => {
-                w.key("response_format");
-                w.raw("{\"type\":\"json_object\"}");
-            }
-            Some(ResponseFormat::JsonSchema(s)) => {
-                w.key("response_format");
-                w.raw("{\"type\":\"json_schema\",\"json_schema\":{\"name\":");
-                w.string(&s.name);
-                w.raw(",\"schema\":");
-                w.value(&s.schema);
-                if let Some(strict) = s.strict {
-                    w.raw(",\"strict\":");
-                    w.value(&Value::Bool(strict));
-                }
-                w.raw("}}");
-            }
-            None => {}
-        }
-        for (key, value) in &self.extra {
-            w.key(key);
-            w.value(value);
-        }
-    }
+/// A member written only when its value is set.
+fn entry<M: SerializeMap, T: Serialize>(
+    map: &mut M,
+    key: &str,
+    value: Option<T>,
+) -> Result<(), M::Error> {
+    value.map_or(Ok(()), |value| map.serialize_entry(key, &value))
+}
 
-    fn write_messages(&self, w: &mut JsonWriter<'_>, native: bool) {
-        w.raw("[");
-        for (i, m) in self.messages.iter().enumerate() {
-            if i > 0 {
-                w.raw(",");
-            }
-            w.raw("{\"role\":");
-            w.string(m.role.as_str());
-            w.raw(",\"content\":");
-            w.string(&m.content);
-            if let Some(reasoning) = m.reasoning_to_send() {
-                w.raw(",\"reasoning_content\":");
-                w.string(reasoning);
-            }
-            if !m.tool_calls.is_empty() {
-                w.raw(",\"tool_calls\":[");
-                for (j, call) in m.tool_calls.iter().enumerate() {
-                    if j > 0 {
-                        w.raw(",");
-                    }
-                    w.raw("{\"id\":");
-                    w.string(&call.id);
-                    w.raw(",\"type\":\"function\"");
-                    if native {
-                        w.raw(",\"index\":");
-                        w.value(&Value::from(call.index));
-                    }
-                    w.raw(",\"function\":{\"name\":");
-                    w.string(&call.name);
-                    w.raw(",\"arguments\":");
-                    w.string(&call.arguments);
-                    w.raw("}}");
-                }
-                w.raw("]");
-            }
-            if let Some(id) = &m.tool_call_id {
-                w.raw(",\"tool_call_id\":");
-                w.string(id);
-            }
-            if m.partial {
-                w.raw(",\"partial\":true");
-            }
-            w.raw("}");
-        }
-        w.raw("]");
+/// The messages, each with its tool calls' `index` on the native protocol.
+struct Messages<'a>(&'a [Message], bool);
+
+impl Serialize for Messages<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|message| MessageOut {
+            message,
+            native: self.1,
+        }))
     }
 }
 
-/// Appends JSON text to a byte buffer. Every writer here follows a `{` plus at least
-/// one member, so [`key`](JsonWriter::key) always writes the separating comma.
-struct JsonWriter<'a> {
-    out: &'a mut Vec<u8>,
+/// The native protocol's `input`.
+#[derive(serde::Serialize)]
+struct Input<'a> {
+    messages: Messages<'a>,
 }
 
-impl JsonWriter<'_> {
-    fn raw(&mut self, s: &str) {
-        self.out.extend_from_slice(s.as_bytes());
-    }
+/// The native protocol's `parameters`: the result format, whether a stream is
+/// incremental (only a stream is incremental or cumulative; a whole answer is neither),
+/// then every other parameter.
+struct NativeParameters<'a>(&'a Body<'a>);
 
-    fn key(&mut self, key: &str) {
-        self.raw(",");
-        self.string(key);
-        self.raw(":");
+impl Serialize for NativeParameters<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("result_format", "message")?;
+        if self.0.stream {
+            map.serialize_entry("incremental_output", &self.0.request.incremental_output)?;
+        }
+        self.0.parameters(&mut map)?;
+        map.end()
     }
+}
 
-    fn string(&mut self, s: &str) {
-        // Writing to a Vec cannot fail, and a &str always serializes.
-        let _ = serde_json::to_writer(&mut *self.out, s);
-    }
+#[derive(serde::Serialize)]
+struct StreamOptions {
+    include_usage: bool,
+}
 
-    fn value(&mut self, v: &Value) {
-        // As above. A non-finite float inside a Value would be `null`: the sampling
-        // check refuses those before a body is written.
-        let _ = serde_json::to_writer(&mut *self.out, v);
-    }
+/// `tool_choice` forcing a function.
+#[derive(serde::Serialize)]
+struct Forced<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: ForcedName<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct ForcedName<'a> {
+    name: &'a str,
 }

@@ -340,27 +340,70 @@ impl From<&Completion> for Message {
 
 impl Serialize for Message {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        struct Calls<'a>(&'a [ToolCall]);
-        impl Serialize for Calls<'_> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_seq(self.0.iter().map(CallOut::from))
-            }
+        MessageOut {
+            message: self,
+            native: false,
         }
+        .serialize(s)
+    }
+}
+
+/// A message as written, by serde and in the request bodies alike; on the native
+/// protocol each tool call also carries its `index`.
+pub(crate) struct MessageOut<'a> {
+    pub(crate) message: &'a Message,
+    pub(crate) native: bool,
+}
+
+impl Serialize for MessageOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (m, native) = (self.message, self.native);
         let mut map = s.serialize_map(None)?;
-        map.serialize_entry("role", &self.role)?;
-        map.serialize_entry("content", &self.content)?;
-        if let Some(reasoning) = self.reasoning_to_send() {
+        map.serialize_entry("role", &m.role)?;
+        map.serialize_entry("content", &m.content)?;
+        if let Some(reasoning) = m.reasoning_to_send() {
             map.serialize_entry("reasoning_content", reasoning)?;
         }
-        if !self.tool_calls.is_empty() {
-            map.serialize_entry("tool_calls", &Calls(&self.tool_calls))?;
+        if !m.tool_calls.is_empty() {
+            map.serialize_entry("tool_calls", &Calls(&m.tool_calls, native))?;
         }
-        if let Some(id) = &self.tool_call_id {
+        if let Some(id) = &m.tool_call_id {
             map.serialize_entry("tool_call_id", id)?;
         }
-        if self.partial {
+        if m.partial {
             map.serialize_entry("partial", &true)?;
         }
+        map.end()
+    }
+}
+
+/// Tool calls in the OpenAI shape, with each one's `index` on the native protocol.
+struct Calls<'a>(&'a [ToolCall], bool);
+
+impl Serialize for Calls<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|call| NativeCall {
+            call: CallOut::from(call),
+            index: self.1.then_some(call.index),
+        }))
+    }
+}
+
+/// A call in the OpenAI shape with `index` after `type` when there is one.
+struct NativeCall<'a> {
+    call: CallOut<'a>,
+    index: Option<usize>,
+}
+
+impl Serialize for NativeCall<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("id", self.call.id)?;
+        map.serialize_entry("type", self.call.kind)?;
+        if let Some(index) = self.index {
+            map.serialize_entry("index", &index)?;
+        }
+        map.serialize_entry("function", &self.call.function)?;
         map.end()
     }
 }
