@@ -15,6 +15,7 @@ mod harness;
 mod dependencies;
 mod framing;
 mod legacy;
+mod linear;
 mod prop;
 mod vectors;
 
