@@ -1,8 +1,8 @@
 //! The decoder state machine.
 
 use super::event::{Eof, Event, Item};
-use super::line::{Line, classify, find_either, parse_retry};
-use super::{Error, Limits};
+use super::line::{Line, classify, parse_retry};
+use super::{Error, Limits, find_either};
 
 /// The byte order mark, removed once at the start of the stream.
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
@@ -489,7 +489,16 @@ impl Decoder {
     /// ```
     #[inline]
     pub fn feed(&mut self, mut bytes: &[u8]) {
-        let st = &mut self.st;
+        let (input, st) = (&mut self.input, &mut self.st);
+        if let ([b], Phase::Lines, 0, Store::Text(text)) =
+            (bytes, st.phase, st.pos, &mut input.store)
+        {
+            // Reads of one byte: an ASCII byte with room for it, nothing to drop (no line
+            // has ended since the last compaction) and nothing held is appended at once.
+            if b.is_ascii() && input.held_len == 0 && text.len() < text.capacity() {
+                return text.push(char::from(*b));
+            }
+        }
         if bytes.is_empty() {
             return;
         }
@@ -939,7 +948,7 @@ impl State {
         start: usize,
         eol: usize,
     ) -> Option<Found<'a>> {
-        let mut event = match self.block {
+        let event = match self.block {
             Block::Discarding { mid_line, new_id } => {
                 // The blank line after the discarded event ends the discarding; the line
                 // end of a line cut by the limit does not.
@@ -971,20 +980,15 @@ impl State {
             Block::Open(event) => event,
             Block::Idle => self.open(start),
         };
-        let found = self.line_in(&mut event, input, line, start, eol);
-        // Unless the line ended the event (a dispatch, a limit error), the event stays
-        // open with what the line changed.
-        if let Block::Open(_) = self.block {
-            self.block = Block::Open(event);
-        }
-        found
+        self.line_in(event, input, line, start, eol)
     }
 
-    /// A complete, non-blank line of the open `event`.
+    /// A complete, non-blank line of `event`, which stays open unless the line ends it
+    /// (a dispatch, a limit error).
     #[inline]
     fn line_in<'a>(
         &mut self,
-        event: &mut PendingEvent,
+        mut event: PendingEvent,
         input: &'a Input,
         line: &[u8],
         start: usize,
@@ -998,26 +1002,41 @@ impl State {
             };
             return Some(Found::Error(err));
         }
-        let text = match input.text(start, eol) {
-            Ok(text) => text,
+        let found = match input.text(start, eol) {
             // Strict: the line is dropped, its first bad byte reported.
-            Err(bad) if !self.lossy => {
-                return Some(Found::Error(Error::InvalidUtf8 {
-                    offset: line_start + bad as u64,
-                }));
-            }
+            Err(bad) if !self.lossy => Some(Found::Error(Error::InvalidUtf8 {
+                offset: line_start + bad as u64,
+            })),
             Err(_) => {
                 let mut text = std::mem::take(&mut self.scratch);
                 let comment = line.strip_prefix(b":");
                 // Lossy decoding never fails.
                 let _ = decode(&mut text, comment.unwrap_or(line), true);
                 if comment.is_none() {
-                    self.owned_line(&text, event, input);
+                    self.owned_line(&text, &mut event, input);
                 }
                 self.scratch = text;
-                return comment.map(|_| Found::ReplacedComment);
+                comment.map(|_| Found::ReplacedComment)
             }
+            Ok(text) => self.text_line(&mut event, input, text, eol),
         };
+        if let Some(Found::Event { .. }) = found {
+            self.block = Block::Idle;
+        } else {
+            self.block = Block::Open(event);
+        }
+        found
+    }
+
+    /// A line of `event` read from the input's text, ending at `input[eol]`.
+    #[inline]
+    fn text_line<'a>(
+        &mut self,
+        event: &mut PendingEvent,
+        input: &'a Input,
+        text: &'a str,
+        eol: usize,
+    ) -> Option<Found<'a>> {
         match classify(text) {
             Line::Comment(comment) => return Some(Found::Comment(comment)),
             Line::Data(value) if event.data == Data::None => {
@@ -1028,7 +1047,6 @@ impl State {
                     self.pos = self.line_end(bytes, self.pos, input.held_len);
                     self.scan = self.pos;
                     self.commit_id(event.new_id);
-                    self.block = Block::Idle;
                     return Some(Found::Event {
                         offset: event.offset,
                         data: Some(value),
@@ -1159,19 +1177,17 @@ impl State {
         }
     }
 
-    /// Opens an event at the line starting at `input[start]`; the buffers the last item
+    /// A new event, its first line starting at `input[start]`; the buffers the last item
     /// lent are cleared.
     #[inline]
     fn open(&mut self, start: usize) -> PendingEvent {
         self.event_type.clear();
         self.data_buf.clear();
-        let event = PendingEvent {
+        PendingEvent {
             offset: self.base + start as u64,
             data: Data::None,
             new_id: false,
-        };
-        self.block = Block::Open(event);
-        event
+        }
     }
 
     /// The end of an event (a blank line): commits the last event ID buffer (spec
