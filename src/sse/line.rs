@@ -19,8 +19,9 @@ const HIGHS: u64 = ONES << 7;
 
 /// The index of the first byte of `hay` that is `A` or `B`: what
 /// `hay.iter().position(|&c| c == A || c == B)` returns, found eight to sixty-four bytes
-/// at a time. An index returned is less than `hay.len()`, and each byte is read once, so
-/// a caller that resumes where a search stopped never reads a byte twice.
+/// at a time. An index returned is less than `hay.len()`. The search reads nothing past
+/// the block that holds the hit (the bytes before that block once, its own bytes at most
+/// twice), so a caller that resumes after the bytes searched keeps a whole scan linear.
 ///
 /// Whole [`BLOCK`]s are tested with a branch-free fold, which the compiler turns into SIMD
 /// compares (SSE2 on any x86-64) without unsafe code. Only the block with a hit, and the
