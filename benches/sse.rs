@@ -153,6 +153,18 @@ fn main() {
     let native = glm_stream::native_stream(50_000);
     let compat = glm_stream::compat_stream(50_000);
     let big = glm_stream::big_event();
+    // The same stream with CRLF line ends (the kit's CRLF rows).
+    let compat_crlf: Vec<u8> = compat
+        .iter()
+        .flat_map(|b| {
+            if *b == b'\n' {
+                &b"\r\n"[..]
+            } else {
+                std::slice::from_ref(b)
+            }
+        })
+        .copied()
+        .collect();
     let one_byte = prefix(&native, native.len() / 8);
     println!(
         "| {:<34} | {:>9} | {:>9} | {:>8} | {:>10} | {:>8} |",
@@ -167,6 +179,7 @@ fn main() {
     scenario("native (first 1/8), 1 B reads", one_byte, 1, 3);
     scenario("compat, 16 KiB reads", &compat, 16 * 1024, 7);
     scenario("compat, 1460 B reads", &compat, 1460, 7);
+    scenario("compat CRLF, 1460 B reads", &compat_crlf, 1460, 7);
     scenario(
         "compat (first 1/8), 1 B reads",
         prefix(&compat, compat.len() / 8),

@@ -131,12 +131,6 @@ pub mod testing;
 pub mod __private {
     use crate::sse;
 
-    /// Bytes the decoder's line-end search has examined so far (each byte at most once).
-    #[must_use]
-    pub fn bytes_scanned(decoder: &sse::Decoder) -> u64 {
-        decoder.bytes_scanned()
-    }
-
     /// Total capacity of the decoder's buffers, in bytes.
     #[must_use]
     pub fn buffered_capacity(decoder: &sse::Decoder) -> usize {

@@ -1,25 +1,26 @@
 //! The decoder state machine.
 
 use super::event::{Eof, Event, Item};
-use super::line::{Line, classify, find_eol, parse_retry, split_field};
-use super::{Error, Limits};
+use super::line::{Line, classify, parse_retry};
+use super::{Error, Limits, find_either};
 
+/// The byte order mark, removed once at the start of the stream.
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 
-/// The input buffer.
+/// The input not consumed yet.
 ///
 /// While the input is valid UTF-8 (the common case) it is a `String`: each feed is
 /// validated once, as a whole, and lines are then sliced from it as `&str` at their line
 /// ends, which are ASCII and so always character boundaries. A character split across
-/// feeds waits in `held` (at most 3 bytes) until its last byte arrives. The first byte
-/// that cannot be part of valid UTF-8 turns the buffer into raw bytes, where each line
-/// is validated when it is read (strict errors with their offsets, lossy replacement);
-/// it turns back into text once the bytes it keeps are valid again.
+/// feeds waits in `held` until its last byte arrives. A feed holding a byte that cannot
+/// be part of valid UTF-8 turns the buffer into raw bytes, where each line is validated
+/// when it is read (strict errors with their offsets, lossy replacement); it turns back
+/// into text once the bytes it keeps are valid again.
 ///
-/// Invariant: the bytes of `store` followed by `held[..held_len]` are the input not yet
-/// dropped, in order; `held_len > 0` only in text mode, and then `held[..held_len]` is
-/// the start of one character (possibly an invalid one, found out when it completes).
-#[derive(Clone, Debug)]
+/// Invariant: the bytes of `store`, then `held[..held_len]`, are the input not dropped
+/// yet. `held_len > 0` only in text mode, and then the held bytes are the start of one
+/// character (at most 3 bytes; possibly an invalid one, found out when it completes).
+#[derive(Clone, Debug, Default)]
 struct Input {
     store: Store,
     held: [u8; 4],
@@ -34,19 +35,14 @@ enum Store {
     Raw(Vec<u8>),
 }
 
-impl Default for Input {
+impl Default for Store {
     fn default() -> Self {
-        Self {
-            store: Store::Text(String::new()),
-            held: [0; 4],
-            held_len: 0,
-        }
+        Self::Text(String::new())
     }
 }
 
 /// The length of the UTF-8 character that `lead` starts, if it is a multi-byte lead
 /// byte (0 otherwise: ASCII, a continuation byte or a byte never valid in UTF-8).
-#[inline]
 fn char_width(lead: u8) -> usize {
     match lead {
         0xC2..=0xDF => 2,
@@ -58,19 +54,18 @@ fn char_width(lead: u8) -> usize {
 
 /// Where an incomplete character at the end of `bytes` starts (`bytes.len()` if the
 /// last character is complete or not a valid start). Looks at the last 3 bytes only.
-#[inline]
 fn incomplete_tail(bytes: &[u8]) -> usize {
-    let len = bytes.len();
     // The last byte that is not a continuation byte, among the last three.
-    for back in 1..=3.min(len) {
-        let at = len - back;
-        let Some(&b) = bytes.get(at) else { break };
+    for (back, &b) in (1..).zip(bytes.iter().rev().take(3)) {
         if b & 0xC0 != 0x80 {
-            // `back` bytes from here on; incomplete if the character needs more.
-            return if char_width(b) > back { at } else { len };
+            return if char_width(b) > back {
+                bytes.len() - back
+            } else {
+                bytes.len()
+            };
         }
     }
-    len
+    bytes.len()
 }
 
 impl Input {
@@ -94,30 +89,36 @@ impl Input {
         }
     }
 
-    /// `bytes[start..end]` as text: sliced from the validated text (both ends are at line
-    /// ends or value starts, which follow ASCII bytes), or validated now in raw mode.
+    /// `bytes[start..end]` as text, or the offset in it of the first byte that is not
+    /// UTF-8. In text mode both ends are at line ends or value starts, which follow ASCII
+    /// bytes, so the slice is taken without another check.
     #[inline]
-    fn text(&self, start: usize, end: usize) -> Result<&str, std::str::Utf8Error> {
+    fn text(&self, start: usize, end: usize) -> Result<&str, usize> {
         match &self.store {
-            Store::Text(s) => match s.get(start..end) {
-                Some(t) => Ok(t),
-                // Not reached (the ends are character boundaries); `from_utf8` gives
-                // the error then, without a panic.
-                None => std::str::from_utf8(s.as_bytes().get(start..end).unwrap_or_default()),
-            },
-            Store::Raw(v) => std::str::from_utf8(v.get(start..end).unwrap_or_default()),
+            Store::Text(s) => {
+                let text = s.get(start..end);
+                debug_assert!(text.is_some(), "{start}..{end} are character boundaries");
+                text.ok_or(0)
+            }
+            Store::Raw(v) => {
+                let bytes = v.get(start..end).ok_or(0_usize)?;
+                std::str::from_utf8(bytes).map_err(|e| e.valid_up_to())
+            }
         }
     }
 
-    /// Drops the first `n` bytes (a character boundary in text mode, as every line start
-    /// is; if it were not, nothing is dropped and the buffer only grows).
+    /// Drops the first `n` bytes, a line start (so a character boundary in text mode;
+    /// were it not, nothing would be dropped and the buffer would only grow).
     fn drop_front(&mut self, n: usize) -> bool {
         match &mut self.store {
             Store::Text(s) if s.is_char_boundary(n) => {
                 s.drain(..n);
                 true
             }
-            Store::Text(_) => false,
+            Store::Text(_) => {
+                debug_assert!(false, "{n} is a line start");
+                false
+            }
             Store::Raw(v) => {
                 v.drain(..n.min(v.len()));
                 true
@@ -135,31 +136,20 @@ impl Input {
     /// Empties the buffer, back in text mode, keeping its capacity.
     fn clear(&mut self) {
         self.held_len = 0;
-        if let Store::Raw(v) = &mut self.store {
-            v.clear();
-            let v = std::mem::take(v);
-            // An empty vector is valid UTF-8; `unwrap_or_default` never drops capacity here.
-            self.store = Store::Text(String::from_utf8(v).unwrap_or_default());
-        } else if let Store::Text(s) = &mut self.store {
-            s.clear();
+        match &mut self.store {
+            Store::Text(s) => s.clear(),
+            Store::Raw(v) => v.clear(),
         }
+        self.try_text();
     }
 
     /// Switches to raw mode; the held bytes join the buffer.
     fn make_raw(&mut self) {
-        let mut v = match &mut self.store {
-            Store::Text(s) => std::mem::take(s).into_bytes(),
-            Store::Raw(v) => std::mem::take(v),
-        };
-        v.extend_from_slice(self.held.get(..self.held_len).unwrap_or_default());
-        self.held_len = 0;
-        self.store = Store::Raw(v);
-    }
-
-    /// Appends bytes in raw mode (nothing in text mode: callers switch first).
-    fn push_raw(&mut self, bytes: &[u8]) {
-        if let Store::Raw(v) = &mut self.store {
-            v.extend_from_slice(bytes);
+        if let Store::Text(text) = &mut self.store {
+            let mut raw = std::mem::take(text).into_bytes();
+            raw.extend(self.held.iter().take(self.held_len));
+            self.held_len = 0;
+            self.store = Store::Raw(raw);
         }
     }
 
@@ -168,11 +158,11 @@ impl Input {
     /// would take bytes the line-end search may already have passed). Validates the
     /// whole buffer: callers bound how often.
     fn try_text(&mut self) {
-        if let Store::Raw(v) = &mut self.store {
+        if let Store::Raw(raw) = &mut self.store {
             // No copy either way: the vector moves into the string, or back.
-            match String::from_utf8(std::mem::take(v)) {
+            match String::from_utf8(std::mem::take(raw)) {
                 Ok(text) => self.store = Store::Text(text),
-                Err(e) => *v = e.into_bytes(),
+                Err(e) => *raw = e.into_bytes(),
             }
         }
     }
@@ -180,99 +170,122 @@ impl Input {
     /// Appends input (the caller reserved room for `held_len + bytes.len()` bytes).
     #[inline]
     fn push(&mut self, bytes: &[u8]) {
-        if let (Store::Text(s), 0, [b]) = (&mut self.store, self.held_len, bytes) {
-            if b.is_ascii() {
-                // One ASCII byte (reads of one byte): no validation call.
-                s.push(char::from(*b));
-                return;
-            }
+        match (&mut self.store, self.held_len, bytes) {
+            // One ASCII byte (reads of one byte): no validation call.
+            (Store::Text(text), 0, &[b]) if b.is_ascii() => text.push(char::from(b)),
+            (_, 0, _) => self.push_any(bytes),
+            (_, held_len, _) => self.complete_held(held_len, bytes),
         }
-        self.push_slow(bytes);
     }
 
-    fn push_slow(&mut self, mut bytes: &[u8]) {
-        let Store::Text(s) = &mut self.store else {
-            self.push_raw(bytes);
-            return;
-        };
-        if self.held_len > 0 {
-            // Complete the character split across feeds.
-            let held = self.held.get(..self.held_len).unwrap_or_default();
-            let width = held.first().map_or(0, |&b| char_width(b));
-            let take = width.saturating_sub(held.len()).min(bytes.len());
-            let mut tmp = [0u8; 8];
-            let (head, rest) = bytes.split_at_checked(take).unwrap_or_default();
-            let n = held.len() + take;
-            if let Some(dst) = tmp.get_mut(..held.len()) {
-                dst.copy_from_slice(held);
-            }
-            if let Some(dst) = tmp.get_mut(held.len()..n) {
-                dst.copy_from_slice(head);
-            }
-            let piece = tmp.get(..n).unwrap_or_default();
-            match std::str::from_utf8(piece) {
-                Ok(c) if n == width => {
-                    s.push_str(c);
-                    self.held_len = 0;
-                    bytes = rest;
-                }
-                Err(e) if e.error_len().is_none() && n < width && rest.is_empty() => {
-                    // Still incomplete, and the feed is used up.
-                    if let Some(dst) = self.held.get_mut(..n) {
-                        dst.copy_from_slice(piece);
-                    }
-                    self.held_len = n;
-                    return;
-                }
-                _ => {
-                    // Not a character: raw from here on.
-                    self.make_raw();
-                    self.push_raw(bytes);
-                    return;
-                }
-            }
+    /// Completes the character split across feeds with the bytes it misses (as many as
+    /// came): then it is pushed, held again, or the start of raw bytes.
+    fn complete_held(&mut self, held_len: usize, bytes: &[u8]) {
+        let width = self.held.first().map_or(0, |&b| char_width(b));
+        let missing = width.saturating_sub(held_len);
+        let (head, rest) = bytes.split_at(missing.min(bytes.len()));
+        let mut piece = self.held;
+        for (slot, &b) in piece.iter_mut().skip(held_len).zip(head) {
+            *slot = b;
         }
-        let cut = incomplete_tail(bytes);
-        let (whole, tail) = bytes.split_at_checked(cut).unwrap_or_default();
-        let Store::Text(s) = &mut self.store else {
-            return;
+        self.held_len = 0;
+        let (piece, _) = piece.split_at((held_len + head.len()).min(piece.len()));
+        self.push_any(piece);
+        if !rest.is_empty() {
+            self.push_any(rest);
+        }
+    }
+
+    /// Appends input, nothing held.
+    fn push_any(&mut self, bytes: &[u8]) {
+        let text = match &mut self.store {
+            Store::Text(text) => text,
+            Store::Raw(raw) => return raw.extend_from_slice(bytes),
         };
-        match std::str::from_utf8(whole) {
-            Ok(t) => {
-                s.push_str(t);
-                if let Some(dst) = self.held.get_mut(..tail.len()) {
-                    dst.copy_from_slice(tail);
-                    self.held_len = tail.len();
-                }
+        let (whole, tail) = bytes.split_at(incomplete_tail(bytes));
+        if let Ok(valid) = std::str::from_utf8(whole) {
+            text.push_str(valid);
+            for (slot, &b) in self.held.iter_mut().zip(tail) {
+                *slot = b;
             }
-            Err(e) => {
-                // Keep the valid part as text; the rest (from the bad byte) is raw.
-                let (good, bad) = whole.split_at_checked(e.valid_up_to()).unwrap_or_default();
-                if let Ok(t) = std::str::from_utf8(good) {
-                    s.push_str(t);
-                }
-                self.make_raw();
-                self.push_raw(bad);
-                self.push_raw(tail);
-            }
+            self.held_len = tail.len();
+        } else {
+            self.make_raw();
+            self.push_any(bytes);
         }
     }
 }
 
-/// `State::bom` once the start of the stream has been decided (BOM stripped or absent).
-const BOM_DONE: u8 = 3;
+/// Where the stream is, outside the lines themselves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Nothing fed but the first `bom` bytes of a byte order mark (0..=2).
+    Start { bom: usize },
+    /// Reading lines.
+    Lines,
+    /// Reading lines; the last byte fed was a CR that ended a line, so an LF that starts
+    /// the next feed belongs to it.
+    AfterCr,
+    /// [`Decoder::finish`] was called; `unterminated_line`: the input ended inside a line.
+    Ended { unterminated_line: bool },
+}
+
+impl Default for Phase {
+    fn default() -> Self {
+        Self::Start { bom: 0 }
+    }
+}
+
+/// Where the lines read belong.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Block {
+    /// Between events. The type and data buffers may still hold what the last item lent;
+    /// they are cleared when the next event opens.
+    #[default]
+    Idle,
+    /// Reading an event (a non-blank line has been read since the last blank line).
+    Open(PendingEvent),
+    /// After a limit error: lines are dropped up to and including the next blank line.
+    /// `mid_line`: the bytes dropped so far end inside a line; `new_id` as in
+    /// [`PendingEvent`], for the lines read before the error.
+    Discarding { mid_line: bool, new_id: bool },
+}
+
+/// The event being read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PendingEvent {
+    /// Stream offset of its first line.
+    offset: u64,
+    data: Data,
+    /// An `id` field has set the last event ID buffer: the blank line that ends the
+    /// event commits it.
+    new_id: bool,
+}
 
 /// Where the pending event's data lives.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Data {
     /// No `data` field yet: the data buffer is empty (nothing to dispatch).
-    #[default]
     None,
-    /// One `data` field so far; its value is `buf[start..end]`, already validated. Lent
-    /// from the input buffer instead of copied; `feed` keeps these bytes.
-    Buf { start: usize, end: usize },
-    /// Two or more `data` fields (or a lossy line): joined in `State::data`.
+    /// One `data` field so far; its value is `input[start..end]`, lent from the input
+    /// buffer instead of copied (`compact` keeps these bytes).
+    Lent { start: usize, end: usize },
+    /// Two or more `data` fields (or a line decoded by replacement): joined in
+    /// `State::data_buf`.
     Owned,
+}
+
+/// What reading lines found, for [`Decoder::next_item`] to hand out.
+enum Found<'a> {
+    Comment(&'a str),
+    /// A comment decoded with U+FFFD replacement: its text is `State::scratch`.
+    ReplacedComment,
+    /// An event: its offset and data, lent from the input or (`None`) in `data_buf`.
+    Event {
+        offset: u64,
+        data: Option<&'a str>,
+    },
+    Error(Error),
 }
 
 /// A sans-IO SSE decoder: [`feed`](Self::feed) bytes in, pull [`Item`]s out with
@@ -320,70 +333,45 @@ enum Data {
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct Decoder {
-    /// Input not yet consumed, plus (for `Data::Buf`) the pending data value.
-    buf: Input,
+    /// Input not yet consumed, plus the pending data value of `Data::Lent`.
+    input: Input,
     st: State,
 }
 
-/// Everything but the input buffer, so that `next_item` can lend from `buf` while it
-/// updates the state.
+/// Everything but the input buffer, so that items can borrow the input while this
+/// changes.
 ///
-/// Invariants: `pos <= scan <= buf.len()` (the stored bytes; the held bytes of a split
-/// character come after them and hold no CR or LF); `buf[pos..scan]` holds no CR or LF;
-/// for `Data::Buf { start, end }`, `start <= end <= pos`; when `skip_lf` is set,
-/// `pos == buf.len()` and nothing is held. `pos`, `start` and `end` are 0, the buffer's
+/// Invariants: `pos <= scan <= input.len()` (the stored bytes; the held bytes of a split
+/// character come after them and hold no CR or LF); `input[pos..scan]` holds no CR or LF;
+/// for `Data::Lent { start, end }`, `start <= end <= pos`; in `Phase::AfterCr`,
+/// `pos == input.len()` and nothing is held. `pos`, `start` and `end` are 0, the buffer's
 /// length or just after an ASCII byte (a line end, `data:`, a space), so character
 /// boundaries of the text buffer.
 #[derive(Clone, Debug, Default)]
 struct State {
     limits: Limits,
     lossy: bool,
-    /// Stream offset of `buf[0]`.
+    /// Opt-in legacy framing: an `id`/`event` line dispatches pending data.
+    split_on_new_id: bool,
+    phase: Phase,
+    block: Block,
+    /// Stream offset of `input[0]`.
     base: u64,
     /// Start of the first line not yet processed.
     pos: usize,
-    /// Resume offset of the line-end search.
+    /// Where the line-end search resumes.
     scan: usize,
-    /// Bytes examined by the line-end search.
-    scanned: u64,
-    /// The last byte processed was a CR ending a line: an LF starting the next feed
-    /// belongs to it.
-    skip_lf: bool,
-    /// How many bytes of a leading BOM have been seen (0..=2), or `BOM_DONE`.
-    bom: u8,
-    /// After a limit error: drop lines up to and including the next blank line.
-    discard: bool,
-    /// While discarding: the input so far ended inside a line.
-    mid_line: bool,
-    /// A non-blank line has been read since the last blank line.
-    event_open: bool,
-    /// Stream offset of the first line of the open event.
-    event_start: u64,
-    data: Data,
-    /// The data buffer when `data == Data::Owned` (values joined with LF).
+    /// The data buffer when the data is `Data::Owned` (values joined with LF).
     data_buf: String,
     /// The event type buffer.
     event_type: String,
-    /// The last event ID buffer, set by `id` fields; valid when `id_dirty`.
+    /// The last event ID buffer, set by `id` fields.
     id_buf: String,
-    id_dirty: bool,
     /// The last event ID string, committed from `id_buf` at each blank line.
     last_id: String,
     retry: Option<u64>,
-    /// Opt-in legacy framing: an `id`/`event` line dispatches pending data.
-    split_on_new_id: bool,
-    /// The last item lent the type/data buffers; clear them before going on.
-    reset_pending: bool,
-    /// A line decoded with U+FFFD replacement (lossy mode).
+    /// A line decoded with U+FFFD replacement, or the last line at `finish`.
     scratch: String,
-    /// Set by `finish`.
-    eof: Option<EofState>,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct EofState {
-    unterminated_line: bool,
-    pending: bool,
 }
 
 impl Decoder {
@@ -480,8 +468,8 @@ impl Decoder {
     ///
     /// The bytes are copied into an internal buffer, which is compacted lazily (only the
     /// unfinished line, and a pending single-line data value, are kept), and validated as
-    /// UTF-8 there, once per feed; lines are then lent from it without another pass. Bytes fed after
-    /// [`finish`](Self::finish) are ignored (see [`reset`](Self::reset)).
+    /// UTF-8 there, once per feed; lines are then lent from it without another pass.
+    /// Bytes fed after [`finish`](Self::finish) are ignored (see [`reset`](Self::reset)).
     ///
     /// # Example
     ///
@@ -500,74 +488,53 @@ impl Decoder {
     /// assert_eq!((event.data(), event.offset()), ("hi", 3));
     /// ```
     #[inline]
-    pub fn feed(&mut self, bytes: &[u8]) {
-        if let ([b], Store::Text(text), 0) = (bytes, &mut self.buf.store, self.buf.held_len) {
-            let st = &self.st;
-            // One ASCII byte (reads of one byte): appended at once when nothing else is
-            // to be done, as `feed_any` would (it compacts only when `keep > 0` and the
-            // kept tail is no longer than the dropped part, or when the buffer is full).
-            let keep = match st.data {
-                Data::Buf { start, .. } => start.min(st.pos),
-                _ => st.pos,
-            };
-            let len = text.len();
-            if b.is_ascii()
-                && st.eof.is_none()
-                && !st.reset_pending
-                && st.bom == BOM_DONE
-                && !st.skip_lf
-                && len < text.capacity()
-                && (keep == 0 || len - keep > keep)
-            {
-                text.push(char::from(*b));
-                return;
+    pub fn feed(&mut self, mut bytes: &[u8]) {
+        let (input, st) = (&mut self.input, &mut self.st);
+        if let ([b], Phase::Lines, 0, Store::Text(text)) =
+            (bytes, st.phase, st.pos, &mut input.store)
+        {
+            // Reads of one byte: an ASCII byte with room for it, nothing to drop (no line
+            // has ended since the last compaction) and nothing held is appended at once.
+            if b.is_ascii() && input.held_len == 0 && text.len() < text.capacity() {
+                return text.push(char::from(*b));
             }
         }
-        self.feed_any(bytes);
-    }
-
-    /// [`feed`](Self::feed), every case.
-    fn feed_any(&mut self, bytes: &[u8]) {
-        let st = &mut self.st;
-        if st.eof.is_some() || bytes.is_empty() {
+        if bytes.is_empty() {
             return;
         }
-        st.apply_reset();
-        let mut bytes = bytes;
-        if st.bom != BOM_DONE {
-            // Spec: one leading U+FEFF is removed. Match it byte by byte, so that it may
-            // arrive split across feeds; a partial match followed by anything else is data.
-            while let Some((&first, rest)) = bytes.split_first() {
-                if BOM.get(usize::from(st.bom)) != Some(&first) {
-                    break;
-                }
-                st.bom += 1;
-                bytes = rest;
-                if st.bom == BOM_DONE {
-                    st.base = 3;
-                    break;
-                }
+        let (mut skip_lf, mut held): (bool, &[u8]) = (false, &[]);
+        match st.phase {
+            Phase::Lines => {}
+            Phase::AfterCr => {
+                st.phase = Phase::Lines;
+                skip_lf = bytes.first() == Some(&b'\n');
             }
-            if st.bom != BOM_DONE {
-                if bytes.is_empty() {
-                    return; // Still a possible BOM prefix: wait for more.
+            Phase::Start { bom } => {
+                // Spec: one leading U+FEFF is removed. It may arrive split across feeds; a
+                // partial match followed by anything else is data.
+                let matched = BOM.iter().skip(bom).zip(bytes).take_while(|(b, c)| b == c);
+                let (seen, rest) = bytes.split_at(matched.count());
+                if bom + seen.len() == BOM.len() {
+                    st.base = BOM.len() as u64;
+                    bytes = rest;
+                } else if rest.is_empty() {
+                    st.phase = Phase::Start {
+                        bom: bom + seen.len(),
+                    };
+                    return;
+                } else {
+                    // Not a BOM: the bytes held back from earlier feeds are data.
+                    held = BOM.split_at(bom.min(BOM.len())).0;
                 }
-                // Not a BOM: the bytes held back are data.
-                let held = BOM.get(..usize::from(st.bom)).unwrap_or_default();
-                st.bom = BOM_DONE;
-                self.compact(held.len() + bytes.len());
-                self.buf.push(held);
-                self.buf.push(bytes);
-                return;
+                st.phase = Phase::Lines;
             }
-            if bytes.is_empty() {
-                return;
-            }
+            Phase::Ended { .. } => return,
         }
-        let skip_lf = st.skip_lf && bytes.first() == Some(&b'\n');
-        st.skip_lf = false;
-        self.compact(bytes.len());
-        self.buf.push(bytes);
+        self.compact(held.len() + bytes.len());
+        if !held.is_empty() {
+            self.input.push(held);
+        }
+        self.input.push(bytes);
         if skip_lf {
             // The LF completes a CRLF whose CR ended the previous feed (`pos` was at the
             // end of the buffer).
@@ -581,51 +548,52 @@ impl Decoder {
     /// (+ 3) when the retained tail is within limits.
     #[inline]
     fn compact(&mut self, incoming: usize) {
-        let incoming = incoming + self.buf.held_len;
-        let keep = match self.st.data {
-            Data::Buf { start, .. } => start.min(self.st.pos),
-            _ => self.st.pos,
-        };
-        if keep == 0
-            && self.buf.len().saturating_add(incoming) <= self.buf.capacity()
-            && matches!(self.buf.store, Store::Text(_))
-        {
-            // Nothing to drop, room enough, text mode: the common case of small reads.
-            return;
+        let keep = self.st.keep();
+        if let Store::Text(text) = &self.input.store {
+            let (len, free) = (text.len(), text.capacity() - text.len());
+            if (keep == 0 || len - keep > keep) && incoming + self.input.held_len <= free {
+                return; // Nothing worth dropping, room enough: the common case of small reads.
+            }
         }
-        self.compact_slow(incoming, keep);
+        self.compact_slow(incoming + self.input.held_len, keep);
     }
 
+    /// [`compact`](Self::compact), every case.
     fn compact_slow(&mut self, incoming: usize, keep: usize) {
-        let st = &mut self.st;
-        let len = self.buf.len();
-        let tail = len.saturating_sub(keep);
-        let full = len.saturating_add(incoming) > self.buf.capacity();
+        let Self { input, st } = self;
         // Moving the tail costs at most the bytes dropped, so compaction is amortised
         // O(1) per byte; when the buffer is full it avoids growing it.
-        if keep > 0 && (tail <= keep || full) && self.buf.drop_front(keep) {
+        let len = input.len();
+        if keep > 0
+            && (len - keep <= keep || len + incoming > input.capacity())
+            && input.drop_front(keep)
+        {
             st.base += keep as u64;
             st.pos -= keep;
             st.scan -= keep;
-            if let Data::Buf { start, end } = &mut st.data {
+            if let Block::Open(PendingEvent {
+                data: Data::Lent { start, end },
+                ..
+            }) = &mut st.block
+            {
                 *start -= keep;
                 *end -= keep;
             }
         }
-        let need = self.buf.len().saturating_add(incoming);
-        if need > self.buf.capacity() {
-            let bound = st
-                .limits
-                .max_line
-                .max(st.limits.max_event)
-                .saturating_add(incoming);
-            let target = need.max(self.buf.capacity().saturating_mul(2).min(bound));
-            self.buf.reserve_exact(target - self.buf.len());
+        let need = input.len() + incoming;
+        if need > input.capacity() {
+            let Limits {
+                max_line,
+                max_event,
+            } = st.limits;
+            let bound = max_line.max(max_event).saturating_add(incoming);
+            let target = need.max(input.capacity().saturating_mul(2).min(bound));
+            input.reserve_exact(target - input.len());
         }
-        if matches!(self.buf.store, Store::Raw(_)) && self.buf.len() <= incoming {
+        if matches!(input.store, Store::Raw(_)) && input.len() <= incoming {
             // Back to text once the bytes kept are valid again. Validating them costs no
             // more than the feed being added, so this stays linear.
-            self.buf.try_text();
+            input.try_text();
         }
     }
 
@@ -666,210 +634,9 @@ impl Decoder {
     #[must_use = "an unread item is lost at the next call"]
     #[inline]
     pub fn next_item(&mut self) -> Option<Result<Item<'_>, Error>> {
-        if self.no_line_end_yet() {
-            return None;
-        }
-        self.next_item_any()
-    }
-
-    /// The common case of small reads, decided without entering the state machine: the
-    /// few bytes fed since the last call hold no line end, and the unfinished line is
-    /// within the limits, so there is no item yet. Returns `false` (nothing done) in any
-    /// other case, for [`next_item_any`](Self::next_item_any) to handle.
-    #[inline]
-    fn no_line_end_yet(&mut self) -> bool {
-        /// Reads up to this long take the shortcut.
-        const SHORT: usize = 16;
-        let st = &mut self.st;
-        if st.reset_pending
-            || st.eof.is_some()
-            || st.split_on_new_id
-            || st.discard
-            || self.buf.held_len != 0
-        {
-            return false;
-        }
-        let buf = self.buf.bytes();
-        let len = buf.len();
-        let Some(hay) = buf.get(st.scan..) else {
-            return false;
-        };
-        if hay.len() > SHORT || hay.iter().any(|&c| c == b'\n' || c == b'\r') {
-            return false;
-        }
-        if st.pos < len {
-            // `unfinished_line`'s check: an error is for `next_item_any` to report.
-            let line_start = st.base + st.pos as u64;
-            let event_start = if st.event_open {
-                st.event_start
-            } else {
-                line_start
-            };
-            if st.limit_error(line_start, event_start, len).is_some() {
-                return false;
-            }
-        }
-        st.scanned += hay.len() as u64;
-        st.scan = len;
-        true
-    }
-
-    /// [`next_item`](Self::next_item), every case.
-    fn next_item_any(&mut self) -> Option<Result<Item<'_>, Error>> {
-        // Split borrows: items lend from `buf` while `st` changes.
-        let input = &self.buf;
-        let buf = input.bytes();
-        let held = input.held_len;
-        let st = &mut self.st;
-        if st.eof.is_some() {
-            return None;
-        }
-        st.apply_reset();
-        loop {
-            if let Some(value) = st.single_data_line_event(input) {
-                return Some(Ok(Item::Event(st.event(value))));
-            }
-            let from = st.scan;
-            let hay = buf.get(from..).unwrap_or_default();
-            let Some(rel) = find_eol(hay) else {
-                st.scanned += hay.len() as u64;
-                st.scan = buf.len();
-                if st.split_on_new_id && st.data != Data::None && !st.discard {
-                    // Decide as early as the bytes allow whether the unfinished line
-                    // starts a new event, so that limits (and so the items) do not depend
-                    // on where the input was split.
-                    let so_far = starts_new_event_so_far(buf.get(st.pos..).unwrap_or_default());
-                    // Held bytes (a split character) are not ASCII: they decide "no".
-                    let so_far = if held > 0 {
-                        so_far.or(Some(false))
-                    } else {
-                        so_far
-                    };
-                    match so_far {
-                        Some(true) => {
-                            st.end_block();
-                            return Some(st.dispatch(input));
-                        }
-                        None => return None,
-                        Some(false) => {}
-                    }
-                }
-                return st.unfinished_line(buf.len(), held).map(Err);
-            };
-            st.scanned += rel as u64 + 1;
-            let line_start = st.pos;
-            let eol = from + rel;
-            let next = line_end(buf, eol, held, &mut st.skip_lf);
-            st.pos = next;
-            st.scan = next;
-            let line = buf.get(line_start..eol).unwrap_or_default();
-
-            if st.discard {
-                if line.is_empty() && !st.mid_line {
-                    // The blank line ending the discarded event.
-                    st.discard = false;
-                    st.end_block();
-                }
-                st.mid_line = false;
-                continue;
-            }
-
-            if line.is_empty() {
-                // Dispatch (spec "dispatch the event"): commit the last event ID; with an
-                // empty data buffer reset and dispatch nothing.
-                st.end_block();
-                if st.data == Data::None {
-                    st.event_type.clear();
-                    continue;
-                }
-                return Some(st.dispatch(input));
-            }
-
-            if st.split_on_new_id && st.data != Data::None && starts_new_event(line) {
-                // Not WHATWG: an `id` or `event` field while data is pending ends the
-                // event, as if a blank line had come first (see `split_on_new_id`). The
-                // line is read again for the next event; its line end is known, so the
-                // search resumes there and no byte of it is scanned twice.
-                st.pos = line_start;
-                st.scan = eol;
-                st.scanned -= 1;
-                st.skip_lf = false;
-                st.end_block();
-                return Some(st.dispatch(input));
-            }
-
-            if !st.event_open {
-                st.event_open = true;
-                st.event_start = st.base + line_start as u64;
-            }
-            if let Some(err) = st.check_complete_line(line_start, eol) {
-                return Some(Err(err));
-            }
-
-            let text = match input.text(line_start, eol) {
-                Ok(text) => text,
-                Err(e) if !st.lossy => {
-                    // Strict: drop this line, report the first bad byte.
-                    return Some(Err(Error::InvalidUtf8 {
-                        offset: st.base + (line_start + e.valid_up_to()) as u64,
-                    }));
-                }
-                Err(_) => {
-                    st.scratch.clear();
-                    for chunk in line.utf8_chunks() {
-                        st.scratch.push_str(chunk.valid());
-                        if !chunk.invalid().is_empty() {
-                            st.scratch.push(char::REPLACEMENT_CHARACTER);
-                        }
-                    }
-                    st.own_data(input);
-                    let text = std::mem::take(&mut st.scratch);
-                    let is_comment = st.owned_line(&text);
-                    st.scratch = text;
-                    if is_comment {
-                        let st = &*st;
-                        return Some(Ok(Item::Comment(st.scratch.get(1..).unwrap_or_default())));
-                    }
-                    continue;
-                }
-            };
-
-            match classify(text) {
-                Line::Comment(comment) => return Some(Ok(Item::Comment(comment))),
-                Line::Data(value) => match st.data {
-                    Data::None => {
-                        // Fast path: a single data line directly followed by the blank
-                        // line is dispatched at once, lent from the input.
-                        if let Some(after) = blank_line_at(buf, next, held, &mut st.skip_lf) {
-                            st.scanned += (after - next) as u64;
-                            st.pos = after;
-                            st.scan = after;
-                            st.end_block();
-                            st.reset_pending = true;
-                            return Some(Ok(Item::Event(st.event(value))));
-                        }
-                        // `value` is a suffix of the line.
-                        st.data = Data::Buf {
-                            start: eol - value.len(),
-                            end: eol,
-                        };
-                    }
-                    Data::Buf { start, end } => {
-                        let first = input.text(start, end).unwrap_or_default();
-                        st.data_buf.clear();
-                        st.push_data(first);
-                        st.push_data("\n");
-                        st.push_data(value);
-                        st.data = Data::Owned;
-                    }
-                    Data::Owned => {
-                        st.push_data("\n");
-                        st.push_data(value);
-                    }
-                },
-                Line::Field(name, value) => st.other_field(name, value),
-            }
-        }
+        let Self { input, st } = self;
+        let found = st.read(input)?;
+        Some(st.lend(found))
     }
 
     /// Ends the input. Call it after `next_item` returned `None` for the last feed.
@@ -907,108 +674,85 @@ impl Decoder {
     /// # Ok::<(), Error>(())
     /// ```
     pub fn finish(&mut self) -> Result<Eof<'_>, Error> {
-        let eof = match self.st.eof {
-            Some(eof) => eof,
-            None => {
+        let unterminated_line = match self.st.phase {
+            Phase::Ended { unterminated_line } => unterminated_line,
+            _ => {
                 while let Some(item) = self.next_item() {
                     item?;
                 }
-                self.finish_input()?
+                self.end_input()?
             }
         };
         let st = &self.st;
-        let pending = eof.pending.then(|| Event {
-            event_type: if st.event_type.is_empty() {
-                "message"
-            } else {
-                &st.event_type
-            },
-            data: &st.data_buf,
-            id: if st.id_dirty { &st.id_buf } else { &st.last_id },
-            offset: st.event_start,
-        });
+        let pending = match st.block {
+            Block::Open(PendingEvent {
+                offset,
+                data: Data::Owned,
+                new_id,
+            }) => {
+                let id = if new_id { &st.id_buf } else { &st.last_id };
+                Some(st.event(offset, &st.data_buf, id))
+            }
+            _ => None,
+        };
         Ok(Eof {
             pending,
-            unterminated_line: eof.unterminated_line,
+            unterminated_line,
         })
     }
 
-    /// Processes the unterminated last line (for `Eof::pending` only) and records the
-    /// end of input, which it also returns.
-    fn finish_input(&mut self) -> Result<EofState, Error> {
+    /// Processes the unterminated last line (for `Eof::pending` only) and records the end
+    /// of input. Returns whether the input ended inside a line.
+    fn end_input(&mut self) -> Result<bool, Error> {
+        let Self { input, st } = self;
         // Raw mode: the held bytes of a split character join the last line.
-        self.buf.make_raw();
-        let st = &mut self.st;
-        st.apply_reset();
-        if st.bom != BOM_DONE {
-            // One or two bytes of a BOM and then the end: they are data.
-            let held = BOM.get(..usize::from(st.bom)).unwrap_or_default();
-            self.buf.push_raw(held);
-            st.bom = BOM_DONE;
+        input.make_raw();
+        if let Phase::Start { bom } = st.phase {
+            // The first bytes of a BOM and then the end: they are data.
+            input.push(BOM.split_at(bom.min(BOM.len())).0);
         }
-        let len = self.buf.len();
-        if st.discard {
-            let eof = EofState {
-                unterminated_line: st.mid_line || st.pos < len,
-                pending: false,
-            };
-            st.eof = Some(eof);
-            st.pos = len;
-            st.scan = len;
-            return Ok(eof);
-        }
+        let line = input.bytes().get(st.pos..);
+        debug_assert!(line.is_some(), "pos {} <= len {}", st.pos, input.len());
+        let line = line.filter(|line| !line.is_empty());
+        let line_start = st.pos;
+        (st.pos, st.scan) = (input.len(), input.len());
+        let mut event = match st.block {
+            Block::Discarding { mid_line, .. } => {
+                let unterminated_line = mid_line || line.is_some();
+                st.phase = Phase::Ended { unterminated_line };
+                return Ok(unterminated_line);
+            }
+            Block::Open(event) => event,
+            Block::Idle => st.open(line_start),
+        };
+        st.phase = Phase::Ended {
+            unterminated_line: line.is_some(),
+        };
         // Pending data moves to `data_buf` so that `Eof` can lend it.
-        st.own_data(&self.buf);
-        let unterminated_line = st.pos < len;
-        if unterminated_line {
-            let line_start = st.pos;
-            st.pos = len;
-            st.scan = len;
-            if !st.event_open {
-                st.event_open = true;
-                st.event_start = st.base + line_start as u64;
-            }
-            let line = self.buf.bytes().get(line_start..).unwrap_or_default();
-            let mut text = std::mem::take(&mut st.scratch);
-            text.clear();
-            match std::str::from_utf8(line) {
-                Ok(valid) => text.push_str(valid),
-                Err(e) if !st.lossy => {
-                    st.scratch = text;
-                    st.eof = Some(EofState {
-                        unterminated_line: true,
-                        pending: st.data != Data::None,
-                    });
-                    return Err(Error::InvalidUtf8 {
-                        offset: st.base + (line_start + e.valid_up_to()) as u64,
-                    });
-                }
-                Err(_) => {
-                    for chunk in line.utf8_chunks() {
-                        text.push_str(chunk.valid());
-                        if !chunk.invalid().is_empty() {
-                            text.push(char::REPLACEMENT_CHARACTER);
-                        }
-                    }
-                }
-            }
+        st.own_data(&mut event, input);
+        st.block = Block::Open(event);
+        let Some(line) = line else {
+            return Ok(false);
+        };
+        let mut text = std::mem::take(&mut st.scratch);
+        let decoded = decode(&mut text, line, st.lossy);
+        if decoded.is_ok() {
             // As a field line; a `retry` here is discarded with the line.
             let retry = st.retry;
-            st.owned_line(&text);
+            st.owned_line(&text, &mut event, input);
+            st.block = Block::Open(event);
             st.retry = retry;
-            st.scratch = text;
         }
-        let eof = EofState {
-            unterminated_line,
-            pending: st.data != Data::None,
-        };
-        st.eof = Some(eof);
-        Ok(eof)
+        st.scratch = text;
+        decoded.map(|()| true).map_err(|bad| Error::InvalidUtf8 {
+            offset: st.base + (line_start + bad) as u64,
+        })
     }
 
     /// Starts a new stream on this decoder (a reconnection), keeping what the spec keeps
-    /// across reconnections (the last event ID and the reconnection time), the limits,
-    /// the UTF-8 mode and the buffers' capacity. Offsets start again at 0.
+    /// across reconnections (the last event ID and the reconnection time), the modes it
+    /// was made with (limits, UTF-8, [`split_on_new_id`](Self::split_on_new_id)) and the
+    /// buffers' capacity. Offsets start again at 0.
     ///
     /// # Example
     ///
@@ -1030,23 +774,13 @@ impl Decoder {
     /// # Ok::<(), dashscope_glm::sse::Error>(())
     /// ```
     pub fn reset(&mut self) {
+        self.input.clear();
         let st = &mut self.st;
-        self.buf.clear();
-        let mut fresh = State {
-            limits: st.limits,
-            lossy: st.lossy,
-            retry: st.retry,
-            last_id: std::mem::take(&mut st.last_id),
-            data_buf: std::mem::take(&mut st.data_buf),
-            event_type: std::mem::take(&mut st.event_type),
-            id_buf: std::mem::take(&mut st.id_buf),
-            scratch: std::mem::take(&mut st.scratch),
-            ..State::default()
-        };
-        fresh.data_buf.clear();
-        fresh.event_type.clear();
-        fresh.id_buf.clear();
-        *st = fresh;
+        st.phase = Phase::default();
+        st.block = Block::Idle;
+        (st.base, st.pos, st.scan) = (0, 0, 0);
+        st.data_buf.clear();
+        st.event_type.clear();
     }
 
     /// The reconnection time in milliseconds set by the last valid `retry` field, if
@@ -1124,19 +858,11 @@ impl Decoder {
         self.st.limits
     }
 
-    /// Bytes examined by the line-end search so far (for tests of linearity: each byte
-    /// is examined at most once). Reached from outside through
-    /// [`crate::__private::bytes_scanned`].
-    #[must_use]
-    pub(crate) fn bytes_scanned(&self) -> u64 {
-        self.st.scanned
-    }
-
     /// Total capacity of the decoder's buffers, in bytes (for tests of memory bounds).
     /// Reached from outside through [`crate::__private::buffered_capacity`].
     #[must_use]
     pub(crate) fn buffered_capacity(&self) -> usize {
-        self.buf.capacity()
+        self.input.capacity()
             + self.st.data_buf.capacity()
             + self.st.event_type.capacity()
             + self.st.id_buf.capacity()
@@ -1145,179 +871,360 @@ impl Decoder {
     }
 }
 
-/// The index after the line end at `eol` (CR, LF or CRLF) in the stored bytes `buf`,
-/// which `held` held bytes follow. A CR that is the last byte fed so far sets
-/// `skip_lf`: an LF starting the next feed is part of it.
-///
-/// A CR that is the last stored byte but has held bytes after it (the start of a
-/// character split across feeds, never an LF) is a lone CR: the next byte of the stream
-/// is the first held one, not the next feed's first. Setting `skip_lf` there would pair
-/// the CR with a later LF and drop the held bytes in its place.
-#[inline]
-fn line_end(buf: &[u8], eol: usize, held: usize, skip_lf: &mut bool) -> usize {
-    if buf.get(eol) == Some(&b'\r') {
-        match buf.get(eol + 1) {
-            Some(b'\n') => return eol + 2,
-            None if held == 0 => *skip_lf = true,
-            None | Some(_) => {}
+/// `bytes` decoded into `out` (cleared first), each invalid sequence replaced by U+FFFD
+/// when `lossy`; when not, the offset of the first invalid byte is the error.
+fn decode(out: &mut String, bytes: &[u8], lossy: bool) -> Result<(), usize> {
+    out.clear();
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        if !chunk.invalid().is_empty() {
+            if !lossy {
+                return Err(out.len());
+            }
+            out.push(char::REPLACEMENT_CHARACTER);
         }
     }
-    eol + 1
+    Ok(())
 }
 
-/// Whether a line is an `id` or `event` field (name before the first colon, or the whole
-/// line), which starts a new event in [`Decoder::split_on_new_id`] mode.
-fn starts_new_event(line: &[u8]) -> bool {
-    let name = line.split(|&b| b == b':').next().unwrap_or_default();
-    name == b"id" || name == b"event"
-}
-
-/// For a line not complete yet: whether its bytes so far decide that it is an `id` or
-/// `event` field (`Some`), or could still go either way (`None`: a prefix of `id` or
-/// `event` with no colon yet).
-fn starts_new_event_so_far(partial: &[u8]) -> Option<bool> {
-    match partial.iter().position(|&b| b == b':') {
-        Some(colon) => Some(matches!(partial.get(..colon), Some(b"id" | b"event"))),
-        None if b"id".starts_with(partial) || b"event".starts_with(partial) => None,
-        None => Some(false),
-    }
-}
-
-/// If a blank line starts at `at` (and is complete), the index after it ([`line_end`]:
-/// `held` bytes follow `buf`).
-#[inline]
-fn blank_line_at(buf: &[u8], at: usize, held: usize, skip_lf: &mut bool) -> Option<usize> {
-    match buf.get(at) {
-        Some(b'\n' | b'\r') => Some(line_end(buf, at, held, skip_lf)),
-        _ => None,
-    }
+/// Whether a line is an `id` or `event` field (the name is what comes before the first
+/// colon, or the whole line), which starts a new event in [`Decoder::split_on_new_id`]
+/// mode. For a line not ended yet, `None` while its bytes so far could become either.
+fn is_id_or_event(line: &[u8], ended: bool) -> Option<bool> {
+    let colon = line.iter().position(|&b| b == b':');
+    let name = colon.map_or(line, |colon| line.split_at(colon).0);
+    let is = matches!(name, b"id" | b"event");
+    let undecided = b"id".starts_with(name) || b"event".starts_with(name);
+    (colon.is_some() || ended || !undecided).then_some(is)
 }
 
 impl State {
-    /// The commonest event, taken in one step: at the start of an event, in text mode, a
-    /// `data:` line within the limits directly followed by the blank line that ends it
-    /// (LF LF or CRLF CRLF, all in the buffer). Does what the general path does for these
-    /// two lines (commit the last event ID, set the event offset, mark the buffers for
-    /// reset) and returns the data, or returns `None` having changed nothing but the
-    /// line-end search's resume point (`scan`, moved to the line end it found, so that no
-    /// byte is examined twice).
+    /// Reads lines until one gives something to hand out (`None`: no complete line left).
     #[inline]
-    fn single_data_line_event<'a>(&mut self, input: &'a Input) -> Option<&'a str> {
-        let Store::Text(text) = &input.store else {
-            return None;
-        };
-        if self.discard
-            || self.split_on_new_id
-            || self.event_open
-            || self.data != Data::None
-            || self.scan != self.pos
-        {
+    fn read<'a>(&mut self, input: &'a Input) -> Option<Found<'a>> {
+        if let Phase::Ended { .. } = self.phase {
             return None;
         }
-        let buf = text.as_bytes();
-        let start = self.pos;
-        let hay = buf.get(start..)?;
-        let Some(rel) = find_eol(hay) else {
-            // No line end: the general path goes on from the end.
-            self.scanned += hay.len() as u64;
-            self.scan = buf.len();
-            return None;
+        loop {
+            let bytes = input.bytes();
+            let (start, from) = (self.pos, self.scan);
+            let searched = bytes.get(from..).map(find_either::<b'\r', b'\n'>);
+            let Some(Some(at)) = searched else {
+                debug_assert!(searched.is_some(), "scan {from} <= len {}", bytes.len());
+                return self.unfinished_line(input);
+            };
+            let eol = from + at;
+            let line = bytes.get(start..eol);
+            debug_assert!(line.is_some(), "pos {start} <= scan {from}");
+            self.pos = self.line_end(bytes, eol, input.held_len);
+            self.scan = self.pos;
+            if let Some(found) = self.line(input, line?, start, eol) {
+                return Some(found);
+            }
+        }
+    }
+
+    /// The index after the line end at `bytes[eol]` (CR, LF or CRLF). A CR that is the
+    /// last byte fed so far may be the first half of a CRLF: the phase says so. Not when
+    /// held bytes follow it: they start a split character, so the CR is a lone one.
+    #[inline]
+    fn line_end(&mut self, bytes: &[u8], eol: usize, held: usize) -> usize {
+        match bytes.get(eol..) {
+            Some([b'\r', b'\n', ..]) => eol + 2,
+            Some([b'\r']) if held == 0 => {
+                self.phase = Phase::AfterCr;
+                eol + 1
+            }
+            _ => eol + 1,
+        }
+    }
+
+    /// A complete line, `line == input[start..eol]`.
+    #[inline]
+    fn line<'a>(
+        &mut self,
+        input: &'a Input,
+        line: &[u8],
+        start: usize,
+        eol: usize,
+    ) -> Option<Found<'a>> {
+        let event = match self.block {
+            Block::Discarding { mid_line, new_id } => {
+                // The blank line after the discarded event ends the discarding; the line
+                // end of a line cut by the limit does not.
+                self.block = if line.is_empty() && !mid_line {
+                    self.commit_id(new_id);
+                    Block::Idle
+                } else {
+                    Block::Discarding {
+                        mid_line: false,
+                        new_id,
+                    }
+                };
+                return None;
+            }
+            Block::Idle if line.is_empty() => return None,
+            Block::Open(event) if line.is_empty() => return self.end_event(event, input),
+            // Not WHATWG: an `id` or `event` field while data is pending ends the event,
+            // as if a blank line had come first (see `split_on_new_id`). The line is read
+            // again for the next event, its line end too (it is known: the search resumes
+            // there, and no byte of it is searched twice).
+            Block::Open(event)
+                if self.split_on_new_id
+                    && event.data != Data::None
+                    && is_id_or_event(line, true) == Some(true) =>
+            {
+                (self.pos, self.scan, self.phase) = (start, eol, Phase::Lines);
+                return self.end_event(event, input);
+            }
+            Block::Open(event) => event,
+            Block::Idle => self.open(start),
         };
-        // `buf[start..eol]` holds no CR or LF: the general path resumes at `eol`.
-        let eol = start + rel;
-        self.scanned += rel as u64;
-        self.scan = eol;
-        // Where the blank line ends, and the bytes the general path counts as scanned
-        // for the two line ends (it does not count the LF of a CRLF).
-        let (after, counted) = match buf.get(eol..eol + 2) {
-            Some(b"\n\n") => (eol + 2, 2),
-            Some(b"\r\n") if buf.get(eol + 2..eol + 4) == Some(b"\r\n") => (eol + 4, 3),
-            _ => return None,
+        self.line_in(event, input, line, start, eol)
+    }
+
+    /// A complete, non-blank line of `event`, which stays open unless the line ends it
+    /// (a dispatch, a limit error).
+    #[inline]
+    fn line_in<'a>(
+        &mut self,
+        mut event: PendingEvent,
+        input: &'a Input,
+        line: &[u8],
+        start: usize,
+        eol: usize,
+    ) -> Option<Found<'a>> {
+        let line_start = self.base + start as u64;
+        if let Some(err) = self.limit_error(line_start, event.offset, eol) {
+            self.block = Block::Discarding {
+                mid_line: false,
+                new_id: event.new_id,
+            };
+            return Some(Found::Error(err));
+        }
+        let found = match input.text(start, eol) {
+            // Strict: the line is dropped, its first bad byte reported.
+            Err(bad) if !self.lossy => Some(Found::Error(Error::InvalidUtf8 {
+                offset: line_start + bad as u64,
+            })),
+            Err(_) => {
+                let mut text = std::mem::take(&mut self.scratch);
+                let comment = line.strip_prefix(b":");
+                // Lossy decoding never fails.
+                let _ = decode(&mut text, comment.unwrap_or(line), true);
+                if comment.is_none() {
+                    self.owned_line(&text, &mut event, input);
+                }
+                self.scratch = text;
+                comment.map(|_| Found::ReplacedComment)
+            }
+            Ok(text) => self.text_line(&mut event, input, text, eol),
+        };
+        if let Some(Found::Event { .. }) = found {
+            self.block = Block::Idle;
+        } else {
+            self.block = Block::Open(event);
+        }
+        found
+    }
+
+    /// A line of `event` read from the input's text, ending at `input[eol]`.
+    #[inline]
+    fn text_line<'a>(
+        &mut self,
+        event: &mut PendingEvent,
+        input: &'a Input,
+        text: &'a str,
+        eol: usize,
+    ) -> Option<Found<'a>> {
+        match classify(text) {
+            Line::Comment(comment) => return Some(Found::Comment(comment)),
+            Line::Data(value) if event.data == Data::None => {
+                // The commonest event, one data line and then the blank line, is handed
+                // out at once, lent from the input.
+                let bytes = input.bytes();
+                if let Some(b'\r' | b'\n') = bytes.get(self.pos) {
+                    self.pos = self.line_end(bytes, self.pos, input.held_len);
+                    self.scan = self.pos;
+                    self.commit_id(event.new_id);
+                    return Some(Found::Event {
+                        offset: event.offset,
+                        data: Some(value),
+                    });
+                }
+                event.data = Data::Lent {
+                    start: eol - value.len(),
+                    end: eol,
+                };
+            }
+            Line::Data(value) => self.push_data(event, input, value),
+            Line::Field(name, value) => self.field(event, name, value),
+        }
+        None
+    }
+
+    /// No line end in `input[pos..]` nor in the held bytes after it: consume them if
+    /// discarding, else check the limits against the unfinished line, so that an
+    /// over-long line is reported (and its bytes dropped) before it is complete. Held
+    /// bytes stay held, and are dropped with the rest of the line when they arrive.
+    #[inline]
+    fn unfinished_line<'a>(&mut self, input: &'a Input) -> Option<Found<'a>> {
+        let (len, held) = (input.len(), input.held_len);
+        self.scan = len;
+        // The common case, at once: a line within both limits, nothing else to decide.
+        let line_len = len + held - self.pos;
+        let event_len = match self.block {
+            Block::Idle => Some(line_len as u64),
+            Block::Open(event) if !self.split_on_new_id || event.data == Data::None => {
+                Some(self.base + (len + held) as u64 - event.offset)
+            }
+            Block::Open(_) | Block::Discarding { .. } => None,
         };
         let Limits {
             max_line,
             max_event,
         } = self.limits;
-        if rel > max_line || rel > max_event {
+        if line_len == 0
+            || event_len.is_some_and(|event| line_len <= max_line && event <= max_event as u64)
+        {
             return None;
         }
-        let value = text.get(start..eol)?.strip_prefix("data:")?;
-        let value = value.strip_prefix(' ').unwrap_or(value);
-        self.scanned += counted;
-        self.pos = after;
-        self.scan = after;
-        self.event_start = self.base + start as u64;
-        self.end_block();
-        self.reset_pending = true;
-        Some(value)
+        self.unfinished_line_slow(input)
     }
 
-    /// Clears the buffers the last item lent out.
+    /// [`unfinished_line`](Self::unfinished_line), every case.
+    fn unfinished_line_slow<'a>(&mut self, input: &'a Input) -> Option<Found<'a>> {
+        let (len, held) = (input.len(), input.held_len);
+        let partial = input.bytes().get(self.pos..);
+        debug_assert!(partial.is_some(), "pos {} <= len {len}", self.pos);
+        let partial = partial?;
+        if partial.is_empty() && held == 0 {
+            return None;
+        }
+        let line_start = self.base + self.pos as u64;
+        let (event_start, new_id) = match self.block {
+            Block::Discarding { new_id, .. } => {
+                self.block = Block::Discarding {
+                    mid_line: true,
+                    new_id,
+                };
+                self.pos = len;
+                return None;
+            }
+            Block::Open(event) if self.split_on_new_id && event.data != Data::None => {
+                // Decide as early as the bytes allow whether the unfinished line starts a
+                // new event, so that limits (and so the items) do not depend on where the
+                // input was split. Held bytes (a split character) are not ASCII: a name
+                // they continue is neither `id` nor `event`.
+                match is_id_or_event(partial, false).or((held > 0).then_some(false)) {
+                    Some(true) => return self.end_event(event, input),
+                    None => return None,
+                    Some(false) => (event.offset, event.new_id),
+                }
+            }
+            Block::Open(event) => (event.offset, event.new_id),
+            Block::Idle => (line_start, false),
+        };
+        let err = self.limit_error(line_start, event_start, len + held)?;
+        self.pos = len;
+        self.block = Block::Discarding {
+            mid_line: true,
+            new_id,
+        };
+        Some(Found::Error(err))
+    }
+
+    /// Hands out what reading found.
     #[inline]
-    fn apply_reset(&mut self) {
-        if self.reset_pending {
-            self.reset_pending = false;
-            self.event_type.clear();
-            self.data_buf.clear();
-            self.data = Data::None;
+    fn lend<'a>(&'a self, found: Found<'a>) -> Result<Item<'a>, Error> {
+        match found {
+            Found::Comment(text) => Ok(Item::Comment(text)),
+            Found::ReplacedComment => Ok(Item::Comment(&self.scratch)),
+            Found::Event { offset, data } => {
+                let data = data.unwrap_or(&self.data_buf);
+                Ok(Item::Event(self.event(offset, data, &self.last_id)))
+            }
+            Found::Error(err) => Err(err),
         }
     }
 
-    /// The end of an event block (a blank line): commits the last event ID buffer
-    /// (spec dispatch step 1, done whether or not anything is dispatched).
+    /// An event with the type buffer's type (`message` when empty).
     #[inline]
-    fn end_block(&mut self) {
-        self.event_open = false;
-        if self.id_dirty {
-            self.id_dirty = false;
+    fn event<'a>(&'a self, offset: u64, data: &'a str, id: &'a str) -> Event<'a> {
+        let event_type = if self.event_type.is_empty() {
+            "message"
+        } else {
+            &self.event_type
+        };
+        Event {
+            event_type,
+            data,
+            id,
+            offset,
+        }
+    }
+
+    /// The first byte of the input still needed: the start of the data value lent from
+    /// the input, or of the unfinished line.
+    #[inline]
+    fn keep(&self) -> usize {
+        match self.block {
+            Block::Open(PendingEvent {
+                data: Data::Lent { start, .. },
+                ..
+            }) => start.min(self.pos),
+            _ => self.pos,
+        }
+    }
+
+    /// A new event, its first line starting at `input[start]`; the buffers the last item
+    /// lent are cleared.
+    #[inline]
+    fn open(&mut self, start: usize) -> PendingEvent {
+        self.event_type.clear();
+        self.data_buf.clear();
+        PendingEvent {
+            offset: self.base + start as u64,
+            data: Data::None,
+            new_id: false,
+        }
+    }
+
+    /// The end of an event (a blank line): commits the last event ID buffer (spec
+    /// dispatch step 1, done whether or not anything is dispatched) and, if the data
+    /// buffer is not empty, dispatches the event.
+    fn end_event<'a>(&mut self, event: PendingEvent, input: &'a Input) -> Option<Found<'a>> {
+        self.commit_id(event.new_id);
+        self.block = Block::Idle;
+        let data = match event.data {
+            Data::None => return None,
+            Data::Owned => None,
+            Data::Lent { start, end } => match input.text(start, end) {
+                Ok(data) => Some(data),
+                Err(bad) => {
+                    return Some(Found::Error(Error::InvalidUtf8 {
+                        offset: self.base + (start + bad) as u64,
+                    }));
+                }
+            },
+        };
+        Some(Found::Event {
+            offset: event.offset,
+            data,
+        })
+    }
+
+    /// Spec: at each blank line the last event ID string becomes the buffer's value (an
+    /// `id` field since the last blank line changed it: `new_id`).
+    #[inline]
+    fn commit_id(&mut self, new_id: bool) {
+        if new_id {
             std::mem::swap(&mut self.last_id, &mut self.id_buf);
         }
     }
 
-    /// Lends the pending event (the data buffer is not empty) and marks the buffers for
-    /// reset.
-    fn dispatch<'a>(&'a mut self, buf: &'a Input) -> Result<Item<'a>, Error> {
-        self.reset_pending = true;
-        match self.data {
-            Data::Buf { start, end } => {
-                // Validated when the line was read: sliced from the text, or (raw mode)
-                // checked again because only `from_utf8` makes a `&str` without unsafe.
-                let Ok(data) = buf.text(start, end) else {
-                    return Err(Error::InvalidUtf8 {
-                        offset: self.base + start as u64,
-                    });
-                };
-                Ok(Item::Event(self.event(data)))
-            }
-            Data::None | Data::Owned => Ok(Item::Event(self.event(&self.data_buf))),
-        }
-    }
-
-    /// The event being dispatched, with `data`.
-    #[inline]
-    fn event<'a>(&'a self, data: &'a str) -> Event<'a> {
-        Event {
-            event_type: if self.event_type.is_empty() {
-                "message"
-            } else {
-                &self.event_type
-            },
-            data,
-            id: &self.last_id,
-            offset: self.event_start,
-        }
-    }
-
-    /// Limit checks on a complete, non-blank line `buf[line_start..eol]`.
-    #[inline]
-    fn check_complete_line(&mut self, line_start: usize, eol: usize) -> Option<Error> {
-        let err = self.limit_error(self.base + line_start as u64, self.event_start, eol)?;
-        self.start_discarding(false);
-        Some(err)
-    }
-
     /// The limit crossed by the line starting at stream offset `line_start`, in an event
-    /// starting at `event_start`, once `buf[..end]` is read.
+    /// starting at `event_start`, once `input[..end]` is read.
     ///
     /// When both limits are exceeded, the one crossed at the earlier byte wins (the line
     /// limit on a tie), so the error does not depend on how the input was split.
@@ -1348,104 +1255,61 @@ impl State {
         }
     }
 
-    /// No line end in `buf[pos..len]` nor in the `held` bytes after it: consume them if
-    /// discarding, else check the limits against the unfinished line, so that an
-    /// over-long line is reported (and its bytes dropped) before it is complete. Held
-    /// bytes stay held, and are dropped with the rest of the line when they arrive.
-    fn unfinished_line(&mut self, len: usize, held: usize) -> Option<Error> {
-        if self.pos == len && held == 0 {
-            return None;
+    /// Appends a `data` value to the event's data (joined with LF).
+    fn push_data(&mut self, event: &mut PendingEvent, input: &Input, value: &str) {
+        let joined = event.data != Data::None;
+        self.own_data(event, input);
+        if joined {
+            self.append_data("\n");
         }
-        if self.discard {
-            self.mid_line = true;
-            self.pos = len;
-            self.scan = len;
-            return None;
-        }
-        let line_start = self.base + self.pos as u64;
-        let event_start = if self.event_open {
-            self.event_start
-        } else {
-            line_start
-        };
-        let err = self.limit_error(line_start, event_start, len + held)?;
-        self.pos = len;
-        self.scan = len;
-        self.start_discarding(true);
-        Some(err)
+        self.append_data(value);
+        event.data = Data::Owned;
     }
 
-    /// Drops the event being read; lines are skipped up to the next blank line.
-    fn start_discarding(&mut self, mid_line: bool) {
-        self.discard = true;
-        self.mid_line = mid_line;
-        self.data = Data::None;
-        self.data_buf.clear();
-        self.event_type.clear();
+    /// Moves data lent from the input buffer into `data_buf`.
+    fn own_data(&mut self, event: &mut PendingEvent, input: &Input) {
+        if let Data::Lent { start, end } = event.data {
+            self.data_buf.clear();
+            match input.text(start, end) {
+                Ok(text) => self.append_data(text),
+                Err(_) => debug_assert!(false, "a lent value was valid when its line was read"),
+            }
+            event.data = Data::Owned;
+        }
     }
 
     /// Appends to the owned data buffer, growing it at most to `max_event` bytes when the
     /// data fits (the limit check has already bounded the data by then).
     #[inline]
-    fn push_data(&mut self, s: &str) {
+    fn append_data(&mut self, s: &str) {
         let need = self.data_buf.len() + s.len();
         if need > self.data_buf.capacity() {
-            let target = need.max(
-                self.data_buf
-                    .capacity()
-                    .saturating_mul(2)
-                    .min(self.limits.max_event),
-            );
+            let doubled = self.data_buf.capacity().saturating_mul(2);
+            let target = need.max(doubled.min(self.limits.max_event));
             self.data_buf.reserve_exact(target - self.data_buf.len());
         }
         self.data_buf.push_str(s);
     }
 
-    /// Moves data lent from the input buffer into `data_buf`.
-    fn own_data(&mut self, buf: &Input) {
-        if let Data::Buf { start, end } = self.data {
-            let data = buf.text(start, end).unwrap_or_default();
-            self.data_buf.clear();
-            self.push_data(data);
-            self.data = Data::Owned;
+    /// A line that is not in the input buffer (decoded by replacement, or the last line at
+    /// `finish`). Comments have nothing to apply.
+    fn owned_line(&mut self, line: &str, event: &mut PendingEvent, input: &Input) {
+        match classify(line) {
+            Line::Comment(_) => {}
+            Line::Data(value) => self.push_data(event, input, value),
+            Line::Field(name, value) => self.field(event, name, value),
         }
-    }
-
-    /// A line that is not in the input buffer (lossy-decoded, or the last line at
-    /// `finish`). Returns whether it is a comment (whose text is `line[1..]`).
-    fn owned_line(&mut self, line: &str) -> bool {
-        if line.starts_with(':') {
-            return true;
-        }
-        let (name, value) = split_field(line);
-        if name != "data" {
-            self.other_field(name, value);
-            return false;
-        }
-        match self.data {
-            Data::None => {
-                self.data_buf.clear();
-                self.push_data(value);
-            }
-            // Callers move lent data to `data_buf` first (`own_data`).
-            Data::Buf { .. } | Data::Owned => {
-                self.push_data("\n");
-                self.push_data(value);
-            }
-        }
-        self.data = Data::Owned;
-        false
     }
 
     /// The fields other than `data`.
     #[inline]
-    fn other_field(&mut self, name: &str, value: &str) {
+    fn field(&mut self, event: &mut PendingEvent, name: &str, value: &str) {
         // Note: DashScope's native endpoint sometimes omits the blank line between
         // events (older gateways; the official Python SDK's v2 transport falls back to
         // one JSON document per `data:` line), so `id:`/`event:` lines arrive while data is
         // pending. By default this decoder stays spec-exact here; the opt-in
         // `split_on_new_id` (set by the chat layer for the native protocol) dispatches
-        // before such a line is processed, in `next_item`.
+        // before such a line is processed, in `line`.
         match name {
             "event" => {
                 self.event_type.clear();
@@ -1455,7 +1319,7 @@ impl State {
             "id" if !value.contains('\0') => {
                 self.id_buf.clear();
                 self.id_buf.push_str(value);
-                self.id_dirty = true;
+                event.new_id = true;
             }
             "retry" => {
                 if let Some(ms) = parse_retry(value) {

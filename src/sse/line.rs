@@ -2,67 +2,73 @@
 //!
 //! WHATWG "event stream interpretation", the parts that look at one line only:
 //!
-//! - Lines end at CRLF, a lone LF or a lone CR ([`find_eol`] finds the first CR or LF;
-//!   the decoder pairs a CR with a following LF, also across feeds).
+//! - Lines end at CRLF, a lone LF or a lone CR ([`find_either`] finds the first CR or
+//!   LF; the decoder pairs a CR with a following LF, also across feeds).
 //! - A line containing a colon splits at the FIRST colon into field name and value; if
 //!   the value starts with one U+0020 SPACE, that one space is removed. A line without a
 //!   colon is a field whose value is empty ([`split_field`]).
 //! - `retry`: only a non-empty run of ASCII digits sets the reconnection time
 //!   ([`parse_retry`]).
 
-/// Bytes examined per step of [`find_eol`].
+/// Bytes tested at once by [`find_either`] before it looks for the position.
 const BLOCK: usize = 64;
-
-/// The index of the first CR or LF in `hay`, if any.
-///
-/// Scans [`BLOCK`]-byte blocks with a branch-free "any byte is CR or LF" reduction, which the
-/// compiler turns into SIMD compares (SSE2 on any x86-64) without unsafe code; only a
-/// block with a hit is searched byte by byte. Each byte is read once per search, so the
-/// caller's resume offset makes the whole search over a line linear.
-#[inline]
-pub(crate) fn find_eol(hay: &[u8]) -> Option<usize> {
-    let mut chunks = hay.chunks_exact(BLOCK);
-    let mut at = 0;
-    for block in &mut chunks {
-        let hit = block.iter().fold(0u8, |acc, &c| {
-            acc | u8::from(c == b'\n') | u8::from(c == b'\r')
-        });
-        if hit != 0 {
-            return first_in_block(block).map(|i| at + i);
-        }
-        at += BLOCK;
-    }
-    // The last, partial block (the end of a read, usually): eight bytes at a time too.
-    first_in_block(chunks.remainder()).map(|i| at + i)
-}
-
 /// `0x0101_0101_0101_0101`: one in every byte.
 const ONES: u64 = u64::from_le_bytes([1; 8]);
 /// `0x8080_8080_8080_8080`: the high bit of every byte.
 const HIGHS: u64 = ONES << 7;
 
-/// The first CR or LF in a block (at most [`BLOCK`] bytes): eight bytes at a time, with
-/// the classic "has a zero byte" test on the word XOR-ed with LF and with CR (the lowest
-/// flagged byte is always a true hit), then byte by byte.
+/// The index of the first byte of `hay` that is `A` or `B`: what
+/// `hay.iter().position(|&c| c == A || c == B)` returns, found eight to sixty-four bytes
+/// at a time. An index returned is less than `hay.len()`. The search reads nothing past
+/// the block that holds the hit (the bytes before that block once, its own bytes at most
+/// twice), so a caller that resumes after the bytes searched keeps a whole scan linear.
+///
+/// Whole [`BLOCK`]s are tested with a branch-free fold, which the compiler turns into SIMD
+/// compares (SSE2 on any x86-64) without unsafe code. Only the block with a hit, and the
+/// last partial block, are searched for the position: eight bytes at a time, each word
+/// XOR-ed with `A` and with `B` and given the classic "has a zero byte" test (borrows
+/// only flag bytes above the first match, so the lowest flag is exact), then byte by byte.
+///
+/// The SSE decoder finds line ends with `find_either::<b'\r', b'\n'>`; anything that
+/// searches for one of two bytes in safe, dependency-free code can call it the same way.
 #[inline]
-fn first_in_block(block: &[u8]) -> Option<usize> {
+pub(crate) fn find_either<const A: u8, const B: u8>(hay: &[u8]) -> Option<usize> {
+    if hay.len() < 8 {
+        // Reads of a few bytes: no setup.
+        return hay.iter().position(|&c| c == A || c == B);
+    }
+    let mut blocks = hay.chunks_exact(BLOCK);
+    let mut at = 0;
+    for block in &mut blocks {
+        if block
+            .iter()
+            .fold(0u8, |hit, &c| hit | u8::from(c == A) | u8::from(c == B))
+            != 0
+        {
+            return first_in_words::<A, B>(block).map(|i| at + i);
+        }
+        at += BLOCK;
+    }
+    first_in_words::<A, B>(blocks.remainder()).map(|i| at + i)
+}
+
+/// [`find_either`] in a block: eight bytes at a time, then the last few one by one.
+#[inline]
+fn first_in_words<const A: u8, const B: u8>(block: &[u8]) -> Option<usize> {
     let mut words = block.chunks_exact(8);
     let mut at = 0;
     for word in &mut words {
-        let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
-        let lf = w ^ (ONES * u64::from(b'\n'));
-        let cr = w ^ (ONES * u64::from(b'\r'));
-        let zero = ((lf.wrapping_sub(ONES) & !lf) | (cr.wrapping_sub(ONES) & !cr)) & HIGHS;
+        // Little-endian, as `u64::from_le_bytes` would read it; compiled to one load.
+        let w = word.iter().rev().fold(0, |w, &c| w << 8 | u64::from(c));
+        let (a, b) = (w ^ (ONES * u64::from(A)), w ^ (ONES * u64::from(B)));
+        let zero = (a.wrapping_sub(ONES) & !a | b.wrapping_sub(ONES) & !b) & HIGHS;
         if zero != 0 {
             return Some(at + (zero.trailing_zeros() / 8) as usize);
         }
         at += 8;
     }
-    words
-        .remainder()
-        .iter()
-        .position(|&c| c == b'\n' || c == b'\r')
-        .map(|i| at + i)
+    let tail = words.remainder().iter().position(|&c| c == A || c == B);
+    tail.map(|i| at + i)
 }
 
 /// A complete, non-blank line, classified.
@@ -81,23 +87,21 @@ pub(crate) enum Line<'a> {
 /// ([`split_field`]).
 #[inline]
 pub(crate) fn classify(line: &str) -> Line<'_> {
-    match line.as_bytes().first() {
-        Some(b':') => return Line::Comment(line.get(1..).unwrap_or_default()),
-        Some(b'd') => {
-            // "data" holds no colon, so a colon right after it is the first one.
-            if let Some(rest) = line.strip_prefix("data") {
-                if rest.is_empty() {
-                    return Line::Data("");
-                }
-                if let Some(value) = rest.strip_prefix(':') {
-                    return Line::Data(value.strip_prefix(' ').unwrap_or(value));
-                }
-            }
-        }
-        _ => {}
+    if let Some(comment) = line.strip_prefix(':') {
+        return Line::Comment(comment);
     }
-    let (name, value) = split_field(line);
-    Line::Field(name, value)
+    // "data" holds no colon, so a colon right after it is the first one.
+    match line
+        .strip_prefix("data")
+        .map(|rest| (rest, rest.strip_prefix(':')))
+    {
+        Some(("", _)) => Line::Data(""),
+        Some((_, Some(value))) => Line::Data(value.strip_prefix(' ').unwrap_or(value)),
+        _ => {
+            let (name, value) = split_field(line);
+            Line::Field(name, value)
+        }
+    }
 }
 
 /// Splits a field line into name and value (spec steps "collect the characters before
@@ -135,11 +139,15 @@ mod tests {
         hay.iter().position(|&c| c == b'\n' || c == b'\r')
     }
 
+    fn find_eol(hay: &[u8]) -> Option<usize> {
+        find_either::<b'\r', b'\n'>(hay)
+    }
+
     #[test]
-    fn find_eol_matches_naive_at_every_position_and_length() {
+    fn find_either_matches_naive_at_every_position_and_length() {
         // Every length up to 40, the line end at every position, with noise bytes that
         // trip the SWAR pre-filter (control characters, high bytes) around it.
-        for len in 0..40 {
+        for len in (0..150).filter(|n| *n < 40 || n % 8 < 2 || n % 64 > 60) {
             for noise in [b'a', 0x00, 0x09, 0x0B, 0x0C, 0x0E, 0x80, 0xFF] {
                 let base = vec![noise; len];
                 assert_eq!(find_eol(&base), naive(&base), "len {len} noise {noise}");
@@ -156,6 +164,29 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Other pairs of bytes (the zero byte, high bytes, the same byte twice, JSON's quote
+    /// and backslash) over bytes that hold every value, at every start and length.
+    #[test]
+    fn find_either_is_generic_over_the_two_bytes() {
+        fn check<const A: u8, const B: u8>(bytes: &[u8]) {
+            for start in (0..bytes.len()).step_by(3) {
+                for end in start..bytes.len().min(start + 140) {
+                    let hay = &bytes[start..end];
+                    let naive = hay.iter().position(|&c| c == A || c == B);
+                    assert_eq!(find_either::<A, B>(hay), naive, "{A} {B} {start}..{end}");
+                }
+            }
+        }
+        // Every byte value, with filler between them.
+        let bytes: Vec<u8> = (0..=255u8).flat_map(|b| [b, b'w']).collect();
+        let bytes = &bytes[..];
+        check::<b'"', b'\\'>(bytes);
+        check::<0x00, 0xFF>(bytes);
+        check::<b'a', b'a'>(bytes);
+        check::<0x80, 0x7F>(bytes);
+        check::<b'w', 0x01>(bytes);
     }
 
     #[test]

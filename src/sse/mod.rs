@@ -80,6 +80,7 @@ mod line;
 
 pub use decoder::Decoder;
 pub use event::{Eof, Event, Item};
+pub(crate) use line::find_either;
 
 use std::fmt;
 

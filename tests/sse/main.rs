@@ -15,6 +15,7 @@ mod harness;
 mod dependencies;
 mod framing;
 mod legacy;
+mod linear;
 mod prop;
 mod vectors;
 
@@ -24,3 +25,5 @@ mod legacy_id_line_counted_in_previous_event;
 mod sse_cr_before_split_char_taken_as_crlf;
 #[path = "../regression/sse_limit_order_depends_on_split.rs"]
 mod sse_limit_order_depends_on_split;
+#[path = "../regression/sse_reset_dropped_split_on_new_id.rs"]
+mod sse_reset_dropped_split_on_new_id;
