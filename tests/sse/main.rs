@@ -15,7 +15,6 @@ mod harness;
 mod dependencies;
 mod framing;
 mod legacy;
-mod linear;
 mod prop;
 mod vectors;
 

@@ -4,11 +4,20 @@
 //! buffer they bring.
 //!
 //! No counter kept by the decoder is trusted for this: what is observable from outside is
-//! time. Each test times batches of calls and compares the cheapest batch near the end
-//! of the input with the cheapest near its start. Linear work gives a ratio near 1; a
-//! decoder that searched its unfinished line again on every feed would give 16 or more
-//! (the line is 16 times longer or more by then), and the comparison of minimums keeps
-//! a busy machine from failing the tests.
+//! time, and time is for a bench, not a test. Each row times batches of calls and
+//! compares the cheapest batch near the end of the input with the cheapest near its
+//! start. Linear work gives a ratio near 1; a decoder that searched its unfinished line
+//! again on every feed gives 16 or more (the line is 16 times longer or more by then).
+//! The first row runs such a consumer, to show the harness sees it.
+//!
+//! Run with `cargo bench --bench sse_linear`. Std only.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "a bench"
+)]
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -16,8 +25,13 @@ use std::time::{Duration, Instant};
 use dashscope_glm::__private::buffered_capacity;
 use dashscope_glm::sse::{Decoder, Item};
 
-/// How many times costlier the cheapest late batch may be than the cheapest early one.
+/// Above this, the growth row says so: linear work stays near 1.
 const SLACK: f64 = 4.0;
+
+fn row(what: &str, ratio: f64) {
+    let verdict = if ratio < SLACK { "linear" } else { "GROWS" };
+    println!("| {what} | {ratio:.2}x | {verdict} |");
+}
 
 /// Runs `step(0..)` over `cycles` cycles (a cycle is one long line, say) of `per_cycle`
 /// batches of `batch` calls each, timing each batch. Returns how many times costlier the
@@ -96,7 +110,6 @@ fn feed_growth(
 
 /// The harness sees what it is there to see: a consumer that searches all it holds of a
 /// line again on every read grows far past the slack.
-#[test]
 fn growth_detects_work_that_grows_with_what_is_held() {
     let (per_cycle, batch, read) = (64, 4, 1460);
     let input = long_events(4, per_cycle * batch * read, b"x");
@@ -109,24 +122,25 @@ fn growth_detects_work_that_grows_with_what_is_held() {
         held.extend_from_slice(reads[i]);
         black_box(held.iter().filter(|&&b| b == b'\n').count());
     });
-    assert!(ratio > 4.0 * SLACK, "ratio {ratio}");
+    row(
+        "a consumer that rescans what it holds (the harness's check)",
+        ratio,
+    );
 }
 
 /// Events of one 360 KiB line in network-sized reads: a read near the end of the line
 /// costs what a read near its start does, and the buffer holds the line once (plus
 /// growth slack), not a copy per read.
-#[test]
 fn a_long_line_costs_the_same_per_feed_at_its_end() {
     let (ratio, d) = feed_growth(Decoder::new(), b"abcdefghijklmnopqrstuvwxyz", 1460, 64, 4);
-    assert!(
-        ratio < SLACK,
-        "a read at the end costs {ratio:.1} times one at the start"
+    row(
+        "a 360 KiB line in 1,460-byte reads, a late read vs an early one",
+        ratio,
     );
     assert!(buffered_capacity(&d) <= 3 * 64 * 4 * 1460);
 }
 
 /// 100,000 events in one feed: the last ones cost what the first ones do.
-#[test]
 fn the_last_events_of_a_large_feed_cost_what_the_first_do() {
     let input: Vec<u8> = (0..102_400)
         .flat_map(|i| format!("id: {i}\n: c\ndata: {i}\n\n").into_bytes())
@@ -143,16 +157,15 @@ fn the_last_events_of_a_large_feed_cost_what_the_first_do() {
         }
     });
     assert_eq!(events, 102_400);
-    assert!(
-        ratio < SLACK,
-        "an event at the end costs {ratio:.1} times one at the start"
+    row(
+        "100,000 events in one feed, a late event vs an early one",
+        ratio,
     );
 }
 
 /// Long lines of multi-byte text, split characters at every read size, and invalid bytes
 /// that turn the buffer raw (strict errors, lossy replacement): no read size makes the
 /// cost of a read grow with the line.
-#[test]
 fn long_lines_with_split_characters_and_invalid_bytes_stay_linear() {
     let mut text = "杭州 é 🌤 x".repeat(300).into_bytes();
     text.extend_from_slice(b"\xFF\xE6\x9D");
@@ -160,10 +173,19 @@ fn long_lines_with_split_characters_and_invalid_bytes_stay_linear() {
         for lossy in [false, true] {
             let (ratio, _) =
                 feed_growth(Decoder::new().lossy(lossy), &text, read, per_cycle, batch);
-            assert!(
-                ratio < SLACK,
-                "reads of {read}, lossy {lossy}: {ratio:.1} times"
+            row(
+                &format!("multi-byte line with invalid bytes, {read}-byte reads, lossy {lossy}"),
+                ratio,
             );
         }
     }
+}
+
+fn main() {
+    println!("Cost of late work against early work (cheapest batch of each)\n");
+    println!("| input | late / early | |\n|---|---|---|");
+    growth_detects_work_that_grows_with_what_is_held();
+    a_long_line_costs_the_same_per_feed_at_its_end();
+    the_last_events_of_a_large_feed_cost_what_the_first_do();
+    long_lines_with_split_characters_and_invalid_bytes_stay_linear();
 }
