@@ -15,7 +15,7 @@ use crate::blocking::response::{
 use crate::blocking::retry::{Delivery, Jitter, send_failure};
 use crate::blocking::stream::ChatStream;
 use crate::blocking::transport::{CallContext, is_cancel_ureq};
-use crate::chat::http::{Endpoint, FailedAttempt, HttpRequest};
+use crate::chat::http::{Attempts, Endpoint, FailedAttempt, HttpRequest};
 use crate::chat::{Catalog, ChatRequest, Completion, Protocol, Rule, StreamDecoder};
 use crate::error::{ConfigKind, Error, ErrorKind, TimeoutKind};
 
@@ -525,43 +525,36 @@ impl Client {
         // `build` turned a timeout too long for the clock into none; an overflow here
         // is no deadline all the same.
         let deadline = config.total_timeout.and_then(|t| call.start.checked_add(t));
-        let mut retry = 0u32;
-        // Every error returned says how many requests were sent and the server's
-        // last hint.
-        let mut hint = None;
-        let done = |error: Error, sent: u32, hint| error.with_attempts(sent).with_retry_after(hint);
+        // Every error returned says how many requests were sent and the server's last
+        // hint: the chat layer's record of the call's attempts keeps both.
+        let mut attempts = Attempts::new();
         loop {
             // Before each attempt: a call cancelled already sends nothing more.
             if call.token.is_some_and(CancelToken::is_cancelled) {
-                return Err(done(Error::cancelled(None), retry, hint));
+                return Err(attempts.error(Error::cancelled(None)));
             }
             let remaining = match deadline {
                 Some(d) => match d.checked_duration_since(Instant::now()) {
                     Some(r) if !r.is_zero() => Some(r),
-                    _ => {
-                        return Err(done(Error::timeout(TimeoutKind::Total, None), retry, hint));
-                    }
+                    _ => return Err(attempts.error(Error::timeout(TimeoutKind::Total, None))),
                 },
                 None => None,
             };
+            let sent = attempts.begin();
             let rejected = match self.attempt(call, remaining) {
                 Ok(started) => {
                     return Ok(Started {
-                        attempts: retry + 1,
+                        attempts: sent,
                         ..started
                     });
                 }
                 Err(rejected) => rejected,
             };
-            hint = rejected.error.retry_after().or(hint);
             // The chat layer's policy decides: what failed, how many requests were sent,
             // the server's hints, and nothing delivered yet (the answer has not started).
-            let Some(delay) =
-                config
-                    .retry
-                    .decide(retry + 1, rejected.failed(), false, inner.jitter.next())
+            let Some(delay) = attempts.retry(&config.retry, rejected.failed(), inner.jitter.next())
             else {
-                return Err(done(rejected.error, retry + 1, hint));
+                return Err(attempts.error(rejected.error));
             };
             if let Some(d) = deadline {
                 // A delay the clock cannot hold ends after any deadline.
@@ -570,12 +563,11 @@ impl Client {
                         "not retrying {}: the delay {delay:?} would pass the total timeout",
                         cause(&rejected.error)
                     );
-                    return Err(done(rejected.error, retry + 1, hint));
+                    return Err(attempts.error(rejected.error));
                 }
             }
             log::debug!(
-                "retry {} of {} in {delay:?} after {}",
-                retry + 1,
+                "retry {sent} of {} in {delay:?} after {}",
                 config.retry.max_retries,
                 cause(&rejected.error)
             );
@@ -592,9 +584,8 @@ impl Client {
                 }
             };
             if stopped {
-                return Err(done(Error::cancelled(None), retry + 1, hint));
+                return Err(attempts.error(Error::cancelled(None)));
             }
-            retry += 1;
         }
     }
 

@@ -17,7 +17,9 @@
 //!   body to the crate's [`Error`](crate::Error); a 2xx body goes to the
 //!   [`StreamDecoder`](crate::chat::StreamDecoder) [`HttpRequest::decoder`] makes.
 //! - [`RetryPolicy`]: whether a failed attempt is worth another and after how long
-//!   ([`RetryPolicy::decide`]), given what failed ([`FailedAttempt`]).
+//!   ([`RetryPolicy::decide`]), given what failed ([`FailedAttempt`]); [`Attempts`]
+//!   keeps one call's count and the server's last hint across its retry loop, for the
+//!   errors it returns.
 //!
 //! **Out of scope** (the transport's): connections, TLS, proxies, HTTP framing (chunked
 //! encoding, `Content-Length`, `Host`), timeouts, sleeping between attempts, reading at
@@ -75,4 +77,4 @@ mod retry;
 
 pub use request::{Endpoint, HttpRequest};
 pub use response::{MAX_ERROR_BODY, ResponseHead, error_from_response};
-pub use retry::{FailedAttempt, RetryPolicy};
+pub use retry::{Attempts, FailedAttempt, RetryPolicy};
