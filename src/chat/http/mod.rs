@@ -23,7 +23,11 @@
 //!
 //! **Out of scope** (the transport's): connections, TLS, proxies, HTTP framing (chunked
 //! encoding, `Content-Length`, `Host`), timeouts, sleeping between attempts, reading at
-//! most [`MAX_ERROR_BODY`] bytes of an error body, cancelling.
+//! most [`MAX_ERROR_BODY`] bytes of an error body, cancelling. What a failed read means
+//! is not: the transport says what happened
+//! ([`StreamDecoder::timed_out`](crate::chat::StreamDecoder::timed_out),
+//! [`broke_off`](crate::chat::StreamDecoder::broke_off)) and the decoder decides how the
+//! stream ends.
 //!
 //! ```text
 //!  Endpoint::request(&ChatRequest, stream) -> HttpRequest   send method, url, headers, body
