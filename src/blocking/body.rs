@@ -274,7 +274,7 @@ impl<R> BodyReader<R> {
 
     /// Counts a body of `bytes` bytes read outside (see
     /// [`take_reader`](BodyReader::take_reader)); its end is the decoder's to mark
-    /// ([`StreamDecoder::end`], before the body is merged).
+    /// ([`StreamDecoder::push_whole_body`]).
     pub(crate) fn body_read_outside(&mut self, bytes: usize) {
         self.bytes_read = self.bytes_read.saturating_add(bytes as u64);
     }

@@ -9,8 +9,7 @@ use ureq::http::{HeaderMap, HeaderName, HeaderValue, header};
 use crate::blocking::cancel::CancelToken;
 use crate::blocking::config::{CatalogNames, ClientBuilder, Config, Route};
 use crate::blocking::response::{
-    Rejected, Started, Why, completion_from_body, read_limited, since, started_or_rejected,
-    timeout_kind, transport,
+    Rejected, Started, Why, read_whole_body, since, started_or_rejected, timeout_kind, transport,
 };
 use crate::blocking::retry::{Delivery, Jitter, send_failure};
 use crate::blocking::stream::ChatStream;
@@ -435,17 +434,19 @@ impl Client {
         token: Option<&CancelToken>,
     ) -> Result<Completion, Error> {
         let call_start = Instant::now();
-        let (started, _) = self.send(request, false, token, call_start)?;
+        let (started, decoder) = self.send(request, false, token, call_start)?;
         let attempts = started.attempts;
         let mut timings = started.timings();
         let call = &started.call;
         let request_id = started.request_id.as_deref();
-        let result = read_limited(
-            call.reader(started.body.into_reader()),
-            self.inner.config.max_body_bytes,
-            request_id,
-        )
-        .and_then(|body| completion_from_body(started.protocol, &body, request_id));
+        let limit = self.inner.config.max_body_bytes;
+        let body = call.reader(started.body.into_reader());
+        let (bytes, read) = read_whole_body(body, limit, request_id, None);
+        // The chat layer checks the body (its limit, UTF-8) and merges it.
+        let mut decoder = decoder.request_id(request_id.unwrap_or(""));
+        let result = read
+            .and_then(|()| decoder.push_whole_body(&bytes, limit))
+            .and_then(|()| decoder.finish());
         let mut completion = match result {
             Ok(completion) => completion,
             // A cancel can surface as whatever the cut body gave: the cancel is what
@@ -502,7 +503,6 @@ impl Client {
             let call = Call {
                 url: http.url(),
                 headers: &headers,
-                protocol,
                 stream,
                 body: http.body(),
                 token,
@@ -625,9 +625,9 @@ impl Client {
         }
         let answer = match sent {
             // An error body is read inside the attempt's scope, so a cancel reaches it.
-            Ok(response) => context.run(|| {
-                started_or_rejected(response, call.protocol, call.stream, &context, call.start)
-            }),
+            Ok(response) => {
+                context.run(|| started_or_rejected(response, call.stream, &context, call.start))
+            }
             Err(e) => {
                 let delivery = if !config.own_transport {
                     Delivery::Unknown
@@ -679,7 +679,6 @@ impl fmt::Debug for DefaultHeaders<'_> {
 struct Call<'a> {
     url: &'a str,
     headers: &'a HeaderMap,
-    protocol: Protocol,
     stream: bool,
     body: &'a [u8],
     token: Option<&'a CancelToken>,

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::chat::{Accumulator, Completion, Protocol, StreamEvent};
-use crate::error::{Cause, Error, TimeoutKind};
+use crate::error::{Cause, Error, LimitKind, MalformedChunk, TimeoutKind};
 use crate::sse;
 
 /// Bytes of one response body in, [`StreamEvent`]s out, a [`Completion`] at the end.
@@ -45,7 +45,9 @@ use crate::sse;
 /// [`finish`](StreamDecoder::finish) gives the completion.
 /// [`next_event`](StreamDecoder::next_event) is both output calls in one, for loops that
 /// hold no borrow across reads. Byte boundaries never matter: any split of the same
-/// bytes gives the same events and the same completion.
+/// bytes gives the same events and the same completion. A body that is not SSE (a
+/// non-streaming answer, or a gateway's JSON answer to a streaming request) is read
+/// whole and given to [`push_whole_body`](StreamDecoder::push_whole_body).
 ///
 /// The two calls exist for code that reads in the same function that returns the event,
 /// which is what an async `next_event` is: returning a borrow taken inside the read loop
@@ -633,6 +635,75 @@ impl StreamDecoder {
         !self.ended && !self.accumulator.received_done() && self.accumulator.failure().is_none()
     }
 
+    /// Takes a whole body that is not SSE, read to its end (or to one byte past
+    /// `limit`): a non-streaming call's answer, or a gateway's JSON answer to a streaming
+    /// request ([`ResponseHead::is_json`](crate::chat::http::ResponseHead::is_json)). It
+    /// ends the body ([`end`](StreamDecoder::end); give it no SSE bytes), checks the body
+    /// and merges it as the only chunk of a finished answer
+    /// ([`Accumulator::push_body`]); its events then come out of
+    /// [`next_event`](StreamDecoder::next_event), and [`finish`](StreamDecoder::finish)
+    /// gives the completion. `limit` is the most bytes a whole body may have (the
+    /// blocking client's `max_body_bytes`, [`MAX_BODY`](crate::chat::http::MAX_BODY) by
+    /// default): a transport reads at most `limit + 1` bytes and hands them here.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Limit`](crate::ErrorKind::Limit) ([`LimitKind::BodyBytes`]) for a body
+    /// over `limit` and [`ErrorKind::Malformed`](crate::ErrorKind::Malformed) for one that
+    /// is not UTF-8, each with the request id the decoder was given and no partial
+    /// completion (nothing was merged); as [`Accumulator::push_body`] for a body that is
+    /// not an answer (an error inside a 200, HTML, cut JSON). The stream is failed after
+    /// it, as after any error.
+    ///
+    /// # Example
+    ///
+    /// This example merges a whole answer, and refuses one that is not UTF-8.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::http::MAX_BODY;
+    /// use dashscope_glm::chat::{Protocol, StreamDecoder, StreamEvent};
+    /// use dashscope_glm::ErrorKind;
+    ///
+    /// let body = br#"{"choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}]}"#;
+    /// let mut stream = StreamDecoder::new(Protocol::OpenAiCompatible).request_id("r-1");
+    /// stream.push_whole_body(body, MAX_BODY)?;
+    /// assert_eq!(stream.next_event()?, Some(StreamEvent::Content("Hi")));
+    /// assert_eq!(stream.finish()?.message.content, "Hi");
+    ///
+    /// let latin1 = b"{\"choices\":[{\"index\":0,\"message\":{\"content\":\"H\xe9\"}}]}";
+    /// let mut stream = StreamDecoder::new(Protocol::OpenAiCompatible).request_id("r-2");
+    /// let err = stream.push_whole_body(latin1, MAX_BODY).unwrap_err();
+    /// assert_eq!((err.kind(), err.request_id()), (ErrorKind::Malformed, Some("r-2")));
+    /// assert_eq!(stream.finish(), Err(err));
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
+    pub fn push_whole_body(&mut self, body: &[u8], limit: usize) -> Result<(), Error> {
+        self.end()?;
+        if body.len() > limit {
+            let err = Error::limit_exceeded(LimitKind::BodyBytes, limit);
+            return Err(self.fail_unmerged(err));
+        }
+        match std::str::from_utf8(body) {
+            Ok(text) => self.accumulator.push_body(text),
+            Err(e) => {
+                let lossy = String::from_utf8_lossy(body);
+                let message = format!(
+                    "the response body is not UTF-8 (invalid byte at offset {})",
+                    e.valid_up_to()
+                );
+                let err = Error::malformed(MalformedChunk::new(message, &lossy, 0));
+                Err(self.fail_unmerged(err))
+            }
+        }
+    }
+
+    /// Fails the stream with an error about a body never merged, naming the request.
+    fn fail_unmerged(&mut self, err: Error) -> Error {
+        let request_id = self.accumulator.completion().request_id.as_deref();
+        let err = err.with_request_id(request_id);
+        self.accumulator.fail_unmerged(err)
+    }
+
     /// The accumulator: the completion so far, tool calls, flags.
     #[must_use]
     pub fn accumulator(&self) -> &Accumulator {
@@ -640,10 +711,10 @@ impl StreamDecoder {
     }
 
     /// The accumulator, to configure it in place before the first event, or to merge
-    /// into it a body that is not SSE: a whole JSON answer where a stream was asked for
-    /// (a gateway that answers without streaming), which
-    /// [`Accumulator::push_data`] takes as one chunk. Pushing to it while SSE bytes are
-    /// being fed mixes two sources in an order of your choosing.
+    /// into it chunks that are not SSE ([`Accumulator::push_data`]; a whole body read
+    /// from the network goes to [`push_whole_body`](StreamDecoder::push_whole_body),
+    /// which checks it first). Pushing to it while SSE bytes are being fed mixes two
+    /// sources in an order of your choosing.
     ///
     /// # Example
     ///

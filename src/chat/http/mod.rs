@@ -23,9 +23,9 @@
 //!
 //! **Out of scope** (the transport's): connections, TLS, proxies, HTTP framing (chunked
 //! encoding, `Content-Length`, `Host`), timeouts, sleeping between attempts, reading at
-//! most [`MAX_ERROR_BODY`] bytes of an error body, cancelling. What a failed read means
-//! is not: the transport says what happened
-//! ([`StreamDecoder::timed_out`](crate::chat::StreamDecoder::timed_out),
+//! most [`MAX_ERROR_BODY`] bytes of an error body (and at most one byte past a whole
+//! body's limit, [`MAX_BODY`] by default), cancelling. What a failed read means is not:
+//! the transport says what happened ([`StreamDecoder::timed_out`](crate::chat::StreamDecoder::timed_out),
 //! [`broke_off`](crate::chat::StreamDecoder::broke_off)) and the decoder decides how the
 //! stream ends.
 //!
@@ -80,5 +80,5 @@ mod response;
 mod retry;
 
 pub use request::{Endpoint, HttpRequest};
-pub use response::{MAX_ERROR_BODY, ResponseHead, error_from_response};
+pub use response::{MAX_BODY, MAX_ERROR_BODY, ResponseHead, error_from_response};
 pub use retry::{Attempts, FailedAttempt, RetryPolicy};
