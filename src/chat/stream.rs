@@ -561,7 +561,8 @@ impl StreamDecoder {
     /// usage chunk, `[DONE]` or the end of the body), the answer is complete and the
     /// timeout is the end of the body, as [`end`](StreamDecoder::end) marks it: the stream
     /// ends normally. Call it where a read would go, once
-    /// [`ready`](StreamDecoder::ready) said `false`.
+    /// [`ready`](StreamDecoder::ready) said `false`; after the end of the body it changes
+    /// nothing.
     ///
     /// # Errors
     ///
@@ -596,7 +597,8 @@ impl StreamDecoder {
         if let Some(err) = self.accumulator.failure() {
             return Err(err.clone());
         }
-        if self.accumulator.is_complete() {
+        // After the end of the body there is nothing left to time out.
+        if self.ended || self.accumulator.is_complete() {
             return self.end();
         }
         let partial = Arc::new(self.accumulator.completion().clone());
