@@ -18,10 +18,8 @@ use crate::error::{Error, TimeoutKind};
 /// Where the reader is.
 #[derive(Debug)]
 enum Phase {
-    /// The body is still being read.
+    /// The stream is going: the body may still be read, decoded events may remain.
     Reading,
-    /// The body ended (or broke off); decoded events may remain.
-    Ended,
     /// Finished cleanly and drained.
     Done,
     /// Failed: every later call returns this error, without reading.
@@ -31,13 +29,12 @@ enum Phase {
 /// What a failed read means, as the transport tells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ReadFailure {
-    /// A timeout of this kind: the stream fails with it unless the server had finished.
+    /// A timeout of this kind: [`StreamDecoder::timed_out`] decides.
     Timeout(TimeoutKind),
     /// The caller cancelled the call: the stream fails with
     /// [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled), whatever was received.
     Cancelled,
-    /// The body broke off: an end of body (an interruption unless the server had
-    /// finished), the error kept as the cause.
+    /// The body broke off: [`StreamDecoder::broke_off`] decides.
     Broken,
 }
 
@@ -61,7 +58,7 @@ pub(crate) struct StreamEnd<'a> {
 }
 
 /// One streaming response body: see the module docs. The stream ends as
-/// `chat::EventReader`'s does (the README's "Your own transport" and its type docs).
+/// `chat::EventReader`'s does: as [`StreamDecoder`] decides, told what each read gave.
 pub(crate) struct BodyReader<R> {
     /// `None` once the body ended: dropping it closes the connection unless ureq has
     /// seen the body's end.
@@ -77,9 +74,6 @@ pub(crate) struct BodyReader<R> {
     /// After `[DONE]`, read (and discard) at most this many more body bytes to reach the
     /// end of the body; `None`: stop reading at `[DONE]`.
     drain_tail: Option<usize>,
-    /// The read error that broke the body off, kept as the source of the
-    /// [`ErrorKind::Interrupted`](crate::ErrorKind::Interrupted) error it leads to.
-    broken_by: Option<Arc<io::Error>>,
 }
 
 impl<R> fmt::Debug for BodyReader<R> {
@@ -115,7 +109,6 @@ impl<R: Read> BodyReader<R> {
             events: 0,
             classify,
             drain_tail,
-            broken_by: None,
         }
     }
 
@@ -129,7 +122,7 @@ impl<R: Read> BodyReader<R> {
             match &self.phase {
                 Phase::Failed(e) => return Err(e.clone()),
                 Phase::Done => return Ok(None),
-                Phase::Reading | Phase::Ended => {}
+                Phase::Reading => {}
             }
             match self.decoder.ready() {
                 Ok(true) => {
@@ -139,41 +132,35 @@ impl<R: Read> BodyReader<R> {
                 Ok(false) => {}
                 Err(e) => return Err(self.fail(e, hooks)),
             }
-            if matches!(self.phase, Phase::Ended) {
-                if self.decoder.accumulator().is_complete() {
-                    self.phase = Phase::Done;
-                    hooks.stream_end(&self.stream_end(None));
-                    return Ok(None);
+            // The body ended, or `data: [DONE]` came (nothing after it is decoded, and
+            // nothing is read unless a drain was asked for): the stream finished.
+            if !self.decoder.wants_input() {
+                if self.decoder.accumulator().received_done() {
+                    self.drain(hooks);
                 }
-                let partial = Arc::new(self.completion().clone());
-                let mut err = Error::interrupted(partial);
-                if let Some(cause) = self.broken_by.take() {
-                    err = err.with_cause(cause);
-                }
-                return Err(self.fail(err, hooks));
+                self.drop_reader(hooks);
+                self.phase = Phase::Done;
+                hooks.stream_end(&self.stream_end(None));
+                return Ok(None);
             }
-            // `data: [DONE]` ends the response: nothing after it is decoded, and
-            // nothing is read unless a drain was asked for.
-            let result = if self.decoder.accumulator().received_done() {
-                self.drain(hooks);
-                self.end_body(hooks)
-            } else {
-                self.read_more(hooks)
-            };
-            if let Err(e) = result {
+            if let Err(e) = self.read_more(hooks) {
                 return Err(self.fail(e, hooks));
             }
         }
     }
 
-    /// Reads once and feeds the decoder; at the end of the body (or when it breaks
-    /// off) drops the reader and ends the decoder.
+    /// Reads once and tells the decoder what the read gave: bytes, the end of the body,
+    /// a timeout or a body that broke off (the decoder decides what each means); a
+    /// cancel is this transport's, and fails the stream here.
     fn read_more(&mut self, hooks: &mut dyn Hooks) -> Result<(), Error> {
         let Some(reader) = self.reader.as_mut() else {
-            return self.end_body(hooks);
+            return self.decoder.end();
         };
         match reader.read(&mut self.buf) {
-            Ok(0) => self.end_body(hooks),
+            Ok(0) => {
+                self.drop_reader(hooks);
+                self.decoder.end()
+            }
             Ok(n) => {
                 let bytes = self.buf.get(..n).unwrap_or(&[]);
                 self.bytes_read = self.bytes_read.saturating_add(bytes.len() as u64);
@@ -189,21 +176,14 @@ impl<R: Read> BodyReader<R> {
                 ReadFailure::Cancelled => Err(Error::cancelled_with(Some(Arc::new(
                     self.completion().clone(),
                 )))),
-                // A body that breaks off is an end of body: merge what came, then
-                // Interrupted unless the server had finished.
                 ReadFailure::Broken => {
-                    self.broken_by = Some(Arc::new(e));
-                    self.end_body(hooks)
+                    self.drop_reader(hooks);
+                    self.decoder.broke_off(e)
                 }
-                // Once the server said it finished, a tail that stalls does not lose
-                // the answer: the stream ends there.
-                ReadFailure::Timeout(_) if self.decoder.accumulator().is_complete() => {
-                    self.end_body(hooks)
+                ReadFailure::Timeout(kind) => {
+                    self.drop_reader(hooks);
+                    self.decoder.timed_out(kind)
                 }
-                ReadFailure::Timeout(kind) => Err(Error::timeout_with(
-                    kind,
-                    Some(Arc::new(self.completion().clone())),
-                )),
             },
         }
     }
@@ -241,13 +221,11 @@ impl<R: Read> BodyReader<R> {
         }
     }
 
-    /// Drops the reader (once) and ends the decoder.
-    fn end_body(&mut self, hooks: &mut dyn Hooks) -> Result<(), Error> {
-        self.phase = Phase::Ended;
+    /// Drops the reader (once): the body ended, or will not be read again.
+    fn drop_reader(&mut self, hooks: &mut dyn Hooks) {
         if self.reader.take().is_some() {
             hooks.body_end();
         }
-        self.decoder.end()
     }
 
     /// Reads and merges the rest of the stream (events not taken are merged, not lent)
@@ -294,13 +272,11 @@ impl<R> BodyReader<R> {
         self.reader.take()
     }
 
-    /// Marks the end of a body of `bytes` bytes read outside (see
-    /// [`take_reader`](BodyReader::take_reader)).
+    /// Counts a body of `bytes` bytes read outside (see
+    /// [`take_reader`](BodyReader::take_reader)); its end is the decoder's to mark
+    /// ([`StreamDecoder::push_whole_body`]).
     pub(crate) fn body_read_outside(&mut self, bytes: usize) {
         self.bytes_read = self.bytes_read.saturating_add(bytes as u64);
-        if matches!(self.phase, Phase::Reading) {
-            self.phase = Phase::Ended;
-        }
     }
 
     /// Everything merged so far.

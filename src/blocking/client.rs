@@ -9,13 +9,12 @@ use ureq::http::{HeaderMap, HeaderName, HeaderValue, header};
 use crate::blocking::cancel::CancelToken;
 use crate::blocking::config::{CatalogNames, ClientBuilder, Config, Route};
 use crate::blocking::response::{
-    Rejected, Started, Why, completion_from_body, read_limited, since, started_or_rejected,
-    timeout_kind, transport,
+    Rejected, Started, Why, read_whole_body, since, started_or_rejected, timeout_kind, transport,
 };
 use crate::blocking::retry::{Delivery, Jitter, send_failure};
 use crate::blocking::stream::ChatStream;
 use crate::blocking::transport::{CallContext, is_cancel_ureq};
-use crate::chat::http::{Endpoint, FailedAttempt, HttpRequest};
+use crate::chat::http::{Attempts, Endpoint, FailedAttempt, HttpRequest};
 use crate::chat::{Catalog, ChatRequest, Completion, Protocol, Rule, StreamDecoder};
 use crate::error::{ConfigKind, Error, ErrorKind, TimeoutKind};
 
@@ -435,17 +434,19 @@ impl Client {
         token: Option<&CancelToken>,
     ) -> Result<Completion, Error> {
         let call_start = Instant::now();
-        let (started, _) = self.send(request, false, token, call_start)?;
+        let (started, decoder) = self.send(request, false, token, call_start)?;
         let attempts = started.attempts;
         let mut timings = started.timings();
         let call = &started.call;
         let request_id = started.request_id.as_deref();
-        let result = read_limited(
-            call.reader(started.body.into_reader()),
-            self.inner.config.max_body_bytes,
-            request_id,
-        )
-        .and_then(|body| completion_from_body(started.protocol, &body, request_id));
+        let limit = self.inner.config.max_body_bytes;
+        let body = call.reader(started.body.into_reader());
+        let (bytes, read) = read_whole_body(body, limit, request_id, None);
+        // The chat layer checks the body (its limit, UTF-8) and merges it.
+        let mut decoder = decoder.request_id(request_id.unwrap_or(""));
+        let result = read
+            .and_then(|()| decoder.push_whole_body(&bytes, limit))
+            .and_then(|()| decoder.finish());
         let mut completion = match result {
             Ok(completion) => completion,
             // A cancel can surface as whatever the cut body gave: the cancel is what
@@ -502,7 +503,6 @@ impl Client {
             let call = Call {
                 url: http.url(),
                 headers: &headers,
-                protocol,
                 stream,
                 body: http.body(),
                 token,
@@ -525,43 +525,36 @@ impl Client {
         // `build` turned a timeout too long for the clock into none; an overflow here
         // is no deadline all the same.
         let deadline = config.total_timeout.and_then(|t| call.start.checked_add(t));
-        let mut retry = 0u32;
-        // Every error returned says how many requests were sent and the server's
-        // last hint.
-        let mut hint = None;
-        let done = |error: Error, sent: u32, hint| error.with_attempts(sent).with_retry_after(hint);
+        // Every error returned says how many requests were sent and the server's last
+        // hint: the chat layer's record of the call's attempts keeps both.
+        let mut attempts = Attempts::new();
         loop {
             // Before each attempt: a call cancelled already sends nothing more.
             if call.token.is_some_and(CancelToken::is_cancelled) {
-                return Err(done(Error::cancelled(None), retry, hint));
+                return Err(attempts.error(Error::cancelled(None)));
             }
             let remaining = match deadline {
                 Some(d) => match d.checked_duration_since(Instant::now()) {
                     Some(r) if !r.is_zero() => Some(r),
-                    _ => {
-                        return Err(done(Error::timeout(TimeoutKind::Total, None), retry, hint));
-                    }
+                    _ => return Err(attempts.error(Error::timeout(TimeoutKind::Total, None))),
                 },
                 None => None,
             };
+            let sent = attempts.begin();
             let rejected = match self.attempt(call, remaining) {
                 Ok(started) => {
                     return Ok(Started {
-                        attempts: retry + 1,
+                        attempts: sent,
                         ..started
                     });
                 }
                 Err(rejected) => rejected,
             };
-            hint = rejected.error.retry_after().or(hint);
             // The chat layer's policy decides: what failed, how many requests were sent,
             // the server's hints, and nothing delivered yet (the answer has not started).
-            let Some(delay) =
-                config
-                    .retry
-                    .decide(retry + 1, rejected.failed(), false, inner.jitter.next())
+            let Some(delay) = attempts.retry(&config.retry, rejected.failed(), inner.jitter.next())
             else {
-                return Err(done(rejected.error, retry + 1, hint));
+                return Err(attempts.error(rejected.error));
             };
             if let Some(d) = deadline {
                 // A delay the clock cannot hold ends after any deadline.
@@ -570,12 +563,11 @@ impl Client {
                         "not retrying {}: the delay {delay:?} would pass the total timeout",
                         cause(&rejected.error)
                     );
-                    return Err(done(rejected.error, retry + 1, hint));
+                    return Err(attempts.error(rejected.error));
                 }
             }
             log::debug!(
-                "retry {} of {} in {delay:?} after {}",
-                retry + 1,
+                "retry {sent} of {} in {delay:?} after {}",
                 config.retry.max_retries,
                 cause(&rejected.error)
             );
@@ -592,9 +584,8 @@ impl Client {
                 }
             };
             if stopped {
-                return Err(done(Error::cancelled(None), retry + 1, hint));
+                return Err(attempts.error(Error::cancelled(None)));
             }
-            retry += 1;
         }
     }
 
@@ -634,9 +625,9 @@ impl Client {
         }
         let answer = match sent {
             // An error body is read inside the attempt's scope, so a cancel reaches it.
-            Ok(response) => context.run(|| {
-                started_or_rejected(response, call.protocol, call.stream, &context, call.start)
-            }),
+            Ok(response) => {
+                context.run(|| started_or_rejected(response, call.stream, &context, call.start))
+            }
             Err(e) => {
                 let delivery = if !config.own_transport {
                     Delivery::Unknown
@@ -688,7 +679,6 @@ impl fmt::Debug for DefaultHeaders<'_> {
 struct Call<'a> {
     url: &'a str,
     headers: &'a HeaderMap,
-    protocol: Protocol,
     stream: bool,
     body: &'a [u8],
     token: Option<&'a CancelToken>,

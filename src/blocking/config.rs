@@ -241,7 +241,7 @@ impl Default for ClientBuilder {
             connections: Connections::default(),
             allow_insecure_http: false,
             proxy: ProxySetting::FromEnv,
-            max_body_bytes: 64 << 20,
+            max_body_bytes: crate::chat::http::MAX_BODY,
             read_buffer: 16 * 1024,
             sleeper: None,
             user_agent: DEFAULT_USER_AGENT.to_owned(),

@@ -1,6 +1,7 @@
 //! Reading an HTTP answer from ureq: its head read by the chat layer's
 //! [`ResponseHead`] (which maps an error status and its body to an [`Error`]), the
-//! connection's reuse, a whole body up to its limit, read errors.
+//! connection's reuse, a whole body up to one byte past its limit (which the chat layer's
+//! decoder checks), read errors.
 //!
 //! Both the client (an answer to an attempt, a whole non-streaming body) and
 //! [`ChatStream`](crate::blocking::ChatStream) (read errors, a JSON body where a stream
@@ -13,14 +14,13 @@ use ureq::http::{HeaderMap, Response};
 
 use crate::blocking::transport::{CallContext, is_cancel};
 use crate::chat::http::{FailedAttempt, MAX_ERROR_BODY, ResponseHead};
-use crate::chat::{Accumulator, Completion, Protocol, Timings};
-use crate::error::{Error, LimitKind, MalformedChunk, TimeoutKind};
+use crate::chat::{Completion, Timings};
+use crate::error::{Error, TimeoutKind};
 
 /// A response that came back 2xx, ready to be read.
 pub(crate) struct Started {
     pub(crate) body: ureq::Body,
     pub(crate) request_id: Option<String>,
-    pub(crate) protocol: Protocol,
     /// A JSON body: asked for (not streaming), or sent where a stream was asked for.
     pub(crate) json_body: bool,
     /// Whether the connection can carry another request once this body is read to its
@@ -92,7 +92,6 @@ impl Rejected {
 /// [`ResponseHead::error`].
 pub(crate) fn started_or_rejected(
     response: Response<ureq::Body>,
-    protocol: Protocol,
     stream: bool,
     call: &CallContext,
     call_start: Instant,
@@ -109,7 +108,6 @@ pub(crate) fn started_or_rejected(
         return Ok(Started {
             body,
             request_id: head.request_id().map(str::to_owned),
-            protocol,
             json_body: head.is_json() || !stream,
             reusable: reusable(&parts),
             attempts: 0,
@@ -184,31 +182,24 @@ fn read_error_body(body: impl Read) -> Vec<u8> {
     bytes
 }
 
-/// Reads a whole 2xx body up to `limit` bytes.
-pub(crate) fn read_limited(
+/// Reads a whole 2xx body, at most one byte past `limit`: whether it is over the limit
+/// (and UTF-8) is [`StreamDecoder::push_whole_body`](crate::chat::StreamDecoder::push_whole_body)'s
+/// to say. A read error is mapped by [`read_error`] (with `partial` for a cancel), with
+/// the bytes read so far, which the caller counts.
+pub(crate) fn read_whole_body(
     body: impl Read,
     limit: usize,
     request_id: Option<&str>,
-) -> Result<String, Error> {
+    partial: Option<&Completion>,
+) -> (Vec<u8>, Result<(), Error>) {
     let mut bytes = Vec::new();
-    let limit64 = u64::try_from(limit).unwrap_or(u64::MAX);
-    let mut reader = body.take(limit64.saturating_add(1));
-    if let Err(e) = reader.read_to_end(&mut bytes) {
-        return Err(read_error(e, request_id, None));
-    }
-    if bytes.len() > limit {
-        return Err(Error::limit_exceeded(LimitKind::BodyBytes, limit).with_request_id(request_id));
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        let valid = e.utf8_error().valid_up_to();
-        let text = String::from_utf8_lossy(e.as_bytes());
-        Error::malformed(MalformedChunk::new(
-            format!("the response body is not UTF-8 (invalid byte at offset {valid})"),
-            &text,
-            0,
-        ))
-        .with_request_id(request_id)
-    })
+    let limit = u64::try_from(limit).unwrap_or(u64::MAX);
+    let read = body.take(limit.saturating_add(1)).read_to_end(&mut bytes);
+    let result = read.map(drop).map_err(|e| {
+        let partial = is_cancel(&e).then_some(partial).flatten();
+        read_error(e, request_id, partial)
+    });
+    (bytes, result)
 }
 
 /// Maps an error reading a body: a cancel to
@@ -229,15 +220,4 @@ pub(crate) fn read_error(
         }
         other => transport("reading the response body", other, request_id),
     }
-}
-
-/// Builds the completion of a non-streaming JSON body (either protocol's shape).
-pub(crate) fn completion_from_body(
-    protocol: Protocol,
-    body: &str,
-    request_id: Option<&str>,
-) -> Result<Completion, Error> {
-    let mut accumulator = Accumulator::new(protocol).request_id(request_id.unwrap_or(""));
-    accumulator.push_body(body)?;
-    accumulator.finish()
 }

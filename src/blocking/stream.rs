@@ -5,16 +5,16 @@
 //! the cancel token, recording, timings and logging.
 
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::blocking::body::{BodyReader, Hooks, ReadFailure, StreamEnd};
 use crate::blocking::cancel::CancelToken;
-use crate::blocking::response::{Started, completion_from_body, read_error, since, timeout_kind};
+use crate::blocking::response::{Started, read_whole_body, since, timeout_kind};
 use crate::blocking::transport::{CallContext, CallReader, is_cancel};
 use crate::chat::{Completion, OwnedStreamEvent, StreamDecoder, StreamEvent, Timings};
-use crate::error::{Error, ErrorKind, LimitKind};
+use crate::error::{Error, ErrorKind};
 
 /// The most body bytes read after `data: [DONE]` to reach the end of the body, so that
 /// ureq can return the connection to its pool: a server sends nothing but the chunked
@@ -741,38 +741,20 @@ impl<W: Write> ChatStream<W> {
     }
 
     /// A JSON body where a stream was expected (a gateway answering without SSE): read
-    /// it whole and merge it as one chunk.
+    /// it whole and merge it as one chunk, as the chat layer's decoder takes it.
     fn read_json_body(&mut self, body: CallReader<ureq::BodyReader<'static>>) -> Result<(), Error> {
-        let limit = u64::try_from(self.max_body_bytes).unwrap_or(u64::MAX);
-        let mut bytes = Vec::new();
-        let read = body.take(limit.saturating_add(1)).read_to_end(&mut bytes);
+        let request_id = self.request_id.as_deref();
+        // A cancelled stream carries what was merged (nothing, here), as it does from
+        // the SSE side.
+        let partial = self.reader.completion();
+        let (bytes, read) = read_whole_body(body, self.max_body_bytes, request_id, Some(partial));
         self.reader.body_read_outside(bytes.len());
         self.hooks.bytes(&bytes);
         self.hooks.body_end();
-        if let Err(e) = read {
-            // A cancelled stream carries what was merged (nothing, here), as it does
-            // from the SSE side.
-            let partial = is_cancel(&e).then(|| self.reader.completion());
-            return Err(read_error(e, self.request_id.as_deref(), partial));
-        }
-        if bytes.len() > self.max_body_bytes {
-            return Err(
-                Error::limit_exceeded(LimitKind::BodyBytes, self.max_body_bytes)
-                    .with_request_id(self.request_id.as_deref()),
-            );
-        }
-        let text = String::from_utf8_lossy(&bytes);
-        let decoder = self.reader.decoder_mut();
-        // Validate the whole body the non-streaming way first, for its error.
-        completion_from_body(
-            decoder.accumulator().protocol(),
-            &text,
-            self.request_id.as_deref(),
-        )?;
-        // Nothing was fed to the SSE side: ending it now keeps `finish` from looking
-        // for a last event there.
-        decoder.end()?;
-        decoder.accumulator_mut().push_body(&text)
+        read?;
+        self.reader
+            .decoder_mut()
+            .push_whole_body(&bytes, self.max_body_bytes)
     }
 
     /// Reads and merges the rest of the stream (events not taken are merged, not lent)

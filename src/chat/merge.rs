@@ -740,6 +740,16 @@ impl Accumulator {
         self.state.fail(err)
     }
 
+    /// Fails the accumulator with an error about input it never merged (a whole body
+    /// that is too long, or not UTF-8): as it is, without a partial completion.
+    pub(crate) fn fail_unmerged(&mut self, err: Error) -> Error {
+        if let Some(err) = &self.state.failed {
+            return err.clone();
+        }
+        self.state.failed = Some(err.clone());
+        err
+    }
+
     /// The next event owed from what was pushed, or `None` when all were taken.
     ///
     /// # Example

@@ -3,26 +3,12 @@
 
 use std::fmt;
 use std::io::{self, Read};
-use std::sync::Arc;
 
 use crate::chat::{Completion, Protocol, StreamDecoder, StreamEvent};
 use crate::error::{Error, TimeoutKind};
 
 /// The read buffer's size unless [`EventReader::read_buffer`] sets another.
 const DEFAULT_READ_BUFFER: usize = 16 * 1024;
-
-/// Where the reader is.
-#[derive(Debug)]
-enum Phase {
-    /// The body is still being read.
-    Reading,
-    /// The body ended (or broke off); decoded events may remain.
-    Ended,
-    /// Finished cleanly and drained.
-    Done,
-    /// Failed: every later call returns this error, without reading.
-    Failed(Error),
-}
 
 /// One streaming response body read from any [`Read`] (a socket, a
 /// `reqwest::blocking::Response`, a file holding a recorded body), giving the lent
@@ -45,7 +31,8 @@ enum Phase {
 /// [limits](crate::chat::AccumulatorLimits). Give it the body after HTTP framing: the bytes the
 /// server sent as the body, with chunked transfer encoding removed.
 ///
-/// The stream ends as `blocking::ChatStream`'s does:
+/// The stream ends as [`StreamDecoder`] decides, told what each read gave, which is how
+/// `blocking::ChatStream`'s ends too:
 ///
 /// - `Ok(None)` once the server finished (a finish reason or `data: [DONE]`) and every
 ///   event was taken. Nothing is read after `[DONE]`; at the end of the body (or at
@@ -58,11 +45,11 @@ enum Phase {
 ///   Once the server finished, a body that breaks off ends the stream normally (a usage
 ///   chunk that would have followed is then missing).
 /// - [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) when a read times out before the
-///   server finished.
+///   server finished; after, a stalled tail ends the stream normally.
 ///
 /// Every error carries what was merged ([`Error::partial`]). After an error the reader
 /// is fused: later calls return the same error, sharing its partial completion (an
-/// [`Arc`]) instead of copying it, and `R` is not read again.
+/// [`Arc`](std::sync::Arc)) instead of copying it, and `R` is not read again.
 ///
 /// # Timeouts
 ///
@@ -100,22 +87,18 @@ pub struct EventReader<R> {
     reader: Option<R>,
     decoder: StreamDecoder,
     buf: Vec<u8>,
-    phase: Phase,
     bytes_read: u64,
     events: u64,
-    /// The read error that broke the body off, kept as the source of the
-    /// [`ErrorKind::Interrupted`](crate::ErrorKind::Interrupted) error it leads to.
-    broken_by: Option<Arc<io::Error>>,
 }
 
 impl<R> fmt::Debug for EventReader<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EventReader")
-            .field("phase", &self.phase)
             .field("reading", &self.reader.is_some())
             .field("bytes_read", &self.bytes_read)
             .field("events", &self.events)
             .field("read_buffer", &self.buf.len())
+            .field("wants_input", &self.decoder.wants_input())
             .finish_non_exhaustive()
     }
 }
@@ -160,10 +143,8 @@ impl<R: Read> EventReader<R> {
             reader: Some(reader),
             decoder,
             buf: vec![0; DEFAULT_READ_BUFFER],
-            phase: Phase::Reading,
             bytes_read: 0,
             events: 0,
-            broken_by: None,
         }
     }
 
@@ -224,51 +205,38 @@ impl<R: Read> EventReader<R> {
     /// ```
     pub fn next_event(&mut self) -> Result<Option<StreamEvent<'_>>, Error> {
         loop {
-            match &self.phase {
-                Phase::Failed(e) => return Err(e.clone()),
-                Phase::Done => return Ok(None),
-                Phase::Reading | Phase::Ended => {}
-            }
             match self.decoder.ready() {
                 Ok(true) => {
                     self.events += 1;
                     return Ok(self.decoder.take_event());
                 }
                 Ok(false) => {}
-                Err(e) => return Err(self.fail(e)),
-            }
-            if matches!(self.phase, Phase::Ended) {
-                if self.decoder.accumulator().is_complete() {
-                    self.phase = Phase::Done;
-                    return Ok(None);
+                Err(e) => {
+                    self.reader = None;
+                    return Err(e);
                 }
-                let partial = Arc::new(self.completion().clone());
-                let mut err = Error::interrupted(partial);
-                if let Some(cause) = self.broken_by.take() {
-                    err = err.with_cause(cause);
-                }
-                return Err(self.fail(err));
             }
-            // `data: [DONE]` ends the response: nothing after it is read.
-            let result = if self.decoder.accumulator().received_done() {
-                self.end_body()
-            } else {
-                self.read_more()
-            };
-            if let Err(e) = result {
-                return Err(self.fail(e));
+            // The body ended, `data: [DONE]` came (nothing after it is read), or the
+            // stream failed: the stream is over.
+            if !self.decoder.wants_input() {
+                self.reader = None;
+                return Ok(None);
             }
+            self.read_more();
         }
     }
 
-    /// Reads once and feeds the decoder; at the end of the body (or when it breaks
-    /// off) drops the reader and ends the decoder.
-    fn read_more(&mut self) -> Result<(), Error> {
+    /// Reads once and tells the decoder what the read gave: bytes, the end of the body,
+    /// a timeout or a body that broke off. The decoder decides what each means; an error
+    /// it gives comes out of the next [`StreamDecoder::ready`].
+    fn read_more(&mut self) {
         let Some(reader) = self.reader.as_mut() else {
-            return self.end_body();
+            let _ = self.decoder.end();
+            return;
         };
-        match reader.read(&mut self.buf) {
-            Ok(0) => self.end_body(),
+        // Each call's error, if any, is the stream's: `ready` returns it next.
+        let _ = match reader.read(&mut self.buf) {
+            Ok(0) => self.decoder.end(),
             Ok(n) => {
                 let bytes = self.buf.get(..n).unwrap_or(&[]);
                 self.bytes_read = self.bytes_read.saturating_add(bytes.len() as u64);
@@ -276,33 +244,9 @@ impl<R: Read> EventReader<R> {
                 Ok(())
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
-            // Once the server said it finished, a tail that stalls does not lose the
-            // answer: the stream ends there.
-            Err(e) if is_timeout(&e) && !self.decoder.accumulator().is_complete() => Err(
-                Error::timeout_with(TimeoutKind::Idle, Some(Arc::new(self.completion().clone()))),
-            ),
-            Err(e) if is_timeout(&e) => self.end_body(),
-            // A body that breaks off is an end of body: merge what came, then
-            // Interrupted unless the server had finished.
-            Err(e) => {
-                self.broken_by = Some(Arc::new(e));
-                self.end_body()
-            }
-        }
-    }
-
-    /// Drops the reader and ends the decoder.
-    fn end_body(&mut self) -> Result<(), Error> {
-        self.phase = Phase::Ended;
-        self.reader = None;
-        self.decoder.end()
-    }
-
-    /// Records a terminal error, drops the reader, and returns the error.
-    fn fail(&mut self, e: Error) -> Error {
-        self.reader = None;
-        self.phase = Phase::Failed(e.clone());
-        e
+            Err(e) if is_timeout(&e) => self.decoder.timed_out(TimeoutKind::Idle),
+            Err(e) => self.decoder.broke_off(e),
+        };
     }
 
     /// Reads and merges the rest of the stream (events not taken are merged, not lent)

@@ -1,7 +1,9 @@
 //! [`StreamDecoder`]: the SSE decoder and the [`Accumulator`] joined, bytes in, events out.
 
+use std::sync::Arc;
+
 use crate::chat::{Accumulator, Completion, Protocol, StreamEvent};
-use crate::error::Error;
+use crate::error::{Cause, Error, LimitKind, MalformedChunk, TimeoutKind};
 use crate::sse;
 
 /// Bytes of one response body in, [`StreamEvent`]s out, a [`Completion`] at the end.
@@ -9,25 +11,49 @@ use crate::sse;
 ///
 /// Two phases, repeated, as ureq-proto's and quinn-proto's state machines are driven:
 ///
-/// 1. input: [`feed`](StreamDecoder::feed) the bytes a read gave, or, at the end of the
-///    body, [`end`](StreamDecoder::end);
-/// 2. output: [`ready`](StreamDecoder::ready) decodes what was fed until an event is
+/// 1. output: [`ready`](StreamDecoder::ready) decodes what was fed until an event is
 ///    owed and says whether one is; [`take_event`](StreamDecoder::take_event) lends it.
-///    Repeat until `ready` says `false`: then more input is needed, or, after `end`, the
-///    body is used up.
+///    Repeat until `ready` says `false`;
+/// 2. input, while [`wants_input`](StreamDecoder::wants_input) says so: one read of the
+///    body, told as it came: [`feed`](StreamDecoder::feed) the bytes it gave,
+///    [`end`](StreamDecoder::end) at the end of the body,
+///    [`timed_out`](StreamDecoder::timed_out) for a read that timed out,
+///    [`broke_off`](StreamDecoder::broke_off) for one that failed otherwise. Once
+///    `wants_input` says `false` (the body ended, `data: [DONE]` came, or the stream
+///    failed), the stream is over when `ready` says `false`: it finished.
 ///
-/// At the end [`finish`](StreamDecoder::finish) gives the completion (or
-/// [`Interrupted`](crate::ErrorKind::Interrupted) with what came, for a stream the
-/// server never finished). [`next_event`](StreamDecoder::next_event) is both output calls
-/// in one, for loops that hold no borrow across reads. Byte boundaries never matter: any
-/// split of the same bytes gives the same events and the same completion.
+/// How a stream ends is decided here, the same for every transport (the blocking client
+/// and [`EventReader`](crate::chat::EventReader) read through these calls):
+///
+/// - finished: the server sent a finish reason or `data: [DONE]`, and every event was
+///   taken. Nothing after `[DONE]` is needed: `wants_input` says `false` there.
+/// - [`Interrupted`](crate::ErrorKind::Interrupted), from `ready`, when the body ended
+///   or broke off before the server finished (once every event that came was taken),
+///   with what came as [`Error::partial`] and the read's error, if it broke off, as the
+///   [`source`](std::error::Error::source). Once the server finished, a body that breaks
+///   off ends the stream normally (a usage chunk that would have followed is then
+///   missing).
+/// - [`Timeout`](crate::ErrorKind::Timeout), from `timed_out`, when a read times out
+///   before the server finished, with what came; once it finished, a stalled tail ends
+///   the stream normally.
+/// - an error the server sent, a malformed chunk, a framing error or a limit, from
+///   `ready`.
+///
+/// After an error the stream is failed: every later call ([`ready`](StreamDecoder::ready),
+/// [`next_event`](StreamDecoder::next_event), [`end`](StreamDecoder::end),
+/// [`finish`](StreamDecoder::finish)) returns the same error and decodes nothing more.
+/// [`finish`](StreamDecoder::finish) gives the completion.
+/// [`next_event`](StreamDecoder::next_event) is both output calls in one, for loops that
+/// hold no borrow across reads. Byte boundaries never matter: any split of the same
+/// bytes gives the same events and the same completion. A body that is not SSE (a
+/// non-streaming answer, or a gateway's JSON answer to a streaming request) is read
+/// whole and given to [`push_whole_body`](StreamDecoder::push_whole_body).
 ///
 /// The two calls exist for code that reads in the same function that returns the event,
 /// which is what an async `next_event` is: returning a borrow taken inside the read loop
 /// is rejected by the borrow checker (E0499) when the loop must go on to read, but
 /// `ready` returns a `bool`, which holds no borrow, and `take_event` is called only on
-/// the path that returns. The OpenAI-compatible stream's `data: [DONE]` needs nothing
-/// after it: stop reading once [`Accumulator::received_done`] says so.
+/// the path that returns.
 ///
 /// At the end of the body, an event left without its final blank line is still merged when
 /// its last line was complete, or when that line is complete JSON (DashScope's native
@@ -42,8 +68,10 @@ use crate::sse;
 /// since the body is always ready.
 ///
 /// ```
+/// use std::io::ErrorKind as IoKind;
+///
 /// use dashscope_glm::chat::{Protocol, StreamDecoder, StreamEvent};
-/// use dashscope_glm::Error;
+/// use dashscope_glm::{Error, TimeoutKind};
 ///
 /// /// A body that reads asynchronously: `Ok(0)` at its end.
 /// trait AsyncBody {
@@ -54,31 +82,24 @@ use crate::sse;
 ///     body: B,
 ///     decoder: StreamDecoder,
 ///     buf: Vec<u8>,
-///     ended: bool,
 /// }
 ///
 /// impl<B: AsyncBody> Events<B> {
-///     /// The next event, lent; `Ok(None)` once the body is used up.
+///     /// The next event, lent; `Ok(None)` once the stream finished.
 ///     async fn next_event(&mut self) -> Result<Option<StreamEvent<'_>>, Error> {
 ///         loop {
 ///             if self.decoder.ready()? {
 ///                 return Ok(self.decoder.take_event());
 ///             }
-///             if self.ended {
+///             if !self.decoder.wants_input() {
 ///                 return Ok(None);
 ///             }
-///             // `[DONE]` ends the answer: nothing after it is read.
-///             let n = if self.decoder.accumulator().received_done() {
-///                 0
-///             } else {
-///                 let read = self.body.read(&mut self.buf).await;
-///                 read.map_err(|e| Error::transport("reading the body", e))?
-///             };
-///             if n == 0 {
-///                 self.ended = true;
-///                 self.decoder.end()?;
-///             } else {
-///                 self.decoder.feed(&self.buf[..n]);
+///             match self.body.read(&mut self.buf).await {
+///                 Ok(0) => self.decoder.end()?,
+///                 Ok(n) => self.decoder.feed(&self.buf[..n]),
+///                 Err(e) if e.kind() == IoKind::Interrupted => {}
+///                 Err(e) if e.kind() == IoKind::TimedOut => self.decoder.timed_out(TimeoutKind::Idle)?,
+///                 Err(e) => self.decoder.broke_off(e)?,
 ///             }
 ///         }
 ///     }
@@ -100,7 +121,6 @@ use crate::sse;
 ///     body: Recorded(body),
 ///     decoder: StreamDecoder::new(Protocol::OpenAiCompatible),
 ///     buf: vec![0; 16 * 1024],
-///     ended: false,
 /// };
 /// let text = block_on(async {
 ///     let mut text = String::new();
@@ -159,6 +179,10 @@ pub struct StreamDecoder {
     ended: bool,
     /// The end of the body was merged (at most once).
     eof_merged: bool,
+    /// The read error that broke the body off ([`broke_off`](StreamDecoder::broke_off)),
+    /// kept as the source of the [`Interrupted`](crate::ErrorKind::Interrupted) error it
+    /// leads to.
+    broken_by: Option<Cause>,
 }
 
 impl StreamDecoder {
@@ -258,6 +282,7 @@ impl StreamDecoder {
             accumulator,
             ended: false,
             eof_merged: false,
+            broken_by: None,
         }
     }
 
@@ -346,15 +371,18 @@ impl StreamDecoder {
     /// The output phase's first half: merges what was fed (and, after
     /// [`end`](StreamDecoder::end), the end of the body) until an event is owed, and says
     /// whether one is; [`take_event`](StreamDecoder::take_event) then lends it. `false`
-    /// means more input is needed, or, after `end`, that every event was taken. It
-    /// returns a `bool`, not a borrow, so a loop that reads more input when it is
-    /// `false` compiles where one around [`next_event`](StreamDecoder::next_event) may not
-    /// (see the type docs).
+    /// means more input is needed while [`wants_input`](StreamDecoder::wants_input) says
+    /// so, and else that the stream finished and every event was taken. It returns a
+    /// `bool`, not a borrow, so a loop that reads more input when it is `false` compiles
+    /// where one around [`next_event`](StreamDecoder::next_event) may not (see the type
+    /// docs).
     ///
     /// # Errors
     ///
-    /// As [`next_event`](StreamDecoder::next_event): the stream is failed after an error,
-    /// and every later call returns the same one.
+    /// As [`next_event`](StreamDecoder::next_event), and
+    /// [`ErrorKind::Interrupted`](crate::ErrorKind::Interrupted) once the body ended (or
+    /// broke off) before the server finished and every event that came was taken. The
+    /// stream is failed after an error, and every later call returns the same one.
     ///
     /// # Example
     ///
@@ -389,9 +417,24 @@ impl StreamDecoder {
                     self.eof_merged = true;
                     self.merge_eof()?;
                 }
+                None if self.ended && !self.accumulator.is_complete() => {
+                    return Err(self.interrupted());
+                }
                 None => return Ok(false),
             }
         }
+    }
+
+    /// Fails the stream as interrupted: the body ended (or broke off) before the server
+    /// finished. The error carries what came, and the read error that broke the body
+    /// off, if one did.
+    fn interrupted(&mut self) -> Error {
+        let partial = Arc::new(self.accumulator.completion().clone());
+        let mut err = Error::interrupted(partial);
+        if let Some(cause) = self.broken_by.take() {
+            err = err.with_cause(cause);
+        }
+        self.accumulator.fail(err)
     }
 
     /// At the end of the body, once every complete item was merged: merges the event
@@ -427,8 +470,9 @@ impl StreamDecoder {
     /// Marks the end of the body; nothing is decoded or dropped here. Every event still
     /// owed, those fed but not yet taken and those the end gives (an event left without
     /// its blank line, see the type docs), comes out of
-    /// [`next_event`](StreamDecoder::next_event) afterwards, in order. Calling it twice
-    /// changes nothing; bytes fed after it are not decoded.
+    /// [`next_event`](StreamDecoder::next_event) afterwards, in order; then, if the
+    /// server had not finished, [`ErrorKind::Interrupted`](crate::ErrorKind::Interrupted).
+    /// Calling it twice changes nothing; bytes fed after it are not decoded.
     ///
     /// # Errors
     ///
@@ -459,6 +503,209 @@ impl StreamDecoder {
         }
     }
 
+    /// A read of the body failed in another way than a timeout: the connection was
+    /// reset or closed mid-frame, the HTTP framing broke. That is the end of the body,
+    /// as [`end`](StreamDecoder::end) marks it: the events that came still come out, and
+    /// then, if the server had not finished,
+    /// [`ErrorKind::Interrupted`](crate::ErrorKind::Interrupted), with `cause` as its
+    /// [`source`](std::error::Error::source). Once the server finished (a finish reason
+    /// came), the stream ends normally: a usage chunk that would have followed is then
+    /// missing. A transport retries a read that was only interrupted (a signal) itself.
+    ///
+    /// # Errors
+    ///
+    /// The error the stream already failed with, if any, as [`end`](StreamDecoder::end).
+    ///
+    /// # Example
+    ///
+    /// This example breaks a body off before and after the finish reason.
+    ///
+    /// ```
+    /// use std::error::Error as _;
+    /// use dashscope_glm::chat::{Protocol, StreamDecoder};
+    /// use dashscope_glm::ErrorKind;
+    ///
+    /// let reset = || std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+    /// let mut stream = StreamDecoder::new(Protocol::OpenAiCompatible);
+    /// stream.feed(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}\n\n");
+    /// stream.broke_off(reset())?;
+    /// assert!(stream.ready()?); // "Hel" came
+    /// let _ = stream.take_event();
+    /// let err = stream.ready().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Interrupted);
+    /// assert_eq!(err.partial().unwrap().message.content, "Hel");
+    /// assert_eq!(err.source().unwrap().to_string(), reset().to_string());
+    ///
+    /// let mut finished = StreamDecoder::new(Protocol::OpenAiCompatible);
+    /// finished.feed(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\n");
+    /// while finished.next_event()?.is_some() {}
+    /// finished.broke_off(reset())?;
+    /// assert_eq!(finished.next_event()?, None);
+    /// assert_eq!(finished.finish()?.message.content, "Hi");
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
+    pub fn broke_off(
+        &mut self,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Result<(), Error> {
+        if !self.ended && self.accumulator.failure().is_none() {
+            self.broken_by = Some(Arc::new(cause));
+        }
+        self.end()
+    }
+
+    /// A read of the body timed out (`kind`: the transport's idle timeout, or a total
+    /// deadline). Before the server finished, the stream fails with
+    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) of that kind, carrying what came.
+    /// Once it finished (a finish reason came, and the server then stalled before its
+    /// usage chunk, `[DONE]` or the end of the body), the answer is complete and the
+    /// timeout is the end of the body, as [`end`](StreamDecoder::end) marks it: the stream
+    /// ends normally. Call it where a read would go, once
+    /// [`ready`](StreamDecoder::ready) said `false`; after the end of the body it changes
+    /// nothing.
+    ///
+    /// # Errors
+    ///
+    /// The timeout, when the server had not finished; the error the stream already failed
+    /// with, if any. Every later call returns the same one.
+    ///
+    /// # Example
+    ///
+    /// This example times a stream out before and after the finish reason.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Protocol, StreamDecoder};
+    /// use dashscope_glm::{ErrorKind, TimeoutKind};
+    ///
+    /// let mut stream = StreamDecoder::new(Protocol::OpenAiCompatible);
+    /// stream.feed(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}\n\n");
+    /// while stream.next_event()?.is_some() {}
+    /// let err = stream.timed_out(TimeoutKind::Idle).unwrap_err();
+    /// assert_eq!(err.timeout_kind(), Some(TimeoutKind::Idle));
+    /// assert_eq!(err.partial().unwrap().message.content, "Hel");
+    /// assert_eq!(stream.next_event(), Err(err));
+    ///
+    /// let mut finished = StreamDecoder::new(Protocol::OpenAiCompatible);
+    /// finished.feed(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\n");
+    /// while finished.next_event()?.is_some() {}
+    /// finished.timed_out(TimeoutKind::Idle)?;
+    /// assert!(!finished.wants_input());
+    /// assert_eq!(finished.finish()?.message.content, "Hi");
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
+    pub fn timed_out(&mut self, kind: TimeoutKind) -> Result<(), Error> {
+        if let Some(err) = self.accumulator.failure() {
+            return Err(err.clone());
+        }
+        // After the end of the body there is nothing left to time out.
+        if self.ended || self.accumulator.is_complete() {
+            return self.end();
+        }
+        let partial = Arc::new(self.accumulator.completion().clone());
+        Err(self
+            .accumulator
+            .fail(Error::timeout_with(kind, Some(partial))))
+    }
+
+    /// Whether to read more of the body, once [`ready`](StreamDecoder::ready) said
+    /// `false`: `false` after the end of the body ([`end`](StreamDecoder::end),
+    /// [`broke_off`](StreamDecoder::broke_off), a [`timed_out`](StreamDecoder::timed_out)
+    /// that ended the stream), after `data: [DONE]` (nothing after it is decoded: a
+    /// transport that pools connections may read the tail to the end of the body, and
+    /// drop it) and after an error. `ready` saying `false` when this says `false` means
+    /// the stream finished.
+    ///
+    /// # Example
+    ///
+    /// This example stops reading at `[DONE]`, whatever follows it.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::{Protocol, StreamDecoder};
+    ///
+    /// let mut stream = StreamDecoder::new(Protocol::OpenAiCompatible);
+    /// assert!(stream.wants_input());
+    /// stream.feed(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: [DONE]\n\n");
+    /// while stream.ready()? {
+    ///     let _ = stream.take_event();
+    /// }
+    /// assert!(!stream.wants_input());
+    /// assert_eq!(stream.finish()?.message.content, "Hi");
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
+    #[must_use]
+    pub fn wants_input(&self) -> bool {
+        !self.ended && !self.accumulator.received_done() && self.accumulator.failure().is_none()
+    }
+
+    /// Takes a whole body that is not SSE, read to its end (or to one byte past
+    /// `limit`): a non-streaming call's answer, or a gateway's JSON answer to a streaming
+    /// request ([`ResponseHead::is_json`](crate::chat::http::ResponseHead::is_json)). It
+    /// ends the body ([`end`](StreamDecoder::end); give it no SSE bytes), checks the body
+    /// and merges it as the only chunk of a finished answer
+    /// ([`Accumulator::push_body`]); its events then come out of
+    /// [`next_event`](StreamDecoder::next_event), and [`finish`](StreamDecoder::finish)
+    /// gives the completion. `limit` is the most bytes a whole body may have (the
+    /// blocking client's `max_body_bytes`, [`MAX_BODY`](crate::chat::http::MAX_BODY) by
+    /// default): a transport reads at most `limit + 1` bytes and hands them here.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Limit`](crate::ErrorKind::Limit) ([`LimitKind::BodyBytes`]) for a body
+    /// over `limit` and [`ErrorKind::Malformed`](crate::ErrorKind::Malformed) for one that
+    /// is not UTF-8, each with the request id the decoder was given and no partial
+    /// completion (nothing was merged); as [`Accumulator::push_body`] for a body that is
+    /// not an answer (an error inside a 200, HTML, cut JSON). The stream is failed after
+    /// it, as after any error.
+    ///
+    /// # Example
+    ///
+    /// This example merges a whole answer, and refuses one that is not UTF-8.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::http::MAX_BODY;
+    /// use dashscope_glm::chat::{Protocol, StreamDecoder, StreamEvent};
+    /// use dashscope_glm::ErrorKind;
+    ///
+    /// let body = br#"{"choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}]}"#;
+    /// let mut stream = StreamDecoder::new(Protocol::OpenAiCompatible).request_id("r-1");
+    /// stream.push_whole_body(body, MAX_BODY)?;
+    /// assert_eq!(stream.next_event()?, Some(StreamEvent::Content("Hi")));
+    /// assert_eq!(stream.finish()?.message.content, "Hi");
+    ///
+    /// let latin1 = b"{\"choices\":[{\"index\":0,\"message\":{\"content\":\"H\xe9\"}}]}";
+    /// let mut stream = StreamDecoder::new(Protocol::OpenAiCompatible).request_id("r-2");
+    /// let err = stream.push_whole_body(latin1, MAX_BODY).unwrap_err();
+    /// assert_eq!((err.kind(), err.request_id()), (ErrorKind::Malformed, Some("r-2")));
+    /// assert_eq!(stream.finish(), Err(err));
+    /// # Ok::<(), dashscope_glm::Error>(())
+    /// ```
+    pub fn push_whole_body(&mut self, body: &[u8], limit: usize) -> Result<(), Error> {
+        self.end()?;
+        if body.len() > limit {
+            let err = Error::limit_exceeded(LimitKind::BodyBytes, limit);
+            return Err(self.fail_unmerged(err));
+        }
+        match std::str::from_utf8(body) {
+            Ok(text) => self.accumulator.push_body(text),
+            Err(e) => {
+                let lossy = String::from_utf8_lossy(body);
+                let message = format!(
+                    "the response body is not UTF-8 (invalid byte at offset {})",
+                    e.valid_up_to()
+                );
+                let err = Error::malformed(MalformedChunk::new(message, &lossy, 0));
+                Err(self.fail_unmerged(err))
+            }
+        }
+    }
+
+    /// Fails the stream with an error about a body never merged, naming the request.
+    fn fail_unmerged(&mut self, err: Error) -> Error {
+        let request_id = self.accumulator.completion().request_id.as_deref();
+        let err = err.with_request_id(request_id);
+        self.accumulator.fail_unmerged(err)
+    }
+
     /// The accumulator: the completion so far, tool calls, flags.
     #[must_use]
     pub fn accumulator(&self) -> &Accumulator {
@@ -466,10 +713,10 @@ impl StreamDecoder {
     }
 
     /// The accumulator, to configure it in place before the first event, or to merge
-    /// into it a body that is not SSE: a whole JSON answer where a stream was asked for
-    /// (a gateway that answers without streaming), which
-    /// [`Accumulator::push_data`] takes as one chunk. Pushing to it while SSE bytes are
-    /// being fed mixes two sources in an order of your choosing.
+    /// into it chunks that are not SSE ([`Accumulator::push_data`]; a whole body read
+    /// from the network goes to [`push_whole_body`](StreamDecoder::push_whole_body),
+    /// which checks it first). Pushing to it while SSE bytes are being fed mixes two
+    /// sources in an order of your choosing.
     ///
     /// # Example
     ///
@@ -496,7 +743,10 @@ impl StreamDecoder {
     ///
     /// # Errors
     ///
-    /// As [`Accumulator::finish`].
+    /// The error the stream failed with, if it did; else, as
+    /// [`ready`](StreamDecoder::ready) after the end,
+    /// [`ErrorKind::Interrupted`](crate::ErrorKind::Interrupted) (with what came) when the
+    /// server never finished, or an error the rest of the body holds.
     ///
     /// # Example
     ///

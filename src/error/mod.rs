@@ -23,7 +23,7 @@ pub(crate) use parts::snippet;
 pub use parts::{ApiError, ApiErrorOrigin, HttpError, MalformedChunk, ToolArgumentsError};
 
 /// A foreign cause kept as an error's [`source`](std::error::Error::source).
-type Cause = Arc<dyn std::error::Error + Send + Sync + 'static>;
+pub(crate) type Cause = Arc<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Everything that can go wrong between a request and a [`Completion`].
 ///
@@ -216,14 +216,50 @@ impl Error {
         Self::from_detail(Detail::Limit(LimitExceeded { kind, limit }))
     }
 
-    pub(crate) fn validation(rule: Rule, message: impl Into<String>) -> Self {
+    /// A request refused before anything was sent: it breaks `rule`, and `message` says
+    /// what is wrong and how to fix it. [`ChatRequest::validate`](crate::chat::ChatRequest::validate)
+    /// and [`Endpoint::request`](crate::chat::http::Endpoint::request) give these; this is
+    /// for an SDK of your own that refuses a request by a rule of its own the same way
+    /// ([`Rule::InvalidHeader`] for a header its HTTP library reads more strictly, say).
+    /// [`kind`](Error::kind) is [`ErrorKind::Validation`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use dashscope_glm::chat::Rule;
+    /// use dashscope_glm::{Category, Error, ErrorKind};
+    ///
+    /// let err = Error::validation(Rule::InvalidHeader, "the header x-trace is not valid HTTP");
+    /// assert_eq!((err.kind(), err.category()), (ErrorKind::Validation, Category::InvalidRequest));
+    /// assert_eq!(err.rule(), Some(Rule::InvalidHeader));
+    /// assert!(err.to_string().ends_with("the header x-trace is not valid HTTP"));
+    /// ```
+    #[must_use]
+    pub fn validation(rule: Rule, message: impl Into<String>) -> Self {
         Self::from_detail(Detail::Validation {
             rule,
             message: message.into(),
         })
     }
 
-    pub(crate) fn config(kind: ConfigKind, message: impl Into<String>) -> Self {
+    /// A setting that cannot be used, of `kind`; `message` says which and why. The
+    /// blocking client's builder gives these; this is for an SDK of your own whose
+    /// settings (an endpoint for each protocol, a proxy) are checked the same way.
+    /// [`kind`](Error::kind) is [`ErrorKind::Config`].
+    ///
+    /// # Example
+    ///
+    /// This example refuses a request of a protocol the SDK has no URL for.
+    ///
+    /// ```
+    /// use dashscope_glm::{ConfigKind, Error, ErrorKind};
+    ///
+    /// let err = Error::config(ConfigKind::Url, "no URL for the native protocol");
+    /// assert_eq!((err.kind(), err.config_kind()), (ErrorKind::Config, Some(ConfigKind::Url)));
+    /// assert_eq!(err.to_string(), "configuration: no URL for the native protocol");
+    /// ```
+    #[must_use]
+    pub fn config(kind: ConfigKind, message: impl Into<String>) -> Self {
         Self::from_detail(Detail::Config {
             kind,
             message: message.into(),
@@ -246,26 +282,77 @@ impl Error {
         self
     }
 
-    /// Sets the request id the response headers gave, unless one is set already.
+    /// The error with the request id the response head gave (its `x-request-id`,
+    /// [`ResponseHead::request_id`](crate::chat::http::ResponseHead::request_id)), unless
+    /// it has one already; `None` changes nothing. For transports of your own: an error
+    /// of your transport once the head is in (a whole body that failed to read, say)
+    /// names the request the way the blocking client's does. An id the server put in an
+    /// error body, and one a stream carried, still come first in
+    /// [`request_id`](Error::request_id).
+    ///
+    /// # Example
+    ///
+    /// This example names the request whose body broke off.
+    ///
+    /// ```
+    /// use dashscope_glm::chat::http::ResponseHead;
+    /// use dashscope_glm::Error;
+    ///
+    /// let head = ResponseHead::new(200, [("x-request-id", "7c1e9a")]);
+    /// let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+    /// let err = Error::transport("reading the response body", reset).with_request_id(head.request_id());
+    /// assert_eq!(err.request_id(), Some("7c1e9a"));
+    /// // The first id given stays.
+    /// assert_eq!(err.with_request_id(Some("other")).request_id(), Some("7c1e9a"));
+    /// ```
     #[must_use]
-    pub(crate) fn with_request_id(mut self, id: Option<&str>) -> Self {
+    pub fn with_request_id(mut self, id: Option<&str>) -> Self {
         if self.inner.request_id.is_none() {
             self.inner.request_id = id.map(str::to_owned);
         }
         self
     }
 
-    /// Sets the number of requests sent for the call.
-    #[cfg(feature = "blocking")]
+    /// The error with the number of requests sent for the call, retries included
+    /// ([`attempts`](Error::attempts)); the message then says "after N requests" when N
+    /// is more than 1. For transports of your own, which count their attempts:
+    /// [`Attempts::error`](crate::chat::http::Attempts::error) sets it with the server's
+    /// last retry hint at the end of a retry loop, and an error of an answer that had
+    /// started (a stream cut short) gets the count with this.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use dashscope_glm::{Error, TimeoutKind};
+    ///
+    /// let err = Error::timeout(TimeoutKind::Connect, None).with_attempts(3);
+    /// assert_eq!(err.attempts(), 3);
+    /// assert_eq!(err.to_string(), "timed out connecting (after 3 requests)");
+    /// ```
     #[must_use]
-    pub(crate) fn with_attempts(mut self, attempts: u32) -> Self {
+    pub fn with_attempts(mut self, attempts: u32) -> Self {
         self.inner.attempts = attempts;
         self
     }
 
-    /// Sets the server's retry hint.
+    /// The error with the server's retry hint ([`retry_after`](Error::retry_after));
+    /// `None` takes it away. [`ResponseHead::error`](crate::chat::http::ResponseHead::error)
+    /// gives an error status its own answer's hint; a retry loop that ends on an answer
+    /// without one keeps an earlier answer's, as
+    /// [`Attempts::error`](crate::chat::http::Attempts::error) does.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use dashscope_glm::{Error, HttpError};
+    ///
+    /// let err = Error::from(HttpError::new(503, "busy")).with_retry_after(Some(Duration::from_secs(2)));
+    /// assert_eq!(err.retry_after(), Some(Duration::from_secs(2)));
+    /// assert!(err.to_string().ends_with("(the server asked to retry after 2s)"));
+    /// ```
     #[must_use]
-    pub(crate) fn with_retry_after(mut self, hint: Option<Duration>) -> Self {
+    pub fn with_retry_after(mut self, hint: Option<Duration>) -> Self {
         self.inner.retry_after = hint;
         self
     }
@@ -452,11 +539,13 @@ impl Error {
         self.inner.partial.as_deref()
     }
 
-    /// How many requests the blocking client sent for this call, retries included: 1
-    /// for a call that failed on its first request, 3 for one that failed after two
-    /// retries; 0 when nothing was sent (a request refused by validation, a cancel
-    /// before the first request) and for errors of the sans-IO layers, which send
-    /// nothing.
+    /// How many requests the client sent for this call, retries included: 1 for a call
+    /// that failed on its first request, 3 for one that failed after two retries; 0 when
+    /// nothing was sent (a request refused by validation, a cancel before the first
+    /// request) and for errors of the sans-IO layers, which send nothing. The blocking
+    /// client sets it on every error it returns; a transport of your own sets it with
+    /// [`with_attempts`](Error::with_attempts) (or
+    /// [`Attempts::error`](crate::chat::http::Attempts::error)).
     #[must_use]
     pub fn attempts(&self) -> u32 {
         self.inner.attempts
@@ -815,7 +904,6 @@ mod tests {
         );
     }
 
-    #[cfg(feature = "blocking")]
     #[test]
     fn display_says_attempts_and_the_hint() {
         let err = Error::from(ApiError::new(

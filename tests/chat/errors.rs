@@ -222,3 +222,81 @@ fn in_band_errors_say_they_came_in_the_stream() {
         (ErrorKind::Api, Some(503))
     );
 }
+
+/// What a transport of its own sets on an error: the request id of the answer's head,
+/// the requests it sent, the server's last hint. Each is kept as given, reads back
+/// through its accessor, says itself in the message, and counts for equality.
+#[test]
+fn a_transport_s_builders_set_what_it_knows() {
+    use dashscope_glm::{ApiError, Category, ConfigKind, chat::Rule};
+    use std::time::Duration;
+
+    // The request id: the first one given stays; an error body's own id comes first.
+    let reset = || std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+    let err = Error::transport("reading the response body", reset());
+    assert_eq!(err.request_id(), None);
+    let err = err.with_request_id(None).with_request_id(Some("hdr-1"));
+    assert_eq!(err.request_id(), Some("hdr-1"));
+    assert_eq!(
+        err.clone().with_request_id(Some("hdr-2")).request_id(),
+        Some("hdr-1")
+    );
+    assert!(err.to_string().ends_with("[request id hdr-1]"), "{err}");
+    let mut api = ApiError::new(500, None, "boom".into(), None);
+    api.request_id = Some("body-1".into());
+    let api = Error::from(api).with_request_id(Some("hdr-1"));
+    assert_eq!(api.request_id(), Some("body-1"));
+
+    // The attempts and the hint, in the message and in equality.
+    let busy = Error::from(HttpError::new(503, ""));
+    let told = busy
+        .clone()
+        .with_attempts(3)
+        .with_retry_after(Some(Duration::from_millis(1500)));
+    assert_eq!(
+        (told.attempts(), told.retry_after()),
+        (3, Some(Duration::from_millis(1500)))
+    );
+    assert!(
+        told.to_string()
+            .ends_with(" (after 3 requests; the server asked to retry after 1.5s)"),
+        "{told}"
+    );
+    assert_ne!(told, busy);
+    assert_eq!(told.clone().with_attempts(0).with_retry_after(None), busy);
+    assert_eq!(busy.clone().with_attempts(1).to_string(), busy.to_string());
+    // Setting them changes nothing else.
+    assert_eq!(
+        (told.kind(), told.status(), told.is_retryable()),
+        (busy.kind(), busy.status(), busy.is_retryable())
+    );
+
+    // A setting and a rule of an SDK's own.
+    let config = Error::config(ConfigKind::Url, "no URL for the native protocol");
+    assert_eq!(
+        (config.kind(), config.category()),
+        (ErrorKind::Config, Category::InvalidRequest)
+    );
+    assert_eq!(config.config_kind(), Some(ConfigKind::Url));
+    assert_eq!(
+        config.to_string(),
+        "configuration: no URL for the native protocol"
+    );
+    let key = Error::config(ConfigKind::ApiKey, "no key");
+    assert_eq!(key.category(), Category::Auth);
+    let refused = Error::validation(Rule::InvalidHeader, "the header x-a is not valid HTTP");
+    assert_eq!(
+        (refused.kind(), refused.rule()),
+        (ErrorKind::Validation, Some(Rule::InvalidHeader))
+    );
+    assert_eq!(refused.category(), Category::InvalidRequest);
+    assert!(!refused.is_retryable() && !config.is_retryable());
+    for err in [&config, &refused] {
+        assert!(err.source().is_none());
+        assert!(err.partial().is_none());
+    }
+    // The same as the library's own: a request refused by the catalog says its rule the
+    // same way.
+    let too_long = Error::validation(Rule::MaxTokensAboveLimit, "too many");
+    assert_eq!(too_long.category(), Category::ContextLength);
+}

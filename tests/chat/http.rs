@@ -8,7 +8,8 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dashscope_glm::chat::http::{
-    Endpoint, FailedAttempt, MAX_ERROR_BODY, ResponseHead, RetryPolicy, error_from_response,
+    Attempts, Endpoint, FailedAttempt, MAX_ERROR_BODY, ResponseHead, RetryPolicy,
+    error_from_response,
 };
 use dashscope_glm::chat::{Catalog, ChatRequest, Model, Protocol, Rule};
 use dashscope_glm::{ApiErrorOrigin, Category, ConfigKind, Error, ErrorKind, HttpError};
@@ -726,5 +727,149 @@ fn a_status_error_without_a_hint_backs_off() {
     assert_eq!(
         RetryPolicy::default().decide(1, failed, false, 0.0),
         Some(Duration::from_millis(500))
+    );
+}
+
+// --- a call's attempts --------------------------------------------------------------------
+
+/// Runs a call's retry loop over `answers` (status and headers, an empty body each) with
+/// `policy`, as a transport does: the error it returns, and the delays it slept.
+fn run_loop(policy: RetryPolicy, answers: &[(u16, &[(&str, &str)])]) -> (Error, Vec<Duration>) {
+    let mut attempts = Attempts::new();
+    let mut delays = Vec::new();
+    let mut answers = answers.iter();
+    loop {
+        let n = attempts.begin();
+        assert_eq!(n, attempts.count());
+        let (status, headers) = answers.next().expect("the policy stopped in time");
+        let head = ResponseHead::new(*status, headers.iter().copied());
+        let error = head.error(b"", now());
+        let failed = FailedAttempt::Status {
+            head: &head,
+            error: &error,
+        };
+        // The record asks the policy for the count-th request, nothing delivered.
+        let want = policy.decide(n, failed, false, 0.25);
+        match attempts.retry(&policy, failed, 0.25) {
+            Some(delay) => {
+                assert_eq!(Some(delay), want);
+                delays.push(delay);
+            }
+            None => {
+                assert_eq!(want, None);
+                return (attempts.error(error), delays);
+            }
+        }
+    }
+}
+
+#[test]
+fn attempts_count_the_requests_and_keep_the_last_hint() {
+    let ms = Duration::from_millis;
+    let policy = RetryPolicy::default();
+    let hint = |v: &'static str| -> (&'static str, &'static str) { ("retry-after-ms", v) };
+    /// A name, the answers (status, headers), the requests sent and the last hint.
+    type Case = (
+        &'static str,
+        Vec<(u16, Vec<(&'static str, &'static str)>)>,
+        u32,
+        Option<Duration>,
+    );
+    let cases: Vec<Case> = vec![
+        // A hint, then answers without one: the hint stays.
+        (
+            "hint kept",
+            vec![(503, vec![hint("20")]), (500, vec![]), (500, vec![])],
+            3,
+            Some(ms(20)),
+        ),
+        // A later hint replaces an earlier one.
+        (
+            "hint replaced",
+            vec![
+                (429, vec![hint("20")]),
+                (503, vec![hint("7")]),
+                (500, vec![]),
+            ],
+            3,
+            Some(ms(7)),
+        ),
+        // The last answer's own hint.
+        (
+            "last hint",
+            vec![(500, vec![]), (500, vec![]), (503, vec![hint("9")])],
+            3,
+            Some(ms(9)),
+        ),
+        (
+            "no hint",
+            vec![(500, vec![]), (502, vec![]), (504, vec![])],
+            3,
+            None,
+        ),
+        // Not retried: one request, its own hint.
+        ("once", vec![(400, vec![hint("5")])], 1, Some(ms(5))),
+        // A hint, then an answer the policy does not retry.
+        (
+            "hint, then 401",
+            vec![(429, vec![hint("20")]), (401, vec![])],
+            2,
+            Some(ms(20)),
+        ),
+    ];
+    for (what, answers, sent, last_hint) in cases {
+        let answers: Vec<(u16, &[(&str, &str)])> =
+            answers.iter().map(|(s, h)| (*s, h.as_slice())).collect();
+        let (err, delays) = run_loop(policy, &answers);
+        assert_eq!(err.attempts(), sent, "{what}");
+        assert_eq!(delays.len() as u32, sent - 1, "{what}");
+        assert_eq!(err.retry_after(), last_hint, "{what}");
+        assert_eq!(err.status(), answers.last().map(|a| a.0), "{what}");
+    }
+}
+
+#[test]
+fn attempts_give_errors_of_their_own_the_count_and_the_hint() {
+    let mut attempts = Attempts::new();
+    // Nothing sent: a cancel before the first request.
+    let before = attempts.error(Error::cancelled(None));
+    assert_eq!((before.attempts(), before.retry_after()), (0, None));
+    assert_eq!(attempts, Attempts::default());
+
+    attempts.begin();
+    let head = ResponseHead::new(503, [("retry-after", "2")]);
+    let busy = head.error(b"", now());
+    let failed = FailedAttempt::Status {
+        head: &head,
+        error: &busy,
+    };
+    assert_eq!(
+        attempts.retry(&RetryPolicy::default(), failed, 0.0),
+        Some(Duration::from_secs(2))
+    );
+    assert_eq!(attempts.retry_after(), Some(Duration::from_secs(2)));
+    // A failure with no answer keeps the hint and is decided as the policy decides it.
+    attempts.begin();
+    assert_eq!(
+        attempts.retry(&RetryPolicy::default(), FailedAttempt::NotSent, 0.0),
+        Some(Duration::from_secs(1))
+    );
+    assert_eq!(attempts.retry_after(), Some(Duration::from_secs(2)));
+    // A deadline that passes before the third request: the transport's own error.
+    let late = attempts.error(Error::timeout(dashscope_glm::TimeoutKind::Total, None));
+    assert_eq!(
+        (late.attempts(), late.retry_after()),
+        (2, Some(Duration::from_secs(2)))
+    );
+    assert!(late.to_string().contains("after 2 requests"), "{late}");
+    // An error's own hint comes first.
+    let own = attempts.error(busy.clone().with_retry_after(Some(Duration::from_secs(5))));
+    assert_eq!(own.retry_after(), Some(Duration::from_secs(5)));
+    // No retries allowed: the first failure ends the call.
+    let mut once = Attempts::new();
+    once.begin();
+    assert_eq!(
+        once.retry(&RetryPolicy::none(), FailedAttempt::NotSent, 0.0),
+        None
     );
 }

@@ -29,6 +29,7 @@ mod merge_props;
 mod partial_json;
 mod request;
 mod transcripts;
+mod transport;
 mod two_phase;
 mod wire_paths;
 

@@ -1,14 +1,17 @@
 //! The blocking client is one transport around the chat layer's HTTP rules: the request
 //! it sends is the one `chat::http::Endpoint` makes (method, path, headers, body), the
 //! error it returns for an error answer is the one `chat::http::error_from_response`
-//! gives for the same status, headers and body, and its retries follow
-//! `RetryPolicy::decide`.
+//! gives for the same status, headers and body, its retries follow
+//! `RetryPolicy::decide` (and its errors say what `Attempts` keeps), and a whole body is
+//! what `StreamDecoder::push_whole_body` makes of it.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use dashscope_glm::blocking::{Client, RetryPolicy};
-use dashscope_glm::chat::http::{Endpoint, FailedAttempt, ResponseHead, error_from_response};
+use dashscope_glm::chat::http::{
+    Attempts, Endpoint, FailedAttempt, ResponseHead, error_from_response,
+};
 use dashscope_glm::chat::{ChatRequest, Protocol};
 use dashscope_glm::testing::{Framing, ReplayServer, Reply};
 
@@ -223,4 +226,109 @@ fn the_client_retries_as_the_policy_decides() {
     }
     assert_eq!(want, [Duration::from_secs(2), Duration::from_millis(1500)]);
     assert_eq!(*slept.lock().unwrap(), want);
+}
+
+#[test]
+fn the_client_s_retry_loop_keeps_what_attempts_keeps() {
+    // A hint, then two answers without one: the call's error keeps the hint.
+    let answers: [(u16, Vec<(&str, &str)>); 3] = [
+        (503, vec![("retry-after-ms", "20")]),
+        (500, vec![("x-request-id", "r-2")]),
+        (500, vec![("x-request-id", "r-3")]),
+    ];
+    let replies = answers.iter().map(|(status, headers)| {
+        headers
+            .iter()
+            .fold(Reply::new(*status), |reply, (n, v)| reply.header(*n, *v))
+    });
+    let server = ReplayServer::builder()
+        .route_sequence("/compatible-mode/v1/chat/completions", replies)
+        .start()
+        .unwrap();
+    let got = client(&server, Protocol::OpenAiCompatible, 2)
+        .stream(&ChatRequest::new("glm-5").user("hi"))
+        .unwrap_err();
+    // The same loop, as data, on the chat layer's record.
+    let policy = RetryPolicy::default().max_retries(2);
+    let mut attempts = Attempts::new();
+    let mut answers = answers.iter();
+    let want = loop {
+        attempts.begin();
+        let (status, headers) = answers.next().unwrap();
+        let head = ResponseHead::new(*status, headers.iter().copied());
+        let error = head.error(b"", SystemTime::now());
+        let failed = FailedAttempt::Status {
+            head: &head,
+            error: &error,
+        };
+        if attempts.retry(&policy, failed, 0.5).is_none() {
+            break attempts.error(error);
+        }
+    };
+    assert_eq!(got, want);
+    assert_eq!(
+        (got.attempts(), got.retry_after(), got.request_id()),
+        (3, Some(Duration::from_millis(20)), Some("r-3"))
+    );
+}
+
+#[test]
+fn the_client_s_whole_bodies_are_the_decoder_s() {
+    let answer = r#"{"choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}]}"#;
+    // "H\xe9": Latin-1 where UTF-8 was due.
+    let latin1: Vec<u8> = answer
+        .replace("Hi", "H\u{1}")
+        .bytes()
+        .map(|b| if b == 1 { 0xe9 } else { b })
+        .collect();
+    let limit = answer.len() + 10;
+    let bodies: Vec<(&str, Vec<u8>)> = vec![
+        ("an answer", answer.as_bytes().to_vec()),
+        ("at the limit", format!("{answer:<limit$}").into_bytes()),
+        ("over the limit", format!("{answer:<0$}", limit + 1).into_bytes()),
+        ("not UTF-8", latin1),
+        ("a page", b"<html>gateway</html>".to_vec()),
+        (
+            "an error in a 200",
+            br#"{"error":{"code":"data_inspection_failed","message":"Output data may contain inappropriate content."}}"#.to_vec(),
+        ),
+        ("nothing", Vec::new()),
+    ];
+    let request = ChatRequest::new("glm-5").user("hi");
+    for (what, body) in bodies {
+        for stream in [false, true] {
+            let reply = Reply::json(200, body.clone()).header("x-request-id", "hdr-w");
+            let server = ReplayServer::start(reply).unwrap();
+            let c = Client::builder()
+                .api_key(KEY)
+                .base_url(server.base_url())
+                .no_proxy()
+                .max_body_bytes(limit)
+                .build()
+                .unwrap();
+            let got = if stream {
+                c.stream(&request).and_then(|s| s.finish())
+            } else {
+                c.complete(&request)
+            };
+            let endpoint = Endpoint::model_studio(Protocol::OpenAiCompatible, &server.base_url());
+            let mut decoder = endpoint
+                .request(&request, stream)
+                .unwrap()
+                .decoder()
+                .request_id("hdr-w");
+            let want = decoder
+                .push_whole_body(&body, limit)
+                .and_then(|()| decoder.finish());
+            let what = format!("{what}, stream {stream}");
+            match (got, want) {
+                (Ok(mut got), Ok(want)) => {
+                    got.timings = None;
+                    assert_eq!(got, want, "{what}");
+                }
+                (Err(got), Err(want)) => assert_eq!(got, want.with_attempts(1), "{what}"),
+                (got, want) => panic!("{what}: the client gave {got:?}, the decoder {want:?}"),
+            }
+        }
+    }
 }

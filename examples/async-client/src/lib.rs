@@ -1,9 +1,10 @@
 //! A small async client for the GLM models on Model Studio, on tokio and hyper, built on
 //! `dashscope-glm`'s sans-IO layers only (`default-features = false, features =
 //! ["chat"]`): [`Endpoint`] makes each request, [`ResponseHead`] reads the answer and maps
-//! an error status, [`RetryPolicy::decide`] says whether to send again, and
-//! [`StreamDecoder`] takes the body in two phases. What is left here is the transport:
-//! hyper's calls, tokio's clock, and which [`FailedAttempt`] a hyper error is.
+//! an error status, [`Attempts`] runs the retry loop on [`RetryPolicy`]'s decisions, and
+//! [`StreamDecoder`] takes the body in two phases and decides how the stream ends (or
+//! checks and merges a whole body). What is left here is the transport: hyper's calls,
+//! tokio's clock, which [`FailedAttempt`] a hyper error is, and what each read gave.
 //!
 //! Plain HTTP only: there is no TLS connector (the point is the layers; add
 //! `hyper-rustls` for https). Timeouts: connect (10 s) and idle (180 s without a byte,
@@ -12,30 +13,22 @@
 //! future. Run it on a tokio runtime with time enabled (`#[tokio::main]` is).
 //!
 //! `tests/parity.rs` serves every bundled recording and error body to this client and
-//! to the blocking one and checks that both give the same events, completion or error.
-//! Where the public layers leave a piece out, it differs (`gaps_in_the_layers` there):
-//! its errors' [`attempts`](Error::attempts) is 0 and their
-//! [`retry_after`](Error::retry_after) is the last answer's only; a body cut before the
-//! answer was complete ends `next_event` with `Ok(None)` and `finish` says
-//! `Interrupted`; a stall after the finish reason is an idle timeout; an error reading
-//! a whole body has no request id; a whole body is read as lossy UTF-8, and one over
-//! 64 MiB is a transport error.
+//! to the blocking one and checks that both give the same events, completion or error
+//! (its attempts, retry hint and request id included), from the same call.
 
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use dashscope_glm::chat::http::{
-    Endpoint, FailedAttempt, HttpRequest, MAX_ERROR_BODY, ResponseHead, RetryPolicy,
+    Attempts, Endpoint, FailedAttempt, HttpRequest, MAX_BODY, MAX_ERROR_BODY, ResponseHead,
+    RetryPolicy,
 };
 use dashscope_glm::chat::{ChatRequest, Completion, Protocol, StreamDecoder, StreamEvent};
-use dashscope_glm::{Error, ErrorKind, TimeoutKind};
+use dashscope_glm::{ConfigKind, Error, TimeoutKind};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::{Client as Hyper, connect::HttpConnector};
 use hyper_util::rt::TokioExecutor;
-
-/// The most bytes of a whole (non-streaming) answer read: the blocking client's default.
-const MAX_BODY: usize = 64 * 1024 * 1024;
 
 /// An async client of both protocols, streaming or not, with the blocking client's
 /// retries, errors and idle timeout. Cheap to clone.
@@ -73,23 +66,23 @@ impl Client {
 
     /// The protocol of requests that do not name one.
     #[must_use]
-    pub fn protocol(self, protocol: Protocol) -> Self {
-        Self { protocol, ..self }
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = protocol;
+        self
     }
 
     /// When to send a failed request again (default: [`RetryPolicy::default`]).
     #[must_use]
-    pub fn retry_policy(self, retry: RetryPolicy) -> Self {
-        Self { retry, ..self }
+    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
     }
 
     /// The longest wait for a byte: the response head, or the next piece of a body.
     #[must_use]
-    pub fn idle_timeout(self, idle_timeout: Duration) -> Self {
-        Self {
-            idle_timeout,
-            ..self
-        }
+    pub fn idle_timeout(mut self, idle_timeout: Duration) -> Self {
+        self.idle_timeout = idle_timeout;
+        self
     }
 
     /// Sends `request` as a stream, retrying as the policy says, and returns once the
@@ -100,126 +93,104 @@ impl Client {
     /// As the blocking client's `stream`: validation, API and HTTP errors, transport
     /// errors and timeouts.
     pub async fn stream(&self, request: &ChatRequest) -> Result<ChatStream, Error> {
-        let http = self.endpoint(request).request(request, true)?;
-        let (head, body) = self.send(&http).await?;
-        let decoder = http.decoder().request_id(head.request_id().unwrap_or(""));
-        let mut stream = ChatStream {
-            body,
-            decoder,
-            idle_timeout: self.idle_timeout,
-            ended: false,
-            failed: None,
-        };
-        if head.is_json() {
-            // A gateway that answered without streaming: its body is one whole chunk.
-            let text = read_body(&mut stream.body, self.idle_timeout).await?;
-            stream.decoder.end()?;
-            stream.decoder.accumulator_mut().push_body(&text)?;
-            stream.ended = true;
-        }
-        Ok(stream)
+        self.call(request, true).await
     }
 
     /// Sends `request` without streaming and returns the whole answer.
     ///
     /// # Errors
     ///
-    /// As [`stream`](Client::stream), and those of a body that is not an answer.
+    /// As [`stream`](Client::stream), and those of a body that is not an answer (over
+    /// 64 MiB, not UTF-8, not JSON of either protocol).
     pub async fn complete(&self, request: &ChatRequest) -> Result<Completion, Error> {
-        let http = self.endpoint(request).request(request, false)?;
-        let (head, mut body) = self.send(&http).await?;
-        let text = read_body(&mut body, self.idle_timeout).await?;
-        let mut decoder = http.decoder().request_id(head.request_id().unwrap_or(""));
-        decoder.end()?;
-        decoder.accumulator_mut().push_body(&text)?;
-        decoder.finish()
+        self.call(request, false).await?.finish().await
     }
 
-    fn endpoint(&self, request: &ChatRequest) -> &Endpoint {
+    /// Sends `request` until an answer starts or the policy says to stop, and gives its
+    /// body to the decoder the request asks for.
+    async fn call(&self, request: &ChatRequest, stream: bool) -> Result<ChatStream, Error> {
         let [compatible, native] = &self.endpoints;
-        match request.protocol().unwrap_or(self.protocol) {
+        let endpoint = match request.protocol().unwrap_or(self.protocol) {
             Protocol::DashScope => native,
             _ => compatible,
-        }
-    }
-
-    /// Sends `http` until an answer starts or the policy says to stop.
-    async fn send(&self, http: &HttpRequest<'_>) -> Result<(ResponseHead, Incoming), Error> {
-        let mut attempts = 0;
+        };
+        let http = endpoint.request(request, stream)?;
+        let mut attempts = Attempts::new();
         loop {
-            attempts += 1;
-            let (error, why) = match self.attempt(http).await {
-                Ok(answer) => return Ok(answer),
-                Err(rejected) => rejected,
-            };
-            let failed = match &why {
-                Why::Status(head) => FailedAttempt::Status {
-                    head,
-                    error: &error,
-                },
-                Why::NoAnswer(failed) => *failed,
-            };
-            match self.retry.decide(attempts, failed, false, jitter()) {
-                Some(delay) => tokio::time::sleep(delay).await,
-                None => return Err(error),
-            }
-        }
-    }
-
-    /// One attempt: a 2xx answer's head and body, or the error and why there is none.
-    async fn attempt(
-        &self,
-        http: &HttpRequest<'_>,
-    ) -> Result<(ResponseHead, Incoming), (Error, Why)> {
-        let mut builder = hyper::Request::builder()
-            .method(http.method())
-            .uri(http.url());
-        for (name, value) in http.headers() {
-            builder = builder.header(name, value);
-        }
-        let body = Full::new(Bytes::copy_from_slice(http.body()));
-        let request = builder.body(body).map_err(|e| {
-            let error = Error::transport("building the request", e);
-            (error, Why::NoAnswer(FailedAttempt::Other))
-        })?;
-        let response =
-            match tokio::time::timeout(self.idle_timeout, self.hyper.request(request)).await {
-                Ok(Ok(response)) => response,
-                Ok(Err(e)) => return Err(send_error(e)),
-                Err(_) => {
-                    let error = Error::timeout(TimeoutKind::Idle, None);
-                    return Err((error, Why::NoAnswer(FailedAttempt::Other)));
+            let sent = attempts.begin();
+            let (error, delay) = match self.send(&http).await {
+                Ok((head, body)) if head.is_success() => {
+                    let decoder = http.decoder().request_id(head.request_id().unwrap_or(""));
+                    // A gateway may answer a stream with one JSON body: read whole.
+                    let whole = head.is_json() || !stream;
+                    let (idle_timeout, failed) = (self.idle_timeout, None);
+                    return Ok(ChatStream {
+                        body,
+                        decoder,
+                        idle_timeout,
+                        attempts: sent,
+                        whole,
+                        failed,
+                    });
+                }
+                // The start of an error body is the error; a read that fails keeps what came.
+                Ok((head, mut body)) => {
+                    let (bytes, _) = read_up_to(&mut body, self.idle_timeout, MAX_ERROR_BODY).await;
+                    let error = head.error(&bytes, SystemTime::now());
+                    let failed = FailedAttempt::Status {
+                        head: &head,
+                        error: &error,
+                    };
+                    let delay = attempts.retry(&self.retry, failed, jitter());
+                    (error, delay)
+                }
+                Err((error, failed)) => {
+                    let delay = attempts.retry(&self.retry, failed, jitter());
+                    (error, delay)
                 }
             };
-        let head = ResponseHead::new(response.status().as_u16(), response.headers().iter());
-        let mut body = response.into_body();
-        if head.is_success() {
-            return Ok((head, body));
-        }
-        // The start of an error body is the error; a read that fails keeps what came.
-        let mut bytes = Vec::new();
-        while bytes.len() < MAX_ERROR_BODY {
-            match next_chunk(&mut body, self.idle_timeout).await {
-                Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
-                Ok(None) | Err(_) => break,
+            match delay {
+                Some(delay) => tokio::time::sleep(delay).await,
+                None => return Err(attempts.error(error)),
             }
         }
-        Err((head.error(&bytes, SystemTime::now()), Why::Status(head)))
     }
-}
 
-/// Why an attempt has no answer to read: an error status, or no answer at all.
-enum Why {
-    Status(ResponseHead),
-    NoAnswer(FailedAttempt<'static>),
+    /// Sends `http` once: the answer's head and body, or why there is none.
+    async fn send(
+        &self,
+        http: &HttpRequest<'_>,
+    ) -> Result<(ResponseHead, Incoming), (Error, FailedAttempt<'static>)> {
+        let builder = hyper::Request::builder()
+            .method(http.method())
+            .uri(http.url());
+        let builder = http.headers().fold(builder, |b, (n, v)| b.header(n, v));
+        // `Endpoint` checked the headers: what hyper can refuse is the URL.
+        let request = builder.body(Full::new(Bytes::copy_from_slice(http.body())));
+        let request = request.map_err(|e| {
+            let error = Error::config(ConfigKind::Url, format!("bad URL: {e}"));
+            (error, FailedAttempt::Other)
+        })?;
+        match tokio::time::timeout(self.idle_timeout, self.hyper.request(request)).await {
+            Ok(Ok(response)) => {
+                let head = ResponseHead::new(response.status().as_u16(), response.headers().iter());
+                Ok((head, response.into_body()))
+            }
+            Ok(Err(e)) => Err(send_error(e)),
+            Err(_) => Err((
+                Error::timeout(TimeoutKind::Idle, None),
+                FailedAttempt::Other,
+            )),
+        }
+    }
 }
 
 /// What a hyper error before any answer was: a failed connect never reached the server;
 /// anything later may have (the request was written, in full or in part).
-fn send_error(e: hyper_util::client::legacy::Error) -> (Error, Why) {
+fn send_error(e: hyper_util::client::legacy::Error) -> (Error, FailedAttempt<'static>) {
     if !e.is_connect() {
         let error = Error::transport("sending the request", e);
-        return (error, Why::NoAnswer(FailedAttempt::Unanswered));
+        return (error, FailedAttempt::Unanswered);
     }
     let timed_out = std::iter::successors(Some(&e as &dyn std::error::Error), |e| e.source())
         .filter_map(|e| e.downcast_ref::<std::io::Error>())
@@ -229,11 +200,19 @@ fn send_error(e: hyper_util::client::legacy::Error) -> (Error, Why) {
     } else {
         Error::transport("sending the request", e)
     };
-    (error, Why::NoAnswer(FailedAttempt::NotSent))
+    (error, FailedAttempt::NotSent)
+}
+
+/// A read of a body that gave no bytes and is not its end.
+enum ReadFailure {
+    /// Nothing came for the idle timeout.
+    Stalled,
+    /// The body broke off.
+    Broken(hyper::Error),
 }
 
 /// The next piece of a body (`Ok(None)` at its end), waiting at most `idle` for it.
-async fn next_chunk(body: &mut Incoming, idle: Duration) -> Result<Option<Bytes>, Error> {
+async fn next_chunk(body: &mut Incoming, idle: Duration) -> Result<Option<Bytes>, ReadFailure> {
     loop {
         match tokio::time::timeout(idle, body.frame()).await {
             Ok(Some(Ok(frame))) => {
@@ -241,24 +220,28 @@ async fn next_chunk(body: &mut Incoming, idle: Duration) -> Result<Option<Bytes>
                     return Ok(Some(data));
                 }
             }
-            Ok(Some(Err(e))) => return Err(Error::transport("reading the response body", e)),
+            Ok(Some(Err(e))) => return Err(ReadFailure::Broken(e)),
             Ok(None) => return Ok(None),
-            Err(_) => return Err(Error::timeout(TimeoutKind::Idle, None)),
+            Err(_) => return Err(ReadFailure::Stalled),
         }
     }
 }
 
-/// A whole body, up to [`MAX_BODY`] bytes, as text.
-async fn read_body(body: &mut Incoming, idle: Duration) -> Result<String, Error> {
+/// A body until its end or until at least `max` bytes came, and how the reading ended.
+async fn read_up_to(
+    body: &mut Incoming,
+    idle: Duration,
+    max: usize,
+) -> (Vec<u8>, Result<(), ReadFailure>) {
     let mut bytes = Vec::new();
-    while let Some(chunk) = next_chunk(body, idle).await? {
-        bytes.extend_from_slice(&chunk);
-        if bytes.len() > MAX_BODY {
-            let over = std::io::Error::other("the response body is over 64 MiB");
-            return Err(Error::transport("reading the response body", over));
+    while bytes.len() < max {
+        match next_chunk(body, idle).await {
+            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+            Ok(None) => break,
+            Err(failure) => return (bytes, Err(failure)),
         }
     }
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    (bytes, Ok(()))
 }
 
 /// A value in `[0, 1)` for the backoff's jitter, from std's random hash keys.
@@ -270,71 +253,90 @@ fn jitter() -> f64 {
     (bits >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// One streaming answer: [`next_event`](ChatStream::next_event) reads the body as
-/// needed and lends each event; [`finish`](ChatStream::finish) gives the completion.
+/// One answer: [`next_event`](ChatStream::next_event) reads the body as needed and
+/// lends each event; [`finish`](ChatStream::finish) gives the completion.
 #[derive(Debug)]
 pub struct ChatStream {
     body: Incoming,
     decoder: StreamDecoder,
     idle_timeout: Duration,
-    /// The body ended (or broke off) and the decoder was told.
-    ended: bool,
-    /// The idle timeout struck: every later call returns it.
+    /// Requests sent for the call: every error says it.
+    attempts: u32,
+    /// The body is one JSON answer, not SSE, still to be read whole.
+    whole: bool,
+    /// The whole body could not be read: every later call returns this.
     failed: Option<Error>,
 }
 
 impl ChatStream {
-    /// The next event, lent; `Ok(None)` once the body is used up. A body that ended
-    /// before the answer was complete also ends here: [`finish`](ChatStream::finish)
-    /// says so (`ErrorKind::Interrupted`).
+    /// The next event, lent; `Ok(None)` once the answer is complete and every event
+    /// was taken.
     ///
     /// # Errors
     ///
-    /// An error inside the stream, a malformed chunk, a limit, the idle timeout; each
-    /// carries what was merged.
+    /// An error inside the stream, a malformed chunk, a limit, a body that ended or
+    /// broke off before the answer was complete (`Interrupted`), the idle timeout; each
+    /// carries what was merged. Later calls return the same error.
     pub async fn next_event(&mut self) -> Result<Option<StreamEvent<'_>>, Error> {
+        let attempts = self.attempts;
+        let event = self.next_decoded().await;
+        event.map_err(|e| e.with_attempts(attempts))
+    }
+
+    async fn next_decoded(&mut self) -> Result<Option<StreamEvent<'_>>, Error> {
         if let Some(error) = &self.failed {
             return Err(error.clone());
+        }
+        if std::mem::take(&mut self.whole) {
+            self.read_whole().await?;
         }
         loop {
             // Two phases: `ready` holds no borrow, so the loop may go on to read.
             if self.decoder.ready()? {
                 return Ok(self.decoder.take_event());
             }
-            if self.ended {
+            // The body ended, or `[DONE]` came: nothing after it is read.
+            if !self.decoder.wants_input() {
                 return Ok(None);
             }
-            // `[DONE]` ends the answer: nothing after it is read.
-            let read = if self.decoder.accumulator().received_done() {
-                Ok(None)
-            } else {
-                next_chunk(&mut self.body, self.idle_timeout).await
-            };
-            match read {
+            // The decoder decides what each read means.
+            match next_chunk(&mut self.body, self.idle_timeout).await {
                 Ok(Some(bytes)) => self.decoder.feed(&bytes),
-                Err(e) if e.kind() == ErrorKind::Timeout => {
-                    let partial = self.decoder.accumulator().completion().clone();
-                    let error = Error::timeout(TimeoutKind::Idle, Some(partial));
-                    self.failed = Some(error.clone());
-                    return Err(error);
-                }
-                // The end of the body, or a body that broke off.
-                Ok(None) | Err(_) => {
-                    self.ended = true;
-                    self.decoder.end()?;
-                }
+                Ok(None) => self.decoder.end()?,
+                Err(ReadFailure::Stalled) => self.decoder.timed_out(TimeoutKind::Idle)?,
+                Err(ReadFailure::Broken(e)) => self.decoder.broke_off(e)?,
             }
         }
+    }
+
+    /// Reads a JSON body whole, up to one byte past its limit, for the decoder, which
+    /// checks it and merges it as one chunk; a read that fails is the stream's error.
+    async fn read_whole(&mut self) -> Result<(), Error> {
+        let (bytes, read) = read_up_to(&mut self.body, self.idle_timeout, MAX_BODY + 1).await;
+        let error = match read {
+            Ok(()) => return self.decoder.push_whole_body(&bytes, MAX_BODY),
+            Err(ReadFailure::Stalled) => Error::timeout(TimeoutKind::Idle, None),
+            Err(ReadFailure::Broken(e)) => Error::transport("reading the response body", e),
+        };
+        let request_id = self
+            .decoder
+            .accumulator()
+            .completion()
+            .request_id
+            .as_deref();
+        let error = error.with_request_id(request_id);
+        self.failed = Some(error.clone());
+        Err(error)
     }
 
     /// Reads and merges the rest, and returns the completion.
     ///
     /// # Errors
     ///
-    /// As [`next_event`](ChatStream::next_event), and `ErrorKind::Interrupted` (with
-    /// what came) for a body that ended before the answer was complete.
+    /// As [`next_event`](ChatStream::next_event).
     pub async fn finish(mut self) -> Result<Completion, Error> {
         while self.next_event().await?.is_some() {}
-        self.decoder.finish()
+        let attempts = self.attempts;
+        self.decoder.finish().map_err(|e| e.with_attempts(attempts))
     }
 }

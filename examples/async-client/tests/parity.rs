@@ -1,10 +1,9 @@
 //! The async client against the blocking client: every bundled recording and a set of
 //! error answers, served by `ReplayServer` on 127.0.0.1 to each client in turn, give the
 //! same events, the same `Completion` (timings aside: they are measured) or the same
-//! error, after the same number of requests, and the server receives the same requests.
-//!
-//! Where the two cannot agree because the public layers lack something, the difference
-//! is asserted as it is (`gaps_in_the_layers`), so that closing a gap shows up here.
+//! error (every field but the identity of its foreign cause, its attempts and retry hint
+//! included), from the same call (`next_event` or `finish`), after the same number of
+//! requests, and the server receives the same requests.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -13,6 +12,7 @@
     reason = "test code: a failed assertion is its report"
 )]
 
+use std::error::Error as _;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,7 +21,7 @@ use dashscope_glm::blocking;
 use dashscope_glm::chat::http::RetryPolicy;
 use dashscope_glm::chat::{ChatRequest, Completion, OwnedStreamEvent, Protocol};
 use dashscope_glm::testing::{Framing, RecordedRequest, ReplayServer, Reply, Split};
-use dashscope_glm::{Error, ErrorKind, TimeoutKind};
+use dashscope_glm::{Error, ErrorKind, LimitKind, TimeoutKind};
 use dashscope_glm_async_client::Client;
 
 const KEY: &str = "sk-async-parity";
@@ -184,10 +184,13 @@ fn untimed(c: &Completion) -> Completion {
     c
 }
 
-/// The same events and the same result; `next_event` failing is compared apart (a gap:
-/// see `gaps_in_the_layers`).
+/// The same events, the same result, from the same call.
 fn assert_same(got: &Outcome, want: &Outcome, what: &str) {
     assert_eq!(got.events, want.events, "{what}: events");
+    assert_eq!(
+        got.next_event_failed, want.next_event_failed,
+        "{what}: which call failed"
+    );
     match (&got.result, &want.result) {
         (Ok(got), Ok(want)) => assert_eq!(untimed(got), untimed(want), "{what}"),
         (Err(got), Err(want)) => assert_same_error(got, want, what),
@@ -195,9 +198,8 @@ fn assert_same(got: &Outcome, want: &Outcome, what: &str) {
     }
 }
 
-/// Every field of the two errors but the foreign cause (compared by identity by
-/// `Error`'s `PartialEq`) and `attempts`, which the async client cannot set (a gap: the
-/// blocking client's count is checked against the server's instead).
+/// Every field of the two errors but the identity of the foreign cause (compared by
+/// identity by `Error`'s `PartialEq`; here only whether there is one).
 fn assert_same_error(got: &Error, want: &Error, what: &str) {
     let what = format!("{what}: {want}");
     assert_eq!(got.kind(), want.kind(), "{what}");
@@ -208,6 +210,7 @@ fn assert_same_error(got: &Error, want: &Error, what: &str) {
     assert_eq!(got.http(), want.http(), "{what}");
     assert_eq!(got.request_id(), want.request_id(), "{what}");
     assert_eq!(got.retry_after(), want.retry_after(), "{what}");
+    assert_eq!(got.attempts(), want.attempts(), "{what}");
     assert_eq!(got.timeout_kind(), want.timeout_kind(), "{what}");
     assert_eq!(got.malformed_chunk(), want.malformed_chunk(), "{what}");
     assert_eq!(got.sse(), want.sse(), "{what}");
@@ -219,19 +222,8 @@ fn assert_same_error(got: &Error, want: &Error, what: &str) {
         want.partial().map(untimed),
         "{what}"
     );
-    assert_eq!(got.attempts(), 0, "{what}");
-    assert_eq!(got.to_string(), message_at_one_attempt(want), "{what}");
-}
-
-/// `error`'s message as it reads with `attempts` 0 or 1: without "after N requests".
-fn message_at_one_attempt(error: &Error) -> String {
-    let n = error.attempts();
-    let text = error.to_string();
-    if n < 2 {
-        return text;
-    }
-    text.replacen(&format!(" (after {n} requests; "), " (", 1)
-        .replacen(&format!(" (after {n} requests)"), "", 1)
+    assert_eq!(got.source().is_some(), want.source().is_some(), "{what}");
+    assert_eq!(got.to_string(), want.to_string(), "{what}");
 }
 
 /// The same requests, in order: method, path, body, and every header but the user
@@ -653,70 +645,28 @@ async fn a_request_refused_by_validation_is_refused_alike() {
     }
 }
 
-/// What the async client cannot do the blocking client's way on the public layers
-/// alone, asserted as it is. Each assertion names the missing piece.
+/// The cases that once differed because the public layers lacked a piece (each now in
+/// the chat layer, used by both clients): compared as every other case, with what each
+/// must give spelled out.
 #[tokio::test]
-async fn gaps_in_the_layers() {
+async fn what_the_layers_once_left_to_the_blocking_client_is_the_same() {
     let setup = Setup::new(Protocol::OpenAiCompatible);
-    let run = async |reply: &Reply, call: Call| {
-        let server = ReplayServer::start(reply.clone()).unwrap();
-        let want = run_blocking(&setup.blocking(&server.base_url()), call, &request(false));
-        drop(server);
-        let server = ReplayServer::start(reply.clone()).unwrap();
-        let got = run_async(
-            &setup.asynchronous(&server.base_url()),
-            call,
-            &request(false),
-        )
-        .await;
-        (got, want)
-    };
+    let once = |reply: Reply| move || ReplayServer::start(reply.clone()).unwrap();
+    let stream = request(false);
 
-    // 1. `Error::attempts`: `with_attempts` is crate-private, so every async error says
-    //    0 (checked in `assert_same_error`); the blocking client's says 3 here.
-    let (got, want) = run(&Reply::json(503, "{}"), Call::Stream).await;
-    assert_eq!(want.result.as_ref().unwrap_err().attempts(), 3);
-    assert_eq!(got.result.as_ref().unwrap_err().attempts(), 0);
-
-    // 2. A body that ends before the answer is complete: the blocking `next_event`
-    //    returns `Interrupted`; the decoder's `ready()` after `end()` says only `false`,
-    //    and `Error::interrupted` is crate-private, so the async `next_event` ends with
-    //    `Ok(None)` and `finish` gives the (same) error.
-    let cut = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}\n\n";
-    let (got, want) = run(&Reply::sse(cut), Call::Stream).await;
-    assert_same(&got, &want, "cut");
-    assert!(want.next_event_failed);
-    assert!(!got.next_event_failed);
-
-    // 3. A stall after the server finished (a finish reason, then nothing: no usage, no
-    //    `[DONE]`): the blocking client ends the stream normally (EventReader's and
-    //    BodyReader's rule, not the decoder's), the async client times out with the
-    //    complete answer as its partial.
-    let finished = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\n";
-    let mut short = setup;
-    short.idle = SHORT_IDLE;
-    let reply =
-        Reply::sse(finished).stall_until_client_closes(finished.len(), Duration::from_secs(10));
-    let server = ReplayServer::start(reply.clone()).unwrap();
-    let want = run_blocking(
-        &short.blocking(&server.base_url()),
+    // 1. The attempts (`Attempts`, `Error::with_attempts`): 3 requests, every error
+    //    says so.
+    let (got, _) = compare(
+        "503",
+        setup,
         Call::Stream,
-        &request(false),
-    );
-    let server = ReplayServer::start(reply).unwrap();
-    let got = run_async(
-        &short.asynchronous(&server.base_url()),
-        Call::Stream,
-        &request(false),
+        &stream,
+        &once(Reply::json(503, "{}")),
     )
     .await;
-    let completion = want.result.unwrap();
-    let err = got.result.unwrap_err();
-    assert_eq!(err.timeout_kind(), Some(TimeoutKind::Idle));
-    assert_eq!(err.partial().map(untimed), Some(untimed(&completion)));
+    assert_eq!(got.outcome.result.unwrap_err().attempts(), 3);
 
-    // 4. The server's last retry hint: the blocking client keeps an earlier attempt's
-    //    hint when the last answer has none; `with_retry_after` is crate-private.
+    // 2. The server's last hint, kept when the last answer has none (`Attempts`).
     let hinted = Reply::json(503, "{}").header("retry-after-ms", "2");
     let serve = || {
         sequence(&[
@@ -725,48 +675,77 @@ async fn gaps_in_the_layers() {
             Reply::json(500, "{}"),
         ])
     };
-    let server = serve();
-    let want = run_blocking(
-        &setup.blocking(&server.base_url()),
-        Call::Stream,
-        &request(false),
+    let (got, _) = compare("hint kept", setup, Call::Stream, &stream, &serve).await;
+    let err = got.outcome.result.unwrap_err();
+    assert_eq!(err.retry_after(), Some(Duration::from_millis(2)));
+
+    // 3. A body that ends before the answer is complete: `next_event` itself says
+    //    `Interrupted` (the decoder's `ready` after `end`).
+    let cut = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}\n\n";
+    let (got, _) = compare("cut", setup, Call::Stream, &stream, &once(Reply::sse(cut))).await;
+    assert!(got.outcome.next_event_failed);
+    assert_eq!(
+        got.outcome.result.unwrap_err().kind(),
+        ErrorKind::Interrupted
     );
-    let server = serve();
-    let got = run_async(
-        &setup.asynchronous(&server.base_url()),
+
+    // 4. A stall after the finish reason (no usage, no `[DONE]`): the stream ends with
+    //    the answer (`StreamDecoder::timed_out`).
+    let finished = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\n";
+    let mut short = setup;
+    short.idle = SHORT_IDLE;
+    let reply =
+        Reply::sse(finished).stall_until_client_closes(finished.len(), Duration::from_secs(10));
+    let (got, _) = compare(
+        "stall after the finish",
+        short,
         Call::Stream,
-        &request(false),
+        &stream,
+        &once(reply),
     )
     .await;
-    assert_eq!(
-        want.result.unwrap_err().retry_after(),
-        Some(Duration::from_millis(2))
-    );
-    assert_eq!(got.result.unwrap_err().retry_after(), None);
+    assert_eq!(got.outcome.result.unwrap().message.content, "Hi");
 
-    // 5. The header's request id on an error reading a whole body: `with_request_id` is
-    //    crate-private.
-    let whole = WHOLE;
-    let reply = Reply::json(200, whole)
+    // 5. The header's request id on an error reading a whole body
+    //    (`Error::with_request_id`).
+    let reply = Reply::json(200, WHOLE)
         .header("x-request-id", "hdr-cut")
         .framing(Framing::ContentLength)
         .cut_after(20);
-    let (got, want) = run(&reply, Call::Complete).await;
-    let (got, want) = (got.result.unwrap_err(), want.result.unwrap_err());
-    assert_eq!(
-        (got.kind(), want.kind()),
-        (ErrorKind::Transport, ErrorKind::Transport)
-    );
-    assert_eq!(want.request_id(), Some("hdr-cut"));
-    assert_eq!(got.request_id(), None);
+    for call in [Call::Complete, Call::Stream] {
+        let (got, _) = compare("cut whole body", setup, call, &stream, &once(reply.clone())).await;
+        let err = got.outcome.result.unwrap_err();
+        assert_eq!(
+            (err.kind(), err.request_id()),
+            (ErrorKind::Transport, Some("hdr-cut"))
+        );
+    }
 
-    // 6. A whole answer that is not UTF-8: the blocking client's `Malformed` error is
-    //    built from crate-private parts (`MalformedChunk::new`); the async client reads
-    //    it lossily, and the answer goes through.
-    let mut latin1 = whole.replace("Hi", "H\u{e9}").into_bytes();
+    // 6. A whole body that is not UTF-8, or over its limit, is refused
+    //    (`StreamDecoder::push_whole_body`).
+    let mut latin1 = WHOLE.replace("Hi", "H\u{e9}").into_bytes();
     let at = latin1.iter().position(|&b| b == 0xc3).unwrap();
     latin1.splice(at..at + 2, [0xe9]);
-    let (got, want) = run(&Reply::json(200, latin1), Call::Complete).await;
-    assert_eq!(want.result.unwrap_err().kind(), ErrorKind::Malformed);
-    assert_eq!(got.result.unwrap().message.content, "H\u{fffd}");
+    for call in [Call::Complete, Call::Stream] {
+        let reply = Reply::json(200, latin1.clone()).header("x-request-id", "hdr-l1");
+        let (got, _) = compare("latin-1", setup, call, &stream, &once(reply)).await;
+        let err = got.outcome.result.unwrap_err();
+        assert_eq!(
+            (err.kind(), err.request_id()),
+            (ErrorKind::Malformed, Some("hdr-l1"))
+        );
+    }
+    // One byte over the limit: the answer, then spaces.
+    let over =
+        WHOLE.to_owned() + &" ".repeat(dashscope_glm::chat::http::MAX_BODY + 1 - WHOLE.len());
+    let (got, _) = compare(
+        "over 64 MiB",
+        setup,
+        Call::Complete,
+        &stream,
+        &once(Reply::json(200, over)),
+    )
+    .await;
+    let err = got.outcome.result.unwrap_err();
+    assert_eq!(err.limit().map(|l| l.kind), Some(LimitKind::BodyBytes));
 }

@@ -17,11 +17,17 @@
 //!   body to the crate's [`Error`](crate::Error); a 2xx body goes to the
 //!   [`StreamDecoder`](crate::chat::StreamDecoder) [`HttpRequest::decoder`] makes.
 //! - [`RetryPolicy`]: whether a failed attempt is worth another and after how long
-//!   ([`RetryPolicy::decide`]), given what failed ([`FailedAttempt`]).
+//!   ([`RetryPolicy::decide`]), given what failed ([`FailedAttempt`]); [`Attempts`]
+//!   keeps one call's count and the server's last hint across its retry loop, for the
+//!   errors it returns.
 //!
 //! **Out of scope** (the transport's): connections, TLS, proxies, HTTP framing (chunked
 //! encoding, `Content-Length`, `Host`), timeouts, sleeping between attempts, reading at
-//! most [`MAX_ERROR_BODY`] bytes of an error body, cancelling.
+//! most [`MAX_ERROR_BODY`] bytes of an error body (and at most one byte past a whole
+//! body's limit, [`MAX_BODY`] by default), cancelling. What a failed read means is not:
+//! the transport says what happened ([`StreamDecoder::timed_out`](crate::chat::StreamDecoder::timed_out),
+//! [`broke_off`](crate::chat::StreamDecoder::broke_off)) and the decoder decides how the
+//! stream ends.
 //!
 //! ```text
 //!  Endpoint::request(&ChatRequest, stream) -> HttpRequest   send method, url, headers, body
@@ -74,5 +80,5 @@ mod response;
 mod retry;
 
 pub use request::{Endpoint, HttpRequest};
-pub use response::{MAX_ERROR_BODY, ResponseHead, error_from_response};
-pub use retry::{FailedAttempt, RetryPolicy};
+pub use response::{MAX_BODY, MAX_ERROR_BODY, ResponseHead, error_from_response};
+pub use retry::{Attempts, FailedAttempt, RetryPolicy};

@@ -11,6 +11,14 @@ use crate::sse;
 /// non-2xx body and leaves the rest unread. The blocking client reads this much.
 pub const MAX_ERROR_BODY: usize = 64 * 1024;
 
+/// The most bytes of a whole 2xx body (a non-streaming answer, or a gateway's JSON
+/// answer to a streaming request) a transport reads by default, for
+/// [`StreamDecoder::push_whole_body`](crate::chat::StreamDecoder::push_whole_body): 64
+/// MiB, the blocking client's default `max_body_bytes`. A transport reads at most one
+/// byte more, and the decoder refuses a body over it
+/// ([`LimitKind::BodyBytes`](crate::LimitKind::BodyBytes)).
+pub const MAX_BODY: usize = 64 * 1024 * 1024;
+
 /// The head of an answer, as the crate reads it: the status, and the headers that
 /// carry a rule of the protocol (the request id, the content type, the server's retry
 /// hint and its `x-should-retry`). Everything else in the head is the transport's.

@@ -285,6 +285,153 @@ impl RetryPolicy {
     }
 }
 
+/// One call's attempts, across its retry loop: how many requests were sent, and the
+/// last retry hint any answer gave. What the blocking client keeps for every error it
+/// returns ([`Error::attempts`], [`Error::retry_after`]), kept here so that a transport
+/// of one's own keeps the same:
+///
+/// 1. [`begin`](Attempts::begin) before each request is sent;
+/// 2. on a failed attempt, [`retry`](Attempts::retry) notes the answer's hint and asks
+///    the [`RetryPolicy`]: `Some(delay)` is a sleep and another attempt, `None` the
+///    end;
+/// 3. every error the call returns goes through [`error`](Attempts::error) (the failed
+///    attempt's, or one of the transport's own: a cancel, a total deadline), which
+///    gives it the count and the last hint; an answer that started is the
+///    [`count`](Attempts::count)-th request, which the errors of its body carry
+///    ([`Error::with_attempts`]).
+///
+/// An earlier answer's hint is kept when a later answer has none (a 429 asking for 2 s,
+/// then a 500 without a hint: the call's error says 2 s), as the server's last word on
+/// when to come back.
+///
+/// # Example
+///
+/// This example runs a retry loop over answers given as data: a 503 with a hint, then
+/// two 500s without one.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use dashscope_glm::chat::http::{Attempts, FailedAttempt, ResponseHead, RetryPolicy};
+///
+/// let policy = RetryPolicy::default();
+/// let answers = [
+///     ResponseHead::new(503, [("retry-after-ms", "20")]),
+///     ResponseHead::new(500, [("x-request-id", "r-2")]),
+///     ResponseHead::new(500, [("x-request-id", "r-3")]),
+/// ];
+/// let mut attempts = Attempts::new();
+/// let mut answers = answers.iter();
+/// let err = loop {
+///     attempts.begin();
+///     let head = answers.next().unwrap(); // send the request; the answer's head
+///     let error = head.error(b"", SystemTime::now());
+///     let failed = FailedAttempt::Status { head, error: &error };
+///     match attempts.retry(&policy, failed, 0.5) {
+///         Some(_delay) => {} // sleep for it, then send again
+///         None => break attempts.error(error),
+///     }
+/// };
+/// assert_eq!(err.attempts(), 3);
+/// assert_eq!(err.request_id(), Some("r-3"));
+/// assert_eq!(err.retry_after(), Some(Duration::from_millis(20)));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Attempts {
+    sent: u32,
+    retry_after: Option<Duration>,
+}
+
+impl Attempts {
+    /// No request sent yet.
+    ///
+    /// # Example
+    ///
+    /// See [`Attempts`].
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Counts a request about to be sent, and returns its number: 1 for the first.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use dashscope_glm::chat::http::Attempts;
+    ///
+    /// let mut attempts = Attempts::new();
+    /// assert_eq!((attempts.begin(), attempts.begin()), (1, 2));
+    /// assert_eq!(attempts.count(), 2);
+    /// ```
+    pub fn begin(&mut self) -> u32 {
+        self.sent = self.sent.saturating_add(1);
+        self.sent
+    }
+
+    /// The requests sent so far ([`begin`](Attempts::begin) calls).
+    #[must_use]
+    pub fn count(&self) -> u32 {
+        self.sent
+    }
+
+    /// The last retry hint an answer gave, if any did (see the type docs).
+    #[must_use]
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// The last request failed with `failure`: notes the server's hint (an error
+    /// status's [`Error::retry_after`]), and says whether to send again and after how
+    /// long, as [`RetryPolicy::decide`] does for the [`count`](Attempts::count)-th
+    /// request with no event delivered (an answer that started is not retried).
+    ///
+    /// # Example
+    ///
+    /// See [`Attempts`].
+    #[must_use]
+    pub fn retry(
+        &mut self,
+        policy: &RetryPolicy,
+        failure: FailedAttempt<'_>,
+        jitter: f64,
+    ) -> Option<Duration> {
+        if let FailedAttempt::Status { error, .. } = failure {
+            self.retry_after = error.retry_after().or(self.retry_after);
+        }
+        policy.decide(self.sent, failure, false, jitter)
+    }
+
+    /// `error` as the call returns it: with the requests sent
+    /// ([`Error::with_attempts`]) and the server's last hint ([`Error::with_retry_after`]:
+    /// the error's own, else an earlier answer's).
+    ///
+    /// # Example
+    ///
+    /// This example stops a call cancelled while it waited to retry after a 429.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use dashscope_glm::chat::http::{Attempts, FailedAttempt, ResponseHead, RetryPolicy};
+    /// use dashscope_glm::{Error, ErrorKind};
+    ///
+    /// let mut attempts = Attempts::new();
+    /// attempts.begin();
+    /// let head = ResponseHead::new(429, [("retry-after", "1")]);
+    /// let error = head.error(b"", SystemTime::now());
+    /// let delay = attempts.retry(&RetryPolicy::default(), FailedAttempt::Status { head: &head, error: &error }, 0.0);
+    /// assert_eq!(delay, Some(Duration::from_secs(1)));
+    /// // ... the caller stops the call during that second:
+    /// let err = attempts.error(Error::cancelled(None));
+    /// assert_eq!((err.kind(), err.attempts()), (ErrorKind::Cancelled, 1));
+    /// assert_eq!(err.retry_after(), Some(Duration::from_secs(1)));
+    /// ```
+    #[must_use]
+    pub fn error(&self, error: Error) -> Error {
+        let hint = error.retry_after().or(self.retry_after);
+        error.with_attempts(self.sent).with_retry_after(hint)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
