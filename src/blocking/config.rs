@@ -903,6 +903,7 @@ impl ClientBuilder {
                 }
                 Some(format!(
                     "https://{ws}.{}.maas.aliyuncs.com",
+                    // No region: the default one, as without a workspace.
                     region.unwrap_or_default().id()
                 ))
             }

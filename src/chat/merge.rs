@@ -1192,10 +1192,16 @@ impl State {
             &mut self.message_bytes,
             &mut self.scratch,
         )? {
-            if let Some(tracker) = self.calls.get_mut(slot).and_then(|c| c.tracker.as_mut()) {
+            // `grow` returns the range it appended to the arguments.
+            let text = call.arguments.get(added.clone());
+            debug_assert!(text.is_some(), "{added:?} is outside the arguments");
+            if let (Some(text), Some(tracker)) = (
+                text,
+                self.calls.get_mut(slot).and_then(|c| c.tracker.as_mut()),
+            ) {
                 // A tracker that failed keeps its error and its last value; the raw text
                 // is what counts (see `track_arguments`).
-                let _ = tracker.push(call.arguments.get(added.clone()).unwrap_or_default());
+                let _ = tracker.push(text);
             }
             self.pending.push(Pending::ToolArguments {
                 call: slot,

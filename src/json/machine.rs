@@ -435,6 +435,7 @@ impl PartialJson {
         let mut frame = Frame {
             object,
             key: if object {
+                // An empty pool: a new key.
                 self.spare_keys.pop().unwrap_or_default()
             } else {
                 String::new()

@@ -40,13 +40,11 @@ pub(super) enum Fail {
 }
 
 /// A connection's socket, its stop flag and its read buffer.
-///
-/// Invariant: `pos <= buf.len()`; `buf[pos..]` is read but not yet consumed.
 pub(super) struct Conn<'a> {
     stream: TcpStream,
     stop: &'a AtomicBool,
+    /// Read and not yet taken: what is taken leaves it (see [`Conn::take`]).
     buf: Vec<u8>,
-    pos: usize,
 }
 
 fn is_retry(e: &io::Error) -> bool {
@@ -63,7 +61,6 @@ impl<'a> Conn<'a> {
             stream,
             stop,
             buf: Vec::new(),
-            pos: 0,
         }
     }
 
@@ -72,15 +69,11 @@ impl<'a> Conn<'a> {
     }
 
     fn buffered(&self) -> &[u8] {
-        self.buf.get(self.pos..).unwrap_or_default()
+        &self.buf
     }
 
     /// Reads at least one more byte into the buffer.
     fn fill(&mut self) -> Result<(), Fail> {
-        if self.pos > 0 {
-            self.buf.drain(..self.pos);
-            self.pos = 0;
-        }
         let mut chunk = [0u8; 8192];
         loop {
             if self.stopped() {
@@ -89,8 +82,9 @@ impl<'a> Conn<'a> {
             match self.stream.read(&mut chunk) {
                 Ok(0) => return Err(Fail::Gone),
                 Ok(n) => {
+                    // A reader claiming more than the buffer holds is broken: drop it.
                     self.buf
-                        .extend_from_slice(chunk.get(..n).unwrap_or_default());
+                        .extend_from_slice(chunk.get(..n).ok_or(Fail::Gone)?);
                     return Ok(());
                 }
                 Err(e) if is_retry(&e) => {}
@@ -99,14 +93,17 @@ impl<'a> Conn<'a> {
         }
     }
 
-    /// Takes the next `n` bytes.
+    /// Takes the next `n` bytes, reading until there are that many.
     fn take(&mut self, n: usize) -> Result<Vec<u8>, Fail> {
-        while self.buffered().len() < n {
+        loop {
+            if let Some(rest) = self.buf.get(n..) {
+                let rest = rest.to_vec();
+                let mut out = std::mem::replace(&mut self.buf, rest);
+                out.truncate(n);
+                return Ok(out);
+            }
             self.fill()?;
         }
-        let out = self.buffered().get(..n).unwrap_or_default().to_vec();
-        self.pos += out.len();
-        Ok(out)
     }
 
     /// Takes the next line (without its LF or CRLF); a line longer than `max` bytes gets
@@ -116,16 +113,14 @@ impl<'a> Conn<'a> {
         loop {
             let buffered = self.buffered();
             if let Some(i) = buffered.iter().skip(from).position(|&b| b == b'\n') {
-                let end = from + i;
-                let mut line = buffered.get(..end).unwrap_or_default();
-                if let Some(stripped) = line.strip_suffix(b"\r") {
-                    line = stripped;
+                let mut line = self.take(from + i + 1)?;
+                line.pop();
+                if line.last() == Some(&b'\r') {
+                    line.pop();
                 }
                 if line.len() > max {
                     return Err(Fail::Reject(status, reason(status)));
                 }
-                let line = line.to_vec();
-                self.pos += end + 1;
                 return Ok(line);
             }
             if buffered.len() > max.saturating_add(1) {
@@ -143,7 +138,8 @@ impl<'a> Conn<'a> {
             }
             match self.stream.write(data) {
                 Ok(0) => return Err(Fail::Gone),
-                Ok(n) => data = data.get(n..).unwrap_or_default(),
+                // A writer claiming more than it was given is broken: drop it.
+                Ok(n) => data = data.get(n..).ok_or(Fail::Gone)?,
                 Err(e) if is_retry(&e) => {}
                 Err(_) => return Err(Fail::Gone),
             }
@@ -222,8 +218,7 @@ pub(super) fn read_request(
     let head = read_head(conn, limits.max_head)?;
     let head = std::str::from_utf8(&head).map_err(|_| bad("the request head is not UTF-8"))?;
     let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
-    let request_line = lines.next().unwrap_or_default();
-    let mut parts = request_line.split(' ');
+    let mut parts = lines.next().into_iter().flat_map(|line| line.split(' '));
     let (Some(method), Some(target), Some(version), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
@@ -291,8 +286,8 @@ fn read_head(conn: &mut Conn<'_>, max_head: usize) -> Result<Vec<u8>, Fail> {
                     if end > max_head {
                         return Err(TOO_LARGE);
                     }
-                    let head = buffered.get(..=i).unwrap_or_default().to_vec();
-                    conn.pos += end;
+                    let mut head = conn.take(end)?;
+                    head.truncate(i + 1);
                     return Ok(head);
                 }
             }
@@ -361,7 +356,7 @@ fn read_body(
     loop {
         let line = conn.line(MAX_CHUNK_LINE, 400)?;
         let line = std::str::from_utf8(&line).map_err(|_| bad("invalid chunk size"))?;
-        let size = line.split(';').next().unwrap_or_default().trim();
+        let size = line.split_once(';').map_or(line, |(size, _)| size).trim();
         if size.is_empty() || !size.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(bad("invalid chunk size"));
         }
@@ -449,23 +444,27 @@ pub(super) fn write_reply(
     head.push_str("\r\n");
     conn.write_all(head.as_bytes())?;
 
-    let limit = match reply.ending {
-        Ending::Complete => body.len(),
-        Ending::Stall { after, .. } | Ending::Cut { after } => after.min(body.len()),
-        Ending::HangUp => 0,
+    let mut unsent = match reply.ending {
+        Ending::Complete => body,
+        // Past the body's end: all of it.
+        Ending::Stall { after, .. } | Ending::Cut { after } => {
+            body.split_at_checked(after).map_or(body, |(kept, _)| kept)
+        }
+        Ending::HangUp => &[],
     };
-    // Invariant: sent <= limit <= body.len().
-    let mut sent = 0;
+    let to_send = unsent.len();
     let mut chunk = Vec::new();
     for len in reply.split.piece_lengths(body) {
-        if sent >= limit {
+        if unsent.is_empty() {
             break;
         }
-        if sent > 0 && !reply.pause.is_zero() {
+        if unsent.len() < to_send && !reply.pause.is_zero() {
             conn.sleep(reply.pause)?;
         }
-        let len = len.min(limit - sent);
-        let piece = body.get(sent..sent + len).unwrap_or_default();
+        // Past what is left to send: the rest.
+        let (piece, rest) = unsent.split_at_checked(len).unwrap_or((unsent, &[]));
+        unsent = rest;
+        let len = piece.len();
         if reply.framing == Framing::Chunked {
             chunk.clear();
             chunk.extend_from_slice(format!("{len:x}\r\n").as_bytes());
@@ -476,7 +475,6 @@ pub(super) fn write_reply(
             conn.write_all(piece)?;
         }
         body_written.fetch_add(len as u64, Ordering::SeqCst);
-        sent += len;
     }
     let ended = match reply.ending {
         Ending::Complete if reply.framing == Framing::Chunked => conn.write_all(b"0\r\n\r\n"),

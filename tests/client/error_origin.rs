@@ -111,5 +111,6 @@ fn a_refused_connection_chains_without_repeating() {
     let cause = err.source().expect("the cause is the source").to_string();
     assert!(!cause.is_empty());
     assert!(!message.contains(&cause), "{message:?} repeats {cause:?}");
-    assert_eq!(message, "transport: sending the request");
+    // What was being done, in whatever words the error module chooses around it.
+    assert!(message.contains("sending the request"), "{message:?}");
 }

@@ -4,6 +4,7 @@
 //! The binary's one capturing logger (`tests/common/log_capture.rs`) keeps each test's
 //! own thread's records (tests run in parallel, and other modules log too).
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dashscope_glm::blocking::{Client, RetryPolicy};
@@ -11,7 +12,7 @@ use dashscope_glm::chat::{ChatRequest, Protocol};
 use dashscope_glm::testing::{ReplayServer, Reply};
 use log::Level;
 
-use crate::log_capture;
+use crate::log_capture::{self, field, parse_duration, word_after};
 
 const KEY: &str = "sk-logging-secret-0123456789";
 const USER_TEXT: &str = "my-private-question-about-penguins";
@@ -76,28 +77,56 @@ fn a_request_logs_what_was_sent_and_answered_at_debug() {
 
     let records = records();
     assert_nothing_secret(&records);
-    let debug = |needle: &str| {
+    // Each record read for what it says (the words after `POST`, `model`, `protocol`,
+    // `status` and `id`), not for its wording.
+    let starting = |first: &str| -> Vec<&str> {
         records
             .iter()
-            .filter(|(level, text)| *level == Level::Debug && text.contains(needle))
-            .count()
+            .filter(|(level, text)| *level == Level::Debug && text.split(' ').next() == Some(first))
+            .map(|(_, text)| text.as_str())
+            .collect()
     };
+    // `streaming` or `not streaming`.
+    let streaming = |text: &str| match word_after(text, "not") {
+        Some("streaming") => Some(false),
+        _ => text.contains("streaming").then_some(true),
+    };
+    let sent: Vec<_> = starting("POST")
+        .into_iter()
+        .map(|text| {
+            (
+                word_after(text, "POST"),
+                word_after(text, "model"),
+                word_after(text, "protocol"),
+                streaming(text),
+            )
+        })
+        .collect();
     assert_eq!(
-        debug(
-            "POST /compatible-mode/v1/chat/completions (model glm-5, protocol openai, streaming)"
-        ),
-        1,
+        sent,
+        [
+            (Some(COMPAT_PATH), Some("glm-5"), Some("openai"), Some(true)),
+            (
+                Some(NATIVE_PATH),
+                Some("glm-5"),
+                Some("dashscope"),
+                Some(false)
+            ),
+        ],
         "{records:?}"
     );
+    let answered: Vec<_> = starting("status")
+        .into_iter()
+        .map(|text| (word_after(text, "status"), word_after(text, "id")))
+        .collect();
     assert_eq!(
-        debug(
-            "POST /api/v1/services/aigc/text-generation/generation (model glm-5, protocol dashscope, not streaming)"
-        ),
-        1,
+        answered,
+        [
+            (Some("200"), Some("req-log-1")),
+            (Some("200"), Some("req-log-2")),
+        ],
         "{records:?}"
     );
-    assert_eq!(debug("status 200, request id req-log-1"), 1, "{records:?}");
-    assert_eq!(debug("status 200, request id req-log-2"), 1, "{records:?}");
     // Nothing from the client is louder than debug.
     assert!(
         records.iter().all(|(level, _)| *level >= Level::Debug),
@@ -124,12 +153,17 @@ fn each_retry_logs_its_delay_and_cause() {
         )
         .start()
         .unwrap();
+    // The delays the client waited out, to read the records against.
+    let slept = Arc::new(Mutex::new(Vec::new()));
     let client = Client::builder()
         .api_key(KEY)
         .base_url(server.base_url())
         .no_proxy()
         .retry_policy(RetryPolicy::default().base_delay(Duration::from_millis(400)))
-        .sleeper(|_| {})
+        .sleeper({
+            let slept = Arc::clone(&slept);
+            move |delay| slept.lock().unwrap().push(delay)
+        })
         .build()
         .unwrap();
     let request = ChatRequest::new("glm-5").user(USER_TEXT);
@@ -139,22 +173,47 @@ fn each_retry_logs_its_delay_and_cause() {
     let records = records();
     // The error bodies quoted the user's words; the retry records do not.
     assert_nothing_secret(&records);
-    let retries: Vec<&String> = records
+    // Each retry record read for what it says: which retry of how many, the delay (as
+    // `{:?}` writes it) and the cause after `after`.
+    let retries: Vec<_> = records
         .iter()
         .filter(|(level, text)| *level == Level::Debug && text.starts_with("retry "))
-        .map(|(_, text)| text)
+        .map(|(_, text)| {
+            (
+                word_after(text, "retry"),
+                word_after(text, "of"),
+                word_after(text, "in").and_then(parse_duration),
+                text.split_once(" after ")
+                    .map_or_else(Vec::new, |(_, cause)| cause.split(' ').collect()),
+            )
+        })
         .collect();
-    assert_eq!(retries.len(), 2, "{records:?}");
-    assert_eq!(
-        retries[0],
-        "retry 1 of 2 in 1.5s after API error 503 ServiceUnavailable"
-    );
+    let slept = slept.lock().unwrap().clone();
+    assert_eq!(slept.len(), 2, "{records:?}");
+    // The server's hint, to the millisecond; then the backoff of retry 2: 400 ms * 2
+    // less up to a quarter of jitter.
+    assert_eq!(slept[0], Duration::from_millis(1500));
     assert!(
-        retries[1].starts_with("retry 2 of 2 in ")
-            && retries[1].ends_with("ms after HTTP status 502"),
-        "{}",
-        retries[1]
+        (Duration::from_millis(600)..=Duration::from_millis(800)).contains(&slept[1]),
+        "{slept:?}"
     );
+    let expected = [
+        ("1", slept[0], &["API", "503", "ServiceUnavailable"][..]),
+        ("2", slept[1], &["HTTP", "502"][..]),
+    ];
+    assert_eq!(retries.len(), expected.len(), "{records:?}");
+    for ((n, of, delay, cause), (want_n, want_delay, want_words)) in retries.iter().zip(expected) {
+        assert_eq!(
+            (*n, *of, *delay),
+            (Some(want_n), Some("2"), Some(want_delay)),
+            "{records:?}"
+        );
+        // The cause names the kind of failure, the status and the server's code.
+        assert!(
+            want_words.iter().all(|word| cause.contains(word)),
+            "retry {want_n}: {cause:?} lacks one of {want_words:?}"
+        );
+    }
     assert_eq!(server.request_count(), 3);
 }
 
@@ -202,10 +261,7 @@ fn the_stream_end_record_has_the_time_to_first_token_and_the_total() {
         .collect();
     assert_eq!(ends.len(), 1, "{records:?}");
     let field = |name: &str| -> &str {
-        ends[0]
-            .split(' ')
-            .find_map(|word| word.strip_prefix(name)?.strip_prefix('='))
-            .unwrap_or_else(|| panic!("no {name} in {}", ends[0]))
+        field(ends[0], name).unwrap_or_else(|| panic!("no {name} in {}", ends[0]))
     };
     let ms = |name: &str| -> f64 {
         field(name)
@@ -250,6 +306,6 @@ fn the_stream_end_record_has_no_first_token_when_no_text_came() {
         .find(|(_, text)| text.starts_with("stream finished:"))
         .map(|(_, text)| text)
         .unwrap();
-    assert!(end.contains(" first_token_ms=- "), "{end}");
-    assert!(end.contains(" requests=1"), "{end}");
+    assert_eq!(field(end, "first_token_ms"), Some("-"), "{end}");
+    assert_eq!(field(end, "requests"), Some("1"), "{end}");
 }

@@ -193,13 +193,14 @@ fn the_stream_end_is_logged_at_debug_without_text() {
     assert_eq!(ends.len(), 1, "{records:#?}");
     let (level, message) = ends[0];
     assert_eq!(*level, log::Level::Debug);
-    for part in [
-        "finish_reason=Some(\"stop\")".to_owned(),
-        "input_tokens: 3".to_owned(),
-        format!("bytes={}", body.len()),
-        format!("events={events}"),
-    ] {
-        assert!(message.contains(&part), "{part} not in {message}");
+    // Its `key=value` fields, each read on its own.
+    let field = |name: &str| log_capture::field(message, name);
+    assert_eq!(field("finish_reason"), Some("Some(\"stop\")"), "{message}");
+    assert_eq!(field("bytes"), Some(&*body.len().to_string()), "{message}");
+    assert_eq!(field("events"), Some(&*events.to_string()), "{message}");
+    let usage = field("usage").unwrap_or_else(|| panic!("no usage in {message}"));
+    for count in ["input_tokens: 3", "output_tokens: 4", "total_tokens: 7"] {
+        assert!(usage.contains(count), "{count} not in {usage}");
     }
     for (level, message) in &records {
         assert!(

@@ -427,12 +427,13 @@ impl<'de> Deserialize<'de> for Message {
         let m = In::deserialize(d)?;
         Ok(Self {
             role: m.role,
+            // Absent or null content is no text.
             content: m.content.unwrap_or_default(),
             reasoning_content: m.reasoning_content,
             tool_calls: m
                 .tool_calls
-                .unwrap_or_default()
                 .into_iter()
+                .flatten()
                 .enumerate()
                 .map(|(i, call)| call.into_call(Some(i)))
                 .collect(),

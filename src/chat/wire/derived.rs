@@ -217,7 +217,7 @@ impl Src<'_> {
     }
 
     fn choices(self, choices: Option<Vec<Choice<'_>>>, out: &mut WireChunk) -> Result<(), Error> {
-        for (position, choice) in (0..).zip(choices.unwrap_or_default()) {
+        for (position, choice) in (0..).zip(choices.into_iter().flatten()) {
             self.choice(choice, out.next_choice())?;
             out.end_choice(position);
         }
@@ -234,6 +234,7 @@ impl Src<'_> {
         out.reasoning = self.text(message.reasoning_content, false)?;
         out.reasoning_alt = self.text(message.reasoning, false)?;
         self.content(message.content, out)?;
+        // Absent or null: no fragments.
         let tools = message.tool_calls.unwrap_or_default();
         if tools.len() > MAX_TOOL_FRAGMENTS_PER_CHUNK {
             return Err(Error::custom(format_args!(

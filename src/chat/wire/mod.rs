@@ -166,6 +166,7 @@ impl WireChoice {
         if self.tools.len() >= MAX_TOOL_FRAGMENTS_PER_CHUNK {
             return None;
         }
+        // An empty pool: a new fragment.
         let mut tool = self.spare_tools.pop().unwrap_or_default();
         tool.clear();
         self.tools.push(tool);
