@@ -445,7 +445,7 @@ fn depth_growth() {
         s.push_str(&"}".repeat(depth));
         s
     }
-    let limits = dashscope_glm::json::Limits::new().max_depth(2000);
+    let limits = dashscope_glm::json::PartialJsonLimits::new().max_depth(2000);
     let time = |text: &str| {
         let pieces = fragments(text, 64 << 10);
         let start = Instant::now();

@@ -10,7 +10,7 @@
 //! `tests/fuzz_seeds.rs` for every committed seed on stable.
 
 use dashscope_glm::chat::{Accumulator, Protocol, StreamDecoder, StreamEvent};
-use dashscope_glm::sse::{Decoder, Limits as SseLimits};
+use dashscope_glm::sse::{Decoder, DecoderLimits as SseLimits};
 
 /// Runs one input through the oracle; panics if it does not hold.
 pub(crate) fn check(input: &[u8]) {
@@ -36,8 +36,10 @@ fn run(flags: u8, body: &[u8], sizes: &[u8], serde_only: bool) -> (Vec<String>, 
     } else {
         Protocol::DashScope
     };
+    // What the client runs: a native stream splits an event at a new `id:` line.
     let sse = Decoder::with_limits(SseLimits::default().max_line(512).max_event(1024))
-        .lossy(flags & 4 != 0);
+        .lossy(flags & 4 != 0)
+        .split_on_new_id(protocol == Protocol::DashScope);
     let mut acc = Accumulator::new(protocol).cumulative(flags & 2 != 0);
     if serde_only {
         acc = dashscope_glm::__private::serde_decoding_only(acc);

@@ -8,7 +8,7 @@
 //! `tests/fuzz_seeds.rs` for every committed seed on stable.
 
 use dashscope_glm::__private::buffered_capacity;
-use dashscope_glm::sse::{Decoder, Error, Item, Limits};
+use dashscope_glm::sse::{Decoder, DecoderLimits, Error, Item};
 
 #[derive(Debug, PartialEq, Eq)]
 enum Out {
@@ -94,11 +94,11 @@ pub(crate) fn check(input: &[u8]) {
     let flags = input[0];
     let lossy = flags & 1 != 0;
     let limits = if flags & 2 != 0 {
-        Limits::new()
+        DecoderLimits::new()
             .max_line(usize::from(input[1] % 64))
             .max_event(usize::from(input[2] % 128))
     } else {
-        Limits::new()
+        DecoderLimits::new()
     };
     let k = usize::from(input[3] % 16).min(input.len() - 4);
     let sizes: Vec<usize> = input[4..4 + k].iter().map(|&b| usize::from(b)).collect();

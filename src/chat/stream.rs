@@ -263,9 +263,9 @@ impl StreamDecoder {
     ///
     /// ```
     /// use dashscope_glm::chat::{Accumulator, Protocol, StreamDecoder};
-    /// use dashscope_glm::sse::{Decoder, Limits};
+    /// use dashscope_glm::sse::{Decoder, DecoderLimits};
     ///
-    /// let decoder = Decoder::with_limits(Limits::new().max_line(64 * 1024)).split_on_new_id(true);
+    /// let decoder = Decoder::with_limits(DecoderLimits::new().max_line(64 * 1024)).split_on_new_id(true);
     /// let accumulator = Accumulator::new(Protocol::DashScope).cumulative(true);
     /// let mut stream = StreamDecoder::from_parts(decoder, accumulator);
     /// stream.feed(br#"data:{"output":{"choices":[{"message":{"role":"assistant","content":"Hel"},"finish_reason":"null"}]}}"#);

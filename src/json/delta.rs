@@ -81,6 +81,7 @@ impl<'a> StringDelta<'a> {
     /// assert!(delta.path().eq([PathSegment::Key("a"), PathSegment::Key("b")]));
     /// # Ok::<(), dashscope_glm::json::JsonError>(())
     /// ```
+    #[must_use]
     pub fn path(&self) -> impl ExactSizeIterator<Item = PathSegment<'a>> + use<'a> {
         let parser = self.parser;
         match &self.rec.path {

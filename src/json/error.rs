@@ -3,7 +3,7 @@
 use std::fmt;
 
 #[cfg(doc)]
-use super::{Limits, PartialJson};
+use super::{PartialJson, PartialJsonLimits};
 
 /// What the parser expected where it found something else (see [`JsonErrorKind::Syntax`]).
 ///
@@ -61,11 +61,11 @@ impl fmt::Display for Expected {
 /// This example shows errors found while pushing, and the one only `finish` can report.
 ///
 /// ```
-/// use dashscope_glm::json::{JsonErrorKind, Limits, PartialJson};
+/// use dashscope_glm::json::{JsonErrorKind, PartialJsonLimits, PartialJson};
 ///
 /// let err = PartialJson::new().push(r#"{"a":1}{"#).unwrap_err();
 /// assert_eq!(err.kind(), JsonErrorKind::TrailingData { found: '{' });
-/// let mut shallow = PartialJson::with_limits(Limits::new().max_depth(1));
+/// let mut shallow = PartialJson::with_limits(PartialJsonLimits::new().max_depth(1));
 /// assert_eq!(shallow.push("[[").unwrap_err().kind(), JsonErrorKind::DepthLimit { limit: 1 });
 /// let mut cut = PartialJson::new();
 /// cut.push(r#"{"a":"#)?;
@@ -90,12 +90,12 @@ pub enum JsonErrorKind {
     },
     /// The text ended before the value did (reported by [`PartialJson::finish`] only).
     Incomplete,
-    /// An array or object opened beyond [`Limits::max_depth`].
+    /// An array or object opened beyond [`PartialJsonLimits::max_depth`].
     DepthLimit {
         /// The nesting budget in force.
         limit: usize,
     },
-    /// The text grew beyond [`Limits::max_bytes`].
+    /// The text grew beyond [`PartialJsonLimits::max_bytes`].
     SizeLimit {
         /// The size cap in force, in bytes.
         limit: usize,

@@ -1,12 +1,12 @@
-//! [`Limits`]: the bounds on one parser's memory and nesting.
+//! [`PartialJsonLimits`]: the bounds on one parser's memory and nesting.
 
 #[cfg(doc)]
 use super::PartialJson;
 
-/// Limits that bound a [`PartialJson`]'s memory and nesting.
+/// The limits that bound a [`PartialJson`]'s memory and nesting.
 ///
-/// The defaults (nesting budget 128, 16 MiB of text) are [`Limits::new`] and
-/// [`Limits::default`]; each setter is named after the field it sets. They accept every
+/// The defaults (nesting budget 128, 16 MiB of text) are [`PartialJsonLimits::new`] and
+/// [`PartialJsonLimits::default`]; each setter is named after the field it sets. They accept every
 /// text that `serde_json::from_str` accepts up to 16 MiB long.
 ///
 /// # Example
@@ -14,9 +14,9 @@ use super::PartialJson;
 /// This example shows how to tighten both limits.
 ///
 /// ```
-/// use dashscope_glm::json::{Limits, PartialJson};
+/// use dashscope_glm::json::{PartialJsonLimits, PartialJson};
 ///
-/// let limits = Limits::new().max_depth(16).max_bytes(64 * 1024);
+/// let limits = PartialJsonLimits::new().max_depth(16).max_bytes(64 * 1024);
 /// let mut parser = PartialJson::with_limits(limits);
 /// parser.push(r#"{"a":[1,2]}"#)?;
 /// assert_eq!(parser.limits().max_depth, 16);
@@ -24,7 +24,7 @@ use super::PartialJson;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub struct Limits {
+pub struct PartialJsonLimits {
     /// The nesting budget, counted the way `serde_json` counts its recursion limit:
     /// each `[` or `{` spends one unit and the text is rejected when the budget reaches
     /// zero. So at most `max_depth - 1` arrays and objects can be open at once; with the
@@ -34,7 +34,7 @@ pub struct Limits {
     pub max_bytes: usize,
 }
 
-impl Limits {
+impl PartialJsonLimits {
     /// The default limits: nesting budget 128, 16 MiB of text.
     #[must_use]
     pub const fn new() -> Self {
@@ -44,7 +44,7 @@ impl Limits {
         }
     }
 
-    /// Sets the nesting budget (see [`Limits::max_depth`]). Defaults to 128.
+    /// Sets the nesting budget (see [`PartialJsonLimits::max_depth`]). Defaults to 128.
     #[must_use]
     pub const fn max_depth(mut self, max_depth: usize) -> Self {
         self.max_depth = max_depth;
@@ -59,7 +59,7 @@ impl Limits {
     }
 }
 
-impl Default for Limits {
+impl Default for PartialJsonLimits {
     fn default() -> Self {
         Self::new()
     }

@@ -17,7 +17,7 @@
 //! several concatenated texts, and `serde_json`'s `preserve_order` or
 //! `arbitrary_precision` behaviours beyond what its `Value` does by itself.
 //!
-//! The module's files: `limits.rs` ([`Limits`]), `error.rs` ([`JsonError`] and what it
+//! The module's files: `limits.rs` ([`PartialJsonLimits`]), `error.rs` ([`JsonError`] and what it
 //! names), `delta.rs` ([`StringDelta`] and [`PathSegment`], what a push appended), and
 //! `machine.rs` (the byte state machine behind [`PartialJson::push`]).
 
@@ -28,7 +28,7 @@ mod machine;
 
 pub use delta::{PathSegment, StringDelta};
 pub use error::{Expected, JsonError, JsonErrorKind};
-pub use limits::Limits;
+pub use limits::PartialJsonLimits;
 
 use serde_json::Value;
 
@@ -77,8 +77,8 @@ use machine::{Esc, Frame, Override, State, lookup, parse_number};
 ///
 /// **Strictness.** [`finish`](Self::finish) returns exactly what `serde_json::from_str`
 /// returns for the whole text (same values, an error exactly when it errors), with two
-/// documented limits of this parser's own: [`Limits::max_bytes`] (default 16 MiB;
-/// `serde_json` has no size cap) and [`Limits::max_depth`] (the default equals
+/// documented limits of this parser's own: [`PartialJsonLimits::max_bytes`] (default 16 MiB;
+/// `serde_json` has no size cap) and [`PartialJsonLimits::max_depth`] (the default equals
 /// `serde_json`'s recursion limit). `push` reports an error as soon as the text can no
 /// longer become valid, at the offending byte; incomplete text is not an error until
 /// `finish`.
@@ -108,7 +108,7 @@ use machine::{Esc, Frame, Override, State, lookup, parse_number};
 /// ```
 #[derive(Debug, Clone)]
 pub struct PartialJson {
-    limits: Limits,
+    limits: PartialJsonLimits,
     /// The snapshot, with every shown open value in place (taken out only for the
     /// duration of a push, which edits it in place).
     root: Option<Value>,
@@ -144,10 +144,10 @@ impl Default for PartialJson {
 }
 
 impl PartialJson {
-    /// A parser with the default [`Limits`].
+    /// A parser with the default [`PartialJsonLimits`].
     #[must_use]
     pub fn new() -> Self {
-        Self::with_limits(Limits::new())
+        Self::with_limits(PartialJsonLimits::new())
     }
 
     /// A parser with the given limits.
@@ -157,15 +157,15 @@ impl PartialJson {
     /// This example shows a depth-limited parser rejecting deep nesting.
     ///
     /// ```
-    /// use dashscope_glm::json::{JsonErrorKind, Limits, PartialJson};
+    /// use dashscope_glm::json::{JsonErrorKind, PartialJsonLimits, PartialJson};
     ///
-    /// let mut parser = PartialJson::with_limits(Limits::new().max_depth(2));
+    /// let mut parser = PartialJson::with_limits(PartialJsonLimits::new().max_depth(2));
     /// let err = parser.push(r#"{"a":{"#).unwrap_err();
     /// assert_eq!(err.kind(), JsonErrorKind::DepthLimit { limit: 2 });
     /// assert_eq!(err.offset(), 5);
     /// ```
     #[must_use]
-    pub fn with_limits(limits: Limits) -> Self {
+    pub fn with_limits(limits: PartialJsonLimits) -> Self {
         Self {
             limits,
             root: None,
@@ -187,7 +187,7 @@ impl PartialJson {
 
     /// The limits this parser enforces.
     #[must_use]
-    pub const fn limits(&self) -> Limits {
+    pub const fn limits(&self) -> PartialJsonLimits {
         self.limits
     }
 
@@ -259,7 +259,7 @@ impl PartialJson {
     /// # Errors
     ///
     /// A [`JsonError`] as soon as the text can no longer become valid JSON (at the
-    /// offending byte), or when it exceeds a [`Limits`] bound. Errors are fused:
+    /// offending byte), or when it exceeds a [`PartialJsonLimits`] bound. Errors are fused:
     /// after one, every later call returns the same error and reads nothing.
     ///
     /// # Example
@@ -349,6 +349,7 @@ impl PartialJson {
     /// );
     /// # Ok::<(), dashscope_glm::json::JsonError>(())
     /// ```
+    #[must_use]
     pub fn string_deltas(&self) -> impl ExactSizeIterator<Item = StringDelta<'_>> + '_ {
         self.deltas
             .iter()

@@ -2,7 +2,7 @@
 
 use super::event::{Eof, Event, Item};
 use super::line::{Line, classify, parse_retry};
-use super::{Error, Limits, find_either};
+use super::{DecoderLimits, Error, find_either};
 
 /// The byte order mark, removed once at the start of the stream.
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
@@ -301,7 +301,7 @@ enum Found<'a> {
 /// Feeding never fails; errors come out of `next_item` in stream order, and decoding
 /// goes on after them. The decoder never reads a byte twice in its line-end search, and
 /// once its buffers have grown it allocates nothing per event. Memory is bounded by
-/// [`Limits`] as long as `next_item` is drained between feeds.
+/// [`DecoderLimits`] as long as `next_item` is drained between feeds.
 ///
 /// Its modes ([`with_limits`](Self::with_limits), [`lossy`](Self::lossy),
 /// [`split_on_new_id`](Self::split_on_new_id)) are chosen when it is made, with
@@ -349,7 +349,7 @@ pub struct Decoder {
 /// boundaries of the text buffer.
 #[derive(Clone, Debug, Default)]
 struct State {
-    limits: Limits,
+    limits: DecoderLimits,
     lossy: bool,
     /// Opt-in legacy framing: an `id`/`event` line dispatches pending data.
     split_on_new_id: bool,
@@ -375,7 +375,7 @@ struct State {
 }
 
 impl Decoder {
-    /// A decoder with the default [`Limits`] (16 MiB each) in strict UTF-8 mode.
+    /// A decoder with the default [`DecoderLimits`] (16 MiB each) in strict UTF-8 mode.
     #[must_use]
     pub fn new() -> Self {
         Self::default()
@@ -388,9 +388,9 @@ impl Decoder {
     /// This example shows an event over the size limit being reported once and skipped.
     ///
     /// ```
-    /// use dashscope_glm::sse::{Decoder, Error, Item, Limits};
+    /// use dashscope_glm::sse::{Decoder, Error, Item, DecoderLimits};
     ///
-    /// let mut decoder = Decoder::with_limits(Limits::new().max_event(16));
+    /// let mut decoder = Decoder::with_limits(DecoderLimits::new().max_event(16));
     /// decoder.feed(b"data: 0123456789\ndata: more\n\ndata: ok\n\n");
     /// let too_long = Error::EventTooLong { limit: 16, offset: 0 };
     /// assert_eq!(decoder.next_item(), Some(Err(too_long)));
@@ -398,7 +398,7 @@ impl Decoder {
     /// assert_eq!(event.data(), "ok");
     /// ```
     #[must_use]
-    pub fn with_limits(limits: Limits) -> Self {
+    pub fn with_limits(limits: DecoderLimits) -> Self {
         let mut decoder = Self::new();
         decoder.st.limits = limits;
         decoder
@@ -582,7 +582,7 @@ impl Decoder {
         }
         let need = input.len() + incoming;
         if need > input.capacity() {
-            let Limits {
+            let DecoderLimits {
                 max_line,
                 max_event,
             } = st.limits;
@@ -854,7 +854,7 @@ impl Decoder {
 
     /// The limits in force.
     #[must_use]
-    pub fn limits(&self) -> Limits {
+    pub fn limits(&self) -> DecoderLimits {
         self.st.limits
     }
 
@@ -1080,7 +1080,7 @@ impl State {
             }
             Block::Open(_) | Block::Discarding { .. } => None,
         };
-        let Limits {
+        let DecoderLimits {
             max_line,
             max_event,
         } = self.limits;
@@ -1231,7 +1231,7 @@ impl State {
     #[inline]
     fn limit_error(&self, line_start: u64, event_start: u64, end: usize) -> Option<Error> {
         let end = self.base + end as u64;
-        let Limits {
+        let DecoderLimits {
             max_line,
             max_event,
         } = self.limits;

@@ -44,7 +44,7 @@
 //!   holding the bad byte is complete. That one line is dropped as if it had not been
 //!   sent; the lines around it, and later events, are processed normally. With
 //!   [`Decoder::lossy`], bad sequences become U+FFFD instead, as the spec says.
-//! - [`Error::LineTooLong`] and [`Error::EventTooLong`] (see [`Limits`]): reported as
+//! - [`Error::LineTooLong`] and [`Error::EventTooLong`] (see [`DecoderLimits`]): reported as
 //!   soon as the limit is crossed, even before the line is complete. The event being
 //!   read is discarded, with the rest of its lines, up to and including the next blank
 //!   line; decoding resumes with the event after it. Discarded bytes are not kept.
@@ -86,8 +86,8 @@ use std::fmt;
 
 /// Size limits that bound the decoder's memory.
 ///
-/// The defaults (16 MiB each, [`Limits::DEFAULT`]) are [`Limits::new`] and
-/// [`Limits::default`]; each setter is named after the field it sets. Both count raw
+/// The defaults (16 MiB each, [`DecoderLimits::DEFAULT`]) are [`DecoderLimits::new`] and
+/// [`DecoderLimits::default`]; each setter is named after the field it sets. Both count raw
 /// input bytes (before any U+FFFD replacement in lossy mode). Exceeding one gives [`Error::LineTooLong`] or
 /// [`Error::EventTooLong`]; the event is then discarded and decoding resumes at the
 /// next one.
@@ -101,9 +101,9 @@ use std::fmt;
 /// This example shows small limits and the recovery after a line that is too long.
 ///
 /// ```
-/// use dashscope_glm::sse::{Decoder, Error, Item, Limits};
+/// use dashscope_glm::sse::{Decoder, Error, Item, DecoderLimits};
 ///
-/// let limits = Limits::new().max_line(8).max_event(64);
+/// let limits = DecoderLimits::new().max_line(8).max_event(64);
 /// let mut decoder = Decoder::with_limits(limits);
 /// decoder.feed(b"data: far too long\n\ndata: ok\n\n");
 /// assert_eq!(
@@ -115,7 +115,7 @@ use std::fmt;
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Limits {
+pub struct DecoderLimits {
     /// The longest line accepted, in bytes, line end excluded.
     pub max_line: usize,
     /// The largest event accepted, in bytes: from the first byte of the event's first
@@ -124,7 +124,7 @@ pub struct Limits {
     pub max_event: usize,
 }
 
-impl Limits {
+impl DecoderLimits {
     /// The default limit for both lines and events: 16 MiB.
     pub const DEFAULT: usize = 16 * 1024 * 1024;
 
@@ -137,14 +137,14 @@ impl Limits {
         }
     }
 
-    /// Sets the longest line accepted, in bytes. Defaults to 16 MiB ([`Limits::DEFAULT`]).
+    /// Sets the longest line accepted, in bytes. Defaults to 16 MiB ([`DecoderLimits::DEFAULT`]).
     #[must_use]
     pub const fn max_line(mut self, bytes: usize) -> Self {
         self.max_line = bytes;
         self
     }
 
-    /// Sets the largest event accepted, in bytes. Defaults to 16 MiB ([`Limits::DEFAULT`]).
+    /// Sets the largest event accepted, in bytes. Defaults to 16 MiB ([`DecoderLimits::DEFAULT`]).
     #[must_use]
     pub const fn max_event(mut self, bytes: usize) -> Self {
         self.max_event = bytes;
@@ -152,7 +152,7 @@ impl Limits {
     }
 }
 
-impl Default for Limits {
+impl Default for DecoderLimits {
     fn default() -> Self {
         Self::new()
     }
@@ -187,14 +187,14 @@ pub enum Error {
         /// Stream offset of the first byte of the invalid sequence.
         offset: u64,
     },
-    /// A line longer than [`Limits::max_line`]. The event holding it was discarded.
+    /// A line longer than [`DecoderLimits::max_line`]. The event holding it was discarded.
     LineTooLong {
         /// The limit that was exceeded.
         limit: usize,
         /// Stream offset of the first byte of the line.
         offset: u64,
     },
-    /// An event larger than [`Limits::max_event`]. The event was discarded.
+    /// An event larger than [`DecoderLimits::max_event`]. The event was discarded.
     EventTooLong {
         /// The limit that was exceeded.
         limit: usize,

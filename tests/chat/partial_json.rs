@@ -7,7 +7,7 @@ mod reference;
 
 use std::collections::HashMap;
 
-use dashscope_glm::json::{JsonError, JsonErrorKind, Limits, PartialJson, PathSegment};
+use dashscope_glm::json::{JsonError, JsonErrorKind, PartialJson, PartialJsonLimits, PathSegment};
 use proptest::prelude::*;
 use reference::{Doc, Rng, Style, doc, extends, snapshot_of_prefix, split, style, write};
 use serde_json::{Value, json};
@@ -282,7 +282,7 @@ fn depth_limit_agrees_with_serde_json_by_default() {
 
 #[test]
 fn custom_depth_limit() {
-    let limits = Limits::new().max_depth(4);
+    let limits = PartialJsonLimits::new().max_depth(4);
     let mut p = PartialJson::with_limits(limits);
     p.push(r#"{"a":[{"#).unwrap();
     let err = p.push(r#""b":[1]}]}"#).unwrap_err();
@@ -298,7 +298,7 @@ fn custom_depth_limit() {
 
 #[test]
 fn size_limit_counts_all_pushes() {
-    let mut p = PartialJson::with_limits(Limits::new().max_bytes(10));
+    let mut p = PartialJson::with_limits(PartialJsonLimits::new().max_bytes(10));
     p.push(r#"["abcd","#).unwrap();
     assert_eq!(p.push("\"e").map_err(|e| e.kind()), Ok(()));
     let err = p.push("\"]").unwrap_err();
@@ -307,7 +307,7 @@ fn size_limit_counts_all_pushes() {
     assert_eq!(p.value(), Some(&json!(["abcd", "e"])));
     assert_eq!(p.push(""), Err(err));
     // Exactly at the limit is fine.
-    let mut p = PartialJson::with_limits(Limits::new().max_bytes(5));
+    let mut p = PartialJson::with_limits(PartialJsonLimits::new().max_bytes(5));
     p.push("[1,2]").unwrap();
     assert_eq!(p.finish().unwrap(), json!([1, 2]));
 }

@@ -6,7 +6,7 @@
     reason = "included as a private module by several tests"
 )]
 
-use dashscope_glm::sse::{Decoder, Error, Item, Limits};
+use dashscope_glm::sse::{Decoder, DecoderLimits, Error, Item};
 
 /// One item, owned.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -151,5 +151,5 @@ pub fn lossy() -> Decoder {
 
 /// Small limits.
 pub fn small(max_line: usize, max_event: usize) -> Decoder {
-    Decoder::with_limits(Limits::new().max_line(max_line).max_event(max_event))
+    Decoder::with_limits(DecoderLimits::new().max_line(max_line).max_event(max_event))
 }

@@ -3,12 +3,12 @@
 //! inside that line, so the same bytes gave an event whole and `EventTooLong` fed byte
 //! by byte. The line now starts the next event as soon as its bytes say so.
 
-use dashscope_glm::sse::{Decoder, Error, Limits};
+use dashscope_glm::sse::{Decoder, DecoderLimits, Error};
 
 use crate::harness::{self, Out};
 
 fn decoder() -> Decoder {
-    Decoder::with_limits(Limits::new().max_line(56).max_event(57)).split_on_new_id(true)
+    Decoder::with_limits(DecoderLimits::new().max_line(56).max_event(57)).split_on_new_id(true)
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use crate::harness;
 
 use dashscope_glm::__private::buffered_capacity;
-use dashscope_glm::sse::{Decoder, Error, Item, Limits};
+use dashscope_glm::sse::{Decoder, DecoderLimits, Error, Item};
 use harness::{Out, comment, event};
 
 fn data_of(item: Option<Result<Item<'_>, Error>>) -> String {
@@ -115,7 +115,7 @@ fn crlf_only_stream() {
 fn limits_with_recovery() {
     // Line too long, found before the line is complete; the event is discarded up to
     // its blank line and the next one decodes.
-    let mut d = Decoder::with_limits(Limits::new().max_line(16).max_event(1024));
+    let mut d = Decoder::with_limits(DecoderLimits::new().max_line(16).max_event(1024));
     d.feed(b"id: 1\ndata: 0123456789abcdef");
     assert_eq!(
         d.next_item(),
@@ -133,7 +133,7 @@ fn limits_with_recovery() {
     assert_eq!((e.data(), e.id()), ("next", "1"));
 
     // Event too long, over several lines.
-    let mut d = Decoder::with_limits(Limits::new().max_line(100).max_event(20));
+    let mut d = Decoder::with_limits(DecoderLimits::new().max_line(100).max_event(20));
     d.feed(b"data: 0123456789\ndata: 0123456789\ndata: x\n\ndata: ok\n\n");
     assert_eq!(
         d.next_item(),
@@ -149,7 +149,7 @@ fn limits_with_recovery() {
 #[test]
 fn limits_exact_boundaries() {
     // A line of exactly max_line bytes is accepted; one more is not.
-    let mut d = Decoder::with_limits(Limits::new().max_line(8));
+    let mut d = Decoder::with_limits(DecoderLimits::new().max_line(8));
     d.feed(b"data: ab\n\ndata: abc\n\n");
     assert_eq!(data_of(d.next_item()), "ab");
     assert_eq!(
@@ -161,7 +161,7 @@ fn limits_exact_boundaries() {
     );
     assert_eq!(d.next_item(), None);
     // Same for events: "data: ab" is 8 bytes.
-    let mut d = Decoder::with_limits(Limits::new().max_event(8));
+    let mut d = Decoder::with_limits(DecoderLimits::new().max_event(8));
     d.feed(b"data: ab\n\ndata: a\ndata: b\n\n");
     assert_eq!(data_of(d.next_item()), "ab");
     assert!(matches!(
@@ -177,7 +177,7 @@ fn limits_exact_boundaries() {
 fn limits_keep_memory_bounded_while_discarding() {
     let limit = 64 * 1024;
     let feed = 4096;
-    let mut d = Decoder::with_limits(Limits::new().max_line(limit).max_event(limit));
+    let mut d = Decoder::with_limits(DecoderLimits::new().max_line(limit).max_event(limit));
     let mut errors = 0;
     let mut peak = 0;
     d.feed(b"data: ");
@@ -196,7 +196,7 @@ fn limits_keep_memory_bounded_while_discarding() {
     assert_eq!(d.offset(), 6 + 1000 * 4096 + 14);
 
     // Multi-line data near the limit: input buffer and join buffer both bounded.
-    let mut d = Decoder::with_limits(Limits::new().max_line(limit).max_event(limit));
+    let mut d = Decoder::with_limits(DecoderLimits::new().max_line(limit).max_event(limit));
     let line = format!("data: {}\n", "y".repeat(1000));
     let mut peak = 0;
     for _ in 0..200 {
@@ -405,8 +405,8 @@ fn error_display_names_the_offset() {
         .offset(),
         4
     );
-    assert_eq!(Limits::default(), Limits::new());
-    assert_eq!(Limits::new().max_line, 16 << 20);
+    assert_eq!(DecoderLimits::default(), DecoderLimits::new());
+    assert_eq!(DecoderLimits::new().max_line, 16 << 20);
 }
 
 /// A long stream of multi-byte text with invalid bytes in a few places, at the read sizes

@@ -103,9 +103,10 @@ fn legacy_events_are_dispatched_as_the_next_id_arrives() {
 /// Every item (events, comments, errors) with the given limits, fed in `chunk`-byte
 /// pieces, then the pending event.
 fn items(input: &[u8], max_line: usize, max_event: usize, chunk: usize) -> Vec<String> {
-    use dashscope_glm::sse::Limits;
-    let mut decoder = Decoder::with_limits(Limits::new().max_line(max_line).max_event(max_event))
-        .split_on_new_id(true);
+    use dashscope_glm::sse::DecoderLimits;
+    let mut decoder =
+        Decoder::with_limits(DecoderLimits::new().max_line(max_line).max_event(max_event))
+            .split_on_new_id(true);
     let mut out = Vec::new();
     for piece in input.chunks(chunk.max(1)) {
         decoder.feed(piece);
