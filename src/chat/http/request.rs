@@ -426,6 +426,7 @@ impl<'e> HttpRequest<'e> {
     }
 
     /// The headers, `(name, value)`, in order, each name once (see the type docs).
+    #[must_use]
     pub fn headers(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
         self.headers.iter().map(|(n, v)| (n.as_ref(), v.as_ref()))
     }
