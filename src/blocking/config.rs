@@ -2,6 +2,7 @@
 //! the proxy, timeouts and limits. [`ClientBuilder::build`] hands the checked settings to
 //! [`Client`].
 
+use crate::chat::request::set_header;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -678,16 +679,7 @@ impl ClientBuilder {
     /// ```
     #[must_use]
     pub fn default_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        let name = name.into();
-        let value = value.into();
-        match self
-            .default_headers
-            .iter_mut()
-            .find(|(n, _)| n.eq_ignore_ascii_case(&name))
-        {
-            Some(slot) => slot.1 = value,
-            None => self.default_headers.push((name, value)),
-        }
+        set_header(&mut self.default_headers, name.into(), value.into());
         self
     }
 

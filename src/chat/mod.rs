@@ -19,7 +19,7 @@ pub mod http;
 mod merge;
 mod model;
 mod reader;
-mod request;
+pub(crate) mod request;
 mod stream;
 mod timings;
 mod types;

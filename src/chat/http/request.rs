@@ -1,5 +1,6 @@
 //! The request as data: [`Endpoint`] (where and how) and [`HttpRequest`] (what to send).
 
+use crate::chat::request::set_header;
 use std::borrow::Cow;
 use std::fmt;
 
@@ -144,16 +145,7 @@ impl Endpoint {
     /// fail ([`ConfigKind::Header`]). Defaults to none.
     #[must_use]
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        let name = name.into();
-        let value = value.into();
-        match self
-            .headers
-            .iter_mut()
-            .find(|(n, _)| n.eq_ignore_ascii_case(&name))
-        {
-            Some(slot) => slot.1 = value,
-            None => self.headers.push((name, value)),
-        }
+        set_header(&mut self.headers, name.into(), value.into());
         self
     }
 

@@ -1,5 +1,6 @@
 //! The [`ChatRequest`] builder: its fields, setters and getters.
 
+use super::validate::set_header;
 use serde_json::Value;
 
 use crate::chat::catalog::{self, Catalog};
@@ -493,17 +494,7 @@ impl ChatRequest {
     /// ```
     #[must_use]
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        let name = name.into();
-        let value = value.into();
-        match self
-            .headers
-            .0
-            .iter_mut()
-            .find(|(n, _)| n.eq_ignore_ascii_case(&name))
-        {
-            Some(slot) => slot.1 = value,
-            None => self.headers.0.push((name, value)),
-        }
+        set_header(&mut self.headers.0, name.into(), value.into());
         self
     }
 

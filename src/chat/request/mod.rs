@@ -40,3 +40,4 @@ pub use effort::ReasoningEffort;
 pub use format::{JsonSchema, ResponseFormat, Stop};
 pub use message::{KeepReasoning, Message, Role};
 pub use tool::{Tool, ToolChoice};
+pub(crate) use validate::set_header;

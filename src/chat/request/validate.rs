@@ -187,6 +187,18 @@ fn in_range(
     }
 }
 
+/// Sets a header in a list of them: a name set again (any case) keeps its first place
+/// and takes its last value, as every header setter promises.
+pub(crate) fn set_header(headers: &mut Vec<(String, String)>, name: String, value: String) {
+    match headers
+        .iter_mut()
+        .find(|(n, _)| n.eq_ignore_ascii_case(&name))
+    {
+        Some(slot) => slot.1 = value,
+        None => headers.push((name, value)),
+    }
+}
+
 /// Headers the client writes itself: a caller setting one would fight it.
 const OWNED_HEADERS: &[&str] = &[
     "authorization",
