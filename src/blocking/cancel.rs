@@ -1,7 +1,7 @@
 //! [`CancelToken`]: stopping blocking calls from another thread.
 //!
 //! A blocking call spends its time in a few places, and a cancel reaches each one
-//! differently (DESIGN.md section 7: the token is honoured in every phase):
+//! differently, and the token is honoured in every phase:
 //!
 //! ```text
 //!  phase                     the calling thread is blocked in      cancel() reaches it by
@@ -165,11 +165,30 @@ impl CancelToken {
     /// A duration too long for the clock (`Duration::MAX`) waits for the cancel alone.
     pub(crate) fn wait_timeout(&self, duration: Duration) -> bool {
         let deadline = Instant::now().checked_add(duration);
+        matches!(self.wait_for(deadline, || None::<()>), Detached::Cancelled)
+    }
+
+    /// Waits on the token until it is cancelled, `ready` gives a value, or `deadline`
+    /// passes (`None`: no deadline), looking in that order after each wake-up: a
+    /// cancel wins over a value that is ready at the same moment. Whatever
+    /// sets what `ready` looks at must notify `wake` under the `state` lock, so that the
+    /// notification cannot fall between a look and the wait. Never returns
+    /// [`Detached::NoThread`].
+    fn wait_for<T>(
+        &self,
+        deadline: Option<Instant>,
+        mut ready: impl FnMut() -> Option<T>,
+    ) -> Detached<T> {
         let mut state = lock(&self.shared.state);
         loop {
             if self.is_cancelled() {
-                return true;
+                return Detached::Cancelled;
             }
+            if let Some(value) = ready() {
+                return Detached::Done(value);
+            }
+            // A wake-up that brings neither (a helper thread of another call finishing,
+            // or a spurious one) goes round again with the time that is left.
             state = match deadline {
                 None => self
                     .shared
@@ -179,11 +198,8 @@ impl CancelToken {
                 Some(deadline) => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
-                        return false;
+                        return Detached::TimedOut;
                     }
-                    // A wake-up before the deadline that is not a cancel (a helper
-                    // thread of another call finishing, or a spurious one) goes round
-                    // again with what is left.
                     self.shared
                         .wake
                         .wait_timeout(state, left)
@@ -266,33 +282,8 @@ impl CancelToken {
                 None => Detached::NoThread(e),
             };
         }
-        let mut state = lock(&self.shared.state);
-        loop {
-            // The cancel first: a call cancelled as its connect completes is cancelled.
-            if self.is_cancelled() {
-                return Detached::Cancelled;
-            }
-            if let Some(value) = lock(&slot).take() {
-                return Detached::Done(value);
-            }
-            state = match deadline {
-                None => self
-                    .shared
-                    .wake
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner),
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Detached::TimedOut;
-                    }
-                    self.shared
-                        .wake
-                        .wait_timeout(state, left)
-                        .map_or_else(|p| p.into_inner().0, |(guard, _)| guard)
-                }
-            };
-        }
+        // The cancel first: a call cancelled as its connect completes is cancelled.
+        self.wait_for(deadline, || lock(&slot).take())
     }
 }
 
