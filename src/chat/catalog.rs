@@ -197,6 +197,21 @@ impl<'a> IntoIterator for &'a Catalog {
 fn builtin_models() -> Vec<Model> {
     const ONE_M: u32 = 1 << 20;
     const K128: u32 = 128 * 1024;
+    // glm-4.7 and glm-4.6: one merged row of the GLM page (sources at glm-4.7 below).
+    let glm_4x = |name: &str| {
+        Model::new(name)
+            .with_context(202_752)
+            .with_max_input(169_984)
+            .with_max_reasoning(32_768)
+            .with_max_response(16_384)
+            .with_default_thinking(true)
+            .with_tools(true)
+            .with_structured_output(true)
+            .with_structured_output_with_thinking(false)
+            .with_forced_tool_choice_with_thinking(false)
+            .with_web_search(false)
+            .with_partial_mode(false)
+    };
     vec![
         // glm-5.3, served by Model Studio. Model card:
         // https://help.aliyun.com/en/model-studio/glm-5-3
@@ -293,35 +308,12 @@ fn builtin_models() -> Vec<Model> {
         // tools, no web search, no partial mode, no forced tool with thinking: the GLM
         // page, as the crate's earlier entry read it. No model card was found, so the
         // context cache is not known. Defaults as glm-5 (Z.ai's pages).
-        Model::new("glm-4.7")
-            .with_context(202_752)
-            .with_max_input(169_984)
-            .with_max_reasoning(32_768)
-            .with_max_response(16_384)
-            .with_default_thinking(true)
-            .with_tools(true)
-            .with_structured_output(true)
-            .with_structured_output_with_thinking(false)
-            .with_forced_tool_choice_with_thinking(false)
-            .with_web_search(false)
-            .with_partial_mode(false)
-            .with_sampling_defaults(1.0, 0.95),
-        // glm-4.6: as glm-4.7 (the GLM page's merged table row), being delisted with it.
-        // Z.ai documents "hybrid" thinking by default for GLM-4.6; the body sends
-        // enable_thinking: true explicitly, as for glm-4.7. Its sampling defaults are
-        // not documented.
-        Model::new("glm-4.6")
-            .with_context(202_752)
-            .with_max_input(169_984)
-            .with_max_reasoning(32_768)
-            .with_max_response(16_384)
-            .with_default_thinking(true)
-            .with_tools(true)
-            .with_structured_output(true)
-            .with_structured_output_with_thinking(false)
-            .with_forced_tool_choice_with_thinking(false)
-            .with_web_search(false)
-            .with_partial_mode(false),
+        glm_4x("glm-4.7").with_sampling_defaults(1.0, 0.95),
+        // glm-4.6: the GLM page's table row is glm-4.7's, merged, and it is being
+        // delisted with it. Z.ai documents "hybrid" thinking by default for GLM-4.6; the
+        // body sends enable_thinking: true explicitly, as for glm-4.7. Its sampling
+        // defaults are not documented.
+        glm_4x("glm-4.6"),
     ]
 }
 
