@@ -505,8 +505,8 @@ impl ClientBuilder {
     /// after the request was written, so only failures before any connection (the host
     /// lookup, a refused or timed-out connect) are retried, unless
     /// [`RetryPolicy::retry_unanswered`](crate::blocking::RetryPolicy::retry_unanswered)
-    /// is on; and [`Timings::request_written`](crate::chat::Timings::request_written)
-    /// is `None`.
+    /// is on; and [`Timings`](crate::chat::Timings) has no `connecting`, `connected`
+    /// or `request_written`.
     ///
     /// # Example
     ///

@@ -38,14 +38,14 @@ pub(crate) struct Started {
 }
 
 impl Started {
-    /// What is measured by the time the head is in: the request written (when the
-    /// client's own transport saw it), the head, the requests sent.
+    /// What is measured by the time the head is in: a new connection and the request
+    /// written (when the client's own transport saw them), the head, the requests sent.
     pub(crate) fn timings(&self) -> Timings {
+        let since_start = |at: Option<Instant>| at.map(|at| since(self.call_start, at));
         Timings {
-            request_written: self
-                .call
-                .request_written_at()
-                .map(|at| since(self.call_start, at)),
+            connecting: since_start(self.call.connecting_at()),
+            connected: since_start(self.call.connected_at()),
+            request_written: since_start(self.call.request_written_at()),
             response_head: Some(since(self.call_start, self.head_at)),
             requests: self.attempts,
             ..Timings::default()

@@ -700,12 +700,13 @@ impl<W: Write> ChatStream<W> {
     }
 
     /// When each step of the call happened so far, from its start (before the request
-    /// was validated and sent): the request written, the response head, the first body
-    /// byte, the first reasoning text, answer text and tool call as this stream handed
-    /// them out, and the end once [`next_event`](ChatStream::next_event) returned
-    /// `Ok(None)` or an error; and the requests sent. A step that has not happened is
-    /// `None`; so is `request_written` with an agent of your own, whose writes the
-    /// client does not see. [`finish`](ChatStream::finish) puts the same figures in
+    /// was validated and sent): a new connection opening and ready, the request
+    /// written, the response head, the first body byte, the first reasoning text, answer
+    /// text and tool call as this stream handed them out, and the end once
+    /// [`next_event`](ChatStream::next_event) returned `Ok(None)` or an error; and the
+    /// requests sent. A step that has not happened is `None`: the connection's two on a
+    /// pooled connection, and those and `request_written` with an agent of your own,
+    /// whose connections and writes the client does not see. [`finish`](ChatStream::finish) puts the same figures in
     /// [`Completion::timings`].
     ///
     /// # Example

@@ -32,7 +32,8 @@
 //! ([`CallContext::nothing_sent`]): a failure before that (DNS, refused, TLS handshake,
 //! a CONNECT refused, a pooled connection found dead before the request) provably
 //! never reached the server and is safe to retry; one after it may have been billed.
-//! Also whether the connection was new or pooled, and when the request was written.
+//! Also when opening a new connection began and when it was ready (neither, for a
+//! pooled one), and when the request was written: the client's `Timings`.
 //!
 //! **How soon a cancel lands**, from `cancel()` to the call returning, on loopback
 //! (`cargo test --release --lib cancel_latency -- --ignored --nocapture`, 30 runs per
@@ -155,13 +156,9 @@ pub(crate) struct CallContext {
 /// What a [`CallContext`] shares between its clones and the transport.
 #[derive(Debug)]
 struct CallRecord {
-    started: Instant,
     /// Plaintext request bytes offered to the connection (counted before each write,
     /// so a write that fails part-way counts: its bytes may have left).
     request_bytes: AtomicU64,
-    /// Set once, on the new connection made for this call or on the first write to a
-    /// pooled one.
-    connection: OnceLock<ConnectionOrigin>,
     /// When the connector started on a new connection (the host lookup and the pool
     /// look-up are done by then).
     connecting: OnceLock<Instant>,
@@ -169,19 +166,8 @@ struct CallRecord {
     connected: OnceLock<Instant>,
     /// The first wait for input after writing: the request was written.
     request_written: OnceLock<Instant>,
-    /// The first byte read after the request was written.
-    first_byte: OnceLock<Instant>,
     /// The first body byte handed out by a [`CallReader`].
     first_body_byte: OnceLock<Instant>,
-}
-
-/// Where the connection of a call came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ConnectionOrigin {
-    /// Opened for this call.
-    New,
-    /// Taken from the pool, made by an earlier call.
-    Pooled,
 }
 
 impl CallContext {
@@ -190,13 +176,10 @@ impl CallContext {
     pub(crate) fn new(token: Option<CancelToken>) -> Self {
         Self {
             record: Arc::new(CallRecord {
-                started: Instant::now(),
                 request_bytes: AtomicU64::new(0),
-                connection: OnceLock::new(),
                 connecting: OnceLock::new(),
                 connected: OnceLock::new(),
                 request_written: OnceLock::new(),
-                first_byte: OnceLock::new(),
                 first_body_byte: OnceLock::new(),
             }),
             token,
@@ -222,18 +205,6 @@ impl CallContext {
     /// Whether the call's token is cancelled (never, without one).
     pub(crate) fn is_cancelled(&self) -> bool {
         self.token().is_some_and(CancelToken::is_cancelled)
-    }
-
-    /// When the context was made: the start of the attempt.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "recorded for the transport's tests; no timing reads it yet"
-        )
-    )]
-    pub(crate) fn started(&self) -> Instant {
-        self.record.started
     }
 
     /// Makes this the thread's current call until the guard drops. See [`CallScope`].
@@ -271,40 +242,13 @@ impl CallContext {
         self.request_bytes() == 0
     }
 
-    /// Whether the attempt's connection was opened for it or taken from the pool;
-    /// `None` before there was one (or when connecting failed).
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "recorded for the transport's tests; no timing reads it yet"
-        )
-    )]
-    pub(crate) fn connection(&self) -> Option<ConnectionOrigin> {
-        self.record.connection.get().copied()
-    }
-
     /// When opening a new connection started (after the host lookup and the pool):
     /// `None` for a pooled one.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "recorded for the transport's tests; no timing reads it yet"
-        )
-    )]
     pub(crate) fn connecting_at(&self) -> Option<Instant> {
         self.record.connecting.get().copied()
     }
 
     /// When the new connection was ready (TCP, proxy and TLS): `None` for a pooled one.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "recorded for the transport's tests; no timing reads it yet"
-        )
-    )]
     pub(crate) fn connected_at(&self) -> Option<Instant> {
         self.record.connected.get().copied()
     }
@@ -312,18 +256,6 @@ impl CallContext {
     /// When the request was written: the first wait for the response after writing.
     pub(crate) fn request_written_at(&self) -> Option<Instant> {
         self.record.request_written.get().copied()
-    }
-
-    /// When the first response byte arrived (after the request was written).
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "recorded for the transport's tests; no timing reads it yet"
-        )
-    )]
-    pub(crate) fn first_byte_at(&self) -> Option<Instant> {
-        self.record.first_byte.get().copied()
     }
 
     /// When a [`CallReader`] of this call first handed out body bytes: the first byte
@@ -335,15 +267,10 @@ impl CallContext {
 
     fn note_new_connection(&self) {
         // Unset for a context made per attempt; a context reused anyway keeps its first.
-        let _ = self.record.connection.set(ConnectionOrigin::New);
-        let _ = self.record.connected.set(Instant::now());
+        self.record.connected.get_or_init(Instant::now);
     }
 
     fn note_write(&self, amount: usize) {
-        // No connection noted by now: the connector was not run, so it is a pooled one.
-        self.record
-            .connection
-            .get_or_init(|| ConnectionOrigin::Pooled);
         self.record
             .request_bytes
             .fetch_add(u64::try_from(amount).unwrap_or(u64::MAX), Ordering::SeqCst);
@@ -352,12 +279,6 @@ impl CallContext {
     fn note_wait(&self) {
         if !self.nothing_sent() {
             self.record.request_written.get_or_init(Instant::now);
-        }
-    }
-
-    fn note_input(&self) {
-        if !self.nothing_sent() {
-            self.record.first_byte.get_or_init(Instant::now);
         }
     }
 }
@@ -561,17 +482,12 @@ impl<T: Transport> Transport for Metered<T> {
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
-        let call = if self.outermost { current_call() } else { None };
-        if let Some(call) = &call {
-            call.note_wait();
-        }
-        let progress = self.inner.await_input(timeout)?;
-        if progress {
-            if let Some(call) = &call {
-                call.note_input();
+        if self.outermost {
+            if let Some(call) = current_call() {
+                call.note_wait();
             }
         }
-        Ok(progress)
+        self.inner.await_input(timeout)
     }
 
     fn is_open(&mut self) -> bool {

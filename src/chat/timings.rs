@@ -37,6 +37,17 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[serde(default)]
 #[non_exhaustive]
 pub struct Timings {
+    /// Opening a new connection for the last request began: the request was checked
+    /// and encoded and the host looked up (so on a new connection this is mostly the
+    /// lookup's time). `None` when the request went on a pooled connection, or with an
+    /// agent of your own, whose connections the client does not see.
+    #[serde(rename = "connecting_ms", with = "millis")]
+    pub connecting: Option<Duration>,
+    /// That new connection was ready: TCP connected, through the proxy if any, the TLS
+    /// handshake done; `connected - connecting` is the cost of a new connection. `None`
+    /// as for `connecting`.
+    #[serde(rename = "connected_ms", with = "millis")]
+    pub connected: Option<Duration>,
     /// The last request (after any retries) was written out: the client began waiting
     /// for the answer.
     #[serde(rename = "request_written_ms", with = "millis")]
@@ -113,12 +124,14 @@ mod tests {
     #[test]
     fn durations_round_trip_as_milliseconds() {
         let timings = Timings {
+            connected: Some(Duration::from_micros(250)),
             request_written: Some(Duration::from_micros(1500)),
             end: Some(Duration::from_secs(2)),
             requests: 2,
             ..Timings::default()
         };
         let json = serde_json::to_value(timings).unwrap();
+        assert_eq!(json["connected_ms"], 0.25);
         assert_eq!(json["request_written_ms"], 1.5);
         assert_eq!(json["end_ms"], 2000.0);
         assert_eq!(json["first_byte_ms"], serde_json::Value::Null);

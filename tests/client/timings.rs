@@ -1,6 +1,6 @@
 //! `chat::Timings` as the blocking client fills them: which steps are measured for
 //! which answers (reasoning and text, tool calls, a whole JSON answer, a retried call,
-//! a failed stream, an agent of the user's own), that they are readable while streaming
+//! a failed stream, a pooled connection, an agent of the user's own), that they are readable while streaming
 //! and end up in the completion, and that they come in the order the steps happen.
 //!
 //! Orderings and presence only, never durations: a loaded machine changes every figure
@@ -35,10 +35,13 @@ fn stream_all(client: &Client) -> Result<Completion, Error> {
     stream.finish()
 }
 
-/// The steps that happened come in order: request written <= head <= first byte <=
-/// each first text <= end; the steps given as `present` are measured, the others not.
+/// The steps that happened come in order: connecting <= connected <= request written
+/// <= head <= first byte <= each first text <= end; the steps given as `present` are
+/// measured, the others not.
 fn assert_ordered(t: &Timings, present: &[&str]) {
     let steps = [
+        ("connecting", t.connecting),
+        ("connected", t.connected),
         ("request_written", t.request_written),
         ("response_head", t.response_head),
         ("first_byte", t.first_byte),
@@ -52,10 +55,17 @@ fn assert_ordered(t: &Timings, present: &[&str]) {
     }
     // The steps before any text, those measured, in order; then each text after the
     // first byte and not after the end.
-    let chain: Vec<Duration> = [t.request_written, t.response_head, t.first_byte, t.end]
-        .into_iter()
-        .flatten()
-        .collect();
+    let chain: Vec<Duration> = [
+        t.connecting,
+        t.connected,
+        t.request_written,
+        t.response_head,
+        t.first_byte,
+        t.end,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     assert!(chain.is_sorted(), "{t:?}");
     for text in [t.first_reasoning, t.first_content, t.first_tool_call]
         .into_iter()
@@ -74,7 +84,15 @@ fn a_stream_with_reasoning_and_text_times_both_and_no_tool_call() {
     let mut stream = client.stream(&hello()).unwrap();
     // Readable while streaming: the head is in, no body byte was read yet.
     let at_head = *stream.timings();
-    assert_ordered(&at_head, &["request_written", "response_head"]);
+    assert_ordered(
+        &at_head,
+        &[
+            "connecting",
+            "connected",
+            "request_written",
+            "response_head",
+        ],
+    );
     assert_eq!(at_head.requests, 1);
     assert_eq!(at_head.first_token(), None);
     assert!(stream.next_event().unwrap().is_some());
@@ -88,6 +106,8 @@ fn a_stream_with_reasoning_and_text_times_both_and_no_tool_call() {
     assert_ordered(
         &timings,
         &[
+            "connecting",
+            "connected",
             "request_written",
             "response_head",
             "first_byte",
@@ -111,6 +131,8 @@ fn a_stream_of_tool_calls_times_the_first_fragment() {
     assert!(!completion.message.tool_calls.is_empty());
     let timings = completion.timings.unwrap();
     let mut present = vec![
+        "connecting",
+        "connected",
         "request_written",
         "response_head",
         "first_byte",
@@ -136,6 +158,8 @@ fn a_whole_answer_takes_its_texts_when_merged() {
     assert_ordered(
         &timings,
         &[
+            "connecting",
+            "connected",
             "request_written",
             "response_head",
             "first_byte",
@@ -169,6 +193,8 @@ fn a_retried_call_counts_its_requests_and_times_the_last() {
     assert_ordered(
         &timings,
         &[
+            "connecting",
+            "connected",
             "request_written",
             "response_head",
             "first_byte",
@@ -196,6 +222,8 @@ fn a_stream_that_fails_has_its_end_and_no_completion() {
     assert_ordered(
         stream.timings(),
         &[
+            "connecting",
+            "connected",
             "request_written",
             "response_head",
             "first_byte",
@@ -206,7 +234,37 @@ fn a_stream_that_fails_has_its_end_and_no_completion() {
 }
 
 #[test]
-fn with_an_agent_of_your_own_the_request_write_is_not_seen() {
+fn a_call_on_a_pooled_connection_has_no_connection_steps() {
+    let server = ReplayServer::builder()
+        .fallback(Reply::sse(transcript("openai_thinking.sse")))
+        .keep_alive(true)
+        .start()
+        .unwrap();
+    let client = builder(&server).build().unwrap();
+    let first = stream_all(&client).unwrap().timings.unwrap();
+    let second = stream_all(&client).unwrap().timings.unwrap();
+    assert_eq!(
+        server.connection_count(),
+        1,
+        "the second call reused the first's"
+    );
+    let answered = [
+        "request_written",
+        "response_head",
+        "first_byte",
+        "first_reasoning",
+        "first_content",
+        "end",
+    ];
+    assert_ordered(
+        &first,
+        &[&["connecting", "connected"], &answered[..]].concat(),
+    );
+    assert_ordered(&second, &answered);
+}
+
+#[test]
+fn with_an_agent_of_your_own_the_connection_and_the_request_write_are_not_seen() {
     let server = ReplayServer::start(Reply::sse(transcript("openai_thinking.sse"))).unwrap();
     let client = Client::builder()
         .api_key("sk-test")

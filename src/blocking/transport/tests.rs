@@ -17,6 +17,24 @@ use std::thread;
 
 use super::*;
 
+/// Where an attempt's connection came from, as its record tells: a new one is stamped
+/// when it is ready; a pooled one took request bytes without that stamp.
+#[derive(Debug, PartialEq, Eq)]
+enum Origin {
+    New,
+    Pooled,
+}
+
+fn origin(call: &CallContext) -> Option<Origin> {
+    if call.connected_at().is_some() {
+        Some(Origin::New)
+    } else if call.nothing_sent() {
+        None
+    } else {
+        Some(Origin::Pooled)
+    }
+}
+
 /// An agent on this module's transport, as the client's builder makes it (no proxy from
 /// the environment: the tests' servers are on loopback).
 fn agent() -> Agent {
@@ -170,7 +188,7 @@ fn a_cancel_while_waiting_for_the_head_ends_send() {
     canceller.join().unwrap();
     assert!(is_cancel_ureq(&err), "{err:?}");
     assert!(!call.nothing_sent());
-    assert_eq!(call.connection(), Some(ConnectionOrigin::New));
+    assert_eq!(origin(&call), Some(Origin::New));
 }
 
 #[test]
@@ -193,7 +211,7 @@ fn a_cancel_while_reading_the_body_ends_the_read() {
     // Fused: nothing more, not even from ureq's buffer.
     assert!(is_cancel(&body.read(&mut buf).unwrap_err()));
     assert!(call.request_written_at().is_some());
-    assert!(call.first_byte_at().is_some());
+    assert!(call.first_body_byte_at().is_some());
 }
 
 /// A listener whose accept queue is full, so that a new connect to it hangs (Linux
@@ -232,7 +250,7 @@ fn a_cancel_while_connecting_ends_the_connect() {
     token.cancel();
     let err = client.join().unwrap().unwrap_err();
     assert!(is_cancel_ureq(&err), "{err:?}");
-    assert_eq!(call.connection(), None);
+    assert_eq!(origin(&call), None);
     assert!(call.nothing_sent());
 }
 
@@ -286,7 +304,7 @@ fn a_cancel_during_the_tls_handshake_ends_it() {
     assert!(is_cancel_ureq(&err), "{err:?}");
     // The handshake's bytes are not the request's.
     assert!(call.nothing_sent());
-    assert_eq!(call.connection(), None);
+    assert_eq!(origin(&call), None);
 }
 
 #[test]
@@ -299,7 +317,7 @@ fn a_token_cancelled_before_the_call_fails_at_once_without_connecting() {
     let err = call.run(|| agent.get(&url).call()).unwrap_err();
     assert!(is_cancel_ureq(&err), "{err:?}");
     assert!(call.nothing_sent());
-    assert_eq!(call.connection(), None);
+    assert_eq!(origin(&call), None);
     // A connect would have left a connection in the accept queue.
     listener.set_nonblocking(true).unwrap();
     assert_eq!(listener.accept().unwrap_err().kind(), ErrorKind::WouldBlock);
@@ -321,14 +339,14 @@ fn after_a_cancel_the_agent_opens_a_fresh_connection_and_pools_it() {
 
     let first = CallContext::new(None);
     get_ok(&first);
-    assert_eq!(first.connection(), Some(ConnectionOrigin::New));
+    assert_eq!(origin(&first), Some(Origin::New));
     assert!(first.connecting_at().unwrap() <= first.connected_at().unwrap());
     assert_eq!(server.accepted(), 1);
 
     // The pooled connection is cut mid-body by a cancel...
     let (call, token) = guarded();
     let response = call.run(|| agent.get(server.url("/stall")).call()).unwrap();
-    assert_eq!(call.connection(), Some(ConnectionOrigin::Pooled));
+    assert_eq!(origin(&call), Some(Origin::Pooled));
     let mut body = call.reader(response.into_body().into_reader());
     let mut buf = [0u8; 64];
     assert_eq!(body.read(&mut buf).unwrap(), 5);
@@ -343,11 +361,11 @@ fn after_a_cancel_the_agent_opens_a_fresh_connection_and_pools_it() {
     // goes back to the pool as usual.
     let next = CallContext::new(None);
     get_ok(&next);
-    assert_eq!(next.connection(), Some(ConnectionOrigin::New));
+    assert_eq!(origin(&next), Some(Origin::New));
     assert_eq!(server.accepted(), 2);
     let last = CallContext::new(None);
     get_ok(&last);
-    assert_eq!(last.connection(), Some(ConnectionOrigin::Pooled));
+    assert_eq!(origin(&last), Some(Origin::Pooled));
     assert_eq!(server.accepted(), 2);
 }
 
@@ -371,7 +389,7 @@ fn a_cancel_after_a_call_leaves_its_pooled_connection_alone() {
         .read_to_string(&mut text)
         .unwrap();
     assert_eq!(text, "ok");
-    assert_eq!(next.connection(), Some(ConnectionOrigin::Pooled));
+    assert_eq!(origin(&next), Some(Origin::Pooled));
     assert_eq!(server.accepted(), 1);
 }
 
@@ -446,12 +464,13 @@ fn only_the_request_is_metered_not_a_connect_proxy_handshake() {
         ("origin.test:8080", "/v1")
     );
     assert_eq!(call.request_bytes(), u64::try_from(length).unwrap());
-    assert_eq!(call.connection(), Some(ConnectionOrigin::New));
+    assert_eq!(origin(&call), Some(Origin::New));
     // The stamps follow the call in order (the clock is monotonic).
     let connected = call.connected_at().unwrap();
     let written = call.request_written_at().unwrap();
-    let first_byte = call.first_byte_at().unwrap();
-    assert!(call.started() <= connected && connected <= written && written <= first_byte);
+    let first_byte = call.first_body_byte_at().unwrap();
+    let connecting = call.connecting_at().unwrap();
+    assert!(connecting <= connected && connected <= written && written <= first_byte);
 }
 
 #[test]
@@ -469,7 +488,7 @@ fn failures_before_the_request_leave_nothing_sent() {
         .unwrap_err();
     assert!(!is_cancel_ureq(&err));
     assert!(call.nothing_sent());
-    assert_eq!(call.connection(), None);
+    assert_eq!(origin(&call), None);
 
     // A TLS handshake refused: the server answers the ClientHello with plain HTTP.
     let server = Server::start(|mut stream| {
@@ -485,7 +504,7 @@ fn failures_before_the_request_leave_nothing_sent() {
         .unwrap_err();
     assert!(!is_cancel_ureq(&err), "{err:?}");
     assert!(call.nothing_sent());
-    assert_eq!(call.connection(), None);
+    assert_eq!(origin(&call), None);
 
     // Sent: the request went out, the server closed without answering.
     let (seen, requests) = mpsc::channel();
