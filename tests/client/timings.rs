@@ -35,6 +35,21 @@ fn stream_all(client: &Client) -> Result<Completion, Error> {
     stream.finish()
 }
 
+/// The steps of a call whose answer has reasoning and text, after its connection.
+const ANSWERED_WITH_REASONING: [&str; 6] = [
+    "request_written",
+    "response_head",
+    "first_byte",
+    "first_reasoning",
+    "first_content",
+    "end",
+];
+
+/// `steps` after those of opening a new connection.
+fn on_new_connection<'s>(steps: &[&'s str]) -> Vec<&'s str> {
+    [&["connecting", "connected"], steps].concat()
+}
+
 /// The steps that happened come in order: connecting <= connected <= request written
 /// <= head <= first byte <= each first text <= end; the steps given as `present` are
 /// measured, the others not.
@@ -103,19 +118,7 @@ fn a_stream_with_reasoning_and_text_times_both_and_no_tool_call() {
     let timings = *stream.timings();
     let completion = stream.finish().unwrap();
     assert_eq!(completion.timings, Some(timings), "the same figures");
-    assert_ordered(
-        &timings,
-        &[
-            "connecting",
-            "connected",
-            "request_written",
-            "response_head",
-            "first_byte",
-            "first_reasoning",
-            "first_content",
-            "end",
-        ],
-    );
+    assert_ordered(&timings, &on_new_connection(&ANSWERED_WITH_REASONING));
     // Reasoning comes before the answer in this transcript.
     assert!(timings.first_reasoning < timings.first_content);
     assert_eq!(timings.first_token(), timings.first_reasoning);
@@ -155,19 +158,7 @@ fn a_whole_answer_takes_its_texts_when_merged() {
     let client = builder(&server).build().unwrap();
     let completion = client.complete(&hello()).unwrap();
     let timings = completion.timings.unwrap();
-    assert_ordered(
-        &timings,
-        &[
-            "connecting",
-            "connected",
-            "request_written",
-            "response_head",
-            "first_byte",
-            "first_reasoning",
-            "first_content",
-            "end",
-        ],
-    );
+    assert_ordered(&timings, &on_new_connection(&ANSWERED_WITH_REASONING));
     // Merged whole: the texts and the end are one moment.
     assert_eq!(timings.first_reasoning, timings.end);
     assert_eq!(timings.first_content, timings.end);
@@ -190,19 +181,7 @@ fn a_retried_call_counts_its_requests_and_times_the_last() {
     let timings = stream_all(&client).unwrap().timings.unwrap();
     assert_eq!(timings.requests, 2);
     assert_eq!(server.request_count(), 2);
-    assert_ordered(
-        &timings,
-        &[
-            "connecting",
-            "connected",
-            "request_written",
-            "response_head",
-            "first_byte",
-            "first_reasoning",
-            "first_content",
-            "end",
-        ],
-    );
+    assert_ordered(&timings, &on_new_connection(&ANSWERED_WITH_REASONING));
 }
 
 #[test]
@@ -248,19 +227,8 @@ fn a_call_on_a_pooled_connection_has_no_connection_steps() {
         1,
         "the second call reused the first's"
     );
-    let answered = [
-        "request_written",
-        "response_head",
-        "first_byte",
-        "first_reasoning",
-        "first_content",
-        "end",
-    ];
-    assert_ordered(
-        &first,
-        &[&["connecting", "connected"], &answered[..]].concat(),
-    );
-    assert_ordered(&second, &answered);
+    assert_ordered(&first, &on_new_connection(&ANSWERED_WITH_REASONING));
+    assert_ordered(&second, &ANSWERED_WITH_REASONING);
 }
 
 #[test]
