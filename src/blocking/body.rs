@@ -173,9 +173,7 @@ impl<R: Read> BodyReader<R> {
                 // Before the rest: a cancelled read can look like any of them (a socket
                 // shut down by the cancel reads as its end). The caller asked to stop,
                 // even if the server had finished: Cancelled with what was merged.
-                ReadFailure::Cancelled => Err(Error::cancelled_with(Some(Arc::new(
-                    self.completion().clone(),
-                )))),
+                ReadFailure::Cancelled => Err(Error::cancelled_with(Some(self.partial()))),
                 ReadFailure::Broken => {
                     self.drop_reader(hooks);
                     self.decoder.broke_off(e)
@@ -282,6 +280,11 @@ impl<R> BodyReader<R> {
     /// Everything merged so far.
     pub(crate) fn completion(&self) -> &Completion {
         self.decoder.accumulator().completion()
+    }
+
+    /// Everything merged so far, as an error's partial completion.
+    pub(crate) fn partial(&self) -> Arc<Completion> {
+        self.decoder.accumulator().partial()
     }
 
     /// The decoder.

@@ -6,7 +6,6 @@
 
 use std::fmt;
 use std::io::{self, Write};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::blocking::body::{BodyReader, Hooks, ReadFailure, StreamEnd};
@@ -632,9 +631,8 @@ impl<W: Write> ChatStream<W> {
         // Cancelled and not over: stop here, also when events are decoded and waiting,
         // so that nothing more is handed out after a stop button.
         if self.token.is_cancelled() && !self.reader.is_over() {
-            let partial = Arc::new(self.reader.completion().clone());
-            let e =
-                Error::cancelled_with(Some(partial)).with_request_id(self.request_id.as_deref());
+            let e = Error::cancelled_with(Some(self.reader.partial()))
+                .with_request_id(self.request_id.as_deref());
             return Err(self.reader.fail(e, &mut self.hooks).with_attempts(attempts));
         }
         if self.json_body {

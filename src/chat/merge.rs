@@ -2,6 +2,7 @@
 //! [`Completion`] out.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use crate::chat::wire::{self, WireChunk, WireTool};
 use crate::chat::{Completion, FinishReason, Protocol, ToolCall, Usage};
@@ -727,6 +728,13 @@ impl Accumulator {
         self.state.apply(&self.chunk, &ctx)
     }
 
+    /// What was merged so far as an error's partial completion: a copy, with ids made
+    /// up for tool calls that came without one, as [`finish`](Accumulator::finish) and
+    /// every error of the accumulator's own give them.
+    pub(crate) fn partial(&self) -> Arc<Completion> {
+        Arc::new(self.state.partial())
+    }
+
     /// The error the accumulator failed with, if it has.
     pub(crate) fn failure(&self) -> Option<&Error> {
         self.state.failed.as_ref()
@@ -1070,12 +1078,14 @@ impl State {
         }
     }
 
+    fn partial(&self) -> Completion {
+        let mut partial = self.completion.clone();
+        synthesize_ids(&mut partial);
+        partial
+    }
+
     fn fail(&mut self, err: Error) -> Error {
-        let err = err.with_partial(|| {
-            let mut partial = self.completion.clone();
-            synthesize_ids(&mut partial);
-            partial
-        });
+        let err = err.with_partial(|| self.partial());
         self.failed = Some(err.clone());
         err
     }

@@ -307,7 +307,10 @@ impl StreamDecoder {
         self
     }
 
-    /// Adds bytes read from the body (ignored after [`end`](StreamDecoder::end)).
+    /// Adds bytes read from the body; ignored once
+    /// [`wants_input`](StreamDecoder::wants_input) says `false` (after the end of the
+    /// body, `data: [DONE]` or an error), so a tail fed after the stream finished is
+    /// neither decoded nor kept.
     ///
     /// # Example
     ///
@@ -327,7 +330,7 @@ impl StreamDecoder {
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
     pub fn feed(&mut self, bytes: &[u8]) {
-        if !self.ended {
+        if self.wants_input() {
             self.decoder.feed(bytes);
         }
     }
@@ -410,6 +413,11 @@ impl StreamDecoder {
             if self.accumulator.has_event() {
                 return Ok(true);
             }
+            // Nothing after `[DONE]` is decoded, not even bytes fed with it: a tail the
+            // server adds (or junk) cannot fail a stream that finished.
+            if self.accumulator.received_done() {
+                return Ok(false);
+            }
             match self.decoder.next_item() {
                 Some(Ok(item)) => self.accumulator.push(&item)?,
                 Some(Err(e)) => return Err(self.accumulator.fail(Error::from(e))),
@@ -429,8 +437,7 @@ impl StreamDecoder {
     /// finished. The error carries what came, and the read error that broke the body
     /// off, if one did.
     fn interrupted(&mut self) -> Error {
-        let partial = Arc::new(self.accumulator.completion().clone());
-        let mut err = Error::interrupted(partial);
+        let mut err = Error::interrupted(self.accumulator.partial());
         if let Some(cause) = self.broken_by.take() {
             err = err.with_cause(cause);
         }
@@ -601,7 +608,7 @@ impl StreamDecoder {
         if self.ended || self.accumulator.is_complete() {
             return self.end();
         }
-        let partial = Arc::new(self.accumulator.completion().clone());
+        let partial = self.accumulator.partial();
         Err(self
             .accumulator
             .fail(Error::timeout_with(kind, Some(partial))))

@@ -240,3 +240,19 @@ fn partial_json_allocates_what_one_parse_allocates() {
         "PartialJson {partial} allocations against {parsed} for one parse"
     );
 }
+
+/// Bytes fed after the stream finished (`data: [DONE]`) are dropped, not buffered: a
+/// transport that keeps feeding an endless tail holds no more memory for it.
+#[test]
+fn a_tail_fed_after_done_is_not_kept() {
+    let mut stream = StreamDecoder::new(Protocol::OpenAiCompatible);
+    stream.feed(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: [DONE]\n\n");
+    while stream.next_event().unwrap().is_some() {}
+    let junk = vec![b'x'; 64 * 1024];
+    let ((), allocations) = alloc_counter::count(|| {
+        for _ in 0..128 {
+            stream.feed(&junk);
+        }
+    });
+    assert_eq!(allocations, 0, "8 MiB fed after [DONE]");
+}

@@ -300,3 +300,43 @@ fn a_transport_s_builders_set_what_it_knows() {
     let too_long = Error::validation(Rule::MaxTokensAboveLimit, "too many");
     assert_eq!(too_long.category(), Category::ContextLength);
 }
+
+/// A tool call that came without an id, cut short: every error that carries what was
+/// merged gives the call the id `finish` would (the same partial, whatever ended it).
+#[test]
+fn every_partial_names_id_less_tool_calls_as_finish_does() {
+    let chunk = r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"name":"now","arguments":"{}"}}]}}]}"#;
+    let mut acc = Accumulator::new(Protocol::OpenAiCompatible);
+    acc.push_data(chunk).unwrap();
+    let oracle = acc.finish().unwrap_err();
+    let oracle = oracle.partial().unwrap();
+    assert_eq!(oracle.message.tool_calls[0].id, "call_synthetic_0");
+
+    let fed = || {
+        let mut stream = StreamDecoder::new(Protocol::OpenAiCompatible);
+        stream.feed(format!("data: {chunk}\n\n").as_bytes());
+        while stream.next_event().unwrap().is_some() {}
+        stream
+    };
+    let mut ended = fed();
+    ended.end().unwrap();
+    let interrupted = ended.next_event().unwrap_err();
+    let mut stalled = fed();
+    let timed_out = stalled.timed_out(TimeoutKind::Idle).unwrap_err();
+    for err in [interrupted, timed_out] {
+        assert_eq!(err.partial(), Some(oracle), "{err:?}");
+    }
+}
+
+/// Nothing after `data: [DONE]` is decoded, not even bytes fed with it, and nothing fed
+/// after it is kept: junk there cannot fail a stream that finished.
+#[test]
+fn a_tail_after_done_is_neither_decoded_nor_kept() {
+    let mut stream = StreamDecoder::new(Protocol::OpenAiCompatible);
+    stream.feed(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: [DONE]\n\ndata: \xFF\xFE\n\n");
+    while stream.next_event().unwrap().is_some() {}
+    assert!(!stream.wants_input());
+    stream.feed(b"data: {\"error\":{\"message\":\"late\"}}\n\n");
+    assert_eq!(stream.next_event(), Ok(None));
+    assert_eq!(stream.finish().unwrap().message.content, "Hi");
+}
