@@ -246,7 +246,9 @@ fn partial_json_allocates_what_one_parse_allocates() {
 #[test]
 fn a_tail_fed_after_done_is_not_kept() {
     let mut stream = StreamDecoder::new(Protocol::OpenAiCompatible);
-    stream.feed(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: [DONE]\n\n");
+    stream.feed(
+        b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: [DONE]\n\n",
+    );
     while stream.next_event().unwrap().is_some() {}
     let junk = vec![b'x'; 64 * 1024];
     let ((), allocations) = alloc_counter::count(|| {

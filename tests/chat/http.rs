@@ -112,9 +112,9 @@ fn later_headers_replace_earlier_ones_in_place() {
     assert_eq!(
         http.headers().collect::<Vec<_>>(),
         [
-            ("accept", "application/x-ndjson"),
+            ("Accept", "application/x-ndjson"),
             ("X-Team", "two"),
-            ("X-TRACE", "request"),
+            ("X-Trace", "request"),
             ("Content-Type", "application/json"),
         ]
     );

@@ -281,34 +281,34 @@ impl Endpoint {
         } else {
             "application/json"
         };
-        put(&mut headers, "Accept".into(), accept.into());
+        set_header(&mut headers, "Accept".into(), accept.into());
         for (name, value) in self.headers() {
-            put(&mut headers, name.into(), value.into());
+            set_header(&mut headers, name.into(), value.into());
         }
         // The request's own are copied (a request seldom has any), so that the request
         // can be dropped or changed while this one is sent.
         for (name, value) in request.headers() {
-            put(
+            set_header(
                 &mut headers,
                 name.to_owned().into(),
                 value.to_owned().into(),
             );
         }
         if let Some(authorization) = &self.authorization {
-            put(
+            set_header(
                 &mut headers,
                 "Authorization".into(),
                 authorization.as_str().into(),
             );
         }
-        put(
+        set_header(
             &mut headers,
             "Content-Type".into(),
             "application/json".into(),
         );
         // The native protocol streams when a header asks (its body has no `stream`).
         if stream && self.protocol == Protocol::DashScope {
-            put(&mut headers, "X-DashScope-SSE".into(), "enable".into());
+            set_header(&mut headers, "X-DashScope-SSE".into(), "enable".into());
         }
         Ok(HttpRequest {
             protocol: self.protocol,
@@ -331,7 +331,8 @@ impl Endpoint {
 /// [`ResponseHead::error`](crate::chat::http::ResponseHead::error). It can be sent again
 /// as it is when [`RetryPolicy::decide`](crate::chat::http::RetryPolicy::decide) says so.
 ///
-/// The headers are, in order, later ones replacing earlier ones of the same name:
+/// The headers are, in order, a later one giving its value to an earlier one of the same
+/// name (any case), which keeps its place and spelling:
 /// `Accept` (`text/event-stream` for a stream, else `application/json`), the endpoint's
 /// headers, the request's own, `Authorization: Bearer <key>` when the endpoint has a
 /// key, `Content-Type: application/json`, and, for a stream on the native protocol,
@@ -378,18 +379,6 @@ pub struct HttpRequest<'e> {
 
 /// A header's name and value.
 type Header<'e> = (Cow<'e, str>, Cow<'e, str>);
-
-/// Adds a header; a later one replaces an earlier one of the same name (any case), in
-/// its place.
-fn put<'e>(headers: &mut Vec<Header<'e>>, name: Cow<'e, str>, value: Cow<'e, str>) {
-    match headers
-        .iter_mut()
-        .find(|(n, _)| n.eq_ignore_ascii_case(&name))
-    {
-        Some(slot) => *slot = (name, value),
-        None => headers.push((name, value)),
-    }
-}
 
 impl fmt::Debug for HttpRequest<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

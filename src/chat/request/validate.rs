@@ -188,11 +188,12 @@ fn in_range(
 }
 
 /// Sets a header in a list of them: a name set again (any case) keeps its first place
-/// and takes its last value, as every header setter promises.
-pub(crate) fn set_header(headers: &mut Vec<(String, String)>, name: String, value: String) {
+/// (and spelling) and takes its last value, as every header setter promises; also how
+/// a request's headers are laid over its endpoint's.
+pub(crate) fn set_header<S: AsRef<str>>(headers: &mut Vec<(S, S)>, name: S, value: S) {
     match headers
         .iter_mut()
-        .find(|(n, _)| n.eq_ignore_ascii_case(&name))
+        .find(|(n, _)| n.as_ref().eq_ignore_ascii_case(name.as_ref()))
     {
         Some(slot) => slot.1 = value,
         None => headers.push((name, value)),
