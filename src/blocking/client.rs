@@ -257,8 +257,9 @@ impl Client {
     /// waiting for the response head, sleeping before a retry), and later the stream's
     /// reads ([`ChatStream::cancel_token`] is this token).
     ///
-    /// A cancelled call returns [`ErrorKind::Cancelled`] soon after the cancel (well
-    /// under a millisecond on loopback, in any phase); once the stream has started,
+    /// A cancelled call returns [`ErrorKind::Cancelled`] soon after the cancel (a
+    /// median well under a millisecond on loopback in every phase, a few milliseconds at
+    /// worst on a loaded machine); once the stream has started,
     /// [`next_event`](ChatStream::next_event) returns it with everything merged so far
     /// ([`Error::partial`]), and then returns it again. Nothing is retried after a
     /// cancel; the cancelled connection is closed, never pooled. The client and its

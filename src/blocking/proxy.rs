@@ -6,7 +6,7 @@
 //! What is ureq's and what is done here. ureq 3.5 reads the environment itself
 //! (`Proxy::try_from_env`, the default of every `Agent` config) and matches `NO_PROXY`
 //! itself (`ProxyBuilder::no_proxy`, `Proxy::is_no_proxy`, which ureq also consults
-//! per connection). From its source (`src/proxy.rs`):
+//! per connection). From its source (ureq 3.5's `src/proxy.rs`):
 //!
 //! - ureq's: comparing a host name with a `NO_PROXY` name, case-insensitively, whole
 //!   (`example.com`) or as a subdomain (`.example.com`); [`no_proxy_matches`] hands

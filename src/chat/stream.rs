@@ -695,7 +695,9 @@ impl StreamDecoder {
         match std::str::from_utf8(body) {
             Ok(text) => self.accumulator.push_body(text),
             Err(e) => {
-                let lossy = String::from_utf8_lossy(body);
+                // Only the snippet's worth is made text: the body may be many MiB.
+                let start = body.get(..MalformedChunk::SNIPPET_LEN + 4).unwrap_or(body);
+                let lossy = String::from_utf8_lossy(start);
                 let message = format!(
                     "the response body is not UTF-8 (invalid byte at offset {})",
                     e.valid_up_to()

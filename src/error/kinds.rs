@@ -134,12 +134,13 @@ pub enum LimitKind {
     ///
     /// [`chat::AccumulatorLimits::max_tool_calls`]: crate::chat::AccumulatorLimits::max_tool_calls
     ToolCalls,
-    /// Bytes of one merged text: the content, the reasoning or one call's arguments
-    /// ([`chat::AccumulatorLimits::max_message_bytes`]).
+    /// Bytes of merged text, the reasoning, the content and every call's arguments
+    /// together ([`chat::AccumulatorLimits::max_message_bytes`]).
     ///
     /// [`chat::AccumulatorLimits::max_message_bytes`]: crate::chat::AccumulatorLimits::max_message_bytes
     MessageBytes,
-    /// Bytes of a whole (non-streaming) response body (the blocking client's
+    /// Bytes of a whole response body merged at once: a non-streaming answer, or a
+    /// gateway's JSON answer to a streaming request (the blocking client's
     /// `max_body_bytes`).
     BodyBytes,
 }

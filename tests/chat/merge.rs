@@ -588,6 +588,20 @@ fn limit_message_bytes() {
         Some("0123456789"),
         "a limit error carries what was merged before it, nothing of the chunk past it"
     );
+    // One budget for every text: reasoning and arguments count with the content.
+    let mut acc = Accumulator::with_limits(
+        Protocol::OpenAiCompatible,
+        AccumulatorLimits::default().max_message_bytes(10),
+    );
+    acc.push_data(&delta(r#"{"reasoning_content":"think"}"#))
+        .unwrap();
+    acc.push_data(&delta(
+        r#"{"tool_calls":[{"index":0,"id":"c","function":{"name":"f","arguments":"{}"}}]}"#,
+    ))
+    .unwrap();
+    acc.push_data(&delta(r#"{"content":"abc"}"#)).unwrap();
+    let err = acc.push_data(&delta(r#"{"content":"d"}"#)).unwrap_err();
+    assert_eq!(err.limit().map(|l| l.kind), Some(LimitKind::MessageBytes));
 }
 
 #[test]

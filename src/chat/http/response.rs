@@ -151,9 +151,9 @@ impl ResponseHead {
 
     /// Whether the body is JSON (`content-type: application/json`): on a 2xx answer to a
     /// streaming request, a gateway that answered without streaming. Merge such a body
-    /// whole ([`Accumulator::push_body`](crate::chat::Accumulator::push_body), through
-    /// [`StreamDecoder::accumulator_mut`](crate::chat::StreamDecoder::accumulator_mut)
-    /// after [`end`](crate::chat::StreamDecoder::end)) rather than feed it as SSE.
+    /// whole, read up to a limit
+    /// ([`StreamDecoder::push_whole_body`](crate::chat::StreamDecoder::push_whole_body)
+    /// with [`MAX_BODY`](crate::chat::http::MAX_BODY)), rather than feed it as SSE.
     #[must_use]
     pub fn is_json(&self) -> bool {
         self.content_type.as_deref().is_some_and(|ct| {
