@@ -71,10 +71,10 @@ fn growth(cycles: usize, per_cycle: usize, batch: usize, mut step: impl FnMut(us
     late.as_secs_f64() / early.as_secs_f64().max(1e-9)
 }
 
-/// `cycles` events of one data line each, `line_len` bytes with its line ends, the
-/// value made of `text` repeated (and cut to fit).
-fn long_events(cycles: usize, line_len: usize, text: &[u8]) -> Vec<u8> {
-    let mut event = b"data: ".to_vec();
+/// `cycles` events, each `start` and then `text` repeated (and cut to fit) up to
+/// `line_len` bytes with its line ends.
+fn long_events(start: &[u8], cycles: usize, line_len: usize, text: &[u8]) -> Vec<u8> {
+    let mut event = start.to_vec();
     event.extend(text.iter().cycle().take(line_len - event.len() - 4));
     event.extend_from_slice(b"\r\n\r\n");
     event.repeat(cycles)
@@ -84,13 +84,14 @@ fn long_events(cycles: usize, line_len: usize, text: &[u8]) -> Vec<u8> {
 /// draining after each read; returns the growth (see [`growth`]) and the decoder.
 fn feed_growth(
     mut decoder: Decoder,
+    start: &[u8],
     text: &[u8],
     read: usize,
     per_cycle: usize,
     batch: usize,
 ) -> (f64, Decoder) {
     let cycles = 4;
-    let input = long_events(cycles, per_cycle * batch * read, text);
+    let input = long_events(start, cycles, per_cycle * batch * read, text);
     let reads: Vec<&[u8]> = input.chunks(read).collect();
     let mut events = 0;
     let ratio = growth(cycles, per_cycle, batch, |i| {
@@ -112,7 +113,7 @@ fn feed_growth(
 /// line again on every read grows far past the slack.
 fn growth_detects_work_that_grows_with_what_is_held() {
     let (per_cycle, batch, read) = (64, 4, 1460);
-    let input = long_events(4, per_cycle * batch * read, b"x");
+    let input = long_events(b"data: ", 4, per_cycle * batch * read, b"x");
     let reads: Vec<&[u8]> = input.chunks(read).collect();
     let mut held = Vec::new();
     let ratio = growth(4, per_cycle, batch, |i| {
@@ -132,12 +133,33 @@ fn growth_detects_work_that_grows_with_what_is_held() {
 /// costs what a read near its start does, and the buffer holds the line once (plus
 /// growth slack), not a copy per read.
 fn a_long_line_costs_the_same_per_feed_at_its_end() {
-    let (ratio, d) = feed_growth(Decoder::new(), b"abcdefghijklmnopqrstuvwxyz", 1460, 64, 4);
+    let (ratio, d) = feed_growth(
+        Decoder::new(),
+        b"data: ",
+        b"abcdefghijklmnopqrstuvwxyz",
+        1460,
+        64,
+        4,
+    );
     row(
         "a 360 KiB line in 1,460-byte reads, a late read vs an early one",
         ratio,
     );
     assert!(buffered_capacity(&d) <= 3 * 64 * 4 * 1460);
+}
+
+/// In the mode that starts a new event at an `id` or `event` line (the native
+/// protocol's), a long line without a colon after a data line: whether it starts a new
+/// event is decided from its first bytes, not by searching the whole line at each read.
+fn a_long_line_in_split_on_new_id_mode_costs_the_same_per_feed_at_its_end() {
+    for (read, per_cycle, batch) in [(1, 64, 256), (1460, 64, 4)] {
+        let decoder = Decoder::new().split_on_new_id(true);
+        let (ratio, _) = feed_growth(decoder, b"data: {}\n", b"x", read, per_cycle, batch);
+        row(
+            &format!("split on new id: a colon-less line after data, {read}-byte reads"),
+            ratio,
+        );
+    }
 }
 
 /// 100,000 events in one feed: the last ones cost what the first ones do.
@@ -171,8 +193,14 @@ fn long_lines_with_split_characters_and_invalid_bytes_stay_linear() {
     text.extend_from_slice(b"\xFF\xE6\x9D");
     for (read, per_cycle, batch) in [(1, 64, 256), (3, 64, 128), (64, 64, 16), (1460, 64, 4)] {
         for lossy in [false, true] {
-            let (ratio, _) =
-                feed_growth(Decoder::new().lossy(lossy), &text, read, per_cycle, batch);
+            let (ratio, _) = feed_growth(
+                Decoder::new().lossy(lossy),
+                b"data: ",
+                &text,
+                read,
+                per_cycle,
+                batch,
+            );
             row(
                 &format!("multi-byte line with invalid bytes, {read}-byte reads, lossy {lossy}"),
                 ratio,
@@ -186,6 +214,7 @@ fn main() {
     println!("| input | late / early | |\n|---|---|---|");
     growth_detects_work_that_grows_with_what_is_held();
     a_long_line_costs_the_same_per_feed_at_its_end();
+    a_long_line_in_split_on_new_id_mode_costs_the_same_per_feed_at_its_end();
     the_last_events_of_a_large_feed_cost_what_the_first_do();
     long_lines_with_split_characters_and_invalid_bytes_stay_linear();
 }

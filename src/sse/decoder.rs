@@ -890,9 +890,13 @@ fn decode(out: &mut String, bytes: &[u8], lossy: bool) -> Result<(), usize> {
 /// Whether a line is an `id` or `event` field (the name is what comes before the first
 /// colon, or the whole line), which starts a new event in [`Decoder::split_on_new_id`]
 /// mode. For a line not ended yet, `None` while its bytes so far could become either.
+///
+/// Six bytes decide (a name longer than `event` is neither), so that asking again at
+/// every read of a long unfinished line costs nothing more each time.
 fn is_id_or_event(line: &[u8], ended: bool) -> Option<bool> {
-    let colon = line.iter().position(|&b| b == b':');
-    let name = colon.map_or(line, |colon| line.split_at(colon).0);
+    let head = line.get(..6).unwrap_or(line);
+    let colon = head.iter().position(|&b| b == b':');
+    let name = colon.map_or(head, |colon| head.split_at(colon).0);
     let is = matches!(name, b"id" | b"event");
     let undecided = b"id".starts_with(name) || b"event".starts_with(name);
     (colon.is_some() || ended || !undecided).then_some(is)
