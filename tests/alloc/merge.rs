@@ -258,3 +258,41 @@ fn a_tail_fed_after_done_is_not_kept() {
     });
     assert_eq!(allocations, 0, "8 MiB fed after [DONE]");
 }
+
+/// A chunk the scan leaves to serde (an escaped key) with a million elements in an
+/// array: the elements are handed on one at a time, so feeding and decoding it asks the
+/// allocator for less than twice the chunk's size (the decoder's copy of the bytes is
+/// one), not for a `Vec` of a million decoded elements.
+#[test]
+fn arrays_of_a_chunk_decoded_by_serde_are_not_held_whole() {
+    let empties = vec!["{}"; 1 << 20].join(",");
+    let decode = |data: String| {
+        let event = format!("data: {data}\n\n");
+        let mut stream = StreamDecoder::new(Protocol::OpenAiCompatible);
+        let (outcome, asked) = alloc_counter::bytes_asked(|| {
+            stream.feed(event.as_bytes());
+            while stream.next_event()?.is_some() {}
+            Ok::<_, dashscope_glm::Error>(())
+        });
+        assert!(
+            asked < 2 * event.len() as u64,
+            "{asked} bytes asked for a {}-byte event",
+            event.len()
+        );
+        outcome
+    };
+    // Choices: the first is followed, the rest are counted and ignored.
+    decode(format!(r#"{{"\u0063hoices":[{empties}]}}"#)).unwrap();
+    // Content parts: each one that is not text is counted as ignored.
+    decode(format!(
+        r#"{{"choices":[{{"index":0,"delta":{{"\u0063ontent":[{empties}]}}}}]}}"#
+    ))
+    .unwrap();
+    // Tool-call fragments over the limit are refused as they are read.
+    let err = decode(format!(
+        r#"{{"choices":[{{"index":0,"delta":{{"\u0074ool_calls":[{empties}]}}}}]}}"#
+    ))
+    .unwrap_err();
+    assert_eq!(err.kind(), dashscope_glm::ErrorKind::Malformed, "{err}");
+    assert!(err.to_string().contains("tool-call fragments"), "{err}");
+}

@@ -1,7 +1,8 @@
 //! A counting global allocator for tests and benches.
 //!
-//! Counts allocations (and reallocations) made by the *current thread*, so that tests
-//! running in parallel do not see each other's allocations, and the bytes in use by
+//! Counts allocations (and reallocations) made by the *current thread*, and the bytes
+//! they asked for, so that tests running in parallel do not see each other's
+//! allocations; and the bytes in use by
 //! all threads (`live_bytes`), for leak checks. Include it with
 //! `#[path = "common/alloc_counter.rs"] mod alloc_counter;` (or `../tests/common/...`
 //! from a bench) and install it with
@@ -23,6 +24,8 @@ static LIVE: AtomicIsize = AtomicIsize::new(0);
 thread_local! {
     // `const` init: reading it never allocates and registers no destructor.
     static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+    /// Bytes asked for by `alloc`, and by `realloc` beyond the old size.
+    static ASKED: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Forwards to the system allocator and counts `alloc` and `realloc` calls.
@@ -31,14 +34,14 @@ pub struct Counting;
 // SAFETY: every method forwards to `System` with the caller's arguments unchanged.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        bump();
+        bump(layout.size());
         LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
         // SAFETY: same contract as our caller's.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        bump();
+        bump(layout.size());
         LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
         // SAFETY: same contract as our caller's.
         unsafe { System.alloc_zeroed(layout) }
@@ -51,7 +54,7 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        bump();
+        bump(new_size.saturating_sub(layout.size()));
         LIVE.fetch_add(
             new_size as isize - layout.size() as isize,
             Ordering::Relaxed,
@@ -61,10 +64,11 @@ unsafe impl GlobalAlloc for Counting {
     }
 }
 
-fn bump() {
+fn bump(bytes: usize) {
     // `try_with`: during thread teardown the slot may be gone; such allocations are not
     // part of any measurement.
     let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+    let _ = ASKED.try_with(|c| c.set(c.get() + bytes as u64));
 }
 
 /// Allocations (including reallocations) made by this thread so far.
@@ -76,6 +80,15 @@ pub fn allocations() -> u64 {
 /// the system allocator keeps cached).
 pub fn live_bytes() -> isize {
     LIVE.load(Ordering::Relaxed)
+}
+
+/// Runs `f` and returns its result with the bytes it asked the allocator for on this
+/// thread (a reallocation counts what it grew by), freed or not: what a decode costs
+/// at its peak, at most.
+pub fn bytes_asked<T>(f: impl FnOnce() -> T) -> (T, u64) {
+    let before = ASKED.with(Cell::get);
+    let out = f();
+    (out, ASKED.with(Cell::get) - before)
 }
 
 /// Runs `f` and returns its result with the number of allocations it made on this thread.

@@ -3,8 +3,11 @@
 //! decides every chunk [`scan`](super::scan) leaves undecided, and tests and fuzzing
 //! hold the scan to it.
 
-use serde::Deserialize;
-use serde::de::Error as _;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{Error as _, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer as _};
 use serde_json::Error;
 use serde_json::value::RawValue;
 
@@ -20,7 +23,7 @@ struct Chunk<'a> {
     id: Raw<'a>,
     model: Raw<'a>,
     created: Raw<'a>,
-    choices: Option<Vec<Choice<'a>>>,
+    choices: Raw<'a>,
     output: Option<Output<'a>>,
     usage: Option<WireUsage>,
     request_id: Raw<'a>,
@@ -32,7 +35,7 @@ struct Chunk<'a> {
 #[derive(Deserialize)]
 #[serde(bound(deserialize = "'de: 'a"))]
 struct Output<'a> {
-    choices: Option<Vec<Choice<'a>>>,
+    choices: Raw<'a>,
     text: Raw<'a>,
     finish_reason: Raw<'a>,
 }
@@ -52,7 +55,7 @@ struct Message<'a> {
     content: Raw<'a>,
     reasoning_content: Raw<'a>,
     reasoning: Raw<'a>,
-    tool_calls: Option<Vec<Tool<'a>>>,
+    tool_calls: Raw<'a>,
 }
 
 #[derive(Deserialize)]
@@ -216,10 +219,16 @@ impl Src<'_> {
         }
     }
 
-    fn choices(self, choices: Option<Vec<Choice<'_>>>, out: &mut WireChunk) -> Result<(), Error> {
-        for (position, choice) in (0..).zip(choices.into_iter().flatten()) {
-            self.choice(choice, out.next_choice())?;
-            out.end_choice(position);
+    /// `choices`, absent or `null` for none.
+    fn choices(self, raw: Raw<'_>, out: &mut WireChunk) -> Result<(), Error> {
+        if let Some(raw) = raw {
+            let mut position = 0;
+            for_each(raw, |choice: Choice<'_>| {
+                self.choice(choice, out.next_choice())?;
+                out.end_choice(position);
+                position += 1;
+                Ok(())
+            })?;
         }
         out.end_choices();
         Ok(())
@@ -235,18 +244,17 @@ impl Src<'_> {
         out.reasoning_alt = self.text(message.reasoning, false)?;
         self.content(message.content, out)?;
         // Absent or null: no fragments.
-        let tools = message.tool_calls.unwrap_or_default();
-        if tools.len() > MAX_TOOL_FRAGMENTS_PER_CHUNK {
-            return Err(Error::custom(format_args!(
-                "more than {MAX_TOOL_FRAGMENTS_PER_CHUNK} tool-call fragments in one chunk"
-            )));
-        }
-        for tool in tools {
-            if let Some(out) = out.push_tool() {
-                self.tool(tool, out)?;
-            }
-        }
-        Ok(())
+        let Some(tools) = message.tool_calls else {
+            return Ok(());
+        };
+        for_each(tools, |tool: Tool<'_>| {
+            let out = out.push_tool().ok_or_else(|| {
+                Error::custom(format_args!(
+                    "more than {MAX_TOOL_FRAGMENTS_PER_CHUNK} tool-call fragments in one chunk"
+                ))
+            })?;
+            self.tool(tool, out)
+        })
     }
 
     fn tool(self, tool: Tool<'_>, out: &mut WireTool) -> Result<(), Error> {
@@ -271,7 +279,7 @@ impl Src<'_> {
             return Ok(());
         }
         out.has_parts = true;
-        for part in serde_json::from_str::<Vec<&RawValue>>(raw.get())? {
+        for_each(raw, |part: &RawValue| {
             let text = if part.get().starts_with('{') {
                 let part: Part<'_> = serde_json::from_str(part.get())?;
                 let is_text = part.kind.is_none_or(|k| k.get() == "\"text\"");
@@ -283,9 +291,36 @@ impl Src<'_> {
                 Some(text) => out.content_parts.push(self.span_of(text.get(), true)?),
                 None => out.ignored_parts = out.ignored_parts.saturating_add(1),
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
+}
+
+/// Hands each element of the JSON array `raw` to `each` as it is read, never holding
+/// them all: an array of millions of `{}` (16 MiB of them fit in one event) costs no
+/// memory per element, and a limit `each` enforces stops the read where it is reached.
+fn for_each<'a, T: Deserialize<'a>>(
+    raw: &'a RawValue,
+    each: impl FnMut(T) -> Result<(), Error>,
+) -> Result<(), Error> {
+    struct Elements<F, T>(F, PhantomData<T>);
+
+    impl<'de, T: Deserialize<'de>, F: FnMut(T) -> Result<(), Error>> Visitor<'de> for Elements<F, T> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an array")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+            while let Some(element) = seq.next_element()? {
+                (self.0)(element).map_err(A::Error::custom)?;
+            }
+            Ok(())
+        }
+    }
+
+    serde_json::Deserializer::from_str(raw.get()).deserialize_seq(Elements(each, PhantomData))
 }
 
 /// `[]`, which the multimodal shape sends for an empty text.
