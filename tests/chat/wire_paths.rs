@@ -431,3 +431,18 @@ fn a_choice_not_followed_never_shows_through_on_either_decoder() {
         assert_eq!(acc.ignored_choices(), 1, "{serde_only}");
     }
 }
+
+/// A field nobody reads, nested deep: the scanner skips it up to its own depth limit
+/// and hands deeper ones to serde (which skips an ignored value without recursing);
+/// every path reads the chunk the same, and no depth overflows the stack.
+#[test]
+fn deeply_nested_skipped_fields_are_read_the_same_at_any_depth() {
+    for depth in [1, 63, 64, 65, 100, 127, 200, 100_000] {
+        let extra = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        let chunk = format!(
+            r#"{{"extra":{extra},"choices":[{{"index":0,"delta":{{"content":"a"}},"finish_reason":"stop"}}]}}"#
+        );
+        let (events, end) = same_in_every_style(Protocol::OpenAiCompatible, &[&chunk]);
+        assert_eq!(events.len(), 2, "depth {depth}: {end}");
+    }
+}
