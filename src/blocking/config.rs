@@ -550,8 +550,9 @@ impl ClientBuilder {
         self
     }
 
-    /// The proxy (`http://host:port`; `socks5://...` needs ureq's socks feature), used
-    /// for every host, loopback included. Defaults to the environment's: see
+    /// The proxy (`http://host:port` or `https://...`, spoken to with `CONNECT`; a
+    /// SOCKS proxy is refused by [`build`](ClientBuilder::build)), used for every host,
+    /// loopback included. Defaults to the environment's: see
     /// [`no_proxy`](ClientBuilder::no_proxy).
     ///
     /// A transport error through a proxy names it (`scheme://host:port`, never its

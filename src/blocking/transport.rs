@@ -601,12 +601,11 @@ impl<In: Transport> Connector<In> for TcpConnector {
             return Ok(Some(Either::A(transport)));
         }
         if let Some(proxy) = details.config.proxy() {
-            let connect_proxy =
-                matches!(proxy.protocol(), ProxyProtocol::Http | ProxyProtocol::Https);
-            if !connect_proxy && !proxy.is_no_proxy(details.uri) {
-                // ureq's chain would have a SOCKS connector here (with its feature) or
-                // warn and connect directly; going around a proxy the user set is
-                // worse than failing.
+            if !matches!(proxy.protocol(), ProxyProtocol::Http | ProxyProtocol::Https) {
+                // `build` refuses SOCKS proxies; this guards the agent against one set
+                // some other way. ureq's chain would have a SOCKS connector here (with
+                // its feature) or warn and connect directly; going around a proxy the
+                // user set is worse than failing.
                 return Err(ureq::Error::Io(io::Error::new(
                     io::ErrorKind::Unsupported,
                     "SOCKS proxies are not supported by this client's transport (use an http:// proxy)",

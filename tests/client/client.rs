@@ -1083,6 +1083,8 @@ fn bad_proxy_and_config_errors() {
         "http://exa mple.com:80",
         "http://host:99999999",
         "ftp://user@:",
+        "socks5://proxy.example:1080",
+        "socks4://proxy.example:1080",
     ] {
         let err = Client::builder()
             .api_key(KEY)
