@@ -6,6 +6,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::transport::never_connected;
 use crate::chat::http::FailedAttempt;
 
 /// What the client knows of whether a failed attempt's request reached the server.
@@ -38,20 +39,6 @@ pub(crate) fn send_failure(e: &ureq::Error, delivery: Delivery) -> FailedAttempt
         },
         _ => FailedAttempt::Other,
     }
-}
-
-/// Whether an I/O error is one a connect gives before any connection exists (refused,
-/// unreachable), whatever transport made it.
-fn never_connected(e: &std::io::Error) -> bool {
-    use std::io::ErrorKind;
-    matches!(
-        e.kind(),
-        ErrorKind::ConnectionRefused
-            | ErrorKind::HostUnreachable
-            | ErrorKind::NetworkUnreachable
-            | ErrorKind::NetworkDown
-            | ErrorKind::AddrNotAvailable
-    )
 }
 
 /// A tiny xorshift generator for jitter, seeded from the clock and an address.

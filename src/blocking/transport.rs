@@ -75,6 +75,7 @@ use ureq::unversioned::transport::{
 use ureq::{Agent, ProxyProtocol, Timeout};
 
 use crate::blocking::cancel::{CancelToken, Detached};
+use crate::chat::reader::is_timeout;
 
 // ---------------------------------------------------------------------------------
 // The cancel error
@@ -671,7 +672,7 @@ fn connect_addrs(
         });
         match connect_one(addr, per_address, no_delay) {
             Ok(stream) => return Ok(stream),
-            Err(ureq::Error::Io(e)) if is_addr_specific_error(&e) => {
+            Err(ureq::Error::Io(e)) if never_connected(&e) => {
                 last_error = Some(ureq::Error::Io(e));
                 continue;
             }
@@ -706,7 +707,7 @@ fn connect_one(
     };
     let stream = match connected {
         Ok(stream) => stream,
-        Err(e) if timed_out(&e) => return Err(ureq::Error::Timeout(Timeout::Connect)),
+        Err(e) if is_timeout(&e) => return Err(ureq::Error::Timeout(Timeout::Connect)),
         Err(e) => return Err(e.into()),
     };
     if no_delay {
@@ -715,9 +716,11 @@ fn connect_one(
     Ok(stream)
 }
 
-/// ureq's rule for a failed connect that concerns only the address tried (refused,
-/// unreachable): the next resolved address may still work.
-fn is_addr_specific_error(e: &io::Error) -> bool {
+/// Whether an I/O error is one a connect gives before any connection exists (refused,
+/// unreachable), whatever transport made it. ureq's rule for a failed connect that
+/// concerns only the address tried: the next resolved address may still work; and the
+/// retry's: nothing was sent.
+pub(crate) fn never_connected(e: &io::Error) -> bool {
     #[cfg(windows)]
     const WSAEACCES: i32 = 10013;
     #[cfg(windows)]
@@ -731,15 +734,6 @@ fn is_addr_specific_error(e: &io::Error) -> bool {
             | io::ErrorKind::NetworkUnreachable
             | io::ErrorKind::NetworkDown
             | io::ErrorKind::AddrNotAvailable
-    )
-}
-
-/// Whether an I/O error is a socket timeout: `TimedOut` on Windows, `WouldBlock` on
-/// Unix (the sockets are blocking, so `WouldBlock` can only be the timeout).
-fn timed_out(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
     )
 }
 
@@ -824,7 +818,7 @@ impl Transport for TcpTransport {
             (&**stream).write_all(output)
         })? {
             Ok(()) => Ok(()),
-            Err(e) if timed_out(&e) => Err(ureq::Error::Timeout(timeout.reason)),
+            Err(e) if is_timeout(&e) => Err(ureq::Error::Timeout(timeout.reason)),
             Err(e) => Err(e.into()),
         }
     }
@@ -846,7 +840,7 @@ impl Transport for TcpTransport {
         })?;
         let amount = match read {
             Ok(amount) => amount,
-            Err(e) if timed_out(&e) => return Err(ureq::Error::Timeout(timeout.reason)),
+            Err(e) if is_timeout(&e) => return Err(ureq::Error::Timeout(timeout.reason)),
             Err(e) => return Err(e.into()),
         };
         self.buffers.input_appended(amount);

@@ -18,7 +18,7 @@ mod catalog;
 pub mod http;
 mod merge;
 mod model;
-mod reader;
+pub(crate) mod reader;
 pub(crate) mod request;
 mod stream;
 mod timings;

@@ -103,8 +103,9 @@ impl<R> fmt::Debug for EventReader<R> {
     }
 }
 
-/// A read error that a socket's read timeout gives (which, depends on the platform).
-fn is_timeout(e: &io::Error) -> bool {
+/// An I/O error that a socket's read or write timeout gives: `TimedOut` on Windows,
+/// `WouldBlock` on Unix (a blocking socket gives `WouldBlock` only for its timeout).
+pub(crate) fn is_timeout(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock

@@ -224,7 +224,7 @@ fn full_listener() -> (TcpListener, Vec<TcpStream>) {
     loop {
         match TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
             Ok(stream) => fillers.push(stream),
-            Err(e) if timed_out(&e) => return (listener, fillers),
+            Err(e) if is_timeout(&e) => return (listener, fillers),
             Err(e) => panic!("filling the accept queue: {e}"),
         }
         assert!(fillers.len() < 100_000, "the accept queue never filled");
