@@ -232,7 +232,7 @@ fn main() -> ExitCode {
             eprintln!("error: still calling tools after {MAX_TURNS} turns");
             ExitCode::FAILURE
         }
-        Ok(turn) if !turn.is_complete() => {
+        Ok(turn) if !turn.is_whole() => {
             let reason = turn.finish_reason.as_ref().map_or("(none)", |r| r.as_str());
             eprintln!("error: the answer is not whole (finish reason {reason})");
             ExitCode::FAILURE

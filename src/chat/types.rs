@@ -118,7 +118,7 @@ impl std::str::FromStr for Protocol {
 ///
 /// Only [`Stop`](FinishReason::Stop) and [`ToolCalls`](FinishReason::ToolCalls) end a
 /// whole answer; every other reason means the answer was cut or withheld
-/// ([`Completion::is_complete`] says which in one call). Values the providers document
+/// ([`Completion::is_whole`] says which in one call). Values the providers document
 /// map to their own variant, Z.ai's words included (GLM servers outside Model Studio
 /// send them): `sensitive` is [`ContentFilter`](FinishReason::ContentFilter). Anything
 /// else is kept verbatim in [`Other`](FinishReason::Other). The wire values `null`,
@@ -569,11 +569,11 @@ impl Completion {
     /// acc.push_data(r#"{"choices":[{"index":0,"delta":{"content":"I can"},"finish_reason":"sensitive"}]}"#)?;
     /// let completion = acc.finish()?;
     /// assert_eq!(completion.finish_reason, Some(FinishReason::ContentFilter));
-    /// assert!(!completion.is_complete());
+    /// assert!(!completion.is_whole());
     /// # Ok::<(), dashscope_glm::Error>(())
     /// ```
     #[must_use]
-    pub fn is_complete(&self) -> bool {
+    pub fn is_whole(&self) -> bool {
         matches!(
             self.finish_reason,
             Some(FinishReason::Stop | FinishReason::ToolCalls)
@@ -581,7 +581,7 @@ impl Completion {
     }
 
     /// Whether the model is waiting for tool results: it made tool calls and its turn
-    /// is whole ([`is_complete`](Completion::is_complete)). This is the test an agent
+    /// is whole ([`is_whole`](Completion::is_whole)). This is the test an agent
     /// loop runs after each turn: `true`, run the calls and send the results back
     /// ([`ChatRequest::push_turn`](crate::chat::ChatRequest::push_turn)); `false`, the
     /// turn is the answer, or (when it is not complete) cut or withheld.
@@ -613,7 +613,7 @@ impl Completion {
     /// ```
     #[must_use]
     pub fn wants_tool_results(&self) -> bool {
-        !self.message.tool_calls.is_empty() && self.is_complete()
+        !self.message.tool_calls.is_empty() && self.is_whole()
     }
 }
 

@@ -184,7 +184,7 @@ fn nonstandard_finish_reasons() {
         let c = run(&[delta(r#"{"content":"x"}"#), finish(wire)]).unwrap();
         assert_eq!(c.finish_reason, expected, "{wire}");
         // Only a stop (or a request for tool results) is a whole answer.
-        assert_eq!(c.is_complete(), wire == "stop", "{wire}");
+        assert_eq!(c.is_whole(), wire == "stop", "{wire}");
     }
     // Native: the string "null" is "not finished", so the stream is interrupted.
     let mut acc = Accumulator::new(Protocol::DashScope);
