@@ -121,7 +121,9 @@ impl std::str::FromStr for Protocol {
 /// ([`Completion::is_whole`] says which in one call). Values the providers document
 /// map to their own variant, Z.ai's words included (GLM servers outside Model Studio
 /// send them): `sensitive` is [`ContentFilter`](FinishReason::ContentFilter). Anything
-/// else is kept verbatim in [`Other`](FinishReason::Other). The wire values `null`,
+/// else is kept verbatim in [`Other`](FinishReason::Other); a value kept there may get
+/// a variant of its own in a later version (as `sensitive` and `network_error` did), so
+/// match on the variants rather than on `Other`'s text. The wire values `null`,
 /// `"null"` and `""` mean "not finished yet" and never become a `FinishReason`.
 ///
 /// # Example
