@@ -97,7 +97,8 @@ impl ChatRequest {
         };
         // Writing to a Vec cannot fail, and every value serializes (a non-finite float
         // would be `null`: the sampling check refuses those first).
-        let _ = serde_json::to_writer(&mut *out, &body);
+        let written = serde_json::to_writer(&mut *out, &body);
+        debug_assert!(written.is_ok(), "{written:?}");
         Ok(())
     }
 }
