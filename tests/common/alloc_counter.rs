@@ -1,6 +1,7 @@
 //! A counting global allocator for tests and benches.
 //!
-//! Counts allocations (and reallocations) made by the *current thread*, so that tests
+//! Counts allocations (and reallocations) made by the *current thread*, and the bytes
+//! they asked for, so that tests
 //! running in parallel do not see each other's allocations, and the bytes in use by
 //! all threads (`live_bytes`), for leak checks. Include it with
 //! `#[path = "common/alloc_counter.rs"] mod alloc_counter;` (or `../tests/common/...`
@@ -23,6 +24,7 @@ static LIVE: AtomicIsize = AtomicIsize::new(0);
 thread_local! {
     // `const` init: reading it never allocates and registers no destructor.
     static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+    static BYTES: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Forwards to the system allocator and counts `alloc` and `realloc` calls.
@@ -31,14 +33,14 @@ pub struct Counting;
 // SAFETY: every method forwards to `System` with the caller's arguments unchanged.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        bump();
+        bump(layout.size());
         LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
         // SAFETY: same contract as our caller's.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        bump();
+        bump(layout.size());
         LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
         // SAFETY: same contract as our caller's.
         unsafe { System.alloc_zeroed(layout) }
@@ -51,7 +53,7 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        bump();
+        bump(new_size);
         LIVE.fetch_add(
             new_size as isize - layout.size() as isize,
             Ordering::Relaxed,
@@ -61,10 +63,11 @@ unsafe impl GlobalAlloc for Counting {
     }
 }
 
-fn bump() {
-    // `try_with`: during thread teardown the slot may be gone; such allocations are not
+fn bump(bytes: usize) {
+    // `try_with`: during thread teardown the slots may be gone; such allocations are not
     // part of any measurement.
     let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+    let _ = BYTES.try_with(|c| c.set(c.get() + bytes as u64));
 }
 
 /// Allocations (including reallocations) made by this thread so far.
@@ -76,6 +79,12 @@ pub fn allocations() -> u64 {
 /// the system allocator keeps cached).
 pub fn live_bytes() -> isize {
     LIVE.load(Ordering::Relaxed)
+}
+
+/// Bytes asked for by this thread's allocations so far (a reallocation counts its new
+/// size), freed or not: the allocator work, not the heap in use.
+pub fn allocated_bytes() -> u64 {
+    BYTES.with(Cell::get)
 }
 
 /// Runs `f` and returns its result with the number of allocations it made on this thread.
