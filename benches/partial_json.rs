@@ -3,7 +3,9 @@
 //! escape-heavy edit list of code strings, as the side-by-side kit generates it) against one
 //! `serde_json::Value` parse of the final text, in time and in allocations per fragment
 //! (one extra counted run); and a mixed shape of this bench's own against re-parsing
-//! the closed prefix with serde_json after every fragment (what most clients do).
+//! the closed prefix with serde_json after every fragment (what most clients do). In
+//! between, two checks of growth: siblings deep against at the top, and the bytes a
+//! long key costs around many duplicate keys or strings.
 //!
 //! Run with `cargo bench --bench partial_json --features chat`. Std only, deterministic.
 #![allow(
@@ -469,6 +471,34 @@ fn depth_growth() {
     );
 }
 
+/// What a 256 KiB key costs around 4,000 duplicate keys, or 4,000 strings, read in one
+/// push: bytes allocated against the same under a 1-byte key. The parser keeps the key
+/// a few times (as read, in the tree, aside once); a copy per duplicate or string would
+/// be over 1 GiB.
+fn long_key_bytes() {
+    let bytes = |text: &str| {
+        let before = alloc_counter::allocated_bytes();
+        let mut p = PartialJson::new();
+        p.push(text).expect("valid");
+        black_box(p.finish().expect("valid"));
+        alloc_counter::allocated_bytes() - before
+    };
+    let long = "k".repeat(256 << 10);
+    for (name, open, member, close) in [
+        ("4,000 duplicate keys", "{", r#""a":1"#, "}"),
+        ("4,000 strings", "[", r#""""#, "]"),
+    ] {
+        let text = |key: &str| format!(r#"{{"{key}":{open}{}{close}}}"#, [member; 4_000].join(","));
+        let (short, under_long) = (bytes(&text("k")), bytes(&text(&long)));
+        println!(
+            "{name}: {:.2} MiB allocated under a 256 KiB key, {:.2} MiB under a 1-byte key",
+            under_long as f64 / f64::from(1 << 20),
+            short as f64 / f64::from(1 << 20)
+        );
+    }
+    println!();
+}
+
 fn main() {
     if let Ok(which) = std::env::var("PARTIAL_JSON_ONLY") {
         profile_only(&which);
@@ -477,6 +507,7 @@ fn main() {
     println!("PartialJson, 16-byte fragments, value() read after each (median of runs)\n");
     stage4();
     depth_growth();
+    long_key_bytes();
     println!("Mixed shape (this bench's own), against re-parsing the closed prefix:\n");
     println!(
         "| size | PartialJson ms | ns/byte | re-parse ms | re-parse ns/byte |\n|---|---|---|---|---|"

@@ -1,6 +1,8 @@
 //! The byte state machine behind [`PartialJson::push`]: the parse states, the chain of
 //! open containers, and where each value goes in the snapshot.
 
+use std::ops::Range;
+
 use serde_json::map::Entry;
 use serde_json::{Map, Value};
 
@@ -24,6 +26,10 @@ pub(super) struct Frame {
     key: String,
     /// Arrays: the index of the last element added (the open one, if any).
     index: usize,
+    /// `key`'s copy in the parser's `delta_keys`, once a delta of this push named it.
+    pub(super) delta_key: Option<Range<usize>>,
+    /// The later duplicate-key members inside this (shown) container.
+    overrides: Overrides,
 }
 
 impl Frame {
@@ -151,17 +157,43 @@ fn insert<'v>(
 }
 
 #[derive(Debug, Clone)]
-pub(super) enum Seg {
+enum Seg {
     Key(String),
     Index(usize),
 }
 
-/// A later duplicate-key member of a shown object, applied by `finish`.
-#[derive(Debug, Clone)]
-pub(super) struct Override {
-    pub(super) path: Vec<Seg>,
-    pub(super) key: String,
-    pub(super) value: Value,
+/// The later duplicate-key members inside a shown container, applied by `finish`: a tree
+/// that holds each enclosing key once, however many duplicates lie under it.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Overrides {
+    /// This object's later duplicate keys with their values, in text order.
+    members: Vec<(String, Value)>,
+    /// Those of its shown members (by key or index) that closed with overrides inside.
+    inner: Vec<(Seg, Self)>,
+}
+
+impl Overrides {
+    fn is_empty(&self) -> bool {
+        self.members.is_empty() && self.inner.is_empty()
+    }
+
+    /// Applies them to `node`, the container they were read in: inner ones first, as a
+    /// later duplicate replaces the whole first member, with what lies inside it.
+    pub(super) fn apply(self, node: &mut Value) {
+        for (seg, inner) in self.inner {
+            let member = match (seg, &mut *node) {
+                (Seg::Key(key), Value::Object(m)) => m.get_mut(&key),
+                (Seg::Index(i), Value::Array(a)) => a.get_mut(i),
+                _ => None,
+            };
+            if let Some(member) = member {
+                inner.apply(member);
+            }
+        }
+        if let Value::Object(m) = node {
+            m.extend(self.members);
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,9 +285,10 @@ impl Lit {
 
 impl PartialJson {
     /// Reads `frag` into the machine, editing the snapshot `root` in place. The snapshot
-    /// is found from the root once (a few map look-ups); again if a shown container closes
-    /// and its parent is edited; after that the frames take their containers for the rest
-    /// of the push. So a push costs O(fragment length + depth).
+    /// is found from the root once (a map look-up per enclosing key); again if a shown
+    /// container closes and its parent is edited; after that the frames take their
+    /// containers for the rest of the push. So a push costs O(fragment length + depth +
+    /// length of the enclosing keys).
     pub(super) fn run(&mut self, frag: &str, root: &mut Option<Value>) -> Result<(), JsonError> {
         let mut i = self.run_at(frag, 0, navigate(&self.chain, root))?;
         if i < frag.len() {
@@ -339,6 +372,7 @@ impl PartialJson {
                 State::ObjectFirst | State::Key if b == b'"' => {
                     if let Some(top) = self.chain.last_mut() {
                         top.key.clear();
+                        top.delta_key = None;
                     }
                     self.esc = Esc::None;
                     self.set(State::Str(Target::Key))
@@ -489,11 +523,24 @@ impl PartialJson {
             hidden,
             value,
             mut key,
+            overrides,
             ..
         }) = self.chain.pop()
         else {
             return true;
         };
+        if !overrides.is_empty() {
+            match self.chain.last_mut() {
+                Some(parent) => {
+                    let seg = match parent.segment() {
+                        PathSegment::Key(k) => Seg::Key(k.to_owned()),
+                        PathSegment::Index(i) => Seg::Index(i),
+                    };
+                    parent.overrides.inner.push((seg, overrides));
+                }
+                None => self.overrides = overrides,
+            }
+        }
         if object {
             // At most one spare buffer per object frame open at once.
             key.clear();
@@ -676,14 +723,17 @@ impl PartialJson {
         }
         if closed {
             let start = self.delta_path.len();
-            for frame in &self.chain {
-                let step = match frame.segment() {
-                    PathSegment::Index(i) => PathStep::Index(i),
-                    PathSegment::Key(key) => {
-                        let at = self.delta_keys.len();
-                        self.delta_keys.push_str(key);
-                        PathStep::Key(at..self.delta_keys.len())
-                    }
+            for frame in &mut self.chain {
+                let step = if frame.object {
+                    let keys = &mut self.delta_keys;
+                    let copy = frame.delta_key.get_or_insert_with(|| {
+                        let at = keys.len();
+                        keys.push_str(&frame.key);
+                        at..keys.len()
+                    });
+                    PathStep::Key(copy.clone())
+                } else {
+                    PathStep::Index(frame.index)
                 };
                 self.delta_path.push(step);
             }
@@ -697,28 +747,11 @@ impl PartialJson {
     /// Keeps `value` aside as the last-wins value of the top object's current (duplicate)
     /// key, for `finish`.
     fn add_override(&mut self, value: Value) {
-        let Some((top, parents)) = self.chain.split_last_mut() else {
-            return;
-        };
-        let path = parents
-            .iter()
-            .map(|f| match f.segment() {
-                PathSegment::Key(k) => Seg::Key(k.to_owned()),
-                PathSegment::Index(i) => Seg::Index(i),
-            })
-            .collect();
-        let key = std::mem::take(&mut top.key);
-        self.overrides.push(Override { path, key, value });
+        if let Some(top) = self.chain.last_mut() {
+            let key = std::mem::take(&mut top.key);
+            top.overrides.members.push((key, value));
+        }
     }
-}
-
-/// The value at `path` under `root`.
-pub(super) fn lookup<'v>(root: &'v mut Value, path: &[Seg]) -> Option<&'v mut Value> {
-    path.iter().try_fold(root, |node, seg| match (seg, node) {
-        (Seg::Index(i), Value::Array(a)) => a.get_mut(*i),
-        (Seg::Key(k), Value::Object(m)) => m.get_mut(k.as_str()),
-        _ => None,
-    })
 }
 
 const fn is_ws(b: u8) -> bool {

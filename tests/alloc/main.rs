@@ -25,5 +25,6 @@ mod render;
 static ALLOC: alloc_counter::Counting = alloc_counter::Counting;
 
 mod merge;
+mod partial_json;
 mod soak;
 mod sse;

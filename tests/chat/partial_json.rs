@@ -671,3 +671,28 @@ fn deep_siblings_in_big_fragments() {
         );
     }
 }
+
+/// Duplicate keys and closed strings under long keys, at several depths, with an
+/// object's own duplicates around those of objects inside it (and a later duplicate
+/// replacing a member that had duplicates inside): the verdict is `serde_json`'s and the
+/// deltas name the long keys, at every split size.
+#[test]
+fn duplicates_and_strings_under_long_keys_agree_with_serde_json() {
+    let long = "k~/".repeat(400);
+    let text = format!(
+        r#"{{"{long}":{{"a":1,"b":{{"c":1,"c":[2]}},"a":{{"d":3}},"{long}":[{{"e":"","e":"x","f":["","y"]}},{{"{long}":{{"g":1,"g":2}},"{long}":0}}],"b":{{"c":"last"}},"a":[4],"{long}":{{"h":""}}}},"z":["",""],"z":{{"i":"j"}}}}"#
+    );
+    let expected: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        expected,
+        json!({long.clone(): {"a": [4], "b": {"c": "last"}, long.clone(): {"h": ""}}, "z": {"i": "j"}})
+    );
+    for size in [text.len(), 1_000, 97, 7] {
+        let pieces = split(&text, &[size]);
+        assert_eq!(
+            feed_checked(&pieces, true).unwrap(),
+            expected,
+            "size {size}"
+        );
+    }
+}

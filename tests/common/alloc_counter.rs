@@ -86,9 +86,15 @@ pub fn live_bytes() -> isize {
 /// thread (a reallocation counts what it grew by), freed or not: what a decode costs
 /// at its peak, at most.
 pub fn bytes_asked<T>(f: impl FnOnce() -> T) -> (T, u64) {
-    let before = ASKED.with(Cell::get);
+    let before = allocated_bytes();
     let out = f();
-    (out, ASKED.with(Cell::get) - before)
+    (out, allocated_bytes() - before)
+}
+
+/// Bytes this thread has asked the allocator for so far (see
+/// [`bytes_asked`]), freed or not: the allocator work, not the heap in use.
+pub fn allocated_bytes() -> u64 {
+    ASKED.with(Cell::get)
 }
 
 /// Runs `f` and returns its result with the number of allocations it made on this thread.
