@@ -153,7 +153,7 @@ impl ResponseHead {
     /// streaming request, a gateway that answered without streaming. Merge such a body
     /// whole, read up to a limit
     /// ([`StreamDecoder::push_whole_body`](crate::chat::StreamDecoder::push_whole_body)
-    /// with [`MAX_BODY`](crate::chat::http::MAX_BODY)), rather than feed it as SSE.
+    /// with [`MAX_BODY`]), rather than feed it as SSE.
     #[must_use]
     pub fn is_json(&self) -> bool {
         self.content_type.as_deref().is_some_and(|ct| {
